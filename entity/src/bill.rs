@@ -1,0 +1,28 @@
+//! Table `bills`.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "bills")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub community_id: i32,
+    pub unit_id: i32,
+    pub fee_item_id: i32,
+    pub period: String,
+    pub period_start: Date,
+    pub period_end: Date,
+    pub due_date: Date,
+    pub principal_fen: i64,
+    pub paid_principal_fen: i64,
+    pub late_fee_paid_fen: i64,
+    pub late_fee_waived_fen: i64,
+    pub status: String,
+    pub paid_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,14 @@
+//! sea-orm entities: the shape of wuye's tables, no business logic.
+//! Money columns are integer fen, areas hundredths of m², rates decimal strings.
+pub mod audit_log;
+pub mod bill;
+pub mod community;
+pub mod consent;
+pub mod fee_item;
+pub mod owner;
+pub mod owner_account;
+pub mod pii_access_log;
+pub mod staff_community;
+pub mod staff_user;
+pub mod unit;
+pub mod unit_owner;

@@ -1,0 +1,17 @@
+//! Schema migrations for wuye. They run at start-up and through `wuye migrate`.
+//!
+//! Both backends (SQLite and PostgreSQL) run the same migrations, so each one only creates tables
+//! and indexes or adds nullable columns: SQLite cannot alter or drop columns.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_foundation;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,185 @@
+//! Typed settings: `config/default.toml` → `config/{app.environment}.toml` → `WUYE__SECTION__KEY`.
+//!
+//! Every key has a default or a start-up error naming it; secrets are `SecretString` so they never
+//! reach `Debug` output or logs.
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// All settings of one process.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub app: AppSettings,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    #[serde(default)]
+    pub security: SecuritySettings,
+    pub sessions: SessionSettings,
+    pub rate_limits: RateLimitSettings,
+    #[serde(default)]
+    pub bootstrap: BootstrapSettings,
+    pub wechat: WechatSettings,
+    #[serde(default)]
+    pub testing: TestingSettings,
+    /// Set by `serve --demo`, never from files.
+    #[serde(skip)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppSettings {
+    pub environment: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub json_limit_bytes: usize,
+    pub import_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: Option<String>,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecuritySettings {
+    pub data_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    pub owner_ttl_days: i64,
+    pub staff_ttl_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub login_per_ip_per_minute: i64,
+    pub login_per_username_per_15_minutes: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BootstrapSettings {
+    pub admin_username: Option<String>,
+    pub admin_password: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WechatSettings {
+    pub api_base: String,
+    pub appid: Option<String>,
+    pub secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TestingSettings {
+    /// RFC 3339 instant that fixes the clock; honoured only in the `test` environment.
+    pub now: Option<String>,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration error: {0}")]
+    Invalid(String),
+    #[error("missing required configuration keys: {}", .0.join(", "))]
+    Missing(Vec<String>),
+}
+
+/// Where the config files live: `WUYE_CONFIG_DIR`, else `./config`.
+fn config_dir() -> PathBuf {
+    std::env::var_os("WUYE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("config"))
+}
+
+impl Settings {
+    /// Loads the layered settings; `overrides` (used by tests) win over everything.
+    pub fn load(overrides: &[(&str, String)]) -> Result<Settings, SettingsError> {
+        let dir = config_dir();
+        let env_layer = || {
+            config::Environment::with_prefix("WUYE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("reminders.no_send_dates")
+        };
+        let invalid = |e: config::ConfigError| SettingsError::Invalid(e.to_string());
+        // The environment name may itself come from the env layer or an override.
+        let mut first = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")).required(true))
+            .add_source(env_layer());
+        for (k, v) in overrides {
+            first = first.set_override(*k, v.clone()).map_err(invalid)?;
+        }
+        let environment: String = first
+            .build()
+            .map_err(invalid)?
+            .get_string("app.environment")
+            .map_err(invalid)?;
+
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")).required(true))
+            .add_source(config::File::from(dir.join(format!("{environment}.toml"))).required(false))
+            .add_source(env_layer());
+        for (k, v) in overrides {
+            builder = builder.set_override(*k, v.clone()).map_err(invalid)?;
+        }
+        let settings: Settings = builder.build().map_err(invalid)?.try_deserialize().map_err(invalid)?;
+        settings.check_values()?;
+        Ok(settings)
+    }
+
+    fn check_values(&self) -> Result<(), SettingsError> {
+        if self.testing.now.is_some() && self.app.environment != "test" {
+            return Err(SettingsError::Invalid(
+                "testing.now is refused unless app.environment = \"test\"".into(),
+            ));
+        }
+        if self.app.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(SettingsError::Invalid(format!(
+                "app.timezone: unknown zone {}",
+                self.app.timezone
+            )));
+        }
+        Ok(())
+    }
+
+    /// Keys that a non-demo process cannot run without, named so the operator can fix them all at once.
+    pub fn missing_required_keys(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self
+            .security
+            .data_key
+            .as_ref()
+            .is_none_or(|k| k.expose_secret().is_empty())
+        {
+            missing.push("security.data_key".to_string());
+        }
+        if self.wechat.appid.as_deref().is_none_or(str::is_empty) {
+            missing.push("wechat.appid".to_string());
+        }
+        if self.wechat.secret.as_ref().is_none_or(|s| s.expose_secret().is_empty()) {
+            missing.push("wechat.secret".to_string());
+        }
+        missing
+    }
+
+    /// True when the database URL names SQLite (the embedded default).
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.starts_with("sqlite:")
+    }
+}

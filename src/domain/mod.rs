@@ -1,0 +1,11 @@
+//! Pure domain types and rules: no I/O. Request data becomes one of these or a 422.
+pub mod late_fee;
+pub mod money;
+pub mod period;
+pub mod phone;
+pub mod role;
+pub mod text;
+
+pub use money::{Area, Fen};
+pub use phone::Phone;
+pub use role::Role;

@@ -1,0 +1,81 @@
+//! Staff roles and what each may do. One table, so permissions read in one place.
+use serde::{Deserialize, Serialize};
+
+/// A staff member's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Company-wide administrator: every community, staff management.
+    Admin,
+    /// Fees, billing, payments and refunds in their communities.
+    Finance,
+    /// Customer service: units, owners, imports, tickets in their communities.
+    Service,
+    /// Collections follow-up: reads units and owners, may reveal a phone for a call.
+    Collector,
+}
+
+/// Things a role may or may not do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    ManageCommunities,
+    ManageStaff,
+    EditUnitsAndOwners,
+    ReadSetup,
+    RevealPhone,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "finance" => Some(Role::Finance),
+            "service" => Some(Role::Service),
+            "collector" => Some(Role::Collector),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Finance => "finance",
+            Role::Service => "service",
+            Role::Collector => "collector",
+        }
+    }
+
+    /// Admins see every community; the others only those assigned to them.
+    pub fn sees_all_communities(self) -> bool {
+        self == Role::Admin
+    }
+
+    pub fn may(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Admin => true,
+            Role::Finance => matches!(action, ReadSetup),
+            Role::Service => matches!(action, ReadSetup | EditUnitsAndOwners | RevealPhone),
+            Role::Collector => matches!(action, ReadSetup | RevealPhone),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_table() {
+        assert!(Role::Admin.may(Action::ManageStaff));
+        assert!(!Role::Service.may(Action::ManageStaff));
+        assert!(!Role::Finance.may(Action::EditUnitsAndOwners));
+        assert!(Role::Collector.may(Action::RevealPhone));
+        assert!(!Role::Collector.may(Action::EditUnitsAndOwners));
+        assert!(!Role::Service.may(Action::ManageCommunities));
+        for r in ["admin", "finance", "service", "collector"] {
+            assert_eq!(Role::parse(r).map(Role::as_str), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

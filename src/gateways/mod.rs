@@ -1,0 +1,10 @@
+//! Outbound clients, one module per provider: typed requests/answers, base URL from config.
+pub mod wechat;
+
+/// One HTTP client for all gateways: rustls with ring, bounded timeouts.
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+}

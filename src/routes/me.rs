@@ -1,0 +1,57 @@
+//! The owner's own profile, units and consents.
+use crate::error::{ApiResult, ErrorBody};
+use crate::routes::auth::CodeBody;
+use crate::routes::extract::{Json, OwnerAuth};
+use crate::services::identity::{self, ConsentView};
+use crate::services::owners::{self, MeView, UnitView};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+/// Answer of `POST /me/phone`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BoundUnits {
+    /// Empty when no owner record has this phone: the client asks the owner to contact the office.
+    pub units: Vec<UnitView>,
+}
+
+/// `POST /me/consents` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ConsentBody {
+    pub policy_version: String,
+}
+
+/// The owner's profile: masked phone and units.
+#[utoipa::path(get, path = "/api/v1/me", tag = "owner", responses((status = 200, body = MeView), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn me(state: web::Data<AppState>, who: OwnerAuth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(owners::me(&state, who.account_id).await?))
+}
+
+/// Links the WeChat account to every owner record with the verified phone.
+#[utoipa::path(post, path = "/api/v1/me/phone", tag = "owner", request_body = CodeBody,
+    responses((status = 200, body = BoundUnits), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn bind_phone(state: web::Data<AppState>, who: OwnerAuth, body: Json<CodeBody>) -> ApiResult<HttpResponse> {
+    let units = identity::bind_phone(&state, who.account_id, &body.0.code).await?;
+    Ok(HttpResponse::Ok().json(BoundUnits { units }))
+}
+
+/// The owner's units.
+#[utoipa::path(get, path = "/api/v1/me/units", tag = "owner", responses((status = 200, body = Vec<UnitView>)), security(("bearer" = [])))]
+pub async fn my_units(state: web::Data<AppState>, who: OwnerAuth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(owners::me(&state, who.account_id).await?.units))
+}
+
+/// One of the owner's units; 404 for anyone else's.
+#[utoipa::path(get, path = "/api/v1/me/units/{id}", tag = "owner", params(("id" = i32, Path)),
+    responses((status = 200, body = UnitView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn my_unit(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(owners::my_unit(&state, who.account_id, id.into_inner()).await?))
+}
+
+/// Records acceptance of the privacy policy (PIPL).
+#[utoipa::path(post, path = "/api/v1/me/consents", tag = "owner", request_body = ConsentBody,
+    responses((status = 201, body = ConsentView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn consent(state: web::Data<AppState>, who: OwnerAuth, body: Json<ConsentBody>) -> ApiResult<HttpResponse> {
+    let c = identity::record_consent(&state, who.account_id, &body.0.policy_version).await?;
+    Ok(HttpResponse::Created().json(c))
+}

@@ -1,0 +1,121 @@
+//! HTTP surface: thin handlers, one file per resource, and the one table that both registers
+//! every route and lets a test check that each is in the OpenAPI document.
+pub mod auth;
+pub mod extract;
+pub mod health;
+pub mod me;
+pub mod staff;
+
+use crate::error::ApiError;
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// One registered route.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    register: fn(&mut web::ServiceConfig),
+}
+
+macro_rules! route {
+    ($method:ident, $path:literal, $handler:path) => {
+        Route {
+            method: stringify!($method),
+            path: $path,
+            register: |cfg| {
+                cfg.route($path, web::$method().to($handler));
+            },
+        }
+    };
+}
+
+/// Every route the app serves (`demo` adds the demo login).
+pub fn table(demo: bool) -> Vec<Route> {
+    let mut t = vec![
+        route!(get, "/healthz", health::healthz),
+        route!(get, "/readyz", health::readyz),
+        route!(get, "/metrics", health::metrics),
+        route!(post, "/api/v1/auth/wechat/login", auth::wechat_login),
+        route!(post, "/api/v1/auth/staff/login", auth::staff_login),
+        route!(post, "/api/v1/auth/logout", auth::logout),
+        route!(get, "/api/v1/me", me::me),
+        route!(post, "/api/v1/me/phone", me::bind_phone),
+        route!(get, "/api/v1/me/units", me::my_units),
+        route!(get, "/api/v1/me/units/{id}", me::my_unit),
+        route!(post, "/api/v1/me/consents", me::consent),
+        route!(post, "/api/v1/staff/communities", staff::communities::create),
+        route!(get, "/api/v1/staff/communities", staff::communities::list),
+        route!(get, "/api/v1/staff/communities/{id}", staff::communities::get),
+        route!(patch, "/api/v1/staff/communities/{id}", staff::communities::update),
+        route!(post, "/api/v1/staff/units", staff::units::create),
+        route!(get, "/api/v1/staff/units", staff::units::list),
+        route!(get, "/api/v1/staff/units/{id}", staff::units::get),
+        route!(patch, "/api/v1/staff/units/{id}", staff::units::update),
+        route!(post, "/api/v1/staff/units/{id}/transfer", staff::units::transfer),
+        route!(post, "/api/v1/staff/owners", staff::owners::create),
+        route!(get, "/api/v1/staff/owners", staff::owners::list),
+        route!(get, "/api/v1/staff/owners/{id}", staff::owners::get),
+        route!(patch, "/api/v1/staff/owners/{id}", staff::owners::update),
+        route!(
+            post,
+            "/api/v1/staff/owners/{id}/reveal-phone",
+            staff::owners::reveal_phone
+        ),
+        route!(get, "/api/v1/staff/pii-access-log", staff::owners::pii_log),
+        route!(post, "/api/v1/staff/imports", staff::imports::import_csv),
+        route!(post, "/api/v1/staff/staff-users", staff::staff_users::create),
+        route!(get, "/api/v1/staff/staff-users", staff::staff_users::list),
+        route!(patch, "/api/v1/staff/staff-users/{id}", staff::staff_users::update),
+    ];
+    if demo {
+        t.push(route!(post, "/api/v1/auth/demo/login", auth::demo_login));
+    }
+    t
+}
+
+/// Registers the routes, extractor error handlers and the JSON 404 fallback.
+pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
+    cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| ApiError::BadRequest(format!("查询参数有误: {e}"), None).into()),
+        );
+    for r in table(demo) {
+        (r.register)(cfg);
+    }
+    cfg.default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
+    }));
+}
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document served at `/api-docs/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "wuye API", description = "物业缴费 owner app and staff API (see shared/API.md)"),
+    modifiers(&BearerAuth),
+    paths(
+        health::healthz, health::readyz, health::metrics,
+        auth::wechat_login, auth::staff_login, auth::demo_login, auth::logout,
+        me::me, me::bind_phone, me::my_units, me::my_unit, me::consent,
+        staff::communities::create, staff::communities::list, staff::communities::get, staff::communities::update,
+        staff::units::create, staff::units::list, staff::units::get, staff::units::update, staff::units::transfer,
+        staff::owners::create, staff::owners::list, staff::owners::get, staff::owners::update, staff::owners::reveal_phone,
+        staff::owners::pii_log,
+        staff::imports::import_csv,
+        staff::staff_users::create, staff::staff_users::list, staff::staff_users::update,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ImportRowError))
+)]
+pub struct ApiDoc;

@@ -1,0 +1,42 @@
+//! Communities and their late-fee policy.
+use crate::error::{ApiResult, ErrorBody};
+use crate::routes::extract::{Json, StaffAuth};
+use crate::services::setup::{self, CommunityPatch, CommunityView, NewCommunity};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+
+/// Creates a community (admin).
+#[utoipa::path(post, path = "/api/v1/staff/communities", tag = "staff-setup", request_body = NewCommunity,
+    responses((status = 201, body = CommunityView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    body: Json<NewCommunity>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(setup::create_community(&state, &ctx, body.0).await?))
+}
+
+/// Communities in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/staff/communities", tag = "staff-setup", responses((status = 200, body = Vec<CommunityView>)), security(("bearer" = [])))]
+pub async fn list(state: web::Data<AppState>, StaffAuth(ctx): StaffAuth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(setup::list_communities(&state, &ctx).await?))
+}
+
+/// One community; 404 outside the caller's scope.
+#[utoipa::path(get, path = "/api/v1/staff/communities/{id}", tag = "staff-setup", params(("id" = i32, Path)),
+    responses((status = 200, body = CommunityView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(state: web::Data<AppState>, StaffAuth(ctx): StaffAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(setup::get_community(&state, &ctx, id.into_inner()).await?))
+}
+
+/// Renames a community or changes its late-fee terms (admin).
+#[utoipa::path(patch, path = "/api/v1/staff/communities/{id}", tag = "staff-setup", params(("id" = i32, Path)), request_body = CommunityPatch,
+    responses((status = 200, body = CommunityView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<CommunityPatch>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(setup::update_community(&state, &ctx, id.into_inner(), body.0).await?))
+}

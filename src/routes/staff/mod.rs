@@ -1,0 +1,6 @@
+//! Staff API: setup of communities, units, owners, imports and staff users.
+pub mod communities;
+pub mod imports;
+pub mod owners;
+pub mod staff_users;
+pub mod units;

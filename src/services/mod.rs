@@ -1,0 +1,10 @@
+//! Use cases. Database transactions live here; routes stay thin and domain stays pure.
+pub mod audit;
+pub mod demo;
+pub mod identity;
+pub mod import;
+pub mod owners;
+pub mod rate_limit;
+pub mod sessions;
+pub mod setup;
+pub mod staff;

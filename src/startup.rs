@@ -1,0 +1,183 @@
+//! Builds the application: settings → database, store, clock, gateways → an HTTP server bound to
+//! its own listener (port 0 in tests).
+use crate::clock::{ManualClock, SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::crypto::DataCipher;
+use crate::gateways::{http_client, wechat::WechatClient};
+use crate::routes;
+use crate::services::{demo, staff};
+use crate::state::AppState;
+use crate::store::{MemoryStore, RedisStore, Store};
+use crate::telemetry::{self, Metrics};
+use actix_web::middleware::from_fn;
+use actix_web::{dev::Server, web, App, HttpServer};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// What tests (or embedders) may inject instead of building from settings.
+#[derive(Default)]
+pub struct Overrides {
+    pub clock: Option<SharedClock>,
+    /// Share one in-process store between two instances (embedded-default tests).
+    pub store: Option<Store>,
+}
+
+/// A built, bound, not yet awaited server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+}
+
+/// Where the demo data key lives.
+const DEMO_KEY_PATH: &str = "data/demo.key";
+
+fn demo_key() -> anyhow::Result<String> {
+    if let Ok(k) = std::fs::read_to_string(DEMO_KEY_PATH) {
+        return Ok(k.trim().to_string());
+    }
+    std::fs::create_dir_all("data").context("creating ./data")?;
+    let k = DataCipher::generate_key_b64()?;
+    std::fs::write(DEMO_KEY_PATH, &k).context("writing data/demo.key")?;
+    tracing::info!(path = DEMO_KEY_PATH, "generated demo data key");
+    Ok(k)
+}
+
+/// Builds the shared state: connects, migrates, bootstraps, seeds the demo.
+pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Result<AppState> {
+    if !settings.demo {
+        let missing = settings.missing_required_keys();
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "missing required configuration keys: {} (set them in config/ or as WUYE__SECTION__KEY)",
+                missing.join(", ")
+            );
+        }
+    }
+    let data_key = match settings
+        .security
+        .data_key
+        .as_ref()
+        .map(|k| k.expose_secret().to_string())
+    {
+        Some(k) if !k.is_empty() => k,
+        _ => demo_key()?,
+    };
+    let cipher = Arc::new(DataCipher::from_base64_key(&data_key)?);
+    let clock: SharedClock = match (overrides.clock, &settings.testing.now) {
+        (Some(c), _) => c,
+        (None, Some(now)) => Arc::new(ManualClock::new(
+            chrono::DateTime::parse_from_rfc3339(now)
+                .context("testing.now must be RFC 3339")?
+                .with_timezone(&chrono::Utc),
+        )),
+        (None, None) => Arc::new(SystemClock),
+    };
+    let store: Store = match (overrides.store, &settings.redis.url) {
+        (Some(s), _) => s,
+        (None, Some(url)) if !url.is_empty() => Arc::new(RedisStore::new(url, &settings.redis.key_prefix)?),
+        _ => Arc::new(MemoryStore::new()),
+    };
+    let db = crate::db::connect(&settings.database.url, settings.database.max_connections)
+        .await
+        .with_context(|| "connecting to database.url")?;
+    crate::db::migrate(&db).await.context("running migrations")?;
+    let tz: chrono_tz::Tz = settings
+        .app
+        .timezone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("app.timezone"))?;
+    let wechat = WechatClient::new(
+        http_client()?,
+        &settings.wechat.api_base,
+        settings.wechat.appid.clone(),
+        settings.wechat.secret.clone(),
+        store.clone(),
+        clock.clone(),
+    );
+    let state = AppState {
+        db,
+        store,
+        clock,
+        cipher,
+        wechat,
+        settings: Arc::new(settings),
+        tz,
+    };
+
+    let boot = &state.settings.bootstrap;
+    let demo_admin = state
+        .settings
+        .demo
+        .then(|| ("admin".to_string(), "wuye-demo-2026".to_string()));
+    let admin = match (&boot.admin_username, &boot.admin_password) {
+        (Some(u), Some(p)) => Some((u.clone(), p.expose_secret().to_string())),
+        _ => demo_admin,
+    };
+    if let Some((u, p)) = admin {
+        staff::ensure_bootstrap_admin(&state, &u, &p)
+            .await
+            .map_err(|e| anyhow::anyhow!("bootstrap admin: {e}"))?;
+    }
+    if state.settings.demo
+        && demo::seed_if_empty(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo seed: {e}"))?
+    {
+        tracing::info!("demo company seeded");
+    }
+    Ok(state)
+}
+
+impl Application {
+    /// Builds from settings alone.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Overrides::default()).await
+    }
+
+    /// Builds with injected parts, binding `server.host:server.port` (0 = any free port).
+    pub async fn build_with(settings: Settings, overrides: Overrides) -> anyhow::Result<Self> {
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
+        let port = listener.local_addr()?.port();
+        let state = build_state(settings, overrides).await?;
+        let server = run(listener, state.clone())?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped; SIGTERM/SIGINT drain in-flight requests (actix's graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    // Built once, outside the worker factory, so every worker shares them.
+    let metrics = web::Data::new(Metrics::new()?);
+    let demo = state.settings.demo;
+    let data = web::Data::new(state);
+    let openapi = routes::ApiDoc::openapi();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(telemetry::track_metrics))
+            .wrap(from_fn(telemetry::echo_request_id))
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(metrics.clone())
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .configure(|cfg| routes::configure(cfg, demo))
+    })
+    .listen(listener)?
+    .shutdown_timeout(20)
+    .run();
+    Ok(server)
+}
