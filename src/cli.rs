@@ -26,7 +26,6 @@ enum Command {
 /// Entry point behind `main`.
 pub async fn run() -> ExitCode {
     crate::telemetry::init_tracing();
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let mut settings = match Settings::load(&[]) {
         Ok(s) => s,

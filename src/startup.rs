@@ -25,6 +25,8 @@ pub struct Overrides {
     pub clock: Option<SharedClock>,
     /// Share one in-process store between two instances (embedded-default tests).
     pub store: Option<Store>,
+    /// Run as `serve --demo`.
+    pub demo: bool,
 }
 
 /// A built, bound, not yet awaited server.
@@ -49,7 +51,8 @@ fn demo_key() -> anyhow::Result<String> {
 }
 
 /// Builds the shared state: connects, migrates, bootstraps, seeds the demo.
-pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Result<AppState> {
+pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow::Result<AppState> {
+    settings.demo |= overrides.demo;
     if !settings.demo {
         let missing = settings.missing_required_keys();
         if !missing.is_empty() {

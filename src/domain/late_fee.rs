@@ -14,22 +14,25 @@ pub struct LateFeePolicy {
 }
 
 impl LateFeePolicy {
-    /// Validates raw terms; errors name the offending field.
-    pub fn parse(daily_rate: &str, grace_days: i64, cap_ratio: &str) -> Result<Self, (&'static str, &'static str)> {
-        let daily_rate = parse_decimal(daily_rate, 6)
-            .filter(|d| *d >= Decimal::ZERO && *d <= Decimal::new(1, 2))
-            .ok_or(("late_fee.daily_rate", "日利率应为0到0.01之间的小数，最多6位小数"))?;
-        if !(0..=365).contains(&grace_days) {
-            return Err(("late_fee.grace_days", "宽限天数应在0到365之间"));
+    /// Validates raw terms; the error lists every offending field.
+    pub fn parse(daily_rate: &str, grace_days: i64, cap_ratio: &str) -> Result<Self, Vec<(&'static str, &'static str)>> {
+        let mut errors = Vec::new();
+        let rate = parse_decimal(daily_rate, 6).filter(|d| *d >= Decimal::ZERO && *d <= Decimal::new(1, 2));
+        if rate.is_none() {
+            errors.push(("late_fee.daily_rate", "日利率应为0到0.01之间的小数，最多6位小数"));
         }
-        let cap_ratio = parse_decimal(cap_ratio, 4)
-            .filter(|d| *d >= Decimal::ZERO && *d <= Decimal::ONE)
-            .ok_or(("late_fee.cap_ratio", "上限比例应为0到1之间的小数"))?;
-        Ok(Self {
-            daily_rate,
-            grace_days: grace_days as i32,
-            cap_ratio,
-        })
+        let grace = i32::try_from(grace_days).ok().filter(|g| (0..=365).contains(g));
+        if grace.is_none() {
+            errors.push(("late_fee.grace_days", "宽限天数应在0到365之间"));
+        }
+        let cap = parse_decimal(cap_ratio, 4).filter(|d| *d >= Decimal::ZERO && *d <= Decimal::ONE);
+        if cap.is_none() {
+            errors.push(("late_fee.cap_ratio", "上限比例应为0到1之间的小数"));
+        }
+        match (rate, grace, cap) {
+            (Some(daily_rate), Some(grace_days), Some(cap_ratio)) => Ok(Self { daily_rate, grace_days, cap_ratio }),
+            _ => Err(errors),
+        }
     }
 }
 
@@ -39,17 +42,18 @@ mod tests {
 
     #[test]
     fn policy_bounds() {
+        assert_eq!(LateFeePolicy::parse("x", 999, "y").unwrap_err().len(), 3);
         assert!(LateFeePolicy::parse("0.0005", 15, "1.00").is_ok());
         assert_eq!(
-            LateFeePolicy::parse("-0.1", 15, "1").unwrap_err().0,
+            LateFeePolicy::parse("-0.1", 15, "1").unwrap_err()[0].0,
             "late_fee.daily_rate"
         );
         assert_eq!(
-            LateFeePolicy::parse("0.0005", -1, "1").unwrap_err().0,
+            LateFeePolicy::parse("0.0005", -1, "1").unwrap_err()[0].0,
             "late_fee.grace_days"
         );
         assert_eq!(
-            LateFeePolicy::parse("0.0005", 1, "1.5").unwrap_err().0,
+            LateFeePolicy::parse("0.0005", 1, "1.5").unwrap_err()[0].0,
             "late_fee.cap_ratio"
         );
     }

@@ -116,7 +116,11 @@ impl From<community::Model> for CommunityView {
 
 fn check_terms(t: &LateFeeTerms, errors: &mut FieldErrors) -> Option<LateFeePolicy> {
     LateFeePolicy::parse(&t.daily_rate, t.grace_days, &t.cap_ratio)
-        .map_err(|(f, m)| errors.insert(f.into(), m.into()))
+        .map_err(|all| {
+            for (f, m) in all {
+                errors.insert(f.into(), m.into());
+            }
+        })
         .ok()
 }
 

@@ -1,1 +1,14 @@
-
+//! The one integration-test binary: the real app over HTTP, per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod config;
+mod errors;
+mod health;
+mod helpers;
+mod identity;
+mod imports;
+mod openapi;
+mod outage;
+mod pii;
+mod sessions;
+mod setup;
+mod staff_users;
