@@ -98,6 +98,9 @@ pub enum SettingsError {
     Missing(Vec<String>),
 }
 
+/// `config/default.toml`, compiled in so the binary starts from any folder.
+const EMBEDDED_DEFAULTS: &str = include_str!("../config/default.toml");
+
 /// Where the config files live: `WUYE_CONFIG_DIR`, else `./config`.
 fn config_dir() -> PathBuf {
     std::env::var_os("WUYE_CONFIG_DIR")
@@ -106,7 +109,8 @@ fn config_dir() -> PathBuf {
 }
 
 impl Settings {
-    /// Loads the layered settings; `overrides` (used by tests) win over everything.
+    /// Loads the layered settings (compiled-in defaults, then the files, then the environment);
+    /// `overrides` (used by tests) win over everything.
     pub fn load(overrides: &[(&str, String)]) -> Result<Settings, SettingsError> {
         let dir = config_dir();
         let env_layer = || {
@@ -119,8 +123,11 @@ impl Settings {
         };
         let invalid = |e: config::ConfigError| SettingsError::Invalid(e.to_string());
         // The environment name may itself come from the env layer or an override.
+        let defaults = || config::File::from_str(EMBEDDED_DEFAULTS, config::FileFormat::Toml);
+        let on_disk = |name: &str| config::File::from(dir.join(name)).required(false);
         let mut first = config::Config::builder()
-            .add_source(config::File::from(dir.join("default.toml")).required(true))
+            .add_source(defaults())
+            .add_source(on_disk("default.toml"))
             .add_source(env_layer());
         for (k, v) in overrides {
             first = first.set_override(*k, v.clone()).map_err(invalid)?;
@@ -132,8 +139,9 @@ impl Settings {
             .map_err(invalid)?;
 
         let mut builder = config::Config::builder()
-            .add_source(config::File::from(dir.join("default.toml")).required(true))
-            .add_source(config::File::from(dir.join(format!("{environment}.toml"))).required(false))
+            .add_source(defaults())
+            .add_source(on_disk("default.toml"))
+            .add_source(on_disk(&format!("{environment}.toml")))
             .add_source(env_layer());
         for (k, v) in overrides {
             builder = builder.set_override(*k, v.clone()).map_err(invalid)?;

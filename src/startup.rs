@@ -173,7 +173,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         App::new()
             .wrap(from_fn(telemetry::track_metrics))
             .wrap(from_fn(telemetry::echo_request_id))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<telemetry::MaskedRootSpan>::new())
             .app_data(data.clone())
             .app_data(metrics.clone())
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))

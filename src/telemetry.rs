@@ -6,6 +6,9 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
 
 /// Installs the global JSON subscriber (`RUST_LOG` filters, default `info`). Safe to call twice.
@@ -18,9 +21,42 @@ pub fn init_tracing() {
                 .json()
                 .flatten_event(true)
                 .with_current_span(true)
-                .with_span_list(false),
+                .with_span_list(false)
+                // One line when each request span closes: the access log, with status and timing.
+                .with_span_events(FmtSpan::CLOSE),
         )
         .try_init();
+}
+
+/// The request's root span, like tracing-actix-web's default but with the path only: query strings
+/// may carry personal data (`?phone=`), which must never reach the logs.
+pub struct MaskedRootSpan;
+
+impl RootSpanBuilder for MaskedRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %request.path(),
+            http.client_ip = %request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            request_id = %request_id,
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }
 
 /// Request metrics, registered once per process and shared by all workers.

@@ -15,7 +15,11 @@ pub struct LateFeePolicy {
 
 impl LateFeePolicy {
     /// Validates raw terms; the error lists every offending field.
-    pub fn parse(daily_rate: &str, grace_days: i64, cap_ratio: &str) -> Result<Self, Vec<(&'static str, &'static str)>> {
+    pub fn parse(
+        daily_rate: &str,
+        grace_days: i64,
+        cap_ratio: &str,
+    ) -> Result<Self, Vec<(&'static str, &'static str)>> {
         let mut errors = Vec::new();
         let rate = parse_decimal(daily_rate, 6).filter(|d| *d >= Decimal::ZERO && *d <= Decimal::new(1, 2));
         if rate.is_none() {
@@ -30,7 +34,11 @@ impl LateFeePolicy {
             errors.push(("late_fee.cap_ratio", "上限比例应为0到1之间的小数"));
         }
         match (rate, grace, cap) {
-            (Some(daily_rate), Some(grace_days), Some(cap_ratio)) => Ok(Self { daily_rate, grace_days, cap_ratio }),
+            (Some(daily_rate), Some(grace_days), Some(cap_ratio)) => Ok(Self {
+                daily_rate,
+                grace_days,
+                cap_ratio,
+            }),
             _ => Err(errors),
         }
     }

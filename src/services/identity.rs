@@ -155,7 +155,11 @@ async fn link_phone(state: &AppState, account: owner_account::Model, phone: &Pho
 #[tracing::instrument(skip_all, fields(account_id))]
 pub async fn bind_phone(state: &AppState, account_id: i32, code: &str) -> ApiResult<Vec<owners::UnitView>> {
     let code = check_code(code)?;
-    let raw = state.wechat.phone_number(code).await.map_err(map_wechat)?;
+    let raw = state.wechat.phone_number(code).await.map_err(|e| match e {
+        // A bad phone code is the client's input, not the session's: name the field.
+        WechatError::Code(40029 | 40163, _) => ApiError::field("code", "手机号授权码无效或已过期，请重新授权"),
+        other => map_wechat(other),
+    })?;
     let phone =
         Phone::parse(&raw).map_err(|_| ApiError::field("code", "该微信绑定的不是大陆手机号，请联系物业服务中心"))?;
     let account = owner_account::Entity::find_by_id(account_id)

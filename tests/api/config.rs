@@ -6,7 +6,10 @@ async fn without_demo_start_up_names_every_missing_required_key() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("x.db").display());
     let settings = Settings::load(&[("database.url", url)]).unwrap();
-    let err = build_state(settings, Overrides::default()).await.err().expect("must refuse to start");
+    let err = build_state(settings, Overrides::default())
+        .await
+        .err()
+        .expect("must refuse to start");
     let msg = err.to_string();
     for key in ["security.data_key", "wechat.appid", "wechat.secret"] {
         assert!(msg.contains(key), "{msg}");
@@ -15,9 +18,12 @@ async fn without_demo_start_up_names_every_missing_required_key() {
 
 #[test]
 fn testing_now_is_refused_outside_the_test_environment() {
-    let err = Settings::load(&[("testing.now", "2026-01-01T00:00:00Z".into())]).err().expect("refused");
+    let err = Settings::load(&[("testing.now", "2026-01-01T00:00:00Z".into())]).expect_err("refused");
     assert!(err.to_string().contains("testing.now"));
-    let ok = Settings::load(&[("testing.now", "2026-01-01T00:00:00Z".into()), ("app.environment", "test".into())]);
+    let ok = Settings::load(&[
+        ("testing.now", "2026-01-01T00:00:00Z".into()),
+        ("app.environment", "test".into()),
+    ]);
     assert!(ok.is_ok());
 }
 

@@ -12,7 +12,11 @@ async fn healthz_and_readyz_answer_and_name_the_backends() {
     let expected_store = if test_redis_url().is_some() { "redis" } else { "memory" };
     assert_eq!(v["store_kind"], expected_store);
     let backend = app.db.get_database_backend();
-    let expected_db = if test_database_url().is_some() { sea_orm::DbBackend::Postgres } else { sea_orm::DbBackend::Sqlite };
+    let expected_db = if test_database_url().is_some() {
+        sea_orm::DbBackend::Postgres
+    } else {
+        sea_orm::DbBackend::Sqlite
+    };
     assert_eq!(backend, expected_db);
 }
 
@@ -21,8 +25,20 @@ async fn every_answer_carries_a_request_id() {
     let app = spawn_app().await;
     let a = app.get("/healthz", None).await;
     let b = app.get("/api/v1/me", None).await;
-    let ida = a.headers().get("x-request-id").expect("request id").to_str().unwrap().to_string();
-    let idb = b.headers().get("x-request-id").expect("request id on errors too").to_str().unwrap().to_string();
+    let ida = a
+        .headers()
+        .get("x-request-id")
+        .expect("request id")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let idb = b
+        .headers()
+        .get("x-request-id")
+        .expect("request id on errors too")
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(!ida.is_empty());
     assert_ne!(ida, idb);
 }

@@ -50,7 +50,9 @@ pub fn test_redis_url() -> Option<String> {
 }
 
 fn with_db(base: &str, db: &str) -> String {
-    let (head, _) = base.rsplit_once('/').expect("TEST_DATABASE_URL must end with /<database>");
+    let (head, _) = base
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL must end with /<database>");
     format!("{head}/{db}")
 }
 
@@ -61,8 +63,14 @@ async fn fresh_pg_database(base: &str) -> String {
         .get_or_init(|| async {
             let name = format!("wuye_tpl_{pid}");
             let admin = Database::connect(base).await.expect("TEST_DATABASE_URL unreachable");
-            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await.expect("drop template");
-            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create template");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .expect("drop template");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create template");
             admin.close().await.ok();
             let tpl = Database::connect(with_db(base, &name)).await.expect("connect template");
             wuye::db::migrate(&tpl).await.expect("migrate template");
@@ -73,14 +81,19 @@ async fn fresh_pg_database(base: &str) -> String {
     let name = format!("wuye_t_{pid}_{}", unique());
     let _guard = PG_CREATE.lock().await;
     let admin = Database::connect(base).await.expect("TEST_DATABASE_URL unreachable");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await.expect("clone template");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        .await
+        .expect("clone template");
     admin.close().await.ok();
     with_db(base, &name)
 }
 
 /// A fixed start instant for the injected clock: a Tuesday morning in Shanghai.
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 10, 20, 2, 0, 0).single().expect("valid instant")
+    Utc.with_ymd_and_hms(2026, 10, 20, 2, 0, 0)
+        .single()
+        .expect("valid instant")
 }
 
 /// How to build a test app.
@@ -135,8 +148,12 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
             }
         },
     };
-    let redis_prefix = opts.redis_prefix.unwrap_or_else(|| format!("wuye-test:{}:{}:", std::process::id(), unique()));
-    let redis_url = opts.redis_url.or_else(|| if opts.store.is_some() { None } else { test_redis_url() });
+    let redis_prefix = opts
+        .redis_prefix
+        .unwrap_or_else(|| format!("wuye-test:{}:{}:", std::process::id(), unique()));
+    let redis_url = opts
+        .redis_url
+        .or_else(|| if opts.store.is_some() { None } else { test_redis_url() });
     let mut overrides: Vec<(&str, String)> = vec![
         ("app.environment", "test".into()),
         ("server.host", "127.0.0.1".into()),
@@ -144,7 +161,10 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         ("database.url", database_url.clone()),
         ("database.max_connections", "5".into()),
         ("redis.key_prefix", redis_prefix.clone()),
-        ("security.data_key", "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=".into()),
+        (
+            "security.data_key",
+            "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=".into(),
+        ),
         ("bootstrap.admin_username", ADMIN_USER.into()),
         ("bootstrap.admin_password", ADMIN_PASSWORD.into()),
         ("wechat.api_base", wechat.uri()),
@@ -157,9 +177,16 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
     overrides.extend(opts.overrides);
     let settings = Settings::load(&overrides).expect("settings");
     let clock = ManualClock::new(t0());
-    let app = Application::build_with(settings, Overrides { clock: Some(Arc::new(clock.clone())), store: opts.store, demo: opts.demo })
-        .await
-        .expect("app builds");
+    let app = Application::build_with(
+        settings,
+        Overrides {
+            clock: Some(Arc::new(clock.clone())),
+            store: opts.store,
+            demo: opts.demo,
+        },
+    )
+    .await
+    .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state.clone();
     let db = state.db.clone();
@@ -172,7 +199,10 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         clock,
         wechat,
         state,
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
         _dir: dir,
     }
 }
@@ -180,7 +210,11 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
 impl TestApp {
     /// A second replica sharing this app's database, store (Redis prefix or in-process store) and WeChat.
     pub async fn replica(&self) -> TestApp {
-        let shared_store = if self.state.store.kind() == "memory" { Some(self.state.store.clone()) } else { None };
+        let shared_store = if self.state.store.kind() == "memory" {
+            Some(self.state.store.clone())
+        } else {
+            None
+        };
         let mut r = spawn_app_with(TestOptions {
             database_url: Some(self.database_url.clone()),
             wechat: Some(self.wechat.clone()),
@@ -205,14 +239,27 @@ impl TestApp {
     }
 
     pub async fn get(&self, p: &str, token: Option<&str>) -> Response {
-        Self::auth(self.http.get(self.url(p)), token).send().await.expect("request")
+        Self::auth(self.http.get(self.url(p)), token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post(&self, p: &str, token: Option<&str>, body: &Value) -> Response {
-        Self::auth(self.http.post(self.url(p)), token).json(body).send().await.expect("request")
+        Self::auth(self.http.post(self.url(p)), token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
-    pub async fn post_raw(&self, p: &str, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> Response {
+    pub async fn post_raw(
+        &self,
+        p: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
         Self::auth(self.http.post(self.url(p)), token)
             .header("content-type", content_type)
             .body(body)
@@ -222,17 +269,29 @@ impl TestApp {
     }
 
     pub async fn patch(&self, p: &str, token: Option<&str>, body: &Value) -> Response {
-        Self::auth(self.http.patch(self.url(p)), token).json(body).send().await.expect("request")
+        Self::auth(self.http.patch(self.url(p)), token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn staff_login(&self, username: &str, password: &str) -> Response {
-        self.post("/api/v1/auth/staff/login", None, &json!({"username": username, "password": password})).await
+        self.post(
+            "/api/v1/auth/staff/login",
+            None,
+            &json!({"username": username, "password": password}),
+        )
+        .await
     }
 
     pub async fn admin_token(&self) -> String {
         let r = self.staff_login(ADMIN_USER, ADMIN_PASSWORD).await;
         assert_eq!(r.status(), 200);
-        r.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_string()
+        r.json::<Value>().await.expect("json")["token"]
+            .as_str()
+            .expect("token")
+            .to_string()
     }
 
     /// Creates a staff member with a role and communities, returns (id, token).
@@ -248,7 +307,13 @@ impl TestApp {
         let id = r.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
         let r = self.staff_login(username, "long-enough-pw").await;
         assert_eq!(r.status(), 200);
-        (id, r.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_string())
+        (
+            id,
+            r.json::<Value>().await.expect("json")["token"]
+                .as_str()
+                .expect("token")
+                .to_string(),
+        )
     }
 
     /// The fake WeChat accepts `code` for `openid`.
@@ -257,7 +322,10 @@ impl TestApp {
             .and(path("/sns/jscode2session"))
             .and(query_param("js_code", code))
             .and(query_param("appid", APPID))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"openid": openid, "session_key": "SECRET-SESSION-KEY"})))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"openid": openid, "session_key": "SECRET-SESSION-KEY"})),
+            )
             .mount(&self.wechat)
             .await;
     }
@@ -300,17 +368,28 @@ impl TestApp {
 
     /// Number of requests the fake WeChat got on `p`.
     pub async fn wechat_calls(&self, p: &str) -> usize {
-        self.wechat.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == p).count()
+        self.wechat
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == p)
+            .count()
     }
 
     /// Logs an owner in through the fake WeChat; returns (token, owner id).
     pub async fn owner_login(&self, openid: &str) -> (String, i64) {
         let code = format!("code-{openid}-{}", unique());
         self.wechat_accepts_code(&code, openid).await;
-        let r = self.post("/api/v1/auth/wechat/login", None, &json!({"code": code})).await;
+        let r = self
+            .post("/api/v1/auth/wechat/login", None, &json!({"code": code}))
+            .await;
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.expect("json");
-        (v["token"].as_str().expect("token").to_string(), v["owner"]["id"].as_i64().expect("id"))
+        (
+            v["token"].as_str().expect("token").to_string(),
+            v["owner"]["id"].as_i64().expect("id"),
+        )
     }
 
     /// Binds `phone` to the owner's WeChat account; returns the answer.
@@ -342,7 +421,11 @@ impl TestApp {
     /// Creates a unit; returns its id.
     pub async fn unit(&self, admin: &str, community: i64, code: &str) -> i64 {
         let r = self
-            .post("/api/v1/staff/units", Some(admin), &json!({"community_id": community, "building": "A", "code": code, "area_m2": "89.50"}))
+            .post(
+                "/api/v1/staff/units",
+                Some(admin),
+                &json!({"community_id": community, "building": "A", "code": code, "area_m2": "89.50"}),
+            )
             .await;
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
         r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
@@ -350,7 +433,13 @@ impl TestApp {
 
     /// Creates an owner record for units; returns its id.
     pub async fn owner(&self, admin: &str, name: &str, phone: &str, units: &[i64]) -> i64 {
-        let r = self.post("/api/v1/staff/owners", Some(admin), &json!({"name": name, "phone": phone, "unit_ids": units})).await;
+        let r = self
+            .post(
+                "/api/v1/staff/owners",
+                Some(admin),
+                &json!({"name": name, "phone": phone, "unit_ids": units}),
+            )
+            .await;
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
         r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
     }
@@ -367,7 +456,10 @@ impl TestApp {
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
             .db
-            .query_one_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("query")
             .expect("row");
@@ -381,6 +473,9 @@ pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     let v: Value = r.json().await.expect("error body is JSON");
     assert_eq!(v["code"], code, "{v}");
     let msg = v["message"].as_str().expect("message");
-    assert!(msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "message should be Chinese: {msg}");
+    assert!(
+        msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "message should be Chinese: {msg}"
+    );
     v
 }

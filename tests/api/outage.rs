@@ -18,11 +18,23 @@ async fn black_hole() -> (u16, tokio::task::JoinHandle<()>) {
 #[tokio::test]
 async fn a_hung_redis_gives_503_within_a_bound_instead_of_hanging() {
     let (port, _hole) = black_hole().await;
-    let app = spawn_app_with(TestOptions { redis_url: Some(format!("redis://127.0.0.1:{port}")), ..Default::default() }).await;
-    let client = reqwest::Client::builder().timeout(Duration::from_millis(1500)).build().unwrap();
+    let app = spawn_app_with(TestOptions {
+        redis_url: Some(format!("redis://127.0.0.1:{port}")),
+        ..Default::default()
+    })
+    .await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
 
     let started = Instant::now();
-    let r = client.get(app.url("/api/v1/me")).bearer_auth("some-token-value").send().await.expect("answered within 1.5 s");
+    let r = client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth("some-token-value")
+        .send()
+        .await
+        .expect("answered within 1.5 s");
     assert_error(r, 503, "UNAVAILABLE").await;
     let r = client
         .post(app.url("/api/v1/auth/staff/login"))
@@ -31,12 +43,20 @@ async fn a_hung_redis_gives_503_within_a_bound_instead_of_hanging() {
         .await
         .expect("answered within 1.5 s");
     assert_error(r, 503, "UNAVAILABLE").await;
-    let r = client.get(app.url("/readyz")).send().await.expect("answered within 1.5 s");
+    let r = client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("answered within 1.5 s");
     assert_eq!(r.status(), 503);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["database"], "ok");
     assert!(v["store"].as_str().unwrap().starts_with("down"), "{v}");
-    assert_eq!(client.get(app.url("/healthz")).send().await.unwrap().status(), 200, "liveness is not readiness");
+    assert_eq!(
+        client.get(app.url("/healthz")).send().await.unwrap().status(),
+        200,
+        "liveness is not readiness"
+    );
     // Each answer was bounded; the whole sequence was too.
     assert!(started.elapsed() < Duration::from_secs(6));
 }

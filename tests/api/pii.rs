@@ -11,20 +11,47 @@ async fn staff_see_masked_phones_and_every_reveal_is_recorded() {
     let (collector_id, collector) = app.staff_member(&admin, "collector1", "collector", &[c]).await;
     let (_, finance) = app.staff_member(&admin, "finance1", "finance", &[c]).await;
 
-    let v: Value = app.get(&format!("/api/v1/staff/owners/{owner}"), Some(&collector)).await.json().await.unwrap();
+    let v: Value = app
+        .get(&format!("/api/v1/staff/owners/{owner}"), Some(&collector))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["phone"], "138****0001");
-    let unit: Value = app.get(&format!("/api/v1/staff/units/{u}"), Some(&collector)).await.json().await.unwrap();
+    let unit: Value = app
+        .get(&format!("/api/v1/staff/units/{u}"), Some(&collector))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(!unit.to_string().contains("13800000001"));
 
-    let r = app.post(&format!("/api/v1/staff/owners/{owner}/reveal-phone"), Some(&finance), &json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/staff/owners/{owner}/reveal-phone"),
+            Some(&finance),
+            &json!({}),
+        )
+        .await;
     assert_error(r, 403, "FORBIDDEN").await;
     assert_eq!(app.count("pii_access_log").await, 0);
 
     app.clock.advance(chrono::Duration::minutes(5));
-    let r = app.post(&format!("/api/v1/staff/owners/{owner}/reveal-phone"), Some(&collector), &json!({"purpose": "催缴电话"})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/staff/owners/{owner}/reveal-phone"),
+            Some(&collector),
+            &json!({"purpose": "催缴电话"}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["phone"], "13800000001");
-    let log: Vec<Value> = app.get(&format!("/api/v1/staff/pii-access-log?owner_id={owner}"), Some(&admin)).await.json().await.unwrap();
+    let log: Vec<Value> = app
+        .get(&format!("/api/v1/staff/pii-access-log?owner_id={owner}"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["staff_id"], collector_id);
     assert_eq!(log[0]["owner_id"], owner);
@@ -39,18 +66,42 @@ async fn no_phone_number_is_stored_in_clear_anywhere_in_the_database() {
     let admin = app.admin_token().await;
     let c = app.community(&admin, "C1").await;
     let csv = "building,unit_code,area_m2,owner_name,owner_phone\nA,A-1,50,张三,13812345678\n";
-    assert_eq!(app.post_raw(&format!("/api/v1/staff/imports?community_id={c}"), Some(&admin), "text/csv", csv).await.status(), 201);
+    assert_eq!(
+        app.post_raw(
+            &format!("/api/v1/staff/imports?community_id={c}"),
+            Some(&admin),
+            "text/csv",
+            csv
+        )
+        .await
+        .status(),
+        201
+    );
     let u = app.unit(&admin, c, "A-2").await;
     let o = app.owner(&admin, "李四", "13987654321", &[u]).await;
-    app.patch(&format!("/api/v1/staff/owners/{o}"), Some(&admin), &json!({"phone": "13711112222"})).await;
+    app.patch(
+        &format!("/api/v1/staff/owners/{o}"),
+        Some(&admin),
+        &json!({"phone": "13711112222"}),
+    )
+    .await;
     let (token, _) = app.owner_login("openid-a").await;
     app.bind_phone(&token, "13812345678").await;
-    app.post(&format!("/api/v1/staff/owners/{o}/reveal-phone"), Some(&admin), &json!({})).await;
+    app.post(
+        &format!("/api/v1/staff/owners/{o}/reveal-phone"),
+        Some(&admin),
+        &json!({}),
+    )
+    .await;
 
     // Two encryptions of one phone differ (fresh nonce), while the blind index matches.
     use sea_orm::EntityTrait;
     let owners = entity::owner::Entity::find().all(&app.db).await.unwrap();
-    let account = entity::owner_account::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let account = entity::owner_account::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     let zhang = owners.iter().find(|o| o.name == "张三").unwrap();
     assert_ne!(Some(zhang.phone_enc.clone()), account.phone_enc);
     assert_eq!(Some(zhang.phone_index.clone()), account.phone_index);
@@ -74,7 +125,10 @@ async fn dump_database(app: &TestApp) -> String {
     let backend = app.db.get_database_backend();
     let tables = app
         .db
-        .query_all_raw(sea_orm::Statement::from_string(backend, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+        ))
         .await
         .unwrap();
     let mut out = String::new();
@@ -82,7 +136,10 @@ async fn dump_database(app: &TestApp) -> String {
         let name: String = t.try_get("", "tablename").unwrap();
         let rows = app
             .db
-            .query_all_raw(sea_orm::Statement::from_string(backend, format!("SELECT t::text AS r FROM \"{name}\" t")))
+            .query_all_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT t::text AS r FROM \"{name}\" t"),
+            ))
             .await
             .unwrap();
         for r in rows {

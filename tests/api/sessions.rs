@@ -4,8 +4,18 @@ use serde_json::json;
 #[tokio::test]
 async fn wrong_and_unknown_staff_credentials_are_refused() {
     let app = spawn_app().await;
-    assert_error(app.staff_login(ADMIN_USER, "wrong-password").await, 401, "INVALID_CREDENTIALS").await;
-    assert_error(app.staff_login("nobody", ADMIN_PASSWORD).await, 401, "INVALID_CREDENTIALS").await;
+    assert_error(
+        app.staff_login(ADMIN_USER, "wrong-password").await,
+        401,
+        "INVALID_CREDENTIALS",
+    )
+    .await;
+    assert_error(
+        app.staff_login("nobody", ADMIN_PASSWORD).await,
+        401,
+        "INVALID_CREDENTIALS",
+    )
+    .await;
     let r = app.staff_login(ADMIN_USER, ADMIN_PASSWORD).await;
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
@@ -18,12 +28,28 @@ async fn logout_ends_the_session_at_once() {
     let app = spawn_app().await;
     let token = app.admin_token().await;
     assert_eq!(app.get("/api/v1/staff/communities", Some(&token)).await.status(), 200);
-    assert_eq!(app.post("/api/v1/auth/logout", Some(&token), &json!({})).await.status(), 204);
-    assert_error(app.get("/api/v1/staff/communities", Some(&token)).await, 401, "UNAUTHENTICATED").await;
-    assert_error(app.post("/api/v1/auth/logout", Some(&token), &json!({})).await, 401, "UNAUTHENTICATED").await;
+    assert_eq!(
+        app.post("/api/v1/auth/logout", Some(&token), &json!({})).await.status(),
+        204
+    );
+    assert_error(
+        app.get("/api/v1/staff/communities", Some(&token)).await,
+        401,
+        "UNAUTHENTICATED",
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/auth/logout", Some(&token), &json!({})).await,
+        401,
+        "UNAUTHENTICATED",
+    )
+    .await;
 
     let (owner, _) = app.owner_login("openid-a").await;
-    assert_eq!(app.post("/api/v1/auth/logout", Some(&owner), &json!({})).await.status(), 204);
+    assert_eq!(
+        app.post("/api/v1/auth/logout", Some(&owner), &json!({})).await.status(),
+        204
+    );
     assert_error(app.get("/api/v1/me", Some(&owner)).await, 401, "UNAUTHENTICATED").await;
 }
 
@@ -33,8 +59,14 @@ async fn staff_sessions_expire_after_their_lifetime() {
     let token = app.admin_token().await;
     app.clock.advance(chrono::Duration::hours(11));
     assert_eq!(app.get("/api/v1/staff/communities", Some(&token)).await.status(), 200);
-    app.clock.advance(chrono::Duration::hours(1) + chrono::Duration::seconds(1));
-    assert_error(app.get("/api/v1/staff/communities", Some(&token)).await, 401, "UNAUTHENTICATED").await;
+    app.clock
+        .advance(chrono::Duration::hours(1) + chrono::Duration::seconds(1));
+    assert_error(
+        app.get("/api/v1/staff/communities", Some(&token)).await,
+        401,
+        "UNAUTHENTICATED",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -43,9 +75,14 @@ async fn owner_sessions_slide_while_used_and_expire_when_idle() {
     let (token, _) = app.owner_login("openid-a").await;
     for _ in 0..3 {
         app.clock.advance(chrono::Duration::days(29));
-        assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), 200, "used within 30 days: still valid");
+        assert_eq!(
+            app.get("/api/v1/me", Some(&token)).await.status(),
+            200,
+            "used within 30 days: still valid"
+        );
     }
-    app.clock.advance(chrono::Duration::days(30) + chrono::Duration::seconds(1));
+    app.clock
+        .advance(chrono::Duration::days(30) + chrono::Duration::seconds(1));
     assert_error(app.get("/api/v1/me", Some(&token)).await, 401, "UNAUTHENTICATED").await;
 }
 
@@ -56,13 +93,23 @@ async fn the_store_holds_only_a_hash_of_each_token() {
     assert!(token.len() >= 22, "at least 128 bits of base64");
     assert_eq!(app.state.store.get(&format!("sess:{token}")).await.unwrap(), None);
     let hash = wuye::crypto::token_hash(&token);
-    let stored = app.state.store.get(&format!("sess:{hash}")).await.unwrap().expect("session stored under the hash");
+    let stored = app
+        .state
+        .store
+        .get(&format!("sess:{hash}"))
+        .await
+        .unwrap()
+        .expect("session stored under the hash");
     assert!(!stored.contains(&token));
     if let Some(url) = test_redis_url() {
         // Dump every key and value of this app's prefix: no token anywhere.
         let client = redis::Client::open(url).unwrap();
         let mut c = client.get_multiplexed_async_connection().await.unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}*", app.redis_prefix)).query_async(&mut c).await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", app.redis_prefix))
+            .query_async(&mut c)
+            .await
+            .unwrap();
         assert!(!keys.is_empty());
         for k in keys {
             assert!(!k.contains(&token));
@@ -83,7 +130,12 @@ async fn logins_are_rate_limited_per_username() {
     })
     .await;
     for _ in 0..3 {
-        assert_error(app.staff_login(ADMIN_USER, "wrong-password").await, 401, "INVALID_CREDENTIALS").await;
+        assert_error(
+            app.staff_login(ADMIN_USER, "wrong-password").await,
+            401,
+            "INVALID_CREDENTIALS",
+        )
+        .await;
     }
     // Even the right password is refused while the limit holds.
     assert_error(app.staff_login(ADMIN_USER, ADMIN_PASSWORD).await, 429, "RATE_LIMITED").await;
@@ -99,9 +151,19 @@ async fn logins_are_rate_limited_per_ip() {
     })
     .await;
     for i in 0..4 {
-        assert_error(app.staff_login(&format!("user{i}"), "whatever-pw").await, 401, "INVALID_CREDENTIALS").await;
+        assert_error(
+            app.staff_login(&format!("user{i}"), "whatever-pw").await,
+            401,
+            "INVALID_CREDENTIALS",
+        )
+        .await;
     }
     assert_error(app.staff_login("user9", "whatever-pw").await, 429, "RATE_LIMITED").await;
     app.wechat_accepts_code("c", "openid-x").await;
-    assert_error(app.post("/api/v1/auth/wechat/login", None, &json!({"code": "c"})).await, 429, "RATE_LIMITED").await;
+    assert_error(
+        app.post("/api/v1/auth/wechat/login", None, &json!({"code": "c"})).await,
+        429,
+        "RATE_LIMITED",
+    )
+    .await;
 }
