@@ -1,7 +1,10 @@
-//! Late-fee policy of a community (the arithmetic itself arrives with the bills issue).
-use rust_decimal::Decimal;
+//! Late fees (滞纳金), exactly as API.md: daily accrual after the grace period on the principal
+//! outstanding each day, rounded half-up to the fen once, capped at `cap_ratio × principal`.
+//! Pure functions over `rust_decimal`: no I/O, property-tested below.
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::money::parse_decimal;
+use super::money::{parse_decimal, Fen};
 
 /// A community's contractual late-fee terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +47,142 @@ impl LateFeePolicy {
     }
 }
 
+/// A change of a bill's outstanding principal on a (community-local) date: a payment reduces it
+/// (`paid_fen > 0`), a refund reopens it (`paid_fen < 0`). It counts from that day on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrincipalMove {
+    pub on: NaiveDate,
+    pub paid_fen: i64,
+}
+
+/// The result of the late-fee arithmetic for one bill on one day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LateFee {
+    /// `min(round_half_up(Σ outstanding × rate), cap)`, before payments of late fee and waivers.
+    pub accrued: Fen,
+    /// First day that accrues (due date + grace days + 1).
+    pub start: NaiveDate,
+    /// Days from `start` to the as-of day on which some principal was outstanding.
+    pub chargeable_days: i64,
+    /// True when the cap, not the days, decided the amount.
+    pub capped: bool,
+}
+
+/// Half-up to whole fen (`MidpointAwayFromZero`; `round_dp` alone would be banker's rounding).
+pub fn round_fen(fen: Decimal) -> i64 {
+    let r = fen.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    i64::try_from(r).unwrap_or(i64::MAX)
+}
+
+impl LateFeePolicy {
+    /// First day on which a bill due on `due` accrues late fees.
+    pub fn accrual_start(&self, due: NaiveDate) -> NaiveDate {
+        due + chrono::Duration::days(i64::from(self.grace_days) + 1)
+    }
+
+    /// `round_half_up(cap_ratio × principal, 2)` in fen.
+    pub fn cap(&self, principal_fen: i64) -> Fen {
+        Fen(round_fen(self.cap_ratio * Decimal::from(principal_fen)))
+    }
+
+    /// The late fee accrued on `as_of` by a bill of `principal_fen` due on `due`, given its
+    /// principal movements (in any order).
+    pub fn late_fee(&self, principal_fen: i64, due: NaiveDate, moves: &[PrincipalMove], as_of: NaiveDate) -> LateFee {
+        let start = self.accrual_start(due);
+        let none = LateFee {
+            accrued: Fen(0),
+            start,
+            chargeable_days: 0,
+            capped: false,
+        };
+        if as_of < start || principal_fen <= 0 {
+            return none;
+        }
+        let mut moves = moves.to_vec();
+        moves.sort_by_key(|m| m.on);
+        let outstanding = |paid: i64| (principal_fen - paid).clamp(0, principal_fen);
+        // Σ outstanding(day) over [start, as_of], in segments where it is constant.
+        let (mut total, mut days_charged) = (0i128, 0i64);
+        let (mut day, mut i, mut paid) = (start, 0usize, 0i64);
+        loop {
+            while i < moves.len() && moves[i].on <= day {
+                paid += moves[i].paid_fen;
+                i += 1;
+            }
+            let seg_end = match moves.get(i) {
+                Some(m) if m.on <= as_of => m.on - chrono::Duration::days(1),
+                _ => as_of,
+            };
+            let days = (seg_end - day).num_days() + 1;
+            let out = outstanding(paid);
+            total += i128::from(out) * i128::from(days);
+            if out > 0 {
+                days_charged += days;
+            }
+            if seg_end >= as_of {
+                break;
+            }
+            day = seg_end + chrono::Duration::days(1);
+        }
+        let raw = Fen(round_fen(Decimal::from_i128_with_scale(total, 0) * self.daily_rate));
+        let cap = self.cap(principal_fen);
+        LateFee {
+            accrued: raw.min(cap),
+            start,
+            chargeable_days: days_charged,
+            capped: raw > cap,
+        }
+    }
+
+    /// The owner-facing Chinese explanation, e.g.
+    /// "宽限期后自2026-09-26起计收45天，按日万分之五，上限为本金的100%".
+    pub fn explain(&self, fee: &LateFee, due: NaiveDate, as_of: NaiveDate) -> String {
+        let terms = format!(
+            "按日{}，上限为本金的{}",
+            rate_words(self.daily_rate),
+            percent(self.cap_ratio)
+        );
+        if as_of < fee.start {
+            let grace_end = fee.start - chrono::Duration::days(1);
+            if as_of < due {
+                return format!("{due}到期，宽限期至{grace_end}，逾期后{terms}");
+            }
+            return format!("宽限期内（至{grace_end}），暂不计收滞纳金；宽限期后{terms}");
+        }
+        let mut s = format!("宽限期后自{}起计收{}天，{terms}", fee.start, fee.chargeable_days);
+        if fee.capped {
+            s.push_str("（已达上限）");
+        }
+        s
+    }
+}
+
+/// `0.0005` → "万分之五"; rates that are not whole ten-thousandths → "0.055%".
+fn rate_words(rate: Decimal) -> String {
+    let per_10k = rate * Decimal::from(10_000);
+    if per_10k.fract().is_zero() && per_10k > Decimal::ZERO && per_10k < Decimal::from(100) {
+        let n = i64::try_from(per_10k).unwrap_or(0);
+        return format!("万分之{}", chinese_number(n));
+    }
+    format!("{}%", (rate * Decimal::ONE_HUNDRED).normalize())
+}
+
+fn chinese_number(n: i64) -> String {
+    const D: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    let digit = |d: i64| D[usize::try_from(d).unwrap_or(0) % 10];
+    match n {
+        0..=9 => digit(n).to_string(),
+        10 => "十".into(),
+        11..=19 => format!("十{}", digit(n % 10)),
+        _ if n % 10 == 0 => format!("{}十", digit(n / 10)),
+        _ => format!("{}十{}", digit(n / 10), digit(n % 10)),
+    }
+}
+
+fn percent(ratio: Decimal) -> String {
+    format!("{}%", (ratio * Decimal::ONE_HUNDRED).normalize())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +203,134 @@ mod tests {
             LateFeePolicy::parse("0.0005", 1, "1.5").unwrap_err()[0].0,
             "late_fee.cap_ratio"
         );
+    }
+
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn policy() -> LateFeePolicy {
+        LateFeePolicy::parse("0.0005", 15, "1.00").unwrap()
+    }
+
+    #[test]
+    fn the_api_md_example() {
+        let p = policy();
+        let due = d("2026-09-10");
+        // 2026-09-26 .. 2026-11-09 is 45 days.
+        let fee = p.late_fee(100_000, due, &[], d("2026-11-09"));
+        assert_eq!(fee.start, d("2026-09-26"));
+        assert_eq!(fee.chargeable_days, 45);
+        assert_eq!(fee.accrued, Fen(2_250)); // 1000.00 × 0.0005 × 45 = 22.50
+        assert_eq!(
+            p.explain(&fee, due, d("2026-11-09")),
+            "宽限期后自2026-09-26起计收45天，按日万分之五，上限为本金的100%"
+        );
+    }
+
+    #[test]
+    fn grace_period_and_not_yet_due_explanations() {
+        let p = policy();
+        let due = d("2026-09-10");
+        let fee = p.late_fee(100_000, due, &[], d("2026-09-25"));
+        assert_eq!(fee.accrued, Fen(0));
+        assert!(p
+            .explain(&fee, due, d("2026-09-25"))
+            .starts_with("宽限期内（至2026-09-25）"));
+        assert!(p.explain(&fee, due, d("2026-09-01")).starts_with("2026-09-10到期"));
+    }
+
+    #[test]
+    fn partial_payment_accrues_on_what_is_left() {
+        let p = policy();
+        let due = d("2026-01-10");
+        // 10 days on 1000.00, then 10 days on 400.00 (600.00 paid on day 11, counting that day).
+        let moves = [PrincipalMove {
+            on: d("2026-02-05"),
+            paid_fen: 60_000,
+        }];
+        let fee = p.late_fee(100_000, due, &moves, d("2026-02-14"));
+        assert_eq!(fee.accrued, Fen(500 + 200));
+        // A refund reopens principal from its date.
+        let moves = [
+            PrincipalMove {
+                on: d("2026-01-20"),
+                paid_fen: 100_000,
+            },
+            PrincipalMove {
+                on: d("2026-02-05"),
+                paid_fen: -100_000,
+            },
+        ];
+        let fee = p.late_fee(100_000, due, &moves, d("2026-02-14"));
+        assert_eq!((fee.accrued, fee.chargeable_days), (Fen(500), 10));
+    }
+
+    #[test]
+    fn rounding_is_half_up_once() {
+        // 0.01 yuan principal… 333 fen × 0.0005 × 3 days = 0.4995 fen → 0; × 30 days = 4.995 → 5.
+        let p = LateFeePolicy::parse("0.0005", 0, "1").unwrap();
+        let due = d("2026-01-01");
+        assert_eq!(p.late_fee(333, due, &[], d("2026-01-04")).accrued, Fen(0));
+        assert_eq!(p.late_fee(333, due, &[], d("2026-01-31")).accrued, Fen(5));
+        assert_eq!(round_fen(Decimal::from_str("2.5").unwrap()), 3);
+        assert_eq!(round_fen(Decimal::from_str("3.5").unwrap()), 4);
+    }
+
+    #[test]
+    fn rate_and_cap_words() {
+        assert_eq!(rate_words(Decimal::from_str("0.0003").unwrap()), "万分之三");
+        assert_eq!(rate_words(Decimal::from_str("0.0015").unwrap()), "万分之十五");
+        assert_eq!(rate_words(Decimal::from_str("0.003").unwrap()), "万分之三十");
+        assert_eq!(rate_words(Decimal::from_str("0.00055").unwrap()), "0.055%");
+        assert_eq!(percent(Decimal::from_str("0.5").unwrap()), "50%");
+    }
+
+    fn arb_policy() -> impl Strategy<Value = LateFeePolicy> {
+        (0u32..=100, 0i64..60, 0u32..=100).prop_map(|(r, g, c)| LateFeePolicy {
+            daily_rate: Decimal::new(i64::from(r), 5),
+            grace_days: g as i32,
+            cap_ratio: Decimal::new(i64::from(c), 2),
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn never_negative_never_above_cap(p in arb_policy(), principal in 1i64..10_000_000, age in 0i64..2000,
+                                          pays in proptest::collection::vec((0i64..2000, -50_000i64..200_000), 0..5)) {
+            let due = d("2024-01-15");
+            let moves: Vec<_> = pays.iter().map(|(o, f)| PrincipalMove { on: due + chrono::Duration::days(*o), paid_fen: *f }).collect();
+            let fee = p.late_fee(principal, due, &moves, due + chrono::Duration::days(age));
+            prop_assert!(fee.accrued.0 >= 0);
+            prop_assert!(fee.accrued <= p.cap(principal));
+        }
+
+        #[test]
+        fn non_decreasing_without_payments(p in arb_policy(), principal in 1i64..10_000_000, a in 0i64..2000, b in 0i64..2000) {
+            let due = d("2024-01-15");
+            let (lo, hi) = (a.min(b), a.max(b));
+            let f = |x: i64| p.late_fee(principal, due, &[], due + chrono::Duration::days(x)).accrued;
+            prop_assert!(f(lo) <= f(hi));
+        }
+
+        #[test]
+        fn zero_within_grace(p in arb_policy(), principal in 1i64..10_000_000, age in 0i64..60) {
+            let due = d("2024-01-15");
+            prop_assume!(age <= i64::from(p.grace_days));
+            prop_assert_eq!(p.late_fee(principal, due, &[], due + chrono::Duration::days(age)).accrued, Fen(0));
+        }
+
+        #[test]
+        fn equals_principal_rate_days_when_nothing_paid(p in arb_policy(), principal in 1i64..10_000_000, age in 0i64..2000) {
+            let due = d("2024-01-15");
+            let fee = p.late_fee(principal, due, &[], due + chrono::Duration::days(age));
+            let days = (age - i64::from(p.grace_days)).max(0);
+            let exact = round_fen(Decimal::from(principal) * p.daily_rate * Decimal::from(days));
+            prop_assert_eq!(fee.accrued.0, exact.min(p.cap(principal).0));
+            prop_assert_eq!(fee.chargeable_days, days);
+        }
     }
 }
