@@ -22,6 +22,8 @@ pub struct Settings {
     pub wechat: WechatSettings,
     #[serde(default)]
     pub testing: TestingSettings,
+    pub billing: BillingSettings,
+    pub scheduler: SchedulerSettings,
     /// Set by `serve --demo`, never from files.
     #[serde(skip)]
     pub demo: bool,
@@ -81,6 +83,20 @@ pub struct WechatSettings {
     pub api_base: String,
     pub appid: Option<String>,
     pub secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BillingSettings {
+    /// Day of the month on which each community's next-period bills are created by the scheduler.
+    pub auto_run_day: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerSettings {
+    /// Run background jobs in this process.
+    pub enabled: bool,
+    /// How often the scheduler wakes up.
+    pub interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -155,6 +171,11 @@ impl Settings {
         if self.testing.now.is_some() && self.app.environment != "test" {
             return Err(SettingsError::Invalid(
                 "testing.now is refused unless app.environment = \"test\"".into(),
+            ));
+        }
+        if !(1..=28).contains(&self.billing.auto_run_day) {
+            return Err(SettingsError::Invalid(
+                "billing.auto_run_day must be between 1 and 28".into(),
             ));
         }
         if self.app.timezone.parse::<chrono_tz::Tz>().is_err() {

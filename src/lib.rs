@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod gateways;
 pub mod routes;
+pub mod scheduler;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -111,6 +111,7 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         wechat,
         settings: Arc::new(settings),
         tz,
+        zones: Default::default(),
     };
 
     let boot = &state.settings.bootstrap;
@@ -150,6 +151,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = build_state(settings, overrides).await?;
         let server = run(listener, state.clone())?;
+        crate::scheduler::spawn(state.clone());
         Ok(Self { port, server, state })
     }
 

@@ -6,7 +6,8 @@ use crate::gateways::wechat::WechatClient;
 use crate::store::Store;
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Shared application state (`web::Data<AppState>`).
 #[derive(Clone)]
@@ -18,11 +19,30 @@ pub struct AppState {
     pub wechat: WechatClient,
     pub settings: Arc<Settings>,
     pub tz: chrono_tz::Tz,
+    /// Communities' time zones (they never change), so hot paths need no query.
+    pub zones: Arc<RwLock<HashMap<i32, chrono_tz::Tz>>>,
 }
 
 impl AppState {
     /// Today's date in the company's default zone (communities' dates are local).
     pub fn today(&self) -> NaiveDate {
         self.clock.now().with_timezone(&self.tz).date_naive()
+    }
+
+    /// A community's time zone (the company default if it is unknown).
+    pub async fn community_tz(&self, community_id: i32) -> Result<chrono_tz::Tz, crate::error::ApiError> {
+        use sea_orm::EntityTrait;
+        if let Some(tz) = self.zones.read().ok().and_then(|m| m.get(&community_id).copied()) {
+            return Ok(tz);
+        }
+        let tz = entity::community::Entity::find_by_id(community_id)
+            .one(&self.db)
+            .await?
+            .and_then(|c| c.timezone.parse().ok())
+            .unwrap_or(self.tz);
+        if let Ok(mut m) = self.zones.write() {
+            m.insert(community_id, tz);
+        }
+        Ok(tz)
     }
 }

@@ -2,9 +2,12 @@
 //! Money columns are integer fen, areas hundredths of m², rates decimal strings.
 pub mod audit_log;
 pub mod bill;
+pub mod bill_entry;
+pub mod billing_run;
 pub mod community;
 pub mod consent;
 pub mod fee_item;
+pub mod fee_item_price;
 pub mod owner;
 pub mod owner_account;
 pub mod pii_access_log;

@@ -23,6 +23,8 @@ pub enum Action {
     EditUnitsAndOwners,
     ReadSetup,
     RevealPhone,
+    /// Fee items, billing runs, waivers, adjustments and cancellations.
+    ManageBilling,
 }
 
 impl Role {
@@ -54,7 +56,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Finance => matches!(action, ReadSetup),
+            Role::Finance => matches!(action, ReadSetup | ManageBilling),
             Role::Service => matches!(action, ReadSetup | EditUnitsAndOwners | RevealPhone),
             Role::Collector => matches!(action, ReadSetup | RevealPhone),
         }
@@ -70,6 +72,9 @@ mod tests {
         assert!(Role::Admin.may(Action::ManageStaff));
         assert!(!Role::Service.may(Action::ManageStaff));
         assert!(!Role::Finance.may(Action::EditUnitsAndOwners));
+        assert!(Role::Finance.may(Action::ManageBilling));
+        assert!(!Role::Service.may(Action::ManageBilling));
+        assert!(!Role::Collector.may(Action::ManageBilling));
         assert!(Role::Collector.may(Action::RevealPhone));
         assert!(!Role::Collector.may(Action::EditUnitsAndOwners));
         assert!(!Role::Service.may(Action::ManageCommunities));

@@ -1,6 +1,7 @@
 //! HTTP surface: thin handlers, one file per resource, and the one table that both registers
 //! every route and lets a test check that each is in the OpenAPI document.
 pub mod auth;
+pub mod bills;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -43,6 +44,21 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/me/units", me::my_units),
         route!(get, "/api/v1/me/units/{id}", me::my_unit),
         route!(post, "/api/v1/me/consents", me::consent),
+        route!(get, "/api/v1/me/bills", bills::list),
+        route!(get, "/api/v1/me/bills/{id}", bills::get),
+        route!(get, "/api/v1/me/arrears", bills::arrears),
+        route!(get, "/api/v1/me/prepay-quote", bills::prepay_quote),
+        route!(post, "/api/v1/staff/fee-items", staff::billing::create_item),
+        route!(get, "/api/v1/staff/fee-items", staff::billing::list_items),
+        route!(get, "/api/v1/staff/fee-items/{id}", staff::billing::get_item),
+        route!(patch, "/api/v1/staff/fee-items/{id}", staff::billing::update_item),
+        route!(post, "/api/v1/staff/fee-items/{id}/prices", staff::billing::add_price),
+        route!(post, "/api/v1/staff/billing-runs", staff::billing::run),
+        route!(get, "/api/v1/staff/bills", staff::billing::list_bills),
+        route!(get, "/api/v1/staff/bills/{id}", staff::billing::get_bill),
+        route!(post, "/api/v1/staff/bills/{id}/waive-late-fee", staff::billing::waive),
+        route!(post, "/api/v1/staff/bills/{id}/adjust", staff::billing::adjust),
+        route!(post, "/api/v1/staff/bills/{id}/cancel", staff::billing::cancel),
         route!(post, "/api/v1/staff/communities", staff::communities::create),
         route!(get, "/api/v1/staff/communities", staff::communities::list),
         route!(get, "/api/v1/staff/communities/{id}", staff::communities::get),
@@ -109,6 +125,10 @@ impl utoipa::Modify for BearerAuth {
         health::healthz, health::readyz, health::metrics,
         auth::wechat_login, auth::staff_login, auth::demo_login, auth::logout,
         me::me, me::bind_phone, me::my_units, me::my_unit, me::consent,
+        bills::list, bills::get, bills::arrears, bills::prepay_quote,
+        staff::billing::create_item, staff::billing::list_items, staff::billing::get_item, staff::billing::update_item,
+        staff::billing::add_price, staff::billing::run, staff::billing::list_bills, staff::billing::get_bill,
+        staff::billing::waive, staff::billing::adjust, staff::billing::cancel,
         staff::communities::create, staff::communities::list, staff::communities::get, staff::communities::update,
         staff::units::create, staff::units::list, staff::units::get, staff::units::update, staff::units::transfer,
         staff::owners::create, staff::owners::list, staff::owners::get, staff::owners::update, staff::owners::reveal_phone,

@@ -1,10 +1,11 @@
 //! `serve --demo`: seeds a small property company into an empty database so the API can be tried
 //! at once. Deterministic, so every demo start looks the same.
+use crate::domain::late_fee::LateFeePolicy;
 use crate::domain::period::Period;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use entity::{bill, community, fee_item, owner, unit, unit_owner};
+use entity::{bill, bill_entry, community, fee_item, owner, unit, unit_owner};
 use rust_decimal::Decimal;
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 
@@ -54,6 +55,8 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
     ];
     let now = state.clock.now();
     let today = state.today();
+    let policy =
+        LateFeePolicy::parse("0.0005", 15, "1.00").map_err(|_| ApiError::internal(anyhow::anyhow!("demo policy")))?;
     let mut rng = Lcg(20261127);
     let mut phone_no = 0u32;
     let txn = crate::db::begin_write(&state.db).await?;
@@ -127,7 +130,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
         .insert(&txn)
         .await?;
 
-        let mut bills = Vec::new();
+        let mut entries = Vec::new();
         for u in &units {
             phone_no += 1;
             let phone = format!("138{phone_no:08}");
@@ -170,7 +173,21 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                             70..=89 => age >= 2,
                             _ => false,
                         };
-                    bills.push(bill::ActiveModel {
+                    // Punctual payers pay a few days before the due date; late payers 20 days
+                    // after it, with the late fee that had accrued by then.
+                    let habit_late = (70..=89).contains(&habit);
+                    let paid_on = if habit_late {
+                        due + chrono::Duration::days(20)
+                    } else {
+                        due - chrono::Duration::days(3)
+                    };
+                    let paid = paid && paid_on < today;
+                    let late_fee = if paid {
+                        policy.late_fee(principal, due, &[], paid_on).accrued.0
+                    } else {
+                        0
+                    };
+                    let b = bill::ActiveModel {
                         community_id: Set(c.id),
                         unit_id: Set(u.id),
                         fee_item_id: Set(item.id),
@@ -180,19 +197,35 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                         due_date: Set(due),
                         principal_fen: Set(principal),
                         paid_principal_fen: Set(if paid { principal } else { 0 }),
-                        late_fee_paid_fen: Set(0),
+                        late_fee_paid_fen: Set(late_fee),
                         late_fee_waived_fen: Set(0),
                         status: Set(if paid { "paid" } else { "unpaid" }.into()),
-                        paid_at: Set(paid.then(|| now - chrono::Duration::days(30 * age + 10))),
+                        paid_at: Set(paid.then_some(now)),
                         created_at: Set(now),
                         ..Default::default()
-                    });
+                    }
+                    .insert(&txn)
+                    .await?;
+                    if paid {
+                        entries.push(bill_entry::ActiveModel {
+                            bill_id: Set(b.id),
+                            kind: Set("payment".into()),
+                            principal_fen: Set(principal),
+                            late_fee_fen: Set(late_fee),
+                            on_date: Set(paid_on),
+                            reason: Set("演示数据：历史缴费".into()),
+                            actor: Set("demo".into()),
+                            reference: Set(None),
+                            created_at: Set(now),
+                            ..Default::default()
+                        });
+                    }
                 }
                 period = period.previous_month();
             }
         }
-        for chunk in bills.chunks(500) {
-            bill::Entity::insert_many(chunk.to_vec())
+        for chunk in entries.chunks(500) {
+            bill_entry::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&txn)
                 .await?;
         }

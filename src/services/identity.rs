@@ -148,7 +148,9 @@ async fn link_phone(state: &AppState, account: owner_account::Model, phone: &Pho
     a.phone_enc = Set(Some(state.cipher.encrypt(phone.expose()).map_err(ApiError::internal)?));
     a.phone_index = Set(Some(state.cipher.blind_index(phone.expose())));
     a.phone_verified_at = Set(Some(state.clock.now()));
-    Ok(a.update(&state.db).await?)
+    let a = a.update(&state.db).await?;
+    crate::services::cache::bump_account(state, a.id).await?;
+    Ok(a)
 }
 
 /// `POST /me/phone`: verifies the phone with WeChat and links every owner record with it.

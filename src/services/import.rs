@@ -5,7 +5,7 @@
 use crate::domain::role::Action;
 use crate::domain::{text, Area, Phone};
 use crate::error::{ApiError, ApiResult, ImportRowError};
-use crate::services::{audit, setup, staff::StaffCtx};
+use crate::services::{audit, cache, setup, staff::StaffCtx};
 use crate::state::AppState;
 use entity::{community, owner, unit};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -241,6 +241,8 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
     };
     audit::record(&txn, &ctx.actor(), "import.csv", "community", community_id, serde_json::json!({"units_created": result.units_created, "owners_created": owners_created, "rows": rows.len()}), now).await?;
     txn.commit().await?;
+    cache::bump_owner_records(state).await?;
+    cache::bump_community(state, community_id).await?;
     Ok(result)
 }
 

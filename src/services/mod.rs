@@ -1,6 +1,10 @@
 //! Use cases. Database transactions live here; routes stay thin and domain stays pure.
 pub mod audit;
+pub mod billing;
+pub mod bills;
+pub mod cache;
 pub mod demo;
+pub mod fee_items;
 pub mod identity;
 pub mod import;
 pub mod owners;

@@ -5,7 +5,7 @@ use crate::domain::role::Action;
 use crate::domain::{phone, text, Area, Phone};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::owners::link_active;
-use crate::services::{audit, staff::StaffCtx};
+use crate::services::{audit, cache, staff::StaffCtx};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{community, owner, pii_access_log, unit, unit_owner};
@@ -242,6 +242,7 @@ pub async fn update_community(
     )
     .await?;
     txn.commit().await?;
+    cache::bump_community(state, id).await?;
     Ok(c.into())
 }
 
@@ -540,6 +541,7 @@ pub async fn update_unit(state: &AppState, ctx: &StaffCtx, id: i32, patch: UnitP
     )
     .await?;
     txn.commit().await?;
+    cache::bump_community(state, u.community_id).await?;
     first(unit_details(state, vec![u]).await?)
 }
 
@@ -606,6 +608,7 @@ pub async fn transfer_unit(state: &AppState, ctx: &StaffCtx, id: i32, body: Tran
     )
     .await?;
     txn.commit().await?;
+    cache::bump_community(state, u.community_id).await?;
     first(unit_details(state, vec![u]).await?)
 }
 
@@ -796,6 +799,8 @@ pub async fn create_owner(state: &AppState, ctx: &StaffCtx, body: NewOwner) -> A
     )
     .await?;
     txn.commit().await?;
+    cache::bump_owner_records(state).await?;
+    cache::bump_community(state, o.community_id).await?;
     tracing::info!(owner_id = o.id, phone = %phone, "owner record created");
     first(owner_views(state, vec![o]).await?)
 }
@@ -914,6 +919,8 @@ pub async fn update_owner(state: &AppState, ctx: &StaffCtx, id: i32, patch: Owne
     let detail = serde_json::json!({"name_changed": patch.name.is_some(), "phone_changed": patch.phone.is_some(), "unit_ids": patch.unit_ids});
     audit::record(&txn, &ctx.actor(), "owner.update", "owner", id, detail, now).await?;
     txn.commit().await?;
+    cache::bump_owner_records(state).await?;
+    cache::bump_community(state, o.community_id).await?;
     first(owner_views(state, vec![o]).await?)
 }
 

@@ -58,6 +58,23 @@ impl KvStore for MemoryStore {
         })
     }
 
+    async fn mget(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        self.with(|m| {
+            keys.iter()
+                .map(|k| match live(m, k) {
+                    Some(Entry {
+                        value: Value::Str(s), ..
+                    }) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    async fn bump(&self, key: &str) -> Result<i64, StoreError> {
+        self.incr(key, Duration::from_secs(10 * 365 * 86_400)).await
+    }
+
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         self.with(|m| {
             m.insert(

@@ -22,6 +22,10 @@ pub enum StoreError {
 #[async_trait::async_trait]
 pub trait KvStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Several values in one round trip.
+    async fn mget(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError>;
+    /// Increments a counter that never expires (cache versions).
+    async fn bump(&self, key: &str) -> Result<i64, StoreError>;
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError>;
     /// Sets only if absent; true when this call set it (a lock or first writer).
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError>;

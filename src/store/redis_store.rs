@@ -73,6 +73,20 @@ impl KvStore for RedisStore {
         self.run(|mut c| async move { c.get(k).await }).await
     }
 
+    async fn mget(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ks: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        self.run(|mut c| async move { redis::cmd("MGET").arg(ks).query_async(&mut c).await })
+            .await
+    }
+
+    async fn bump(&self, key: &str) -> Result<i64, StoreError> {
+        let k = self.key(key);
+        self.run(|mut c| async move { c.incr(k, 1).await }).await
+    }
+
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let k = self.key(key);
         let v = value.to_string();

@@ -170,6 +170,8 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         ("wechat.api_base", wechat.uri()),
         ("wechat.appid", APPID.into()),
         ("wechat.secret", "test-secret".into()),
+        // Tests call scheduler ticks themselves, on the injected clock.
+        ("scheduler.enabled", "false".into()),
     ];
     if let Some(url) = &redis_url {
         overrides.push(("redis.url", url.clone()));

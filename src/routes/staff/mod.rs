@@ -1,4 +1,5 @@
 //! Staff API: setup of communities, units, owners, imports and staff users.
+pub mod billing;
 pub mod communities;
 pub mod imports;
 pub mod owners;

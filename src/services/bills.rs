@@ -1,0 +1,941 @@
+//! Bills as owners and staff see them: amounts as of the community's local date, late fees
+//! explained, owner look-ups cached; and staff waivers, adjustments and cancellations, each kept
+//! with its reason, who and when.
+use crate::domain::billing::{discount_rate, principal_fen, spread_discount};
+use crate::domain::late_fee::{LateFee, LateFeePolicy, PrincipalMove};
+use crate::domain::period::Period;
+use crate::domain::role::Action;
+use crate::domain::{text, Area, Fen};
+use crate::error::{ApiError, ApiResult, FieldErrors};
+use crate::services::cache::{self, Deps};
+use crate::services::fee_items::rules;
+use crate::services::setup::Page;
+use crate::services::{audit, staff::StaffCtx};
+use crate::state::AppState;
+use chrono::NaiveDate;
+use entity::{bill, bill_entry, community, fee_item, owner, owner_account, unit, unit_owner};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// A bill with its amounts as of one day.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BillView {
+    pub id: i32,
+    pub unit_id: i32,
+    pub unit_code: String,
+    pub fee_item_id: i32,
+    /// The fee item's name, e.g. 物业服务费.
+    pub fee_item: String,
+    pub period: String,
+    pub due_date: NaiveDate,
+    pub principal: String,
+    /// Principal and late fee paid so far.
+    pub paid: String,
+    /// Late fee charged: accrued, less what was waived.
+    pub late_fee: String,
+    pub late_fee_waived: String,
+    /// Outstanding principal plus outstanding late fee.
+    pub amount_due: String,
+    /// `unpaid`, `paid`, `waived` or `cancelled`.
+    pub status: String,
+    pub days_overdue: i64,
+    pub late_fee_explanation: String,
+}
+
+/// One step of how `amount_due` is made up.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BillLine {
+    /// `principal`, `late_fee`, `late_fee_waived`, `paid`.
+    pub kind: String,
+    pub amount: String,
+}
+
+/// One ledger entry (payment, refund, waiver, adjustment, cancellation).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub kind: String,
+    pub principal: String,
+    pub late_fee: String,
+    pub on_date: NaiveDate,
+    pub reason: String,
+    pub reference: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /me/bills/{id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BillDetail {
+    #[serde(flatten)]
+    pub bill: BillView,
+    pub lines: Vec<BillLine>,
+    pub payments: Vec<EntryView>,
+    pub entries: Vec<EntryView>,
+}
+
+/// `GET /me/arrears`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Arrears {
+    pub total_due: String,
+    pub principal: String,
+    pub late_fee: String,
+    pub bills: usize,
+    pub oldest_due_date: Option<NaiveDate>,
+}
+
+/// Which bills a list shows.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Unpaid,
+    Paid,
+    All,
+}
+
+impl StatusFilter {
+    fn keeps(self, status: &str) -> bool {
+        match self {
+            StatusFilter::Unpaid => status == "unpaid",
+            StatusFilter::Paid => status == "paid",
+            StatusFilter::All => true,
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Unpaid => "unpaid",
+            StatusFilter::Paid => "paid",
+            StatusFilter::All => "all",
+        }
+    }
+}
+
+/// `?status=` of `GET /me/bills`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct OwnerBillQuery {
+    pub status: Option<StatusFilter>,
+}
+
+/// Amounts of one bill on one day.
+#[derive(Debug, Clone)]
+pub struct Amounts {
+    pub late: LateFee,
+    pub outstanding_principal: i64,
+    pub outstanding_late_fee: i64,
+    pub charged_late_fee: i64,
+}
+
+impl Amounts {
+    pub fn due(&self) -> i64 {
+        self.outstanding_principal + self.outstanding_late_fee
+    }
+}
+
+/// Ledger kinds that move outstanding principal over time (adjustments correct the principal
+/// itself, from the start).
+fn principal_moves(entries: &[&bill_entry::Model]) -> Vec<PrincipalMove> {
+    entries
+        .iter()
+        .filter(|e| matches!(e.kind.as_str(), "payment" | "refund") && e.principal_fen != 0)
+        .map(|e| PrincipalMove {
+            on: e.on_date,
+            paid_fen: e.principal_fen,
+        })
+        .collect()
+}
+
+/// API.md's arithmetic for one bill: outstanding late fee = accrued − paid − waived, never below 0.
+pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFeePolicy, today: NaiveDate) -> Amounts {
+    let late = policy.late_fee(b.principal_fen, b.due_date, &principal_moves(entries), today);
+    if matches!(b.status.as_str(), "cancelled" | "waived") {
+        return Amounts {
+            late,
+            outstanding_principal: 0,
+            outstanding_late_fee: 0,
+            charged_late_fee: 0,
+        };
+    }
+    let charged = (late.accrued.0 - b.late_fee_waived_fen).max(0);
+    Amounts {
+        outstanding_principal: (b.principal_fen - b.paid_principal_fen).max(0),
+        outstanding_late_fee: (charged - b.late_fee_paid_fen).max(0),
+        charged_late_fee: charged,
+        late,
+    }
+}
+
+/// Everything needed to present bills of some communities.
+struct Lookup {
+    policies: HashMap<i32, (LateFeePolicy, chrono_tz::Tz)>,
+    units: HashMap<i32, unit::Model>,
+    items: HashMap<i32, String>,
+    entries: HashMap<i32, Vec<bill_entry::Model>>,
+}
+
+impl Lookup {
+    async fn load(state: &AppState, bills: &[bill::Model]) -> ApiResult<Lookup> {
+        let cids: BTreeSet<i32> = bills.iter().map(|b| b.community_id).collect();
+        let uids: BTreeSet<i32> = bills.iter().map(|b| b.unit_id).collect();
+        let fids: BTreeSet<i32> = bills.iter().map(|b| b.fee_item_id).collect();
+        let bids: Vec<i32> = bills.iter().map(|b| b.id).collect();
+        let mut policies = HashMap::new();
+        for c in community::Entity::find()
+            .filter(community::Column::Id.is_in(cids))
+            .all(&state.db)
+            .await?
+        {
+            policies.insert(c.id, community_policy(&c)?);
+        }
+        let units = in_chunks(&uids.into_iter().collect::<Vec<_>>(), |chunk| {
+            unit::Entity::find()
+                .filter(unit::Column::Id.is_in(chunk))
+                .all(&state.db)
+        })
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+        let items = fee_item::Entity::find()
+            .filter(fee_item::Column::Id.is_in(fids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.name))
+            .collect();
+        let mut entries: HashMap<i32, Vec<bill_entry::Model>> = HashMap::new();
+        for e in in_chunks(&bids, |chunk| {
+            bill_entry::Entity::find()
+                .filter(bill_entry::Column::BillId.is_in(chunk))
+                .order_by_asc(bill_entry::Column::Id)
+                .all(&state.db)
+        })
+        .await?
+        {
+            entries.entry(e.bill_id).or_default().push(e);
+        }
+        Ok(Lookup {
+            policies,
+            units,
+            items,
+            entries,
+        })
+    }
+
+    fn today(&self, state: &AppState, community_id: i32) -> NaiveDate {
+        let tz = self.policies.get(&community_id).map(|(_, tz)| *tz).unwrap_or(state.tz);
+        state.clock.now().with_timezone(&tz).date_naive()
+    }
+
+    fn view(&self, state: &AppState, b: &bill::Model) -> ApiResult<(BillView, Amounts)> {
+        let (policy, _) = self.policies.get(&b.community_id).ok_or(ApiError::NotFound)?;
+        let today = self.today(state, b.community_id);
+        let entries: Vec<&bill_entry::Model> = self.entries.get(&b.id).map(|v| v.iter().collect()).unwrap_or_default();
+        let a = amounts(b, &entries, policy, today);
+        let explanation = match b.status.as_str() {
+            "cancelled" => "账单已取消，无需缴纳".to_string(),
+            "waived" => "账单已减免，无需缴纳".to_string(),
+            _ => policy.explain(&a.late, b.due_date, today),
+        };
+        let view = BillView {
+            id: b.id,
+            unit_id: b.unit_id,
+            unit_code: self.units.get(&b.unit_id).map(|u| u.code.clone()).unwrap_or_default(),
+            fee_item_id: b.fee_item_id,
+            fee_item: self.items.get(&b.fee_item_id).cloned().unwrap_or_default(),
+            period: b.period.clone(),
+            due_date: b.due_date,
+            principal: Fen(b.principal_fen).to_yuan_string(),
+            paid: Fen(b.paid_principal_fen + b.late_fee_paid_fen).to_yuan_string(),
+            late_fee: Fen(a.charged_late_fee).to_yuan_string(),
+            late_fee_waived: Fen(b.late_fee_waived_fen).to_yuan_string(),
+            amount_due: Fen(a.due()).to_yuan_string(),
+            status: b.status.clone(),
+            days_overdue: (today - b.due_date).num_days().max(0),
+            late_fee_explanation: explanation,
+        };
+        Ok((view, a))
+    }
+}
+
+/// Runs a query over ids in chunks (database parameter limits).
+async fn in_chunks<T, F, Fut>(ids: &[i32], f: F) -> ApiResult<Vec<T>>
+where
+    F: Fn(Vec<i32>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, sea_orm::DbErr>>,
+{
+    let mut out = Vec::new();
+    for chunk in ids.chunks(10_000) {
+        out.extend(f(chunk.to_vec()).await?);
+    }
+    Ok(out)
+}
+
+/// A community's late-fee terms and time zone.
+pub fn community_policy(c: &community::Model) -> ApiResult<(LateFeePolicy, chrono_tz::Tz)> {
+    let policy = LateFeePolicy::parse(
+        &c.late_fee_daily_rate,
+        i64::from(c.late_fee_grace_days),
+        &c.late_fee_cap_ratio,
+    )
+    .map_err(|_| ApiError::internal(anyhow::anyhow!("community {} has invalid late-fee terms", c.id)))?;
+    let tz = c.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    Ok((policy, tz))
+}
+
+// ---------- owner look-ups ----------
+
+/// The owner records (and their communities) an account reaches through its verified phone.
+async fn account_records(state: &AppState, account_id: i32) -> ApiResult<Vec<owner::Model>> {
+    let account = owner_account::Entity::find_by_id(account_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    match account.phone_index {
+        Some(index) => Ok(owner::Entity::find()
+            .filter(owner::Column::PhoneIndex.eq(index))
+            .all(&state.db)
+            .await?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Bills an account may see: those of units its owner records are linked to, for periods the link
+/// covers. A link made by a transfer (过户) starts on the transfer date, so the seller keeps the bills
+/// of their time and the buyer sees only theirs; the unit's first owners see its whole history.
+async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill::Model>, Vec<i32>)> {
+    let records = account_records(state, account_id).await?;
+    let communities: Vec<i32> = records.iter().map(|o| o.community_id).collect();
+    if records.is_empty() {
+        return Ok((Vec::new(), communities));
+    }
+    let mine: BTreeSet<i32> = records.iter().map(|o| o.id).collect();
+    let own_links = unit_owner::Entity::find()
+        .filter(unit_owner::Column::OwnerId.is_in(mine.clone()))
+        .all(&state.db)
+        .await?;
+    let unit_ids: BTreeSet<i32> = own_links.iter().map(|l| l.unit_id).collect();
+    if unit_ids.is_empty() {
+        return Ok((Vec::new(), communities));
+    }
+    let all_links = unit_owner::Entity::find()
+        .filter(unit_owner::Column::UnitId.is_in(unit_ids.clone()))
+        .all(&state.db)
+        .await?;
+    // (unit, from, until): `from` is None when nobody owned the unit before this link.
+    let spans: Vec<(i32, Option<NaiveDate>, Option<NaiveDate>)> = own_links
+        .iter()
+        .map(|l| {
+            let predecessor = all_links
+                .iter()
+                .any(|o| o.unit_id == l.unit_id && o.end_date.is_some_and(|e| e <= l.start_date));
+            (l.unit_id, predecessor.then_some(l.start_date), l.end_date)
+        })
+        .collect();
+    let bills = bill::Entity::find()
+        .filter(bill::Column::UnitId.is_in(unit_ids))
+        .order_by_desc(bill::Column::DueDate)
+        .order_by_desc(bill::Column::Id)
+        .all(&state.db)
+        .await?;
+    let covered = |b: &bill::Model| {
+        spans.iter().any(|(unit, from, until)| {
+            *unit == b.unit_id && from.is_none_or(|f| f <= b.period_end) && until.is_none_or(|e| e > b.period_start)
+        })
+    };
+    Ok((bills.into_iter().filter(covered).collect(), communities))
+}
+
+async fn owner_deps(state: &AppState, account_id: i32) -> ApiResult<Deps> {
+    cache::account_deps(state, account_id, || async {
+        Ok(account_records(state, account_id)
+            .await?
+            .into_iter()
+            .map(|o| o.community_id)
+            .collect())
+    })
+    .await
+}
+
+fn normalized(mut communities: Vec<i32>, account_id: i32) -> Deps {
+    communities.sort_unstable();
+    communities.dedup();
+    Deps {
+        communities,
+        account: Some(account_id),
+    }
+}
+
+/// Local dates of the dependency communities, for cache validation.
+async fn local_dates(state: &AppState, deps: &Deps) -> ApiResult<HashMap<i32, NaiveDate>> {
+    let mut out = HashMap::new();
+    for c in &deps.communities {
+        let tz = state.community_tz(*c).await?;
+        out.insert(*c, state.clock.now().with_timezone(&tz).date_naive());
+    }
+    Ok(out)
+}
+
+/// `GET /me/bills` as JSON text (cached).
+pub async fn owner_bills(state: &AppState, account_id: i32, filter: StatusFilter) -> ApiResult<String> {
+    let deps = owner_deps(state, account_id).await?;
+    let dates = local_dates(state, &deps).await?;
+    let key = format!("cache:me-bills:{account_id}:{}", filter.as_str());
+    cache::cached(
+        state,
+        &key,
+        &deps,
+        |c| dates.get(&c).copied().unwrap_or_default(),
+        || async {
+            let (bills, communities) = visible_bills(state, account_id).await?;
+            let lookup = Lookup::load(state, &bills).await?;
+            let mut views = Vec::new();
+            for b in bills.iter().filter(|b| filter.keeps(&b.status)) {
+                views.push(lookup.view(state, b)?.0);
+            }
+            Ok((
+                serde_json::to_string(&views).map_err(ApiError::internal)?,
+                normalized(communities, account_id),
+            ))
+        },
+    )
+    .await
+}
+
+/// `GET /me/arrears` as JSON text (cached): unpaid bills whose due date has passed.
+pub async fn owner_arrears(state: &AppState, account_id: i32) -> ApiResult<String> {
+    let deps = owner_deps(state, account_id).await?;
+    let dates = local_dates(state, &deps).await?;
+    let key = format!("cache:me-arrears:{account_id}");
+    cache::cached(
+        state,
+        &key,
+        &deps,
+        |c| dates.get(&c).copied().unwrap_or_default(),
+        || async {
+            let (bills, communities) = visible_bills(state, account_id).await?;
+            let lookup = Lookup::load(state, &bills).await?;
+            let (mut principal, mut late, mut n, mut oldest) = (0i64, 0i64, 0usize, None::<NaiveDate>);
+            for b in bills
+                .iter()
+                .filter(|b| b.status == "unpaid" && b.due_date < lookup.today(state, b.community_id))
+            {
+                let (_, a) = lookup.view(state, b)?;
+                principal += a.outstanding_principal;
+                late += a.outstanding_late_fee;
+                n += 1;
+                oldest = Some(oldest.map_or(b.due_date, |o| o.min(b.due_date)));
+            }
+            let answer = Arrears {
+                total_due: Fen(principal + late).to_yuan_string(),
+                principal: Fen(principal).to_yuan_string(),
+                late_fee: Fen(late).to_yuan_string(),
+                bills: n,
+                oldest_due_date: oldest,
+            };
+            Ok((
+                serde_json::to_string(&answer).map_err(ApiError::internal)?,
+                normalized(communities, account_id),
+            ))
+        },
+    )
+    .await
+}
+
+fn entry_view(e: &bill_entry::Model) -> EntryView {
+    EntryView {
+        kind: e.kind.clone(),
+        principal: Fen(e.principal_fen).to_yuan_string(),
+        late_fee: Fen(e.late_fee_fen).to_yuan_string(),
+        on_date: e.on_date,
+        reason: e.reason.clone(),
+        reference: e.reference.clone(),
+        created_at: e.created_at,
+    }
+}
+
+fn detail(lookup: &Lookup, state: &AppState, b: &bill::Model) -> ApiResult<BillDetail> {
+    let (view, a) = lookup.view(state, b)?;
+    let entries: Vec<EntryView> = lookup
+        .entries
+        .get(&b.id)
+        .map(|v| v.iter().map(entry_view).collect())
+        .unwrap_or_default();
+    let payments = lookup
+        .entries
+        .get(&b.id)
+        .map(|v| {
+            v.iter()
+                .filter(|e| matches!(e.kind.as_str(), "payment" | "refund"))
+                .map(entry_view)
+                .collect()
+        })
+        .unwrap_or_default();
+    let live = !matches!(b.status.as_str(), "cancelled" | "waived");
+    let mut lines = vec![BillLine {
+        kind: "principal".into(),
+        amount: Fen(b.principal_fen).to_yuan_string(),
+    }];
+    if live {
+        lines.push(BillLine {
+            kind: "late_fee".into(),
+            amount: Fen(a.late.accrued.0).to_yuan_string(),
+        });
+        if b.late_fee_waived_fen > 0 {
+            lines.push(BillLine {
+                kind: "late_fee_waived".into(),
+                amount: Fen(-b.late_fee_waived_fen.min(a.late.accrued.0)).to_yuan_string(),
+            });
+        }
+        if b.paid_principal_fen + b.late_fee_paid_fen > 0 {
+            lines.push(BillLine {
+                kind: "paid".into(),
+                amount: Fen(-(b.paid_principal_fen + b.late_fee_paid_fen)).to_yuan_string(),
+            });
+        }
+    }
+    Ok(BillDetail {
+        bill: view,
+        lines,
+        payments,
+        entries,
+    })
+}
+
+/// `GET /me/bills/{id}`: 404 unless the account may see it.
+pub async fn owner_bill(state: &AppState, account_id: i32, bill_id: i32) -> ApiResult<BillDetail> {
+    let (bills, _) = visible_bills(state, account_id).await?;
+    let b = bills.into_iter().find(|b| b.id == bill_id).ok_or(ApiError::NotFound)?;
+    let lookup = Lookup::load(state, std::slice::from_ref(&b)).await?;
+    detail(&lookup, state, &b)
+}
+
+// ---------- prepayment ----------
+
+/// `GET /me/prepay-quote` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PrepayQuery {
+    pub unit_id: i32,
+    pub fee_item_id: i32,
+    pub months: u32,
+}
+
+/// One future bill in a prepayment quote.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QuotedBill {
+    pub period: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub due_date: NaiveDate,
+    pub principal: String,
+    pub discount: String,
+    pub amount: String,
+    #[serde(skip)]
+    pub principal_fen: i64,
+    #[serde(skip)]
+    pub discount_fen: i64,
+}
+
+/// A prepayment quote: future-period bills and the discounted total.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PrepayQuote {
+    pub unit_id: i32,
+    pub fee_item_id: i32,
+    pub months: u32,
+    pub periods: Vec<String>,
+    pub bills: Vec<QuotedBill>,
+    pub gross: String,
+    pub discount: String,
+    pub total: String,
+}
+
+/// Quotes paying `months` ahead: the next periods without a bill, starting at the current one,
+/// each priced as a billing run would, with the discount spread over them (leftover fen on the first).
+pub async fn prepay_quote(state: &AppState, account_id: i32, q: PrepayQuery) -> ApiResult<PrepayQuote> {
+    let account = owner_account::Entity::find_by_id(account_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let mine = crate::services::owners::unit_ids_of_account(state, &account).await?;
+    if !mine.contains(&q.unit_id) {
+        return Err(ApiError::NotFound);
+    }
+    let u = unit::Entity::find_by_id(q.unit_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let item = fee_item::Entity::find_by_id(q.fee_item_id)
+        .one(&state.db)
+        .await?
+        .filter(|f| f.community_id == u.community_id);
+    let rule = match item {
+        Some(i) => rules(state, vec![i])
+            .await?
+            .into_iter()
+            .next()
+            .filter(|r| r.item.active && r.applies_to.covers(&u)),
+        None => None,
+    };
+    let Some(rule) = rule else {
+        return Err(ApiError::field("fee_item_id", "该收费项目不适用于此房屋"));
+    };
+    let step = rule.cycle.months();
+    if q.months == 0 || q.months > 36 || !q.months.is_multiple_of(step) {
+        return Err(ApiError::field(
+            "months",
+            format!("预缴月数应为{step}的倍数，且不超过36个月"),
+        ));
+    }
+    let tz = state.community_tz(u.community_id).await?;
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let billed: BTreeSet<String> = bill::Entity::find()
+        .select_only()
+        .column(bill::Column::Period)
+        .filter(bill::Column::UnitId.eq(u.id))
+        .filter(bill::Column::FeeItemId.eq(rule.item.id))
+        .into_tuple::<String>()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut period = rule.cycle.period_of(today);
+    let mut periods: Vec<Period> = Vec::new();
+    while periods.len() < (q.months / step) as usize {
+        if !billed.contains(&period.to_string()) && rule.bills_from(period.start()) {
+            periods.push(period);
+        }
+        period = rule.cycle.next(period);
+    }
+    let mut amounts = Vec::new();
+    for p in &periods {
+        let fen = principal_fen(
+            rule.kind,
+            rule.price_for(p.start()),
+            *p,
+            Area(u.area_centi_m2),
+            u.handover_date,
+        )
+        .unwrap_or(0);
+        amounts.push(fen);
+    }
+    let (discount, shares) = spread_discount(&amounts, discount_rate(&rule.discounts, q.months));
+    let gross: i64 = amounts.iter().sum();
+    let bills = periods
+        .iter()
+        .zip(amounts.iter().zip(shares.iter()))
+        .map(|(p, (a, s))| QuotedBill {
+            period: p.to_string(),
+            period_start: p.start(),
+            period_end: p.end(),
+            due_date: p.due_date(u32::try_from(rule.item.due_day).unwrap_or(1)),
+            principal: Fen(*a).to_yuan_string(),
+            discount: Fen(*s).to_yuan_string(),
+            amount: Fen(a - s).to_yuan_string(),
+            principal_fen: *a,
+            discount_fen: *s,
+        })
+        .collect();
+    Ok(PrepayQuote {
+        unit_id: u.id,
+        fee_item_id: rule.item.id,
+        months: q.months,
+        periods: periods.iter().map(ToString::to_string).collect(),
+        bills,
+        gross: Fen(gross).to_yuan_string(),
+        discount: Fen(discount).to_yuan_string(),
+        total: Fen(gross - discount).to_yuan_string(),
+    })
+}
+
+// ---------- staff ----------
+
+/// Filters of `GET /staff/bills`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StaffBillQuery {
+    pub community_id: i32,
+    pub status: Option<String>,
+    pub building: Option<String>,
+    pub min_days_overdue: Option<i64>,
+    pub period: Option<String>,
+}
+
+/// Sums over every bill matching the filters (not just the page).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BillTotals {
+    pub bills: usize,
+    pub principal: String,
+    pub paid: String,
+    pub late_fee: String,
+    pub amount_due: String,
+}
+
+/// `GET /staff/bills` answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffBillPage {
+    #[serde(flatten)]
+    pub page: Page<BillView>,
+    pub totals: BillTotals,
+}
+
+/// Bills of one community in the caller's scope, filtered, with totals.
+pub async fn staff_bills(
+    state: &AppState,
+    ctx: &StaffCtx,
+    q: StaffBillQuery,
+    page: crate::services::setup::PageQuery,
+) -> ApiResult<StaffBillPage> {
+    ctx.require(Action::ReadSetup)?;
+    ctx.require_community(q.community_id)?;
+    let c = community::Entity::find_by_id(q.community_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let (_, tz) = community_policy(&c)?;
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let mut cond = Condition::all().add(bill::Column::CommunityId.eq(q.community_id));
+    if let Some(s) = &q.status {
+        if !matches!(s.as_str(), "unpaid" | "paid" | "waived" | "cancelled") {
+            return Err(ApiError::field("status", "状态应为unpaid、paid、waived或cancelled"));
+        }
+        cond = cond.add(bill::Column::Status.eq(s.as_str()));
+    }
+    if let Some(p) = &q.period {
+        let p = Period::parse(p).map_err(|m| ApiError::field("period", m))?;
+        cond = cond.add(bill::Column::Period.eq(p.to_string()));
+    }
+    if let Some(n) = q.min_days_overdue {
+        if !(0..=36_500).contains(&n) {
+            return Err(ApiError::field("min_days_overdue", "应为0到36500之间的整数"));
+        }
+        cond = cond.add(bill::Column::DueDate.lte(today - chrono::Duration::days(n)));
+    }
+    if let Some(b) = &q.building {
+        let ids: Vec<i32> = unit::Entity::find()
+            .select_only()
+            .column(unit::Column::Id)
+            .filter(unit::Column::CommunityId.eq(q.community_id))
+            .filter(unit::Column::Building.eq(b.trim()))
+            .into_tuple::<i32>()
+            .all(&state.db)
+            .await?;
+        cond = cond.add(bill::Column::UnitId.is_in(ids));
+    }
+    let bills = bill::Entity::find()
+        .filter(cond)
+        .order_by_asc(bill::Column::DueDate)
+        .order_by_asc(bill::Column::Id)
+        .all(&state.db)
+        .await?;
+    let lookup = Lookup::load(state, &bills).await?;
+    let (page_no, per_page) = (page.page.unwrap_or(1).max(1), page.per_page.unwrap_or(50).clamp(1, 200));
+    let (mut principal, mut paid, mut late, mut due) = (0i64, 0i64, 0i64, 0i64);
+    let mut items = Vec::new();
+    let skip = ((page_no - 1) * per_page) as usize;
+    for (i, b) in bills.iter().enumerate() {
+        let (v, a) = lookup.view(state, b)?;
+        principal += b.principal_fen;
+        paid += b.paid_principal_fen + b.late_fee_paid_fen;
+        late += a.charged_late_fee;
+        due += a.due();
+        if i >= skip && items.len() < per_page as usize {
+            items.push(v);
+        }
+    }
+    Ok(StaffBillPage {
+        totals: BillTotals {
+            bills: bills.len(),
+            principal: Fen(principal).to_yuan_string(),
+            paid: Fen(paid).to_yuan_string(),
+            late_fee: Fen(late).to_yuan_string(),
+            amount_due: Fen(due).to_yuan_string(),
+        },
+        page: Page {
+            items,
+            total: bills.len() as u64,
+            page: page_no,
+            per_page,
+        },
+    })
+}
+
+/// `POST /staff/bills/{id}/waive-late-fee`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WaiveRequest {
+    /// Part of the outstanding late fee to waive; absent = all of it.
+    pub amount: Option<String>,
+    pub reason: String,
+}
+
+/// `POST /staff/bills/{id}/adjust`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AdjustRequest {
+    /// The corrected principal.
+    pub principal: String,
+    pub reason: String,
+}
+
+/// `POST /staff/bills/{id}/cancel`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CancelRequest {
+    pub reason: String,
+}
+
+fn reason(raw: &str) -> ApiResult<String> {
+    text::name(raw, 200).map_err(|m| ApiError::field("reason", format!("原因{m}")))
+}
+
+/// Runs a staff change on one bill inside a write transaction with the bill locked, records the
+/// ledger entry and audit, settles the status, and invalidates cached answers.
+async fn change_bill<F>(state: &AppState, ctx: &StaffCtx, id: i32, action: &str, f: F) -> ApiResult<BillDetail>
+where
+    F: FnOnce(&bill::Model, &Amounts) -> ApiResult<(bill::ActiveModel, bill_entry::ActiveModel)>,
+{
+    ctx.require(Action::ManageBilling)?;
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let b = bill::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.require_community(b.community_id)?;
+    let c = community::Entity::find_by_id(b.community_id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let (policy, tz) = community_policy(&c)?;
+    let today = now.with_timezone(&tz).date_naive();
+    let entries = bill_entry::Entity::find()
+        .filter(bill_entry::Column::BillId.eq(id))
+        .all(&txn)
+        .await?;
+    let a = amounts(&b, &entries.iter().collect::<Vec<_>>(), &policy, today);
+    let (mut am, mut entry) = f(&b, &a)?;
+    entry.bill_id = Set(id);
+    entry.on_date = Set(today);
+    entry.actor = Set(ctx.actor());
+    entry.created_at = Set(now);
+    let e = entry.insert(&txn).await?;
+    let updated = am.clone().update(&txn).await?;
+    // Settle: nothing left to pay means paid.
+    if updated.status == "unpaid" {
+        let all: Vec<_> = entries.iter().chain(std::iter::once(&e)).collect();
+        if amounts(&updated, &all, &policy, today).due() == 0 {
+            am.status = Set("paid".into());
+            am.paid_at = Set(Some(now));
+            am.update(&txn).await?;
+        }
+    }
+    audit::record(
+        &txn,
+        &ctx.actor(),
+        action,
+        "bill",
+        id,
+        serde_json::json!({"reason": e.reason, "principal_fen": e.principal_fen, "late_fee_fen": e.late_fee_fen}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    cache::bump_community(state, b.community_id).await?;
+    let b = bill::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let lookup = Lookup::load(state, std::slice::from_ref(&b)).await?;
+    detail(&lookup, state, &b)
+}
+
+fn entry(kind: &str, principal_fen: i64, late_fee_fen: i64, reason: String) -> bill_entry::ActiveModel {
+    bill_entry::ActiveModel {
+        kind: Set(kind.into()),
+        principal_fen: Set(principal_fen),
+        late_fee_fen: Set(late_fee_fen),
+        reason: Set(reason),
+        reference: Set(None),
+        ..Default::default()
+    }
+}
+
+fn require_open(b: &bill::Model) -> ApiResult<()> {
+    if b.status == "unpaid" {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(
+            "BILL_NOT_OPEN",
+            "该账单不是待缴状态，不能修改".into(),
+        ))
+    }
+}
+
+/// Waives all or part of a bill's outstanding late fee.
+pub async fn waive_late_fee(state: &AppState, ctx: &StaffCtx, id: i32, req: WaiveRequest) -> ApiResult<BillDetail> {
+    let why = reason(&req.reason)?;
+    let amount = match &req.amount {
+        Some(a) => Some(Fen::parse(a).map_err(|m| ApiError::field("amount", m))?),
+        None => None,
+    };
+    change_bill(state, ctx, id, "bill.waive_late_fee", |b, a| {
+        require_open(b)?;
+        let waive = amount.map_or(a.outstanding_late_fee, |f| f.0);
+        if waive <= 0 || waive > a.outstanding_late_fee {
+            return Err(ApiError::field(
+                "amount",
+                format!(
+                    "减免金额应大于0且不超过未缴滞纳金{}",
+                    Fen(a.outstanding_late_fee).to_yuan_string()
+                ),
+            ));
+        }
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.late_fee_waived_fen = Set(b.late_fee_waived_fen + waive);
+        Ok((am, entry("late_fee_waiver", 0, waive, why)))
+    })
+    .await
+}
+
+/// Corrects a bill's principal (never below what was already paid).
+pub async fn adjust(state: &AppState, ctx: &StaffCtx, id: i32, req: AdjustRequest) -> ApiResult<BillDetail> {
+    let why = reason(&req.reason)?;
+    let new = Fen::parse(&req.principal).map_err(|m| ApiError::field("principal", m))?;
+    change_bill(state, ctx, id, "bill.adjust", |b, _| {
+        require_open(b)?;
+        if new.0 <= 0 || new.0 < b.paid_principal_fen {
+            let mut f = FieldErrors::new();
+            f.insert("principal".into(), "调整后本金应大于0且不低于已缴本金".into());
+            return Err(ApiError::Validation(f));
+        }
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.principal_fen = Set(new.0);
+        Ok((am, entry("adjustment", b.principal_fen - new.0, 0, why)))
+    })
+    .await
+}
+
+/// Cancels a bill nothing has been paid on.
+pub async fn cancel(state: &AppState, ctx: &StaffCtx, id: i32, req: CancelRequest) -> ApiResult<BillDetail> {
+    let why = reason(&req.reason)?;
+    change_bill(state, ctx, id, "bill.cancel", |b, _| {
+        require_open(b)?;
+        if b.paid_principal_fen > 0 || b.late_fee_paid_fen > 0 {
+            return Err(ApiError::Conflict(
+                "BILL_HAS_PAYMENTS",
+                "已有缴费的账单不能取消，请办理退款".into(),
+            ));
+        }
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.status = Set("cancelled".into());
+        Ok((am, entry("cancel", 0, 0, why)))
+    })
+    .await
+}
+
+/// One bill for staff, with its ledger.
+pub async fn staff_bill(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<BillDetail> {
+    ctx.require(Action::ReadSetup)?;
+    let b = bill::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.require_community(b.community_id)?;
+    let lookup = Lookup::load(state, std::slice::from_ref(&b)).await?;
+    detail(&lookup, state, &b)
+}
