@@ -24,6 +24,7 @@ pub struct Settings {
     pub testing: TestingSettings,
     pub billing: BillingSettings,
     pub scheduler: SchedulerSettings,
+    pub cache: CacheSettings,
     /// Set by `serve --demo`, never from files.
     #[serde(skip)]
     pub demo: bool,
@@ -89,6 +90,12 @@ pub struct WechatSettings {
 pub struct BillingSettings {
     /// Day of the month on which each community's next-period bills are created by the scheduler.
     pub auto_run_day: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CacheSettings {
+    /// Cache owner bill look-ups (off only to measure the uncached path).
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

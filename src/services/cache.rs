@@ -72,6 +72,9 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult<(String, Deps)>>,
 {
+    if !state.settings.cache.enabled {
+        return Ok(compute().await?.0);
+    }
     let keys = dep_keys(deps);
     let (cached, versions) = tokio::try_join!(state.store.get(key), state.store.mget(&keys))?;
     let dates: Vec<(i32, NaiveDate)> = deps.communities.iter().map(|c| (*c, local_date(*c))).collect();
@@ -110,6 +113,12 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult<Vec<i32>>>,
 {
+    if !state.settings.cache.enabled {
+        let mut communities = compute().await?;
+        communities.sort_unstable();
+        communities.dedup();
+        return Ok(Deps { communities, account: Some(account_id) });
+    }
     let key = format!("deps:account:{account_id}");
     let keys = vec![key.clone(), account_key(account_id), OWNER_RECORDS_KEY.to_string()];
     let got = state.store.mget(&keys).await?;
