@@ -29,10 +29,15 @@ impl AppState {
         self.clock.now().with_timezone(&self.tz).date_naive()
     }
 
+    /// A community's time zone if already loaded (no I/O).
+    pub fn known_zone(&self, community_id: i32) -> Option<chrono_tz::Tz> {
+        self.zones.read().ok().and_then(|m| m.get(&community_id).copied())
+    }
+
     /// A community's time zone (the company default if it is unknown).
     pub async fn community_tz(&self, community_id: i32) -> Result<chrono_tz::Tz, crate::error::ApiError> {
         use sea_orm::EntityTrait;
-        if let Some(tz) = self.zones.read().ok().and_then(|m| m.get(&community_id).copied()) {
+        if let Some(tz) = self.known_zone(community_id) {
             return Ok(tz);
         }
         let tz = entity::community::Entity::find_by_id(community_id)

@@ -39,11 +39,11 @@ impl RootSpanBuilder for MaskedRootSpan {
             .get::<RequestId>()
             .map(|r| r.to_string())
             .unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = %route,
+            // Filled in by `track_metrics`, which matches the route once for both.
+            http.route = tracing::field::Empty,
             http.target = %request.path(),
             http.client_ip = %request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
             request_id = %request_id,
@@ -104,7 +104,9 @@ pub async fn track_metrics(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let metrics = req.app_data::<actix_web::web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
+    // Route matching is not free (patterns are tried in turn): do it once per request.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    tracing::Span::current().record("http.route", route.as_str());
     let started = std::time::Instant::now();
     let res = next.call(req).await;
     if let Some(m) = metrics {

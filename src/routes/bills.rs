@@ -1,6 +1,6 @@
 //! Owner bill look-ups and prepayment quotes.
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::OwnerAuth;
+use crate::routes::extract::{Bearer, OwnerAuth};
 use crate::services::bills::{
     self, Arrears, BillDetail, BillView, OwnerBillQuery, PrepayQuery, PrepayQuote, StatusFilter,
 };
@@ -14,13 +14,9 @@ fn json_text(body: String) -> HttpResponse {
 /// The owner's bills over all their units (`status=unpaid` also lists bills not yet due).
 #[utoipa::path(get, path = "/api/v1/me/bills", tag = "owner-bills", params(OwnerBillQuery),
     responses((status = 200, body = Vec<BillView>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list(
-    state: web::Data<AppState>,
-    who: OwnerAuth,
-    q: web::Query<OwnerBillQuery>,
-) -> ApiResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, token: Bearer, q: web::Query<OwnerBillQuery>) -> ApiResult<HttpResponse> {
     let filter = q.status.unwrap_or(StatusFilter::All);
-    Ok(json_text(bills::owner_bills(&state, who.account_id, filter).await?))
+    Ok(json_text(bills::owner_bills(&state, &token.0, filter).await?))
 }
 
 /// One bill with how its amount is made up and its payments; 404 for anyone else's.
@@ -33,8 +29,8 @@ pub async fn get(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>)
 /// Totals over arrears (unpaid bills past their due date).
 #[utoipa::path(get, path = "/api/v1/me/arrears", tag = "owner-bills",
     responses((status = 200, body = Arrears), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn arrears(state: web::Data<AppState>, who: OwnerAuth) -> ApiResult<HttpResponse> {
-    Ok(json_text(bills::owner_arrears(&state, who.account_id).await?))
+pub async fn arrears(state: web::Data<AppState>, token: Bearer) -> ApiResult<HttpResponse> {
+    Ok(json_text(bills::owner_arrears(&state, &token.0).await?))
 }
 
 /// What paying `months` ahead costs, with the prepayment discount.

@@ -97,6 +97,18 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.to_string())
 }
 
+/// The raw bearer token, for handlers that resolve the session together with other store reads.
+pub struct Bearer(pub String);
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(bearer(req).map(Bearer))
+    }
+}
+
 /// A signed-in owner (WeChat account).
 pub struct OwnerAuth {
     pub account_id: i32,

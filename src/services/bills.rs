@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::cache::{self, Deps};
 use crate::services::fee_items::rules;
 use crate::services::setup::Page;
-use crate::services::{audit, staff::StaffCtx};
+use crate::services::{audit, sessions, staff::StaffCtx};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{bill, bill_entry, community, fee_item, owner, owner_account, unit, unit_owner};
@@ -344,15 +344,14 @@ async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill
     Ok((bills.into_iter().filter(covered).collect(), communities))
 }
 
+/// What an account's answers depend on: the communities of its owner records, and the account.
 async fn owner_deps(state: &AppState, account_id: i32) -> ApiResult<Deps> {
-    cache::account_deps(state, account_id, || async {
-        Ok(account_records(state, account_id)
-            .await?
-            .into_iter()
-            .map(|o| o.community_id)
-            .collect())
-    })
-    .await
+    let communities = account_records(state, account_id)
+        .await?
+        .into_iter()
+        .map(|o| o.community_id)
+        .collect();
+    Ok(normalized(communities, account_id))
 }
 
 fn normalized(mut communities: Vec<i32>, account_id: i32) -> Deps {
@@ -364,26 +363,28 @@ fn normalized(mut communities: Vec<i32>, account_id: i32) -> Deps {
     }
 }
 
-/// Local dates of the dependency communities, for cache validation.
-async fn local_dates(state: &AppState, deps: &Deps) -> ApiResult<HashMap<i32, NaiveDate>> {
-    let mut out = HashMap::new();
-    for c in &deps.communities {
-        let tz = state.community_tz(*c).await?;
-        out.insert(*c, state.clock.now().with_timezone(&tz).date_naive());
+/// Resolves an owner's bearer token and, in the same round trip, this session's cached answer.
+async fn owner_session(state: &AppState, token: &str, answer: &str) -> ApiResult<(i32, String, Option<String>)> {
+    let (session, mut extra) =
+        sessions::resolve_with(state, token, |hash| vec![format!("cache:{answer}:{hash}")]).await?;
+    match session.subject {
+        sessions::Subject::Owner(id) => Ok((
+            id,
+            format!("cache:{answer}:{}", session.token_hash),
+            extra.pop().flatten(),
+        )),
+        sessions::Subject::Staff(_) => Err(ApiError::Forbidden),
     }
-    Ok(out)
 }
 
-/// `GET /me/bills` as JSON text (cached).
-pub async fn owner_bills(state: &AppState, account_id: i32, filter: StatusFilter) -> ApiResult<String> {
-    let deps = owner_deps(state, account_id).await?;
-    let dates = local_dates(state, &deps).await?;
-    let key = format!("cache:me-bills:{account_id}:{}", filter.as_str());
+/// `GET /me/bills` as JSON text, cached per session.
+pub async fn owner_bills(state: &AppState, token: &str, filter: StatusFilter) -> ApiResult<String> {
+    let (account_id, key, prefetched) = owner_session(state, token, &format!("me-bills-{}", filter.as_str())).await?;
     cache::cached(
         state,
         &key,
-        &deps,
-        |c| dates.get(&c).copied().unwrap_or_default(),
+        prefetched,
+        || owner_deps(state, account_id),
         || async {
             let (bills, communities) = visible_bills(state, account_id).await?;
             let lookup = Lookup::load(state, &bills).await?;
@@ -400,16 +401,14 @@ pub async fn owner_bills(state: &AppState, account_id: i32, filter: StatusFilter
     .await
 }
 
-/// `GET /me/arrears` as JSON text (cached): unpaid bills whose due date has passed.
-pub async fn owner_arrears(state: &AppState, account_id: i32) -> ApiResult<String> {
-    let deps = owner_deps(state, account_id).await?;
-    let dates = local_dates(state, &deps).await?;
-    let key = format!("cache:me-arrears:{account_id}");
+/// `GET /me/arrears` as JSON text, cached per session: unpaid bills whose due date has passed.
+pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
+    let (account_id, key, prefetched) = owner_session(state, token, "me-arrears").await?;
     cache::cached(
         state,
         &key,
-        &deps,
-        |c| dates.get(&c).copied().unwrap_or_default(),
+        prefetched,
+        || owner_deps(state, account_id),
         || async {
             let (bills, communities) = visible_bills(state, account_id).await?;
             let lookup = Lookup::load(state, &bills).await?;

@@ -1,10 +1,12 @@
 //! Answer cache for owner bill look-ups, in the shared store.
 //!
-//! Each cached answer records the version counters it depends on (its communities and the owner's
-//! account) and each community's local date when it was computed. Anything that changes bills bumps
-//! its community's counter; binding a phone bumps the account's. A read serves the cached answer only
-//! if every counter and every local date still match, so it is never stale, not even across a
-//! community's midnight.
+//! Each cached answer records the version counters it depends on (its communities, the owner's
+//! account, the owner records) and each community's local date when it was computed. Anything that
+//! changes bills bumps its community's counter; binding a phone bumps the account's; creating or
+//! editing owner records bumps theirs. A read serves the cached answer only if every counter and
+//! every local date still match, so it is never stale, not even across a community's midnight.
+//! Answers are cached per session and fetched in the same round trip as the session, so a warm
+//! look-up costs two store round trips and no database query.
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::NaiveDate;
@@ -47,48 +49,80 @@ pub async fn bump_account(state: &AppState, account_id: i32) -> ApiResult<()> {
     Ok(())
 }
 
+const OWNER_RECORDS_KEY: &str = "ver:owner-records";
+
+/// Marks every account's answers stale (owner records were created or changed, which can change
+/// which communities and units an account reaches).
+pub async fn bump_owner_records(state: &AppState) -> ApiResult<()> {
+    state.store.bump(OWNER_RECORDS_KEY).await?;
+    Ok(())
+}
+
 fn dep_keys(deps: &Deps) -> Vec<String> {
     let mut keys: Vec<String> = deps.communities.iter().map(|c| community_key(*c)).collect();
     if let Some(a) = deps.account {
         keys.push(account_key(a));
     }
+    keys.push(OWNER_RECORDS_KEY.to_string());
     keys
 }
 
-/// Serves `key` from the cache when still valid, else runs `compute` and caches its answer.
+/// The cached text under `key` if every dependency version and local date still match.
+async fn still_valid(state: &AppState, raw: &str) -> ApiResult<Option<String>> {
+    let Some((meta, body)) = raw.split_once('\n') else {
+        return Ok(None);
+    };
+    let Ok(meta) = serde_json::from_str::<Meta>(meta) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    for (c, date) in &meta.dates {
+        match state.known_zone(*c) {
+            Some(tz) if now.with_timezone(&tz).date_naive() == *date => {}
+            _ => return Ok(None),
+        }
+    }
+    Ok((state.store.mget(&meta.keys).await? == meta.versions).then(|| body.to_string()))
+}
+
+/// Serves a cached answer or computes and caches it.
 ///
-/// `deps` must be known before computing: their versions are read first, so a write landing while
-/// `compute` runs bumps them and the stored answer is recognised as stale on the next read.
-/// `compute` returns the answer's JSON and the dependencies it actually used; if those differ from
-/// `deps` (the data moved under us), the answer is served but not cached.
-pub async fn cached<F, Fut>(
+/// `prefetched` is the cached text, fetched in the same round trip as the session. On a miss,
+/// `deps` says what the answer will depend on; their versions are read *before* `compute` runs, so
+/// a write landing meanwhile bumps them and the stored answer is recognised as stale on the next
+/// read. `compute` returns the answer and the dependencies it actually used; if those differ from
+/// `deps` (the data moved under us) the answer is served but not cached.
+pub async fn cached<D, DF, C, CF>(
     state: &AppState,
     key: &str,
-    deps: &Deps,
-    local_date: impl Fn(i32) -> NaiveDate,
-    compute: F,
+    prefetched: Option<String>,
+    deps: DF,
+    compute: CF,
 ) -> ApiResult<String>
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = ApiResult<(String, Deps)>>,
+    DF: FnOnce() -> D,
+    D: Future<Output = ApiResult<Deps>>,
+    CF: FnOnce() -> C,
+    C: Future<Output = ApiResult<(String, Deps)>>,
 {
     if !state.settings.cache.enabled {
         return Ok(compute().await?.0);
     }
-    let keys = dep_keys(deps);
-    let (cached, versions) = tokio::try_join!(state.store.get(key), state.store.mget(&keys))?;
-    let dates: Vec<(i32, NaiveDate)> = deps.communities.iter().map(|c| (*c, local_date(*c))).collect();
-    if let Some(raw) = cached {
-        if let Some((meta, body)) = raw.split_once('\n') {
-            if serde_json::from_str::<Meta>(meta)
-                .is_ok_and(|m| m.keys == keys && m.versions == versions && m.dates == dates)
-            {
-                return Ok(body.to_string());
-            }
+    if let Some(raw) = prefetched {
+        if let Some(body) = still_valid(state, &raw).await? {
+            return Ok(body);
         }
     }
+    let deps = deps().await?;
+    let keys = dep_keys(&deps);
+    let versions = state.store.mget(&keys).await?;
+    let now = state.clock.now();
+    let mut dates = Vec::with_capacity(deps.communities.len());
+    for c in &deps.communities {
+        dates.push((*c, now.with_timezone(&state.community_tz(*c).await?).date_naive()));
+    }
     let (body, used) = compute().await?;
-    if used == *deps {
+    if used == deps {
         let meta = serde_json::to_string(&Meta { keys, versions, dates }).map_err(ApiError::internal)?;
         state
             .store
@@ -96,57 +130,4 @@ where
             .await?;
     }
     Ok(body)
-}
-
-const OWNER_RECORDS_KEY: &str = "ver:owner-records";
-
-/// Marks every account's dependency list stale (owner records were created or changed).
-pub async fn bump_owner_records(state: &AppState) -> ApiResult<()> {
-    state.store.bump(OWNER_RECORDS_KEY).await?;
-    Ok(())
-}
-
-/// The dependencies of an owner account's answers, itself cached under the account's version and
-/// the owner-records version, so a warm look-up touches no database.
-pub async fn account_deps<F, Fut>(state: &AppState, account_id: i32, compute: F) -> ApiResult<Deps>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = ApiResult<Vec<i32>>>,
-{
-    if !state.settings.cache.enabled {
-        let mut communities = compute().await?;
-        communities.sort_unstable();
-        communities.dedup();
-        return Ok(Deps { communities, account: Some(account_id) });
-    }
-    let key = format!("deps:account:{account_id}");
-    let keys = vec![key.clone(), account_key(account_id), OWNER_RECORDS_KEY.to_string()];
-    let got = state.store.mget(&keys).await?;
-    let stamp = format!(
-        "{}:{}",
-        got[1].as_deref().unwrap_or("0"),
-        got[2].as_deref().unwrap_or("0")
-    );
-    if let Some((s, list)) = got[0].as_deref().and_then(|v| v.split_once('|')) {
-        if s == stamp {
-            if let Ok(communities) = serde_json::from_str::<Vec<i32>>(list) {
-                return Ok(Deps {
-                    communities,
-                    account: Some(account_id),
-                });
-            }
-        }
-    }
-    let mut communities = compute().await?;
-    communities.sort_unstable();
-    communities.dedup();
-    let list = serde_json::to_string(&communities).map_err(ApiError::internal)?;
-    state
-        .store
-        .set(&key, &format!("{stamp}|{list}"), Duration::from_secs(86_400))
-        .await?;
-    Ok(Deps {
-        communities,
-        account: Some(account_id),
-    })
 }

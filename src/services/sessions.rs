@@ -68,8 +68,21 @@ pub async fn create(state: &AppState, sub: Subject) -> ApiResult<(String, i64)> 
 
 /// Looks a bearer token up; 401 when unknown, ended or expired.
 pub async fn resolve(state: &AppState, token: &str) -> ApiResult<Session> {
+    Ok(resolve_with(state, token, |_| Vec::new()).await?.0)
+}
+
+/// Looks a token up and, in the same store round trip, the keys `extra` derives from the token's
+/// hash (a cached answer of this session).
+pub async fn resolve_with(
+    state: &AppState,
+    token: &str,
+    extra: impl FnOnce(&str) -> Vec<String>,
+) -> ApiResult<(Session, Vec<Option<String>>)> {
     let hash = token_hash(token);
-    let raw = state.store.get(&key(&hash)).await?.ok_or(ApiError::Unauthenticated)?;
+    let mut keys = vec![key(&hash)];
+    keys.extend(extra(&hash));
+    let mut values = state.store.mget(&keys).await?;
+    let raw = values.remove(0).ok_or(ApiError::Unauthenticated)?;
     let stored: Stored = serde_json::from_str(&raw).map_err(|_| ApiError::Unauthenticated)?;
     let now = state.clock.now().timestamp();
     if stored.exp <= now {
@@ -88,10 +101,13 @@ pub async fn resolve(state: &AppState, token: &str) -> ApiResult<Session> {
             state.store.set(&key(&hash), &json, store_ttl(ttl)).await?;
         }
     }
-    Ok(Session {
-        subject: stored.sub,
-        token_hash: hash,
-    })
+    Ok((
+        Session {
+            subject: stored.sub,
+            token_hash: hash,
+        },
+        values,
+    ))
 }
 
 /// Ends one session at once.
