@@ -8,7 +8,6 @@
 //! Answers are cached per session and fetched in the same round trip as the session, so a warm
 //! look-up costs two store round trips and no database query.
 use crate::error::{ApiError, ApiResult};
-use crate::services::sessions::Prefetched;
 use crate::state::AppState;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -68,24 +67,27 @@ fn dep_keys(deps: &Deps) -> Vec<String> {
     keys
 }
 
-/// The cached text if every dependency version and local date still match.
-fn still_valid(state: &AppState, raw: &str, versions: &[Option<String>]) -> Option<String> {
-    let (meta, body) = raw.split_once('\n')?;
-    let meta = serde_json::from_str::<Meta>(meta).ok()?;
+/// The cached text under `key` if every dependency version and local date still match.
+async fn still_valid(state: &AppState, raw: &str) -> ApiResult<Option<String>> {
+    let Some((meta, body)) = raw.split_once('\n') else {
+        return Ok(None);
+    };
+    let Ok(meta) = serde_json::from_str::<Meta>(meta) else {
+        return Ok(None);
+    };
     let now = state.clock.now();
     for (c, date) in &meta.dates {
         match state.known_zone(*c) {
             Some(tz) if now.with_timezone(&tz).date_naive() == *date => {}
-            _ => return None,
+            _ => return Ok(None),
         }
     }
-    (meta.versions == versions).then(|| body.to_string())
+    Ok((state.store.mget(&meta.keys).await? == meta.versions).then(|| body.to_string()))
 }
 
 /// Serves a cached answer or computes and caches it.
 ///
-/// `prefetched` is the cached text and its dependencies' current versions, fetched in the same
-/// round trip as the session (`sessions::resolve_with`). On a miss,
+/// `prefetched` is the cached text, fetched in the same round trip as the session. On a miss,
 /// `deps` says what the answer will depend on; their versions are read *before* `compute` runs, so
 /// a write landing meanwhile bumps them and the stored answer is recognised as stale on the next
 /// read. `compute` returns the answer and the dependencies it actually used; if those differ from
@@ -93,7 +95,7 @@ fn still_valid(state: &AppState, raw: &str, versions: &[Option<String>]) -> Opti
 pub async fn cached<D, DF, C, CF>(
     state: &AppState,
     key: &str,
-    prefetched: Prefetched,
+    prefetched: Option<String>,
     deps: DF,
     compute: CF,
 ) -> ApiResult<String>
@@ -106,12 +108,10 @@ where
     if !state.settings.cache.enabled {
         return Ok(compute().await?.0);
     }
-    if let Some(body) = prefetched
-        .value
-        .as_deref()
-        .and_then(|raw| still_valid(state, raw, &prefetched.versions))
-    {
-        return Ok(body);
+    if let Some(raw) = prefetched {
+        if let Some(body) = still_valid(state, &raw).await? {
+            return Ok(body);
+        }
     }
     let deps = deps().await?;
     let keys = dep_keys(&deps);

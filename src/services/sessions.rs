@@ -68,35 +68,21 @@ pub async fn create(state: &AppState, sub: Subject) -> ApiResult<(String, i64)> 
 
 /// Looks a bearer token up; 401 when unknown, ended or expired.
 pub async fn resolve(state: &AppState, token: &str) -> ApiResult<Session> {
-    Ok(resolve_with(state, token, |_| None).await?.0)
+    Ok(resolve_with(state, token, |_| Vec::new()).await?.0)
 }
 
-/// Values fetched with a session in the same store round trip.
-#[derive(Debug, Default)]
-pub struct Prefetched {
-    /// The value under the extra key (e.g. a cached answer of this session).
-    pub value: Option<String>,
-    /// Current versions of the dependency keys that value names (see `KvStore::mget_follow`).
-    pub versions: Vec<Option<String>>,
-}
-
-/// Looks a token up and, in the same store round trip, the key `extra` derives from the token's
-/// hash together with the versions that value depends on.
+/// Looks a token up and, in the same store round trip, the keys `extra` derives from the token's
+/// hash (a cached answer of this session).
 pub async fn resolve_with(
     state: &AppState,
     token: &str,
-    extra: impl FnOnce(&str) -> Option<String>,
-) -> ApiResult<(Session, Prefetched)> {
+    extra: impl FnOnce(&str) -> Vec<String>,
+) -> ApiResult<(Session, Vec<Option<String>>)> {
     let hash = token_hash(token);
     let mut keys = vec![key(&hash)];
     keys.extend(extra(&hash));
-    let (mut values, versions) = if keys.len() > 1 {
-        state.store.mget_follow(&keys, 1).await?
-    } else {
-        (state.store.mget(&keys).await?, Vec::new())
-    };
-    let value = values.get_mut(1).and_then(Option::take);
-    let raw = values.swap_remove(0).ok_or(ApiError::Unauthenticated)?;
+    let mut values = state.store.mget(&keys).await?;
+    let raw = values.remove(0).ok_or(ApiError::Unauthenticated)?;
     let stored: Stored = serde_json::from_str(&raw).map_err(|_| ApiError::Unauthenticated)?;
     let now = state.clock.now().timestamp();
     if stored.exp <= now {
@@ -120,7 +106,7 @@ pub async fn resolve_with(
             subject: stored.sub,
             token_hash: hash,
         },
-        Prefetched { value, versions },
+        values,
     ))
 }
 

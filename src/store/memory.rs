@@ -71,17 +71,6 @@ impl KvStore for MemoryStore {
         })
     }
 
-    async fn mget_follow(
-        &self,
-        keys: &[String],
-        follow: usize,
-    ) -> Result<(Vec<Option<String>>, Vec<Option<String>>), StoreError> {
-        let values = self.mget(keys).await?;
-        let deps = super::followed_keys(values.get(follow).and_then(|v| v.as_deref()));
-        let versions = self.mget(&deps).await?;
-        Ok((values, versions))
-    }
-
     async fn bump(&self, key: &str) -> Result<i64, StoreError> {
         self.incr(key, Duration::from_secs(10 * 365 * 86_400)).await
     }

@@ -24,14 +24,6 @@ pub trait KvStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Several values in one round trip.
     async fn mget(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError>;
-    /// `MGET keys`, then, in the same round trip, `MGET` of the keys listed by the value at
-    /// `follow`: a cached answer whose first line is JSON `{"keys": [...], ...}` naming the
-    /// version counters it depends on. Returns (values, versions of the followed keys).
-    async fn mget_follow(
-        &self,
-        keys: &[String],
-        follow: usize,
-    ) -> Result<(Vec<Option<String>>, Vec<Option<String>>), StoreError>;
     /// Increments a counter that never expires (cache versions).
     async fn bump(&self, key: &str) -> Result<i64, StoreError>;
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError>;
@@ -49,19 +41,6 @@ pub trait KvStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// `"redis"` or `"memory"`.
     fn kind(&self) -> &'static str;
-}
-
-/// The dependency keys a cached value names on its first line (see `mget_follow`).
-pub fn followed_keys(value: Option<&str>) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        keys: Vec<String>,
-    }
-    value
-        .and_then(|v| v.split_once('\n'))
-        .and_then(|(head, _)| serde_json::from_str::<Head>(head).ok())
-        .map(|h| h.keys)
-        .unwrap_or_default()
 }
 
 /// Shared handle in the app state.

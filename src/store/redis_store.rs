@@ -82,44 +82,6 @@ impl KvStore for RedisStore {
             .await
     }
 
-    async fn mget_follow(
-        &self,
-        keys: &[String],
-        follow: usize,
-    ) -> Result<(Vec<Option<String>>, Vec<Option<String>>), StoreError> {
-        // One round trip for a session, its cached answer and the answer's dependency versions.
-        // The followed keys are computed inside the script, so this needs a single Redis (not Cluster).
-        const SCRIPT: &str = r#"
-            local vals = redis.call('MGET', unpack(KEYS))
-            local raw = vals[tonumber(ARGV[1])]
-            local deps = {}
-            if raw then
-              local nl = string.find(raw, '\n', 1, true)
-              if nl then
-                local ok, meta = pcall(cjson.decode, string.sub(raw, 1, nl - 1))
-                if ok and type(meta) == 'table' and type(meta.keys) == 'table' and #meta.keys > 0 then
-                  local ks = {}
-                  for i, k in ipairs(meta.keys) do ks[i] = ARGV[2] .. k end
-                  deps = redis.call('MGET', unpack(ks))
-                end
-              end
-            end
-            return {vals, deps}
-        "#;
-        let ks: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        let prefix = self.prefix.clone();
-        self.run(|mut c| async move {
-            let script = redis::Script::new(SCRIPT);
-            let mut inv = script.prepare_invoke();
-            for k in &ks {
-                inv.key(k);
-            }
-            inv.arg(follow + 1).arg(prefix);
-            inv.invoke_async(&mut c).await
-        })
-        .await
-    }
-
     async fn bump(&self, key: &str) -> Result<i64, StoreError> {
         let k = self.key(key);
         self.run(|mut c| async move { c.incr(k, 1).await }).await
