@@ -660,3 +660,32 @@ async fn concurrent_runs_on_two_replicas_create_each_bill_once() {
     assert_eq!(created, 31);
     assert_eq!(e.app.count("bills").await, 31);
 }
+
+#[tokio::test]
+async fn look_ups_are_served_from_the_cache_until_something_relevant_changes() {
+    use sea_orm::ConnectionTrait;
+    let e = estate().await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    assert_eq!(
+        by_period(&my_bills(&e.app, &e.owner, "all").await, "2026-09")["principal"],
+        "223.75"
+    );
+    // Change the row behind the service's back: the cached answer is still served, which proves
+    // the answer came from the cache (Redis, or in-process on the embedded default).
+    e.app
+        .db
+        .execute_unprepared("UPDATE bills SET principal_fen = 100")
+        .await
+        .unwrap();
+    assert_eq!(
+        by_period(&my_bills(&e.app, &e.owner, "all").await, "2026-09")["principal"],
+        "223.75"
+    );
+    let key_count = e.app.state.store.mget(&["ver:community:1".to_string()]).await.unwrap();
+    assert!(key_count[0].is_some(), "the billing run bumped the community's version");
+    // Anything that changes the community's bills invalidates it.
+    run(&e.app, &e.admin, e.community, "2026-10").await;
+    let bills = my_bills(&e.app, &e.owner, "all").await;
+    assert_eq!(by_period(&bills, "2026-09")["principal"], "1.00");
+    assert_eq!(bills.len(), 2);
+}
