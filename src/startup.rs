@@ -112,6 +112,7 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         settings: Arc::new(settings),
         tz,
         zones: Default::default(),
+        dep_hints: Default::default(),
     };
 
     let boot = &state.settings.bootstrap;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub tz: chrono_tz::Tz,
     /// Communities' time zones (they never change), so hot paths need no query.
     pub zones: Arc<RwLock<HashMap<i32, chrono_tz::Tz>>>,
+    /// Cache entry → the dependency keys it was last seen to use (names only; see `cache::Prefetched`).
+    pub dep_hints: Arc<RwLock<HashMap<String, Arc<Vec<String>>>>>,
 }
 
 impl AppState {

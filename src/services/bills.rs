@@ -364,15 +364,12 @@ fn normalized(mut communities: Vec<i32>, account_id: i32) -> Deps {
 }
 
 /// Resolves an owner's bearer token and, in the same round trip, this session's cached answer.
-async fn owner_session(state: &AppState, token: &str, answer: &str) -> ApiResult<(i32, String, Option<String>)> {
-    let (session, mut extra) =
-        sessions::resolve_with(state, token, |hash| vec![format!("cache:{answer}:{hash}")]).await?;
+async fn owner_session(state: &AppState, token: &str, answer: &str) -> ApiResult<(i32, String, cache::Prefetched)> {
+    let key = format!("cache:{answer}:{}", crate::crypto::token_hash(token));
+    let wanted = cache::prefetch_keys(state, &key);
+    let (session, values) = sessions::resolve_with(state, token, |_| wanted.clone()).await?;
     match session.subject {
-        sessions::Subject::Owner(id) => Ok((
-            id,
-            format!("cache:{answer}:{}", session.token_hash),
-            extra.pop().flatten(),
-        )),
+        sessions::Subject::Owner(id) => Ok((id, key, cache::Prefetched::new(wanted, values))),
         sessions::Subject::Staff(_) => Err(ApiError::Forbidden),
     }
 }

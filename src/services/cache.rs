@@ -67,9 +67,51 @@ fn dep_keys(deps: &Deps) -> Vec<String> {
     keys
 }
 
-/// The cached text under `key` if every dependency version and local date still match.
-async fn still_valid(state: &AppState, raw: &str) -> ApiResult<Option<String>> {
-    let Some((meta, body)) = raw.split_once('\n') else {
+/// A cached answer fetched in the same round trip as the session, with the current versions of
+/// the dependency keys this process last saw it use. Those key *names* are only a hint that saves
+/// a second round trip: versions are always read from the store, so a wrong hint costs a round
+/// trip, never a stale answer.
+#[derive(Debug, Default)]
+pub struct Prefetched {
+    pub value: Option<String>,
+    hinted: Vec<String>,
+    versions: Vec<Option<String>>,
+}
+
+/// The keys to fetch with the session for cache entry `key`: the entry, then its hinted dependencies.
+pub fn prefetch_keys(state: &AppState, key: &str) -> Vec<String> {
+    let mut keys = vec![key.to_string()];
+    if let Some(h) = state.dep_hints.read().ok().and_then(|m| m.get(key).cloned()) {
+        keys.extend(h.iter().cloned());
+    }
+    keys
+}
+
+impl Prefetched {
+    /// Pairs the values fetched for `prefetch_keys(key)` with their keys.
+    pub fn new(keys: Vec<String>, mut values: Vec<Option<String>>) -> Self {
+        let value = if values.is_empty() { None } else { values.remove(0) };
+        Prefetched {
+            value,
+            hinted: keys.into_iter().skip(1).collect(),
+            versions: values,
+        }
+    }
+}
+
+fn remember(state: &AppState, key: &str, deps: &[String]) {
+    if let Ok(mut m) = state.dep_hints.write() {
+        // Bounded: hints are only an optimisation.
+        if m.len() > 100_000 {
+            m.clear();
+        }
+        m.insert(key.to_string(), std::sync::Arc::new(deps.to_vec()));
+    }
+}
+
+/// The cached text if every dependency version and local date still match.
+async fn still_valid(state: &AppState, key: &str, pre: &Prefetched) -> ApiResult<Option<String>> {
+    let Some((meta, body)) = pre.value.as_deref().and_then(|raw| raw.split_once('\n')) else {
         return Ok(None);
     };
     let Ok(meta) = serde_json::from_str::<Meta>(meta) else {
@@ -82,20 +124,26 @@ async fn still_valid(state: &AppState, raw: &str) -> ApiResult<Option<String>> {
             _ => return Ok(None),
         }
     }
-    Ok((state.store.mget(&meta.keys).await? == meta.versions).then(|| body.to_string()))
+    let current = if meta.keys == pre.hinted {
+        pre.versions.clone()
+    } else {
+        remember(state, key, &meta.keys);
+        state.store.mget(&meta.keys).await?
+    };
+    Ok((current == meta.versions).then(|| body.to_string()))
 }
 
 /// Serves a cached answer or computes and caches it.
 ///
-/// `prefetched` is the cached text, fetched in the same round trip as the session. On a miss,
-/// `deps` says what the answer will depend on; their versions are read *before* `compute` runs, so
-/// a write landing meanwhile bumps them and the stored answer is recognised as stale on the next
-/// read. `compute` returns the answer and the dependencies it actually used; if those differ from
-/// `deps` (the data moved under us) the answer is served but not cached.
+/// `prefetched` comes with the session (see `Prefetched`). On a miss, `deps` says what the answer
+/// will depend on; their versions are read *before* `compute` runs, so a write landing meanwhile
+/// bumps them and the stored answer is recognised as stale on the next read. `compute` returns the
+/// answer and the dependencies it actually used; if those differ from `deps` (the data moved under
+/// us) the answer is served but not cached.
 pub async fn cached<D, DF, C, CF>(
     state: &AppState,
     key: &str,
-    prefetched: Option<String>,
+    prefetched: Prefetched,
     deps: DF,
     compute: CF,
 ) -> ApiResult<String>
@@ -108,10 +156,8 @@ where
     if !state.settings.cache.enabled {
         return Ok(compute().await?.0);
     }
-    if let Some(raw) = prefetched {
-        if let Some(body) = still_valid(state, &raw).await? {
-            return Ok(body);
-        }
+    if let Some(body) = still_valid(state, key, &prefetched).await? {
+        return Ok(body);
     }
     let deps = deps().await?;
     let keys = dep_keys(&deps);
