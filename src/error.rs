@@ -55,6 +55,15 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
+    /// `Ok` when no field failed, else a 422 naming every failed field.
+    pub fn check(errors: FieldErrors) -> Result<(), ApiError> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
     /// A 422 naming one field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let mut f = FieldErrors::new();

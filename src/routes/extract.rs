@@ -109,6 +109,16 @@ impl FromRequest for Bearer {
     }
 }
 
+/// Resolves the request's bearer session (401 when missing, unknown, ended or expired).
+fn session(req: &HttpRequest) -> LocalBoxFuture<'static, Result<(web::Data<AppState>, sessions::Session), ApiError>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let st = state(&req)?;
+        let s = sessions::resolve(&st, &bearer(&req)?).await?;
+        Ok((st, s))
+    })
+}
+
 /// A signed-in owner (WeChat account).
 pub struct OwnerAuth {
     pub account_id: i32,
@@ -120,17 +130,20 @@ impl FromRequest for OwnerAuth {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
+        let s = session(req);
         Box::pin(async move {
-            let st = state(&req)?;
-            let token = bearer(&req)?;
-            let s = sessions::resolve(&st, &token).await?;
-            match s.subject {
-                Subject::Owner(id) => Ok(OwnerAuth {
+            match s.await? {
+                (
+                    _,
+                    sessions::Session {
+                        subject: Subject::Owner(id),
+                        token_hash,
+                    },
+                ) => Ok(OwnerAuth {
                     account_id: id,
-                    token_hash: s.token_hash,
+                    token_hash,
                 }),
-                Subject::Staff(_) => Err(ApiError::Forbidden),
+                _ => Err(ApiError::Forbidden),
             }
         })
     }
@@ -144,14 +157,17 @@ impl FromRequest for StaffAuth {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
+        let s = session(req);
         Box::pin(async move {
-            let st = state(&req)?;
-            let token = bearer(&req)?;
-            let s = sessions::resolve(&st, &token).await?;
-            match s.subject {
-                Subject::Staff(id) => Ok(StaffAuth(staff::load_ctx(&st, id, s.token_hash).await?)),
-                Subject::Owner(_) => Err(ApiError::Forbidden),
+            match s.await? {
+                (
+                    st,
+                    sessions::Session {
+                        subject: Subject::Staff(id),
+                        token_hash,
+                    },
+                ) => Ok(StaffAuth(staff::load_ctx(&st, id, token_hash).await?)),
+                _ => Err(ApiError::Forbidden),
             }
         })
     }
@@ -167,13 +183,10 @@ impl FromRequest for AnySession {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
+        let s = session(req);
         Box::pin(async move {
-            let st = state(&req)?;
-            let token = bearer(&req)?;
-            let s = sessions::resolve(&st, &token).await?;
             Ok(AnySession {
-                token_hash: s.token_hash,
+                token_hash: s.await?.1.token_hash,
             })
         })
     }

@@ -721,7 +721,7 @@ pub async fn staff_bills(
         .all(&state.db)
         .await?;
     let lookup = Lookup::load(state, &bills).await?;
-    let (page_no, per_page) = (page.page.unwrap_or(1).max(1), page.per_page.unwrap_or(50).clamp(1, 200));
+    let (page_no, per_page) = page.bounds();
     let (mut principal, mut paid, mut late, mut due) = (0i64, 0i64, 0i64, 0i64);
     let mut items = Vec::new();
     let skip = ((page_no - 1) * per_page) as usize;

@@ -255,14 +255,6 @@ fn check_due_day(d: i64, errors: &mut FieldErrors) -> Option<i32> {
     ok
 }
 
-fn fail_if(errors: FieldErrors) -> ApiResult<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
 /// Creates a fee item (admin, finance).
 pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewFeeItem) -> ApiResult<FeeItemView> {
     ctx.require(Action::ManageBilling)?;
@@ -301,7 +293,7 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewFeeItem) -> ApiRe
     if let (Some(a), true) = (&body.applies_to, community_ok) {
         check_applies_to(state, body.community_id, a, &mut errors).await?;
     }
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let (Some(name), Some(kind), Some(cycle), Some(price), Some(due_day)) = (name, kind, cycle, price, due_day) else {
         return Err(ApiError::Validation(FieldErrors::new()));
     };
@@ -396,7 +388,7 @@ pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: FeeItemPat
     if let Some(a) = &patch.applies_to {
         check_applies_to(state, item.community_id, a, &mut errors).await?;
     }
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let now = state.clock.now();
     let community_id = item.community_id;
     let txn = crate::db::begin_write(&state.db).await?;
@@ -442,7 +434,7 @@ pub async fn add_price(state: &AppState, ctx: &StaffCtx, id: i32, body: NewPrice
         .map_err(|m| errors.insert("unit_price".into(), m.into()))
         .ok();
     let from = parse_date("effective_from", &body.effective_from, &mut errors);
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let (Some(price), Some(from)) = (price, from) else {
         return Err(ApiError::Validation(FieldErrors::new()));
     };

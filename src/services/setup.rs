@@ -29,14 +29,6 @@ pub fn parse_date(field: &str, raw: &str, errors: &mut FieldErrors) -> Option<Na
     }
 }
 
-fn fail_if(errors: FieldErrors) -> ApiResult<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
 /// Page parameters: `page` from 1, `per_page` capped at 200.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
@@ -45,9 +37,29 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn bounds(&self) -> (u64, u64) {
+    /// (page, per_page), defaulted and clamped.
+    pub fn bounds(&self) -> (u64, u64) {
         (self.page.unwrap_or(1).max(1), self.per_page.unwrap_or(50).clamp(1, 200))
     }
+}
+
+/// Runs `query` for one page, with the total count.
+async fn paginate<E: EntityTrait>(
+    state: &AppState,
+    query: sea_orm::Select<E>,
+    page: &PageQuery,
+) -> ApiResult<(Vec<E::Model>, u64, u64, u64)>
+where
+    E::Model: Sync,
+{
+    let (page_no, per_page) = page.bounds();
+    let total = query.clone().count(&state.db).await?;
+    let rows = query
+        .offset((page_no - 1) * per_page)
+        .limit(per_page)
+        .all(&state.db)
+        .await?;
+    Ok((rows, total, page_no, per_page))
 }
 
 /// A page of results with the total count.
@@ -143,7 +155,7 @@ pub async fn create_community(state: &AppState, ctx: &StaffCtx, body: NewCommuni
     let (Some(name), Some(code), Some(policy)) = (name, code, policy) else {
         return Err(ApiError::Validation(errors));
     };
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     if community::Entity::find()
         .filter(community::Column::Code.eq(&code))
         .one(&state.db)
@@ -218,7 +230,7 @@ pub async fn update_community(
         .as_deref()
         .map(|n| text::name(n, 64).map_err(|m| errors.insert("name".into(), m)).ok());
     let policy = patch.late_fee.as_ref().map(|t| check_terms(t, &mut errors));
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     let mut am: community::ActiveModel = c.into();
@@ -414,7 +426,7 @@ pub async fn create_unit(state: &AppState, ctx: &StaffCtx, body: NewUnit) -> Api
     let (Some(building), Some(code), Some(area)) = (building, code, area) else {
         return Err(ApiError::Validation(errors));
     };
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     if code_taken(&txn, body.community_id, &code, None).await? {
@@ -468,15 +480,10 @@ pub async fn list_units(
     if let Some(b) = &q.building {
         query = query.filter(unit::Column::Building.eq(b.trim()));
     }
-    let (page_no, per_page) = page.bounds();
-    let total = query.clone().count(&state.db).await?;
-    let units = query
+    let query = query
         .order_by_asc(unit::Column::Building)
-        .order_by_asc(unit::Column::Code)
-        .offset((page_no - 1) * per_page)
-        .limit(per_page)
-        .all(&state.db)
-        .await?;
+        .order_by_asc(unit::Column::Code);
+    let (units, total, page_no, per_page) = paginate(state, query, &page).await?;
     Ok(Page {
         items: unit_details(state, units).await?,
         total,
@@ -507,7 +514,7 @@ pub async fn update_unit(state: &AppState, ctx: &StaffCtx, id: i32, patch: UnitP
         .handover_date
         .as_deref()
         .map(|d| parse_date("handover_date", d, &mut errors));
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     if let Some(Some(c)) = &code {
@@ -568,7 +575,7 @@ pub async fn transfer_unit(state: &AppState, ctx: &StaffCtx, id: i32, body: Tran
     let Some(date) = date else {
         return Err(ApiError::Validation(errors));
     };
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     let open = unit_owner::Entity::find()
@@ -770,7 +777,7 @@ pub async fn create_owner(state: &AppState, ctx: &StaffCtx, body: NewOwner) -> A
     let (Some(name), Some(phone), Some(community_id)) = (name, phone, community_id) else {
         return Err(ApiError::Validation(errors));
     };
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let now = state.clock.now();
     let today = state.today();
     let txn = crate::db::begin_write(&state.db).await?;
@@ -846,14 +853,7 @@ pub async fn list_owners(
         let phone = Phone::parse(p).map_err(|m| ApiError::field("phone", m))?;
         query = query.filter(owner::Column::PhoneIndex.eq(state.cipher.blind_index(phone.expose())));
     }
-    let (page_no, per_page) = page.bounds();
-    let total = query.clone().count(&state.db).await?;
-    let owners = query
-        .order_by_asc(owner::Column::Id)
-        .offset((page_no - 1) * per_page)
-        .limit(per_page)
-        .all(&state.db)
-        .await?;
+    let (owners, total, page_no, per_page) = paginate(state, query.order_by_asc(owner::Column::Id), &page).await?;
     Ok(Page {
         items: owner_views(state, owners).await?,
         total,
@@ -880,7 +880,7 @@ pub async fn update_owner(state: &AppState, ctx: &StaffCtx, id: i32, patch: Owne
     if let Some(w) = &wanted {
         check_unit_ids(state, w, o.community_id, &mut errors).await?;
     }
-    fail_if(errors)?;
+    ApiError::check(errors)?;
     let now = state.clock.now();
     let today = state.today();
     let txn = crate::db::begin_write(&state.db).await?;
