@@ -1,5 +1,8 @@
 //! Outbound clients, one module per provider: typed requests/answers, base URL from config.
+pub mod alipay;
+pub mod rsa_keys;
 pub mod wechat;
+pub mod wechatpay;
 
 /// One HTTP client for all gateways: rustls with ring, bounded timeouts.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
