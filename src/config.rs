@@ -20,6 +20,9 @@ pub struct Settings {
     #[serde(default)]
     pub bootstrap: BootstrapSettings,
     pub wechat: WechatSettings,
+    pub wechatpay: WechatpaySettings,
+    pub alipay: AlipaySettings,
+    pub payments: PaymentSettings,
     #[serde(default)]
     pub testing: TestingSettings,
     pub billing: BillingSettings,
@@ -104,6 +107,38 @@ pub struct SchedulerSettings {
     pub enabled: bool,
     /// How often the scheduler wakes up.
     pub interval_seconds: u64,
+}
+
+/// WeChat Pay API v3, public-key mode. The channel is off until every key below is set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WechatpaySettings {
+    pub api_base: String,
+    pub mchid: Option<String>,
+    /// Defaults to `wechat.appid`.
+    pub appid: Option<String>,
+    pub apiv3_key: Option<SecretString>,
+    pub merchant_serial_no: Option<String>,
+    pub merchant_private_key_path: Option<String>,
+    pub platform_public_key_path: Option<String>,
+    pub platform_public_key_id: Option<String>,
+    pub notify_url: Option<String>,
+}
+
+/// Alipay open platform (RSA2). The channel is off until every key below but `seller_id` is set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlipaySettings {
+    pub gateway_url: String,
+    pub app_id: Option<String>,
+    pub private_key_path: Option<String>,
+    pub alipay_public_key_path: Option<String>,
+    pub notify_url: Option<String>,
+    pub seller_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentSettings {
+    /// How long an order holds its bills (also passed to the gateway as its expiry).
+    pub order_expiry_minutes: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -103,12 +103,16 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         store.clone(),
         clock.clone(),
     );
+    let wechatpay = crate::gateways::wechatpay_from(&settings, http_client()?, clock.clone())?.map(Arc::new);
+    let alipay = crate::gateways::alipay_from(&settings, http_client()?, clock.clone())?.map(Arc::new);
     let state = AppState {
         db,
         store,
         clock,
         cipher,
         wechat,
+        wechatpay,
+        alipay,
         settings: Arc::new(settings),
         tz,
         zones: Default::default(),

@@ -17,6 +17,9 @@ pub struct AppState {
     pub clock: SharedClock,
     pub cipher: Arc<DataCipher>,
     pub wechat: WechatClient,
+    /// `None` while the channel is not configured.
+    pub wechatpay: Option<Arc<crate::gateways::wechatpay::WechatPay>>,
+    pub alipay: Option<Arc<crate::gateways::alipay::Alipay>>,
     pub settings: Arc<Settings>,
     pub tz: chrono_tz::Tz,
     /// Communities' time zones (they never change), so hot paths need no query.

@@ -5,6 +5,7 @@ pub mod bills;
 pub mod extract;
 pub mod health;
 pub mod me;
+pub mod payments;
 pub mod staff;
 
 use crate::error::ApiError;
@@ -49,6 +50,13 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/me/units", me::my_units),
         route!(get, "/api/v1/me/units/{id}", me::my_unit),
         route!(post, "/api/v1/me/consents", me::consent),
+        route!(post, "/api/v1/payments", payments::create),
+        route!(get, "/api/v1/payments/{id}", payments::get),
+        route!(get, "/api/v1/me/payments", payments::mine),
+        route!(post, "/api/v1/staff/payments/counter", payments::counter),
+        route!(get, "/api/v1/staff/payment-exceptions", payments::exceptions),
+        route!(post, "/api/v1/notify/wechatpay", payments::wechatpay),
+        route!(post, "/api/v1/notify/alipay", payments::alipay),
         route!(post, "/api/v1/staff/fee-items", staff::billing::create_item),
         route!(get, "/api/v1/staff/fee-items", staff::billing::list_items),
         route!(get, "/api/v1/staff/fee-items/{id}", staff::billing::get_item),
@@ -127,6 +135,8 @@ impl utoipa::Modify for BearerAuth {
         auth::wechat_login, auth::staff_login, auth::demo_login, auth::logout,
         me::me, me::bind_phone, me::my_units, me::my_unit, me::consent,
         bills::list, bills::get, bills::arrears, bills::prepay_quote,
+        payments::create, payments::get, payments::mine, payments::counter, payments::exceptions,
+        payments::wechatpay, payments::alipay,
         staff::billing::create_item, staff::billing::list_items, staff::billing::get_item, staff::billing::update_item,
         staff::billing::add_price, staff::billing::run, staff::billing::list_bills, staff::billing::get_bill,
         staff::billing::waive, staff::billing::adjust, staff::billing::cancel,

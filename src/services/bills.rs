@@ -935,3 +935,24 @@ pub async fn staff_bill(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<
     let lookup = Lookup::load(state, std::slice::from_ref(&b)).await?;
     detail(&lookup, state, &b)
 }
+
+// ---------- for payments ----------
+
+/// The bills an owner account may see (and so pay).
+pub async fn owner_visible(state: &AppState, account_id: i32) -> ApiResult<Vec<bill::Model>> {
+    Ok(visible_bills(state, account_id).await?.0)
+}
+
+/// Bills with their views and amounts as of each community's today.
+pub async fn with_amounts(
+    state: &AppState,
+    bills: Vec<bill::Model>,
+) -> ApiResult<Vec<(bill::Model, BillView, Amounts)>> {
+    let lookup = Lookup::load(state, &bills).await?;
+    let mut out = Vec::with_capacity(bills.len());
+    for b in bills {
+        let (v, a) = lookup.view(state, &b)?;
+        out.push((b, v, a));
+    }
+    Ok(out)
+}

@@ -8,6 +8,7 @@ pub mod fee_items;
 pub mod identity;
 pub mod import;
 pub mod owners;
+pub mod payments;
 pub mod rate_limit;
 pub mod sessions;
 pub mod setup;

@@ -1,0 +1,107 @@
+//! Owner payments, counter payments, payment exceptions, and the gateways' notifications.
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::gateways::wechatpay::SignedHeaders;
+use crate::routes::extract::{read_body, Json, OwnerAuth, StaffAuth};
+use crate::services::payments::{
+    self, CounterPayment, ExceptionQuery, ExceptionView, NewPayment, NotifyAnswer, PaymentCreated, PaymentView,
+};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Notifications are small; anything bigger is not from a gateway.
+const NOTIFY_LIMIT: usize = 64 * 1024;
+
+/// Creates a payment order for bills or a prepayment; honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/payments", tag = "payments", request_body = NewPayment,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key answers the first order")),
+    responses((status = 201, body = PaymentCreated), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    who: OwnerAuth,
+    body: Json<NewPayment>,
+) -> ApiResult<HttpResponse> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .map(|v| v.to_str().map(str::to_string))
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("Idempotency-Key 格式错误".into(), None))?;
+    Ok(HttpResponse::Created().json(payments::create(&state, who.account_id, key, body.0).await?))
+}
+
+/// One of the owner's payments; 404 for anyone else's.
+#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", params(("id" = i32, Path)),
+    responses((status = 200, body = PaymentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(payments::owner_payment(&state, who.account_id, id.into_inner()).await?))
+}
+
+/// The owner's payments with receipt numbers, newest first.
+#[utoipa::path(get, path = "/api/v1/me/payments", tag = "payments", responses((status = 200, body = Vec<PaymentView>)), security(("bearer" = [])))]
+pub async fn mine(state: web::Data<AppState>, who: OwnerAuth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(payments::owner_payments(&state, who.account_id).await?))
+}
+
+/// Records a cash, POS or bank-transfer payment at the office; answers with the receipt number.
+#[utoipa::path(post, path = "/api/v1/staff/payments/counter", tag = "payments", request_body = CounterPayment,
+    responses((status = 201, body = PaymentView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn counter(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    body: Json<CounterPayment>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(payments::counter(&state, &ctx, body.0).await?))
+}
+
+/// Verified gateway events that matched no order or the wrong amount, and double payments.
+#[utoipa::path(get, path = "/api/v1/staff/payment-exceptions", tag = "payments", params(ExceptionQuery),
+    responses((status = 200, body = Vec<ExceptionView>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn exceptions(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: web::Query<ExceptionQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(payments::exceptions(&state, &ctx, q.into_inner()).await?))
+}
+
+/// WeChat Pay API v3 notification: 204 once recorded (also for a verified mismatch, never credited);
+/// 401 `{"code":"FAIL"}` for a bad signature or stale timestamp.
+#[utoipa::path(post, path = "/api/v1/notify/wechatpay", tag = "gateways", request_body(content = String, content_type = "application/json"),
+    responses((status = 204), (status = 401, description = "FAIL: signature"), (status = 400, description = "FAIL: retry")))]
+pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+    let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
+    let get = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let h = SignedHeaders {
+        timestamp: get("Wechatpay-Timestamp"),
+        nonce: get("Wechatpay-Nonce"),
+        serial: get("Wechatpay-Serial"),
+        signature: get("Wechatpay-Signature"),
+    };
+    Ok(match payments::wechatpay_notification(&state, h, &body).await? {
+        NotifyAnswer::Recorded => HttpResponse::NoContent().finish(),
+        NotifyAnswer::Refused(m) => {
+            HttpResponse::Unauthorized().json(serde_json::json!({"code": "FAIL", "message": m}))
+        }
+        NotifyAnswer::Retry(m) => HttpResponse::BadRequest().json(serde_json::json!({"code": "FAIL", "message": m})),
+    })
+}
+
+/// Alipay notification (form-encoded): `success` once recorded, `fail` for a bad signature.
+#[utoipa::path(post, path = "/api/v1/notify/alipay", tag = "gateways", request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "success"), (status = 400, description = "fail")))]
+pub async fn alipay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+    let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
+    Ok(match payments::alipay_notification(&state, &body).await? {
+        NotifyAnswer::Recorded => HttpResponse::Ok().content_type("text/plain").body("success"),
+        NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_) => {
+            HttpResponse::BadRequest().content_type("text/plain").body("fail")
+        }
+    })
+}

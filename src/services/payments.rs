@@ -1,0 +1,1086 @@
+//! Payments: orders that freeze what they pay, gateway notifications verified and recorded, and
+//! crediting bills exactly once whatever the gateways repeat, reorder or send concurrently.
+use crate::domain::role::Action;
+use crate::domain::{text, Fen};
+use crate::error::{ApiError, ApiResult};
+use crate::gateways::wechatpay::SignedHeaders;
+use crate::services::bills::{self, PrepayQuery};
+use crate::services::{audit, cache, staff::StaffCtx};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use entity::{bill, bill_entry, gateway_notification, owner_account, payment, payment_exception, payment_line};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// `POST /payments` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewPayment {
+    pub bill_ids: Option<Vec<i32>>,
+    pub prepay: Option<PrepayRequest>,
+    /// `wechat` (mini-program) or `alipay` (QR).
+    pub channel: String,
+}
+
+/// A prepayment to pay: the same parameters as `GET /me/prepay-quote`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PrepayRequest {
+    pub unit_id: i32,
+    pub fee_item_id: i32,
+    pub months: u32,
+}
+
+/// `POST /payments` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PaymentCreated {
+    pub payment_id: i32,
+    pub out_trade_no: String,
+    pub amount: String,
+    pub channel: String,
+    pub expires_at: DateTime<Utc>,
+    /// WeChat: what `wx.requestPayment` takes; Alipay: `{"qr_code"}`.
+    #[schema(value_type = Object)]
+    pub pay_params: serde_json::Value,
+}
+
+/// One paid (or to be paid) line.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentLineView {
+    pub bill_id: Option<i32>,
+    pub unit_id: i32,
+    pub period: String,
+    pub principal: String,
+    pub late_fee: String,
+    pub discount: String,
+    pub amount: String,
+}
+
+/// A payment as its owner (or staff) sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentView {
+    pub id: i32,
+    pub out_trade_no: String,
+    pub channel: String,
+    pub amount: String,
+    /// `pending`, `paid`, `closed`, `refunded`, `partially_refunded`.
+    pub status: String,
+    pub receipt_no: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub lines: Vec<PaymentLineView>,
+}
+
+/// `POST /staff/payments/counter` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CounterPayment {
+    pub bill_ids: Vec<i32>,
+    /// `cash`, `pos` or `bank_transfer`.
+    pub method: String,
+    /// POS slip or bank reference; for cash, the receipt book number.
+    pub reference: String,
+}
+
+/// A verified gateway event that does not match our order, for staff to look at.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExceptionView {
+    pub id: i32,
+    pub provider: String,
+    pub kind: String,
+    pub payment_id: Option<i32>,
+    pub out_trade_no: Option<String>,
+    pub detail: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn unavailable(channel: &str) -> ApiError {
+    ApiError::Unavailable(format!("{channel} payments"))
+}
+
+/// Our order number: `WY` + Beijing time + 8 random characters (≤ 32, as both gateways require).
+fn out_trade_no(now: DateTime<Utc>) -> ApiResult<String> {
+    let suffix: String = crate::crypto::new_token()
+        .map_err(ApiError::internal)?
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    Ok(format!(
+        "WY{}{}",
+        now.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y%m%d%H%M%S"),
+        suffix.to_uppercase()
+    ))
+}
+
+/// What an order will pay, frozen at its creation.
+struct Plan {
+    community_id: i32,
+    lines: Vec<payment_line::ActiveModel>,
+    bill_ids: Vec<i32>,
+    amount: i64,
+    description: String,
+    prepay: Option<PrepayRequest>,
+}
+
+fn line(
+    bill_id: Option<i32>,
+    unit_id: i32,
+    fee_item_id: i32,
+    period: &str,
+    principal: i64,
+    late_fee: i64,
+    discount: i64,
+) -> payment_line::ActiveModel {
+    payment_line::ActiveModel {
+        bill_id: Set(bill_id),
+        unit_id: Set(unit_id),
+        fee_item_id: Set(fee_item_id),
+        period: Set(period.to_string()),
+        principal_fen: Set(principal),
+        late_fee_fen: Set(late_fee),
+        discount_fen: Set(discount),
+        amount_fen: Set(principal + late_fee - discount),
+        ..Default::default()
+    }
+}
+
+/// Bills to pay, with `amount_due` as of now; every one must be open, payable and in one community.
+async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model>, ids: &[i32]) -> ApiResult<Plan> {
+    let wanted: BTreeSet<i32> = ids.iter().copied().collect();
+    if wanted.is_empty() || wanted.len() > 120 {
+        return Err(ApiError::field("bill_ids", "请选择1到120张账单"));
+    }
+    let chosen: Vec<bill::Model> = bills_in_reach.into_iter().filter(|b| wanted.contains(&b.id)).collect();
+    if chosen.len() != wanted.len() {
+        return Err(ApiError::field("bill_ids", "包含不存在的账单"));
+    }
+    let priced = bills::with_amounts(state, chosen).await?;
+    let communities: BTreeSet<i32> = priced.iter().map(|(b, _, _)| b.community_id).collect();
+    if communities.len() != 1 {
+        return Err(ApiError::field("bill_ids", "一次只能缴纳同一小区的账单"));
+    }
+    if priced.iter().any(|(b, _, a)| b.status != "unpaid" || a.due() <= 0) {
+        return Err(ApiError::field("bill_ids", "包含已缴清、已取消或无需缴纳的账单"));
+    }
+    let amount = priced.iter().map(|(_, _, a)| a.due()).sum();
+    let first = &priced[0].1;
+    let description = format!("物业缴费 {} {}等{}项", first.unit_code, first.period, priced.len());
+    Ok(Plan {
+        community_id: priced[0].0.community_id,
+        bill_ids: priced.iter().map(|(b, _, _)| b.id).collect(),
+        lines: priced
+            .iter()
+            .map(|(b, _, a)| {
+                line(
+                    Some(b.id),
+                    b.unit_id,
+                    b.fee_item_id,
+                    &b.period,
+                    a.outstanding_principal,
+                    a.outstanding_late_fee,
+                    0,
+                )
+            })
+            .collect(),
+        amount,
+        description,
+        prepay: None,
+    })
+}
+
+async fn plan_prepay(state: &AppState, account_id: i32, req: &PrepayRequest) -> ApiResult<Plan> {
+    let q = bills::prepay_quote(
+        state,
+        account_id,
+        PrepayQuery {
+            unit_id: req.unit_id,
+            fee_item_id: req.fee_item_id,
+            months: req.months,
+        },
+    )
+    .await?;
+    let unit = entity::unit::Entity::find_by_id(req.unit_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let lines: Vec<_> = q
+        .bills
+        .iter()
+        .map(|b| {
+            line(
+                None,
+                req.unit_id,
+                req.fee_item_id,
+                &b.period,
+                b.principal_fen,
+                0,
+                b.discount_fen,
+            )
+        })
+        .collect();
+    let amount = q.bills.iter().map(|b| b.principal_fen - b.discount_fen).sum();
+    Ok(Plan {
+        community_id: unit.community_id,
+        lines,
+        bill_ids: Vec::new(),
+        amount,
+        description: format!("物业费预缴 {} {}个月", unit.code, req.months),
+        prepay: Some(req.clone()),
+    })
+}
+
+fn created(p: &payment::Model) -> PaymentCreated {
+    PaymentCreated {
+        payment_id: p.id,
+        out_trade_no: p.out_trade_no.clone(),
+        amount: Fen(p.amount_fen).to_yuan_string(),
+        channel: p.channel.clone(),
+        expires_at: p.expires_at,
+        pay_params: p
+            .pay_params
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// `POST /payments`: freezes the amount, holds the bills (closing older orders for them), and asks
+/// the gateway for payment parameters. A repeat with the same `Idempotency-Key` answers the first
+/// order again.
+pub async fn create(
+    state: &AppState,
+    account_id: i32,
+    idempotency_key: Option<String>,
+    body: NewPayment,
+) -> ApiResult<PaymentCreated> {
+    if let Some(k) = &idempotency_key {
+        if k.is_empty() || k.len() > 64 {
+            return Err(ApiError::BadRequest("Idempotency-Key 应为1到64个字符".into(), None));
+        }
+        if let Some(p) = by_idempotency(state, account_id, k).await? {
+            return Ok(created(&p));
+        }
+    }
+    let channel = match body.channel.as_str() {
+        "wechat" if state.wechatpay.is_none() => return Err(unavailable("wechat")),
+        "alipay" if state.alipay.is_none() => return Err(unavailable("alipay")),
+        "wechat" | "alipay" => body.channel.clone(),
+        _ => return Err(ApiError::field("channel", "支付方式应为wechat或alipay")),
+    };
+    let plan = match (&body.bill_ids, &body.prepay) {
+        (Some(ids), None) => plan_bills(state, bills::owner_visible(state, account_id).await?, ids).await?,
+        (None, Some(p)) => plan_prepay(state, account_id, p).await?,
+        _ => return Err(ApiError::field("bill_ids", "请提供bill_ids或prepay其中之一")),
+    };
+    let now = state.clock.now();
+    let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);
+    let txn = crate::db::begin_write(&state.db).await?;
+    let p = payment::ActiveModel {
+        out_trade_no: Set(out_trade_no(now)?),
+        community_id: Set(plan.community_id),
+        account_id: Set(Some(account_id)),
+        staff_id: Set(None),
+        channel: Set(channel.clone()),
+        kind: Set(if plan.prepay.is_some() { "prepay" } else { "bills" }.into()),
+        amount_fen: Set(plan.amount),
+        refunded_fen: Set(0),
+        status: Set("pending".into()),
+        pay_params: Set(None),
+        idempotency_key: Set(idempotency_key.clone()),
+        transaction_id: Set(None),
+        receipt_no: Set(None),
+        reference: Set(None),
+        prepay: Set(plan.prepay.as_ref().map(|p| serde_json::json!(p).to_string())),
+        expires_at: Set(expires_at),
+        paid_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let p = match p.insert(&txn).await {
+        Ok(p) => p,
+        Err(e) => {
+            // The same Idempotency-Key raced us: answer the order that won.
+            drop(txn);
+            if let Some(k) = &idempotency_key {
+                if let Some(p) = by_idempotency(state, account_id, k).await? {
+                    return Ok(created(&p));
+                }
+            }
+            return Err(e.into());
+        }
+    };
+    close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
+    for mut l in plan.lines {
+        l.payment_id = Set(p.id);
+        l.insert(&txn).await?;
+    }
+    txn.commit().await?;
+
+    let params = match gateway_params(state, &p, account_id, &plan.description).await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut am: payment::ActiveModel = p.into();
+            am.status = Set("closed".into());
+            am.update(&state.db).await?;
+            return Err(e);
+        }
+    };
+    let mut am: payment::ActiveModel = p.into();
+    am.pay_params = Set(Some(params.to_string()));
+    let p = am.update(&state.db).await?;
+    tracing::info!(payment_id = p.id, channel = %p.channel, amount_fen = p.amount_fen, "payment order created");
+    Ok(created(&p))
+}
+
+async fn by_idempotency(state: &AppState, account_id: i32, key: &str) -> ApiResult<Option<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::AccountId.eq(account_id))
+        .filter(payment::Column::IdempotencyKey.eq(key))
+        .one(&state.db)
+        .await?
+        .filter(|p| p.pay_params.is_some()))
+}
+
+/// A new order for the same bills closes the older pending ones (they no longer hold them).
+async fn close_orders_holding(txn: &DatabaseTransaction, bill_ids: &[i32], except: i32) -> ApiResult<()> {
+    if bill_ids.is_empty() {
+        return Ok(());
+    }
+    let holders: BTreeSet<i32> = payment_line::Entity::find()
+        .filter(payment_line::Column::BillId.is_in(bill_ids.to_vec()))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|l| l.payment_id)
+        .filter(|id| *id != except)
+        .collect();
+    if !holders.is_empty() {
+        payment::Entity::update_many()
+            .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("closed"))
+            .filter(payment::Column::Id.is_in(holders))
+            .filter(payment::Column::Status.eq("pending"))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn gateway_params(
+    state: &AppState,
+    p: &payment::Model,
+    account_id: i32,
+    description: &str,
+) -> ApiResult<serde_json::Value> {
+    match p.channel.as_str() {
+        "wechat" => {
+            let wx = state.wechatpay.as_ref().ok_or_else(|| unavailable("wechat"))?;
+            let account = owner_account::Entity::find_by_id(account_id)
+                .one(&state.db)
+                .await?
+                .ok_or(ApiError::Unauthenticated)?;
+            let expire = p.expires_at.with_timezone(&chrono_tz::Asia::Shanghai).fixed_offset();
+            let prepay_id = wx
+                .jsapi_prepay(&p.out_trade_no, description, p.amount_fen, &account.openid, expire)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "wechat pay prepay failed");
+                    unavailable("wechat")
+                })?;
+            let params = wx.pay_params(&prepay_id).map_err(ApiError::internal)?;
+            serde_json::to_value(params).map_err(ApiError::internal)
+        }
+        _ => {
+            let ali = state.alipay.as_ref().ok_or_else(|| unavailable("alipay"))?;
+            let qr = ali
+                .precreate(
+                    &p.out_trade_no,
+                    &Fen(p.amount_fen).to_yuan_string(),
+                    description,
+                    state.settings.payments.order_expiry_minutes,
+                )
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "alipay precreate failed");
+                    unavailable("alipay")
+                })?;
+            Ok(serde_json::json!({ "qr_code": qr }))
+        }
+    }
+}
+
+// ---------- crediting ----------
+
+/// What crediting an order did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credit {
+    /// This call moved the order to paid and credited its bills.
+    Credited,
+    /// The order was already paid by this transaction: nothing to do (a duplicate).
+    AlreadyPaid,
+}
+
+fn receipt_no(now: DateTime<Utc>, id: i32) -> String {
+    format!(
+        "R{}{id:08}",
+        now.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y%m%d")
+    )
+}
+
+/// A verified event (or credit) that staff must look at.
+struct Exception<'a> {
+    provider: &'a str,
+    kind: &'a str,
+    payment_id: Option<i32>,
+    notification_id: Option<i32>,
+    out_trade_no: Option<&'a str>,
+    detail: String,
+}
+
+async fn record_exception<C: ConnectionTrait>(db: &C, e: Exception<'_>, now: DateTime<Utc>) -> ApiResult<()> {
+    tracing::warn!(
+        provider = e.provider,
+        kind = e.kind,
+        payment_id = e.payment_id,
+        "payment exception recorded"
+    );
+    payment_exception::ActiveModel {
+        provider: Set(e.provider.into()),
+        kind: Set(e.kind.into()),
+        payment_id: Set(e.payment_id),
+        notification_id: Set(e.notification_id),
+        out_trade_no: Set(e.out_trade_no.map(str::to_string)),
+        detail: Set(e.detail),
+        created_at: Set(now),
+        resolved_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Credits an order's bills exactly once, in one transaction: the order row is locked and moved
+/// from pending (or closed) to paid by a conditional update, and the unique (channel,
+/// transaction id) index stops a second order claiming the same gateway transaction. Concurrent
+/// duplicates wait on the lock and then see the order paid.
+pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> ApiResult<Credit> {
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let p = payment::Entity::find_by_id(payment_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if p.status == "paid" || p.status == "refunded" || p.status == "partially_refunded" {
+        if p.transaction_id.as_deref() != Some(transaction_id) {
+            record_exception(
+                &txn,
+                Exception {
+                    provider: &p.channel,
+                    kind: "second_transaction",
+                    payment_id: Some(p.id),
+                    notification_id: None,
+                    out_trade_no: Some(&p.out_trade_no),
+                    detail: format!(
+                        "order already paid by {:?}; another transaction {transaction_id} reported",
+                        p.transaction_id
+                    ),
+                },
+                now,
+            )
+            .await?;
+            txn.commit().await?;
+        }
+        return Ok(Credit::AlreadyPaid);
+    }
+    let moved = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("paid"))
+        .col_expr(
+            payment::Column::TransactionId,
+            sea_orm::sea_query::Expr::value(transaction_id),
+        )
+        .col_expr(payment::Column::PaidAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            payment::Column::ReceiptNo,
+            sea_orm::sea_query::Expr::value(receipt_no(now, p.id)),
+        )
+        .filter(payment::Column::Id.eq(p.id))
+        .filter(payment::Column::Status.is_in(["pending", "closed"]))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Ok(Credit::AlreadyPaid);
+    }
+    let tz = state.community_tz(p.community_id).await?;
+    let today = now.with_timezone(&tz).date_naive();
+    let lines = payment_line::Entity::find()
+        .filter(payment_line::Column::PaymentId.eq(p.id))
+        .all(&txn)
+        .await?;
+    for l in lines {
+        let target = match l.bill_id {
+            Some(id) => bill::Entity::find_by_id(id).lock_exclusive().one(&txn).await?,
+            None => prepaid_bill(&txn, &p, &l, now).await?,
+        };
+        let Some(b) = target else { continue };
+        if b.status != "unpaid" {
+            // Paid meanwhile through another channel or order: the first credit wins; this line
+            // is money we must give back (refunds arrive with the refunds work).
+            record_exception(
+                &txn,
+                Exception {
+                    provider: &p.channel,
+                    kind: "double_payment",
+                    payment_id: Some(p.id),
+                    notification_id: None,
+                    out_trade_no: Some(&p.out_trade_no),
+                    detail: format!(
+                        "bill {} was already {} when this payment arrived; {} to refund",
+                        b.id,
+                        b.status,
+                        Fen(l.amount_fen).to_yuan_string()
+                    ),
+                },
+                now,
+            )
+            .await?;
+            continue;
+        }
+        let reference = Some(format!("payment:{}", p.id));
+        if l.discount_fen > 0 {
+            bill_entry::ActiveModel {
+                bill_id: Set(b.id),
+                kind: Set("prepay_discount".into()),
+                principal_fen: Set(l.discount_fen),
+                late_fee_fen: Set(0),
+                on_date: Set(today),
+                reason: Set("预缴折扣".into()),
+                actor: Set(format!("payment:{}", p.id)),
+                reference: Set(reference.clone()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        bill_entry::ActiveModel {
+            bill_id: Set(b.id),
+            kind: Set("payment".into()),
+            principal_fen: Set(l.principal_fen - l.discount_fen),
+            late_fee_fen: Set(l.late_fee_fen),
+            on_date: Set(today),
+            reason: Set(format!("{}缴费", channel_name(&p.channel))),
+            actor: Set(format!("payment:{}", p.id)),
+            reference: Set(reference),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let paid_principal = (b.paid_principal_fen + l.principal_fen).min(b.principal_fen);
+        let late_paid = b.late_fee_paid_fen + l.late_fee_fen;
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.paid_principal_fen = Set(paid_principal);
+        am.late_fee_paid_fen = Set(late_paid);
+        if paid_principal >= b.principal_fen {
+            am.status = Set("paid".into());
+            am.paid_at = Set(Some(now));
+        }
+        am.update(&txn).await?;
+    }
+    txn.commit().await?;
+    cache::bump_community(state, p.community_id).await?;
+    tracing::info!(payment_id = p.id, "payment credited");
+    Ok(Credit::Credited)
+}
+
+fn channel_name(c: &str) -> &'static str {
+    match c {
+        "wechat" => "微信支付",
+        "alipay" => "支付宝",
+        "cash" => "现金",
+        "pos" => "POS刷卡",
+        _ => "银行转账",
+    }
+}
+
+/// The bill a prepayment line pays: the one a billing run created meanwhile, or a new one.
+async fn prepaid_bill(
+    txn: &DatabaseTransaction,
+    p: &payment::Model,
+    l: &payment_line::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<bill::Model>> {
+    let existing = bill::Entity::find()
+        .filter(bill::Column::UnitId.eq(l.unit_id))
+        .filter(bill::Column::FeeItemId.eq(l.fee_item_id))
+        .filter(bill::Column::Period.eq(l.period.clone()))
+        .one(txn)
+        .await?;
+    if existing.is_some() {
+        return Ok(existing);
+    }
+    let item = entity::fee_item::Entity::find_by_id(l.fee_item_id)
+        .one(txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let period = crate::domain::period::Period::parse(&l.period).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
+    let b = bill::ActiveModel {
+        community_id: Set(p.community_id),
+        unit_id: Set(l.unit_id),
+        fee_item_id: Set(l.fee_item_id),
+        period: Set(l.period.clone()),
+        period_start: Set(period.start()),
+        period_end: Set(period.end()),
+        due_date: Set(period.due_date(u32::try_from(item.due_day).unwrap_or(1))),
+        principal_fen: Set(l.principal_fen),
+        paid_principal_fen: Set(0),
+        late_fee_paid_fen: Set(0),
+        late_fee_waived_fen: Set(0),
+        status: Set("unpaid".into()),
+        paid_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(Some(b))
+}
+
+// ---------- notifications ----------
+
+/// How to answer a gateway.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotifyAnswer {
+    /// Recorded (credited, duplicate, or a mismatch kept for staff).
+    Recorded,
+    /// Bad signature or stale timestamp: refused.
+    Refused(&'static str),
+    /// Could not be processed now; the gateway should retry.
+    Retry(&'static str),
+}
+
+/// A notification as received: evidence, stored append-only with its verdict.
+struct Inbound<'a> {
+    provider: &'static str,
+    headers: serde_json::Value,
+    raw: &'a [u8],
+}
+
+async fn store_notification(
+    state: &AppState,
+    n: &Inbound<'_>,
+    event_key: Option<String>,
+    out_trade_no: Option<String>,
+    verdict: &str,
+    detail: Option<String>,
+) -> ApiResult<i32> {
+    let row = gateway_notification::ActiveModel {
+        provider: Set(n.provider.into()),
+        event_key: Set(event_key),
+        out_trade_no: Set(out_trade_no),
+        headers: Set(n.headers.to_string()),
+        raw_body: Set(String::from_utf8_lossy(n.raw).into_owned()),
+        verdict: Set(verdict.into()),
+        detail: Set(detail),
+        received_at: Set(state.clock.now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(row.id)
+}
+
+/// Why a verified event was not credited.
+struct Mismatch {
+    payment_id: Option<i32>,
+    kind: &'static str,
+    why: String,
+}
+
+/// `credited`, `duplicate`, or `mismatch` with its reason.
+struct Outcome {
+    verdict: &'static str,
+    mismatch: Option<Mismatch>,
+}
+
+/// Matches a verified transaction against our order and credits it, or says why not.
+async fn settle(
+    state: &AppState,
+    provider: &str,
+    out_trade_no: &str,
+    checks: impl FnOnce(&payment::Model) -> Result<(), String>,
+    transaction_id: &str,
+) -> ApiResult<Outcome> {
+    let mismatch = |payment_id, kind, why| {
+        Ok(Outcome {
+            verdict: "mismatch",
+            mismatch: Some(Mismatch { payment_id, kind, why }),
+        })
+    };
+    let order = payment::Entity::find()
+        .filter(payment::Column::OutTradeNo.eq(out_trade_no))
+        .one(&state.db)
+        .await?;
+    let Some(order) = order else {
+        return mismatch(None, "unknown_order", format!("no order {out_trade_no}"));
+    };
+    if order.channel != provider_channel(provider) {
+        return mismatch(Some(order.id), "wrong_channel", format!("order is {}", order.channel));
+    }
+    if let Err(why) = checks(&order) {
+        return mismatch(Some(order.id), "mismatch", why);
+    }
+    let verdict = match credit(state, order.id, transaction_id).await? {
+        Credit::Credited => "credited",
+        Credit::AlreadyPaid => "duplicate",
+    };
+    Ok(Outcome {
+        verdict,
+        mismatch: None,
+    })
+}
+
+fn provider_channel(provider: &str) -> &'static str {
+    if provider == "wechatpay" {
+        "wechat"
+    } else {
+        "alipay"
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    n: &Inbound<'_>,
+    event_key: Option<String>,
+    out_trade_no: Option<String>,
+    outcome: Outcome,
+) -> ApiResult<NotifyAnswer> {
+    let detail = outcome.mismatch.as_ref().map(|m| m.why.clone());
+    let id = store_notification(state, n, event_key, out_trade_no.clone(), outcome.verdict, detail).await?;
+    if let Some(m) = outcome.mismatch {
+        let e = Exception {
+            provider: n.provider,
+            kind: m.kind,
+            payment_id: m.payment_id,
+            notification_id: Some(id),
+            out_trade_no: out_trade_no.as_deref(),
+            detail: m.why,
+        };
+        record_exception(&state.db, e, state.clock.now()).await?;
+    }
+    Ok(NotifyAnswer::Recorded)
+}
+
+/// `POST /notify/wechatpay`: verifies the raw body, decrypts, checks, credits once.
+pub async fn wechatpay_notification(state: &AppState, h: SignedHeaders, raw: &[u8]) -> ApiResult<NotifyAnswer> {
+    let Some(wx) = state.wechatpay.as_ref() else {
+        return Ok(NotifyAnswer::Retry("微信支付未配置"));
+    };
+    let n = Inbound {
+        provider: "wechatpay",
+        headers: serde_json::json!({"timestamp": h.timestamp, "nonce": h.nonce, "serial": h.serial, "signature": h.signature}),
+        raw,
+    };
+    if let Err(why) = wx.check_notification(&h, raw) {
+        let verdict = match why {
+            crate::gateways::wechatpay::NotifyRejection::Stale => "stale",
+            crate::gateways::wechatpay::NotifyRejection::BadSignature => "bad_signature",
+        };
+        store_notification(state, &n, None, None, verdict, None).await?;
+        tracing::warn!(verdict, "wechat pay notification refused");
+        return Ok(NotifyAnswer::Refused("签名验证失败"));
+    }
+    let envelope: crate::gateways::wechatpay::Envelope = match serde_json::from_slice(raw) {
+        Ok(e) => e,
+        Err(e) => {
+            store_notification(state, &n, None, None, "malformed", Some(e.to_string())).await?;
+            return Ok(NotifyAnswer::Retry("报文格式错误"));
+        }
+    };
+    let key = Some(envelope.id.clone());
+    if !envelope.event_type.starts_with("TRANSACTION.") {
+        store_notification(state, &n, key, None, "ignored", Some(envelope.event_type)).await?;
+        return Ok(NotifyAnswer::Recorded);
+    }
+    let tx: crate::gateways::wechatpay::Transaction = match wx
+        .decrypt(&envelope.resource)
+        .map_err(|e| e.to_string())
+        .and_then(|p| serde_json::from_slice(&p).map_err(|e| e.to_string()))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            store_notification(state, &n, key, None, "undecryptable", Some(e)).await?;
+            return Ok(NotifyAnswer::Retry("报文解密失败"));
+        }
+    };
+    let (appid, mchid) = (wx.cfg.appid.clone(), wx.cfg.mchid.clone());
+    let total = tx.amount.as_ref().map(|a| a.total);
+    let state_ok = tx.trade_state.clone();
+    let transaction_id = tx.transaction_id.clone().unwrap_or_default();
+    let outcome = settle(
+        state,
+        "wechatpay",
+        &tx.out_trade_no,
+        |order| {
+            if tx.appid != appid {
+                return Err(format!("appid {} ≠ {appid}", tx.appid));
+            }
+            if tx.mchid != mchid {
+                return Err(format!("mchid {} ≠ {mchid}", tx.mchid));
+            }
+            if total != Some(order.amount_fen) {
+                return Err(format!("amount {total:?} ≠ {}", order.amount_fen));
+            }
+            if state_ok != "SUCCESS" {
+                return Err(format!("trade_state {state_ok}"));
+            }
+            if transaction_id.is_empty() {
+                return Err("no transaction_id".into());
+            }
+            Ok(())
+        },
+        &tx.transaction_id.clone().unwrap_or_default(),
+    )
+    .await?;
+    finish(state, &n, key, Some(tx.out_trade_no.clone()), outcome).await
+}
+
+/// `POST /notify/alipay`: verifies the form, checks, credits once.
+pub async fn alipay_notification(state: &AppState, raw: &[u8]) -> ApiResult<NotifyAnswer> {
+    let Some(ali) = state.alipay.as_ref() else {
+        return Ok(NotifyAnswer::Retry("支付宝未配置"));
+    };
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(raw).into_owned().collect();
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let n = Inbound {
+        provider: "alipay",
+        headers: serde_json::json!({}),
+        raw,
+    };
+    if !ali.notification_ok(&form) {
+        store_notification(
+            state,
+            &n,
+            Some(get("notify_id")),
+            Some(get("out_trade_no")),
+            "bad_signature",
+            None,
+        )
+        .await?;
+        tracing::warn!("alipay notification refused");
+        return Ok(NotifyAnswer::Refused("fail"));
+    }
+    let key = Some(get("notify_id"));
+    let status = get("trade_status");
+    if status != "TRADE_SUCCESS" && status != "TRADE_FINISHED" {
+        store_notification(state, &n, key, Some(get("out_trade_no")), "ignored", Some(status)).await?;
+        return Ok(NotifyAnswer::Recorded);
+    }
+    let (app_id, seller) = (ali.cfg.app_id.clone(), ali.cfg.seller_id.clone());
+    let total = Fen::parse(&get("total_amount")).ok();
+    let outcome = settle(
+        state,
+        "alipay",
+        &get("out_trade_no"),
+        |order| {
+            if get("app_id") != app_id {
+                return Err(format!("app_id {} ≠ {app_id}", get("app_id")));
+            }
+            if let Some(s) = &seller {
+                if get("seller_id") != *s {
+                    return Err(format!("seller_id {} ≠ {s}", get("seller_id")));
+                }
+            }
+            if total != Some(Fen(order.amount_fen)) {
+                return Err(format!(
+                    "total_amount {} ≠ {}",
+                    get("total_amount"),
+                    Fen(order.amount_fen).to_yuan_string()
+                ));
+            }
+            if get("trade_no").is_empty() {
+                return Err("no trade_no".into());
+            }
+            Ok(())
+        },
+        &get("trade_no"),
+    )
+    .await?;
+    finish(state, &n, key, Some(get("out_trade_no")), outcome).await
+}
+
+// ---------- counter payments and views ----------
+
+/// Records a cash, POS or bank-transfer payment at the office and credits it at once.
+pub async fn counter(state: &AppState, ctx: &StaffCtx, body: CounterPayment) -> ApiResult<PaymentView> {
+    ctx.require(Action::ManageBilling)?;
+    if !matches!(body.method.as_str(), "cash" | "pos" | "bank_transfer") {
+        return Err(ApiError::field("method", "收款方式应为cash、pos或bank_transfer"));
+    }
+    let reference = text::name(&body.reference, 64).map_err(|m| ApiError::field("reference", m))?;
+    let ids: Vec<i32> = body
+        .bill_ids
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let in_scope: Vec<bill::Model> = bill::Entity::find()
+        .filter(bill::Column::Id.is_in(ids.clone()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|b| ctx.sees(b.community_id))
+        .collect();
+    let plan = plan_bills(state, in_scope, &ids).await?;
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let p = payment::ActiveModel {
+        out_trade_no: Set(out_trade_no(now)?),
+        community_id: Set(plan.community_id),
+        account_id: Set(None),
+        staff_id: Set(Some(ctx.id)),
+        channel: Set(body.method.clone()),
+        kind: Set("bills".into()),
+        amount_fen: Set(plan.amount),
+        refunded_fen: Set(0),
+        status: Set("pending".into()),
+        reference: Set(Some(reference.clone())),
+        expires_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
+    for mut l in plan.lines {
+        l.payment_id = Set(p.id);
+        l.insert(&txn).await?;
+    }
+    audit::record(
+        &txn,
+        &ctx.actor(),
+        "payment.counter",
+        "payment",
+        p.id,
+        serde_json::json!({"method": body.method, "reference": reference, "amount_fen": p.amount_fen}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    credit(state, p.id, &format!("counter-{}", p.id)).await?;
+    view(
+        state,
+        payment::Entity::find_by_id(p.id)
+            .one(&state.db)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    )
+    .await
+}
+
+async fn view(state: &AppState, p: payment::Model) -> ApiResult<PaymentView> {
+    let lines = payment_line::Entity::find()
+        .filter(payment_line::Column::PaymentId.eq(p.id))
+        .order_by_asc(payment_line::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(PaymentView {
+        id: p.id,
+        out_trade_no: p.out_trade_no,
+        channel: p.channel,
+        amount: Fen(p.amount_fen).to_yuan_string(),
+        status: p.status,
+        receipt_no: p.receipt_no,
+        created_at: p.created_at,
+        paid_at: p.paid_at,
+        expires_at: p.expires_at,
+        lines: lines
+            .into_iter()
+            .map(|l| PaymentLineView {
+                bill_id: l.bill_id,
+                unit_id: l.unit_id,
+                period: l.period,
+                principal: Fen(l.principal_fen).to_yuan_string(),
+                late_fee: Fen(l.late_fee_fen).to_yuan_string(),
+                discount: Fen(l.discount_fen).to_yuan_string(),
+                amount: Fen(l.amount_fen).to_yuan_string(),
+            })
+            .collect(),
+    })
+}
+
+/// `GET /payments/{id}`: the owner's own order; 404 for anyone else's.
+pub async fn owner_payment(state: &AppState, account_id: i32, id: i32) -> ApiResult<PaymentView> {
+    let p = payment::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|p| p.account_id == Some(account_id))
+        .ok_or(ApiError::NotFound)?;
+    view(state, p).await
+}
+
+/// `GET /me/payments`: the owner's orders, newest first.
+pub async fn owner_payments(state: &AppState, account_id: i32) -> ApiResult<Vec<PaymentView>> {
+    let ps = payment::Entity::find()
+        .filter(payment::Column::AccountId.eq(account_id))
+        .order_by_desc(payment::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::with_capacity(ps.len());
+    for p in ps {
+        out.push(view(state, p).await?);
+    }
+    Ok(out)
+}
+
+/// Filters of `GET /staff/payment-exceptions`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExceptionQuery {
+    pub community_id: Option<i32>,
+}
+
+/// Verified gateway events that did not match an order, newest first (finance and admin).
+pub async fn exceptions(state: &AppState, ctx: &StaffCtx, q: ExceptionQuery) -> ApiResult<Vec<ExceptionView>> {
+    ctx.require(Action::ManageBilling)?;
+    let rows = payment_exception::Entity::find()
+        .order_by_desc(payment_exception::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let community = match r.payment_id {
+            Some(pid) => payment::Entity::find_by_id(pid)
+                .one(&state.db)
+                .await?
+                .map(|p| p.community_id),
+            None => None,
+        };
+        // Unknown-order events belong to no community: admins see them.
+        let visible = match community {
+            Some(c) => ctx.sees(c) && q.community_id.is_none_or(|want| want == c),
+            None => ctx.role.sees_all_communities() && q.community_id.is_none(),
+        };
+        if visible {
+            out.push(ExceptionView {
+                id: r.id,
+                provider: r.provider,
+                kind: r.kind,
+                payment_id: r.payment_id,
+                out_trade_no: r.out_trade_no,
+                detail: r.detail,
+                created_at: r.created_at,
+            });
+        }
+    }
+    Ok(out)
+}
