@@ -153,7 +153,9 @@ async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model>, ids: &[i
     if wanted.is_empty() || wanted.len() > 120 {
         return Err(ApiError::field("bill_ids", "请选择1到120张账单"));
     }
-    let chosen: Vec<bill::Model> = bills_in_reach.into_iter().filter(|b| wanted.contains(&b.id)).collect();
+    let mut chosen: Vec<bill::Model> = bills_in_reach.into_iter().filter(|b| wanted.contains(&b.id)).collect();
+    // Oldest first: that is how lines read on a receipt.
+    chosen.sort_by_key(|b| (b.due_date, b.id));
     if chosen.len() != wanted.len() {
         return Err(ApiError::field("bill_ids", "包含不存在的账单"));
     }

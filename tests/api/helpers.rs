@@ -176,6 +176,8 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
     if let Some(url) = &redis_url {
         overrides.push(("redis.url", url.clone()));
     }
+    // WeChat Pay and Alipay point at fakes on the same local server as WeChat.
+    overrides.extend(crate::fake_pay::settings(&wechat));
     overrides.extend(opts.overrides);
     let settings = Settings::load(&overrides).expect("settings");
     let clock = ManualClock::new(t0());
@@ -366,6 +368,29 @@ impl TestApp {
             })))
             .mount(&self.wechat)
             .await;
+    }
+
+    /// Posts a WeChat Pay notification with its headers.
+    pub async fn notify_wechat(&self, headers: &[(String, String)], body: &str) -> Response {
+        let mut rb = self
+            .http
+            .post(self.url("/api/v1/notify/wechatpay"))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        rb.body(body.to_string()).send().await.expect("request")
+    }
+
+    /// Posts an Alipay notification form.
+    pub async fn notify_alipay(&self, form: &str) -> Response {
+        self.post_raw(
+            "/api/v1/notify/alipay",
+            None,
+            "application/x-www-form-urlencoded",
+            form.to_string(),
+        )
+        .await
     }
 
     /// Number of requests the fake WeChat got on `p`.

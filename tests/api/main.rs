@@ -3,12 +3,14 @@
 mod bills;
 mod config;
 mod errors;
+mod fake_pay;
 mod health;
 mod helpers;
 mod identity;
 mod imports;
 mod openapi;
 mod outage;
+mod payments;
 mod pii;
 mod sessions;
 mod setup;

@@ -1,0 +1,288 @@
+//! Local fake WeChat Pay v3 and Alipay gateways. They check our request signatures with our public
+//! keys and sign their answers with the platform keys, using an independent RSA implementation
+//! (the `rsa` crate), so wuye's ring-based signing is checked by other code.
+use base64::{engine::general_purpose::STANDARD, Engine};
+use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub const MCHID: &str = "1900000001";
+pub const PLATFORM_KEY_ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
+pub const APIV3_KEY: &str = "wuyeTestApiV3Key0123456789abcdef";
+pub const ALIPAY_APP_ID: &str = "2021000000000001";
+pub const SELLER_ID: &str = "2088000000000001";
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(format!("tests/fixtures/{name}")).expect("fixture")
+}
+
+pub fn platform_signer() -> SigningKey<Sha256> {
+    SigningKey::new(RsaPrivateKey::from_pkcs8_pem(&read("wechatpay_platform_test_key.pem")).expect("key"))
+}
+
+pub fn merchant_signer() -> SigningKey<Sha256> {
+    SigningKey::new(RsaPrivateKey::from_pkcs8_pem(&read("wechatpay_merchant_test_key.pem")).expect("key"))
+}
+
+pub fn merchant_verifier() -> VerifyingKey<Sha256> {
+    VerifyingKey::new(RsaPublicKey::from_public_key_pem(&read("wechatpay_merchant_test_pub.pem")).expect("key"))
+}
+
+fn alipay_signer() -> SigningKey<Sha256> {
+    SigningKey::new(RsaPrivateKey::from_pkcs8_pem(&read("alipay_platform_test_key.pem")).expect("key"))
+}
+
+fn app_verifier() -> VerifyingKey<Sha256> {
+    VerifyingKey::new(RsaPublicKey::from_public_key_pem(&read("alipay_app_test_pub.pem")).expect("key"))
+}
+
+pub fn sign(key: &SigningKey<Sha256>, msg: &[u8]) -> String {
+    STANDARD.encode(key.sign(msg).to_bytes())
+}
+
+pub fn verify(key: &VerifyingKey<Sha256>, msg: &[u8], sig_b64: &str) -> bool {
+    let Ok(bytes) = STANDARD.decode(sig_b64) else {
+        return false;
+    };
+    let Ok(sig) = Signature::try_from(bytes.as_slice()) else {
+        return false;
+    };
+    key.verify(msg, &sig).is_ok()
+}
+
+/// Settings that point wuye's payment clients at the fakes on `server`.
+pub fn settings(server: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("wechatpay.api_base", server.uri()),
+        ("wechatpay.mchid", MCHID.into()),
+        ("wechatpay.apiv3_key", APIV3_KEY.into()),
+        ("wechatpay.merchant_serial_no", "MERCHANT_SERIAL_TEST".into()),
+        (
+            "wechatpay.merchant_private_key_path",
+            "tests/fixtures/wechatpay_merchant_test_key.pem".into(),
+        ),
+        (
+            "wechatpay.platform_public_key_path",
+            "tests/fixtures/wechatpay_platform_test_pub.pem".into(),
+        ),
+        ("wechatpay.platform_public_key_id", PLATFORM_KEY_ID.into()),
+        (
+            "wechatpay.notify_url",
+            "https://wuye.example/api/v1/notify/wechatpay".into(),
+        ),
+        ("alipay.gateway_url", format!("{}/gateway.do", server.uri())),
+        ("alipay.app_id", ALIPAY_APP_ID.into()),
+        (
+            "alipay.private_key_path",
+            "tests/fixtures/alipay_app_test_key.pem".into(),
+        ),
+        (
+            "alipay.alipay_public_key_path",
+            "tests/fixtures/alipay_platform_test_pub.pem".into(),
+        ),
+        ("alipay.notify_url", "https://wuye.example/api/v1/notify/alipay".into()),
+        ("alipay.seller_id", SELLER_ID.into()),
+    ]
+}
+
+/// Parses `WECHATPAY2-SHA256-RSA2048 k="v",…`.
+fn auth_fields(h: &str) -> Option<std::collections::HashMap<String, String>> {
+    let rest = h.strip_prefix("WECHATPAY2-SHA256-RSA2048 ")?;
+    Some(
+        rest.split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+            .collect(),
+    )
+}
+
+/// A WeChat Pay answer signed the way the platform signs (`timestamp\nnonce\nbody\n`).
+pub fn signed_answer(status: u16, body: &Value) -> ResponseTemplate {
+    let text = body.to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let nonce = "fakegatewaynonce";
+    let sig = sign(&platform_signer(), format!("{ts}\n{nonce}\n{text}\n").as_bytes());
+    ResponseTemplate::new(status)
+        .insert_header("Wechatpay-Timestamp", ts.as_str())
+        .insert_header("Wechatpay-Nonce", nonce)
+        .insert_header("Wechatpay-Serial", PLATFORM_KEY_ID)
+        .insert_header("Wechatpay-Signature", sig.as_str())
+        .insert_header("Content-Type", "application/json")
+        .set_body_string(text)
+}
+
+/// Checks the merchant signature of a request to WeChat Pay.
+pub fn merchant_signed(req: &Request) -> bool {
+    let Some(fields) = req
+        .headers
+        .get("Authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(auth_fields)
+    else {
+        return false;
+    };
+    let pq = match req.url.query() {
+        Some(q) => format!("{}?{q}", req.url.path()),
+        None => req.url.path().to_string(),
+    };
+    let body = String::from_utf8_lossy(&req.body);
+    let msg = format!(
+        "{}\n{pq}\n{}\n{}\n{body}\n",
+        req.method, fields["timestamp"], fields["nonce_str"]
+    );
+    fields.get("mchid").map(String::as_str) == Some(MCHID)
+        && verify(&merchant_verifier(), msg.as_bytes(), &fields["signature"])
+}
+
+struct Prepay {
+    calls: Arc<AtomicUsize>,
+}
+
+impl Respond for Prepay {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        if !merchant_signed(req) {
+            return ResponseTemplate::new(401).set_body_json(json!({"code": "SIGN_ERROR", "message": "bad signature"}));
+        }
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        signed_answer(200, &json!({"prepay_id": format!("wx2026fakeprepay{n}")}))
+    }
+}
+
+struct Precreate;
+
+impl Respond for Precreate {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body).into_owned().collect();
+        let get = |k: &str| {
+            form.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let mut pairs: Vec<(String, String)> = form
+            .iter()
+            .filter(|(k, v)| k != "sign" && k != "sign_type" && !v.is_empty())
+            .cloned()
+            .collect();
+        pairs.sort();
+        let signing = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        if get("app_id") != ALIPAY_APP_ID || !verify(&app_verifier(), signing.as_bytes(), &get("sign")) {
+            return alipay_answer(
+                "alipay_trade_precreate_response",
+                &json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}),
+            );
+        }
+        let biz: Value = serde_json::from_str(&get("biz_content")).unwrap_or_default();
+        alipay_answer(
+            "alipay_trade_precreate_response",
+            &json!({"code": "10000", "msg": "Success", "out_trade_no": biz["out_trade_no"], "qr_code": format!("https://qr.alipay.com/fake{}", biz["out_trade_no"].as_str().unwrap_or_default())}),
+        )
+    }
+}
+
+/// An Alipay answer: the node's exact text signed with the Alipay key.
+pub fn alipay_answer(node: &str, value: &Value) -> ResponseTemplate {
+    let text = value.to_string();
+    let sig = sign(&alipay_signer(), text.as_bytes());
+    ResponseTemplate::new(200).set_body_string(format!(r#"{{"{node}":{text},"sign":"{sig}"}}"#))
+}
+
+/// Mounts the fake gateways; returns the JSAPI prepay call counter.
+pub async fn mount(server: &MockServer) -> Arc<AtomicUsize> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path("/v3/pay/transactions/jsapi"))
+        .respond_with(Prepay { calls: calls.clone() })
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/gateway.do"))
+        .respond_with(Precreate)
+        .mount(server)
+        .await;
+    let _ = path_regex("^/v3/");
+    calls
+}
+
+/// A WeChat Pay notification for `tx`, encrypted with the APIv3 key and signed by `signer` at `ts`.
+pub fn wechat_notification(
+    tx: &Value,
+    ts: i64,
+    signer: &SigningKey<Sha256>,
+    serial: &str,
+) -> (Vec<(String, String)>, String) {
+    use ring::aead;
+    let nonce = "0123456789ab";
+    let aad = "transaction";
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, APIV3_KEY.as_bytes()).expect("key"));
+    let mut data = tx.to_string().into_bytes();
+    key.seal_in_place_append_tag(
+        aead::Nonce::try_assume_unique_for_key(nonce.as_bytes()).expect("nonce"),
+        aead::Aad::from(aad.as_bytes()),
+        &mut data,
+    )
+    .expect("seal");
+    let body = json!({
+        "id": format!("EV-{}", tx["transaction_id"].as_str().unwrap_or("x")),
+        "create_time": "2026-10-20T10:00:00+08:00",
+        "resource_type": "encrypt-resource",
+        "event_type": "TRANSACTION.SUCCESS",
+        "summary": "支付成功",
+        "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM", "ciphertext": STANDARD.encode(&data), "associated_data": aad, "nonce": nonce}
+    })
+    .to_string();
+    let n = "notifynonce42";
+    let sig = sign(signer, format!("{ts}\n{n}\n{body}\n").as_bytes());
+    let headers = vec![
+        ("Wechatpay-Timestamp".to_string(), ts.to_string()),
+        ("Wechatpay-Nonce".to_string(), n.to_string()),
+        ("Wechatpay-Serial".to_string(), serial.to_string()),
+        ("Wechatpay-Signature".to_string(), sig),
+        (
+            "Wechatpay-Signature-Type".to_string(),
+            "WECHATPAY2-SHA256-RSA2048".to_string(),
+        ),
+    ];
+    (headers, body)
+}
+
+/// The decrypted transaction of a successful payment.
+pub fn transaction(out_trade_no: &str, total: i64, transaction_id: &str) -> Value {
+    json!({
+        "appid": crate::helpers::APPID, "mchid": MCHID, "out_trade_no": out_trade_no, "transaction_id": transaction_id,
+        "trade_type": "JSAPI", "trade_state": "SUCCESS", "success_time": "2026-10-20T10:05:00+08:00",
+        "payer": {"openid": "openid-x"}, "amount": {"total": total, "payer_total": total, "currency": "CNY"}
+    })
+}
+
+/// An Alipay notification form signed by the Alipay key (or by `other` to forge one).
+pub fn alipay_notification(fields: &[(&str, &str)], forge: bool) -> String {
+    let mut pairs: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    pairs.sort();
+    let signing = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let key = if forge { merchant_signer() } else { alipay_signer() };
+    let sig = sign(&key, signing.as_bytes());
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        ser.append_pair(k, v);
+    }
+    ser.append_pair("sign_type", "RSA2");
+    ser.append_pair("sign", &sig);
+    ser.finish()
+}
