@@ -15,6 +15,7 @@ pub mod payment;
 pub mod payment_exception;
 pub mod payment_line;
 pub mod pii_access_log;
+pub mod refund;
 pub mod staff_community;
 pub mod staff_user;
 pub mod unit;

@@ -24,6 +24,7 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    pub reconciled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,8 @@ pub struct Model {
     pub late_fee_fen: i64,
     pub discount_fen: i64,
     pub amount_fen: i64,
+    /// What this line actually credited to its bill (0 for a double payment).
+    pub credited_fen: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

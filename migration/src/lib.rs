@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_foundation;
 mod m20261127_000002_billing;
 mod m20261127_000003_payments;
+mod m20261127_000004_refunds;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_billing::Migration),
             Box::new(m20261127_000003_payments::Migration),
+            Box::new(m20261127_000004_refunds::Migration),
         ]
     }
 }

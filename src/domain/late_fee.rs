@@ -48,7 +48,9 @@ impl LateFeePolicy {
 }
 
 /// A change of a bill's outstanding principal on a (community-local) date: a payment reduces it
-/// (`paid_fen > 0`), a refund reopens it (`paid_fen < 0`). It counts from that day on.
+/// (`paid_fen > 0`), a refund reopens it (`paid_fen < 0`). A payment counts from the next day (the
+/// late fee it paid, computed as of its day, covered that day); a refund reopens from its own day
+/// (late fees accrue again from the refund date).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PrincipalMove {
     pub on: NaiveDate,
@@ -98,7 +100,17 @@ impl LateFeePolicy {
         if as_of < start || principal_fen <= 0 {
             return none;
         }
-        let mut moves = moves.to_vec();
+        let mut moves: Vec<PrincipalMove> = moves
+            .iter()
+            .map(|m| PrincipalMove {
+                on: if m.paid_fen > 0 {
+                    m.on + chrono::Duration::days(1)
+                } else {
+                    m.on
+                },
+                ..*m
+            })
+            .collect();
         moves.sort_by_key(|m| m.on);
         let outstanding = |paid: i64| (principal_fen - paid).clamp(0, principal_fen);
         // Σ outstanding(day) over [start, as_of], in segments where it is constant.
@@ -247,13 +259,14 @@ mod tests {
     fn partial_payment_accrues_on_what_is_left() {
         let p = policy();
         let due = d("2026-01-10");
-        // 10 days on 1000.00, then 10 days on 400.00 (600.00 paid on day 11, counting that day).
+        // 11 days on 1000.00 (the payment day is still charged: its late fee was paid with it),
+        // then 9 days on 400.00.
         let moves = [PrincipalMove {
             on: d("2026-02-05"),
             paid_fen: 60_000,
         }];
         let fee = p.late_fee(100_000, due, &moves, d("2026-02-14"));
-        assert_eq!(fee.accrued, Fen(500 + 200));
+        assert_eq!(fee.accrued, Fen(550 + 180));
         // A refund reopens principal from its date.
         let moves = [
             PrincipalMove {

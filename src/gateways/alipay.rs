@@ -207,4 +207,22 @@ impl Alipay {
             Err(e) => Err(e),
         }
     }
+
+    /// `alipay.trade.refund` (synchronous): true when Alipay moved the money back.
+    pub async fn refund(
+        &self,
+        out_trade_no: &str,
+        refund_yuan: &str,
+        out_request_no: &str,
+        reason: &str,
+    ) -> Result<bool, AlipayError> {
+        let biz = serde_json::json!({
+            "out_trade_no": out_trade_no,
+            "refund_amount": refund_yuan,
+            "out_request_no": out_request_no,
+            "refund_reason": reason,
+        });
+        let v = self.call("alipay.trade.refund", biz, false).await?;
+        Ok(v.get("fund_change").and_then(|f| f.as_str()) == Some("Y"))
+    }
 }

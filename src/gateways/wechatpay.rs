@@ -304,4 +304,48 @@ impl WechatPay {
             _ => Err(WxPayError::Status { status, body: text }),
         }
     }
+
+    /// Domestic refund (`POST /v3/refund/domestic/refunds`) → (refund_id, status).
+    pub async fn refund(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        refund_fen: i64,
+        total_fen: i64,
+        reason: &str,
+    ) -> Result<(String, String), WxPayError> {
+        let body = serde_json::json!({
+            "out_trade_no": out_trade_no,
+            "out_refund_no": out_refund_no,
+            "reason": reason,
+            "notify_url": self.cfg.notify_url,
+            "amount": {"refund": refund_fen, "total": total_fen, "currency": "CNY"},
+        });
+        let (status, text) = self
+            .call(reqwest::Method::POST, "/v3/refund/domestic/refunds", Some(&body))
+            .await?;
+        if !(200..300).contains(&status) {
+            return Err(WxPayError::Status { status, body: text });
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            refund_id: String,
+            status: String,
+        }
+        serde_json::from_str::<Answer>(&text)
+            .map(|a| (a.refund_id, a.status))
+            .map_err(|e| WxPayError::Malformed(e.to_string()))
+    }
+}
+
+/// A refund notification's resource (`REFUND.SUCCESS|ABNORMAL|CLOSED`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefundResource {
+    #[serde(default)]
+    pub mchid: String,
+    pub out_trade_no: String,
+    pub out_refund_no: String,
+    #[serde(default)]
+    pub refund_id: Option<String>,
+    pub refund_status: String,
 }

@@ -3,8 +3,10 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::gateways::wechatpay::SignedHeaders;
 use crate::routes::extract::{read_body, Json, OwnerAuth, StaffAuth};
 use crate::services::payments::{
-    self, CounterPayment, ExceptionQuery, ExceptionView, NewPayment, NotifyAnswer, PaymentCreated, PaymentView,
+    self, ChannelDay, CounterPayment, ExceptionQuery, ExceptionView, NewPayment, NotifyAnswer, PaymentCreated,
+    PaymentView, SummaryQuery,
 };
+use crate::services::refunds::{self, RefundRequest, RefundView};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -104,4 +106,38 @@ pub async fn alipay(state: web::Data<AppState>, req: HttpRequest, payload: web::
             HttpResponse::BadRequest().content_type("text/plain").body("fail")
         }
     })
+}
+
+/// Refunds all or part of a payment through its channel (finance); paid bills reopen.
+#[utoipa::path(post, path = "/api/v1/staff/payments/{id}/refunds", tag = "payments", params(("id" = i32, Path)), request_body = RefundRequest,
+    responses((status = 201, body = RefundView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn refund(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<RefundRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(refunds::staff_refund(&state, &ctx, id.into_inner(), body.0).await?))
+}
+
+/// A payment's refunds, automatic ones included.
+#[utoipa::path(get, path = "/api/v1/staff/payments/{id}/refunds", tag = "payments", params(("id" = i32, Path)),
+    responses((status = 200, body = Vec<RefundView>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn refunds_of(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(refunds::list(&state, &ctx, id.into_inner()).await?))
+}
+
+/// The day per channel: orders, paid, amount, refunds, exceptions.
+#[utoipa::path(get, path = "/api/v1/staff/payments/summary", tag = "payments", params(SummaryQuery),
+    responses((status = 200, body = Vec<ChannelDay>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn summary(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: web::Query<SummaryQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(payments::daily_summary(&state, &ctx, q.into_inner()).await?))
 }

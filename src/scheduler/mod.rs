@@ -21,6 +21,9 @@ pub fn spawn(state: AppState) {
             if let Err(e) = billing_tick(&state).await {
                 tracing::warn!(error = %e, "billing scheduler tick failed");
             }
+            if let Err(e) = crate::services::payments::reconcile(&state).await {
+                tracing::warn!(error = %e, "payment reconciliation failed");
+            }
         }
     });
 }

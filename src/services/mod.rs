@@ -10,6 +10,7 @@ pub mod import;
 pub mod owners;
 pub mod payments;
 pub mod rate_limit;
+pub mod refunds;
 pub mod sessions;
 pub mod setup;
 pub mod staff;

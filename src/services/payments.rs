@@ -528,7 +528,9 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
             None => prepaid_bill(&txn, &p, &l, now).await?,
         };
         let Some(b) = target else { continue };
+        let line_id = l.id;
         if b.status != "unpaid" {
+            set_credited(&txn, line_id, 0).await?;
             // Paid meanwhile through another channel or order: the first credit wins; this line
             // is money we must give back (refunds arrive with the refunds work).
             record_exception(
@@ -592,14 +594,37 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
             am.paid_at = Set(Some(now));
         }
         am.update(&txn).await?;
+        set_credited(&txn, line_id, l.amount_fen).await?;
     }
     txn.commit().await?;
     cache::bump_community(state, p.community_id).await?;
     tracing::info!(payment_id = p.id, "payment credited");
+    // Money that paid bills someone else already paid goes back through its own gateway.
+    let uncredited: i64 = payment_line::Entity::find()
+        .filter(payment_line::Column::PaymentId.eq(p.id))
+        .filter(payment_line::Column::CreditedFen.eq(0))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|l| l.amount_fen)
+        .sum();
+    if uncredited > 0 {
+        crate::services::refunds::automatic_for_double_payment(state, p.id, uncredited).await?;
+    }
     Ok(Credit::Credited)
 }
 
-fn channel_name(c: &str) -> &'static str {
+async fn set_credited(txn: &DatabaseTransaction, line_id: i32, fen: i64) -> ApiResult<()> {
+    payment_line::Entity::update_many()
+        .col_expr(payment_line::Column::CreditedFen, sea_orm::sea_query::Expr::value(fen))
+        .filter(payment_line::Column::Id.eq(line_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Chinese name of a channel, for ledger entries and receipts.
+pub fn channel_name(c: &str) -> &'static str {
     match c {
         "wechat" => "微信支付",
         "alipay" => "支付宝",
@@ -804,6 +829,21 @@ pub async fn wechatpay_notification(state: &AppState, h: SignedHeaders, raw: &[u
         }
     };
     let key = Some(envelope.id.clone());
+    if envelope.event_type.starts_with("REFUND.") {
+        let resource: Result<crate::gateways::wechatpay::RefundResource, String> = wx
+            .decrypt(&envelope.resource)
+            .map_err(|e| e.to_string())
+            .and_then(|p| serde_json::from_slice(&p).map_err(|e| e.to_string()));
+        let Ok(r) = resource else {
+            store_notification(state, &n, key, None, "undecryptable", None).await?;
+            return Ok(NotifyAnswer::Retry("报文解密失败"));
+        };
+        let verdict =
+            crate::services::refunds::on_gateway_result(state, &r.out_refund_no, &r.refund_status, r.refund_id.clone())
+                .await?;
+        store_notification(state, &n, key, Some(r.out_trade_no), verdict, Some(r.refund_status)).await?;
+        return Ok(NotifyAnswer::Recorded);
+    }
     if !envelope.event_type.starts_with("TRANSACTION.") {
         store_notification(state, &n, key, None, "ignored", Some(envelope.event_type)).await?;
         return Ok(NotifyAnswer::Recorded);
@@ -1083,6 +1123,187 @@ pub async fn exceptions(state: &AppState, ctx: &StaffCtx, q: ExceptionQuery) -> 
                 created_at: r.created_at,
             });
         }
+    }
+    Ok(out)
+}
+
+// ---------- reconciliation and summary ----------
+
+/// What one reconciliation pass did.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema, PartialEq, Eq)]
+pub struct ReconcileReport {
+    pub checked: usize,
+    pub credited: usize,
+    pub closed: usize,
+}
+
+/// Asks the gateways about orders still open after their expiry (pending, or closed by a newer
+/// order but possibly paid anyway), and credits or closes them, so a lost notification never
+/// loses a payment. Every order is settled once (`reconciled_at`); failures are retried next pass.
+pub async fn reconcile(state: &AppState) -> ApiResult<ReconcileReport> {
+    let now = state.clock.now();
+    // A minute's grace: the gateway may still be delivering the notification.
+    let due = payment::Entity::find()
+        .filter(payment::Column::Channel.is_in(["wechat", "alipay"]))
+        .filter(payment::Column::Status.is_in(["pending", "closed"]))
+        .filter(payment::Column::ReconciledAt.is_null())
+        .filter(payment::Column::ExpiresAt.lt(now - chrono::Duration::minutes(1)))
+        .order_by_asc(payment::Column::Id)
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    let mut report = ReconcileReport::default();
+    for p in due {
+        report.checked += 1;
+        let paid = match p.channel.as_str() {
+            "wechat" => match state.wechatpay.as_ref() {
+                Some(wx) => match wx.query(&p.out_trade_no).await {
+                    Ok(Some(tx)) if tx.trade_state == "SUCCESS" => {
+                        let ok = tx.appid == wx.cfg.appid
+                            && tx.mchid == wx.cfg.mchid
+                            && tx.amount.as_ref().map(|a| a.total) == Some(p.amount_fen);
+                        Some(ok.then(|| tx.transaction_id.clone().unwrap_or_default()))
+                    }
+                    Ok(_) => Some(None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, payment_id = p.id, "reconciliation query failed");
+                        None
+                    }
+                },
+                None => None,
+            },
+            _ => match state.alipay.as_ref() {
+                Some(ali) => match ali.query(&p.out_trade_no).await {
+                    Ok(Some(t)) if matches!(t.trade_status.as_deref(), Some("TRADE_SUCCESS" | "TRADE_FINISHED")) => {
+                        let ok = t.total_amount.as_deref().and_then(|a| Fen::parse(a).ok()) == Some(Fen(p.amount_fen));
+                        Some(ok.then(|| t.trade_no.clone().unwrap_or_default()))
+                    }
+                    Ok(Some(t)) if t.trade_status.as_deref() == Some("WAIT_BUYER_PAY") => None,
+                    Ok(_) => Some(None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, payment_id = p.id, "reconciliation query failed");
+                        None
+                    }
+                },
+                None => None,
+            },
+        };
+        // None: ask again next pass. Some(Some(tx)): paid. Some(None): not paid, close it.
+        let Some(outcome) = paid else { continue };
+        match outcome {
+            Some(tx) if !tx.is_empty() => {
+                if credit(state, p.id, &tx).await? == Credit::Credited {
+                    report.credited += 1;
+                }
+            }
+            _ => {
+                payment::Entity::update_many()
+                    .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("closed"))
+                    .filter(payment::Column::Id.eq(p.id))
+                    .filter(payment::Column::Status.is_in(["pending", "closed"]))
+                    .exec(&state.db)
+                    .await?;
+                report.closed += 1;
+            }
+        }
+        payment::Entity::update_many()
+            .col_expr(payment::Column::ReconciledAt, sea_orm::sea_query::Expr::value(now))
+            .filter(payment::Column::Id.eq(p.id))
+            .exec(&state.db)
+            .await?;
+    }
+    if report.checked > 0 {
+        tracing::info!(
+            checked = report.checked,
+            credited = report.credited,
+            closed = report.closed,
+            "reconciliation pass"
+        );
+    }
+    Ok(report)
+}
+
+/// Filters of `GET /staff/payments/summary`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SummaryQuery {
+    pub community_id: i32,
+    /// Local date `YYYY-MM-DD`; default today.
+    pub date: Option<String>,
+}
+
+/// One channel's day.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChannelDay {
+    pub channel: String,
+    pub orders: usize,
+    pub paid: usize,
+    pub amount: String,
+    pub refunds: usize,
+    pub refunded: String,
+    pub exceptions: usize,
+}
+
+/// The daily summary per channel: orders created, paid, amount, refunds, exceptions.
+pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) -> ApiResult<Vec<ChannelDay>> {
+    ctx.require(Action::ManageBilling)?;
+    ctx.require_community(q.community_id)?;
+    let tz = state.community_tz(q.community_id).await?;
+    let day = match &q.date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::field("date", "日期格式应为YYYY-MM-DD"))?,
+        None => state.clock.now().with_timezone(&tz).date_naive(),
+    };
+    let start = day
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| ApiError::field("date", "无效日期"))?;
+    let end = start + chrono::Duration::days(1);
+    let in_day = |t: DateTime<Utc>| t >= start && t < end;
+    let payments = payment::Entity::find()
+        .filter(payment::Column::CommunityId.eq(q.community_id))
+        .all(&state.db)
+        .await?;
+    let ids: Vec<i32> = payments.iter().map(|p| p.id).collect();
+    let refunds = if ids.is_empty() {
+        Vec::new()
+    } else {
+        entity::refund::Entity::find()
+            .filter(entity::refund::Column::PaymentId.is_in(ids.clone()))
+            .all(&state.db)
+            .await?
+    };
+    let exceptions = if ids.is_empty() {
+        Vec::new()
+    } else {
+        payment_exception::Entity::find()
+            .filter(payment_exception::Column::PaymentId.is_in(ids))
+            .all(&state.db)
+            .await?
+    };
+    let mut out = Vec::new();
+    for channel in ["wechat", "alipay", "cash", "pos", "bank_transfer"] {
+        let mine: Vec<&payment::Model> = payments.iter().filter(|p| p.channel == channel).collect();
+        let paid: Vec<&&payment::Model> = mine.iter().filter(|p| p.paid_at.is_some_and(in_day)).collect();
+        let channel_ids: Vec<i32> = mine.iter().map(|p| p.id).collect();
+        let rf: Vec<&entity::refund::Model> = refunds
+            .iter()
+            .filter(|r| {
+                channel_ids.contains(&r.payment_id) && r.status == "success" && r.finished_at.is_some_and(in_day)
+            })
+            .collect();
+        out.push(ChannelDay {
+            channel: channel.into(),
+            orders: mine.iter().filter(|p| in_day(p.created_at)).count(),
+            paid: paid.len(),
+            amount: Fen(paid.iter().map(|p| p.amount_fen).sum()).to_yuan_string(),
+            refunds: rf.len(),
+            refunded: Fen(rf.iter().map(|r| r.amount_fen).sum()).to_yuan_string(),
+            exceptions: exceptions
+                .iter()
+                .filter(|e| e.payment_id.is_some_and(|id| channel_ids.contains(&id)) && in_day(e.created_at))
+                .count(),
+        });
     }
     Ok(out)
 }

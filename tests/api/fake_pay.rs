@@ -155,9 +155,14 @@ impl Respond for Prepay {
     }
 }
 
-struct Precreate;
+/// Trades the fake Alipay reports on `alipay.trade.query` (out_trade_no → answer fields).
+pub type AlipayTrades = Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>>;
 
-impl Respond for Precreate {
+struct AlipayFake {
+    trades: AlipayTrades,
+}
+
+impl Respond for AlipayFake {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body).into_owned().collect();
         let get = |k: &str| {
@@ -184,6 +189,31 @@ impl Respond for Precreate {
             );
         }
         let biz: Value = serde_json::from_str(&get("biz_content")).unwrap_or_default();
+        let out = biz["out_trade_no"].as_str().unwrap_or_default().to_string();
+        match get("method").as_str() {
+            "alipay.trade.query" => {
+                let known = self.trades.lock().ok().and_then(|m| m.get(&out).cloned());
+                return match known {
+                    Some(mut t) => {
+                        t["code"] = json!("10000");
+                        t["msg"] = json!("Success");
+                        t["out_trade_no"] = json!(out);
+                        alipay_answer("alipay_trade_query_response", &t)
+                    }
+                    None => alipay_answer(
+                        "alipay_trade_query_response",
+                        &json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}),
+                    ),
+                };
+            }
+            "alipay.trade.refund" => {
+                return alipay_answer(
+                    "alipay_trade_refund_response",
+                    &json!({"code": "10000", "msg": "Success", "out_trade_no": out, "fund_change": "Y", "refund_fee": biz["refund_amount"]}),
+                );
+            }
+            _ => {}
+        }
         alipay_answer(
             "alipay_trade_precreate_response",
             &json!({"code": "10000", "msg": "Success", "out_trade_no": biz["out_trade_no"], "qr_code": format!("https://qr.alipay.com/fake{}", biz["out_trade_no"].as_str().unwrap_or_default())}),
@@ -198,21 +228,62 @@ pub fn alipay_answer(node: &str, value: &Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_string(format!(r#"{{"{node}":{text},"sign":"{sig}"}}"#))
 }
 
-/// Mounts the fake gateways; returns the JSAPI prepay call counter.
-pub async fn mount(server: &MockServer) -> Arc<AtomicUsize> {
-    let calls = Arc::new(AtomicUsize::new(0));
+struct WxRefund;
+
+impl Respond for WxRefund {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        if !merchant_signed(req) {
+            return ResponseTemplate::new(401).set_body_json(json!({"code": "SIGN_ERROR", "message": "bad signature"}));
+        }
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        signed_answer(
+            200,
+            &json!({"refund_id": format!("50300{}", body["out_refund_no"].as_str().unwrap_or_default()),
+            "out_refund_no": body["out_refund_no"], "status": "SUCCESS", "amount": body["amount"]}),
+        )
+    }
+}
+
+/// Handles on the mounted fakes.
+pub struct Fakes {
+    /// JSAPI prepay calls so far.
+    pub prepays: Arc<AtomicUsize>,
+    pub alipay_trades: AlipayTrades,
+}
+
+/// Mounts the fake gateways.
+pub async fn mount(server: &MockServer) -> Fakes {
+    let prepays = Arc::new(AtomicUsize::new(0));
+    let alipay_trades = AlipayTrades::default();
     Mock::given(method("POST"))
         .and(path("/v3/pay/transactions/jsapi"))
-        .respond_with(Prepay { calls: calls.clone() })
+        .respond_with(Prepay { calls: prepays.clone() })
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/refund/domestic/refunds"))
+        .respond_with(WxRefund)
         .mount(server)
         .await;
     Mock::given(method("POST"))
         .and(path("/gateway.do"))
-        .respond_with(Precreate)
+        .respond_with(AlipayFake {
+            trades: alipay_trades.clone(),
+        })
         .mount(server)
         .await;
-    let _ = path_regex("^/v3/");
-    calls
+    Fakes { prepays, alipay_trades }
+}
+
+/// WeChat Pay answers a query for `out_trade_no` with `tx` (signed).
+pub async fn wechat_query_answers(server: &MockServer, out_trade_no: &str, tx: Value) {
+    Mock::given(method("GET"))
+        .and(path_regex(format!(
+            "^/v3/pay/transactions/out-trade-no/{out_trade_no}$"
+        )))
+        .respond_with(signed_answer(200, &tx))
+        .mount(server)
+        .await;
 }
 
 /// A WeChat Pay notification for `tx`, encrypted with the APIv3 key and signed by `signer` at `ts`.

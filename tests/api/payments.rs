@@ -15,7 +15,7 @@ struct Shop {
     item: i64,
     sep: i64,
     oct: i64,
-    prepays: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    fakes: Fakes,
 }
 
 async fn shop() -> Shop {
@@ -23,7 +23,7 @@ async fn shop() -> Shop {
 }
 
 async fn shop_on(app: TestApp) -> Shop {
-    let prepays = fake_pay::mount(&app.wechat).await;
+    let fakes = fake_pay::mount(&app.wechat).await;
     let admin = app.admin_token().await;
     let community = app.community(&admin, "C1").await;
     let unit = app.unit(&admin, community, "A-1-101").await;
@@ -62,7 +62,7 @@ async fn shop_on(app: TestApp) -> Shop {
         item,
         sep,
         oct,
-        prepays,
+        fakes,
     }
 }
 
@@ -173,7 +173,7 @@ async fn idempotency_keys_answer_the_first_order_and_a_new_order_closes_the_old_
     let b: Value = order(&s, body.clone(), Some("key-1")).await.json().await.unwrap();
     assert_eq!(a, b);
     assert_eq!(
-        s.prepays.load(std::sync::atomic::Ordering::SeqCst),
+        s.fakes.prepays.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "the repeat did nothing again"
     );
@@ -616,4 +616,212 @@ async fn the_same_bill_paid_through_two_channels_is_credited_once_and_flagged() 
     assert!(ex
         .iter()
         .any(|e| e["kind"] == "double_payment" && e["payment_id"] == wx["payment_id"]));
+}
+
+#[tokio::test]
+async fn reconciliation_credits_a_payment_whose_notification_never_came_and_closes_the_unpaid() {
+    let s = shop().await;
+    let paid = wechat_order(&s, &[s.sep]).await;
+    let out = paid["out_trade_no"].as_str().unwrap();
+    fake_pay::wechat_query_answers(&s.app.wechat, out, transaction(out, 22_655, "4200000300")).await;
+    let ali: Value = order(&s, json!({"bill_ids": [s.oct], "channel": "alipay"}), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ali_out = ali["out_trade_no"].as_str().unwrap().to_string();
+    s.fakes.alipay_trades.lock().unwrap().insert(
+        ali_out.clone(),
+        json!({"trade_no": "2026Q1", "trade_status": "TRADE_CLOSED", "total_amount": "223.75"}),
+    );
+
+    // Before expiry (plus a minute's grace) nothing is touched.
+    let r = wuye::services::payments::reconcile(&s.app.state).await.unwrap();
+    assert_eq!(r.checked, 0);
+    s.app.clock.advance(chrono::Duration::minutes(17));
+    let r = wuye::services::payments::reconcile(&s.app.state).await.unwrap();
+    assert_eq!((r.checked, r.credited, r.closed), (2, 1, 1));
+    assert_eq!(bill(&s, s.sep).await["status"], "paid");
+    assert_eq!(bill(&s, s.oct).await["status"], "unpaid");
+    let a: Value = s
+        .app
+        .get(&format!("/api/v1/payments/{}", ali["payment_id"]), Some(&s.owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["status"], "closed");
+    // A late notification for the reconciled order is a harmless duplicate.
+    assert_eq!(pay_wechat(&s, &s.app, out, 22_655, "4200000300").await, 204);
+    assert_eq!(
+        wuye::services::payments::reconcile(&s.app.state).await.unwrap().checked,
+        0,
+        "each order is settled once"
+    );
+    let summary: Vec<Value> = s
+        .app
+        .get(
+            &format!("/api/v1/staff/payments/summary?community_id={}", s.community),
+            Some(&s.admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let wx = summary.iter().find(|c| c["channel"] == "wechat").unwrap();
+    assert_eq!(
+        (wx["orders"].as_u64(), wx["paid"].as_u64(), wx["amount"].as_str()),
+        (Some(1), Some(1), Some("226.55"))
+    );
+}
+
+#[tokio::test]
+async fn a_partial_refund_reopens_the_bill_and_late_fees_accrue_again_from_the_refund_date() {
+    let s = shop().await;
+    let o = wechat_order(&s, &[s.sep]).await;
+    assert_eq!(
+        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_655, "4200000400").await,
+        204
+    );
+    let pid = o["payment_id"].as_i64().unwrap();
+    let (_, service) = s.app.staff_member(&s.admin, "svc", "service", &[s.community]).await;
+    let url = format!("/api/v1/staff/payments/{pid}/refunds");
+    assert_error(
+        s.app
+            .post(&url, Some(&service), &json!({"amount": "10", "reason": "x"}))
+            .await,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    assert_error(
+        s.app
+            .post(&url, Some(&s.admin), &json!({"amount": "999.00", "reason": "多收"}))
+            .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_error(
+        s.app.post(&url, Some(&s.admin), &json!({"amount": "100.00"})).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+
+    let r = s
+        .app
+        .post(&url, Some(&s.admin), &json!({"amount": "100.00", "reason": "面积核减"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["amount"].as_str()),
+        (Some("success"), Some("100.00"))
+    );
+    let p: Value = s
+        .app
+        .get(&format!("/api/v1/payments/{pid}"), Some(&s.owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["status"], "partially_refunded");
+    // 100.00 of principal is owed again from today (2026-10-20), late fee included from today on.
+    let b = bill(&s, s.sep).await;
+    assert_eq!(
+        (b["status"].as_str(), b["amount_due"].as_str()),
+        (Some("unpaid"), Some("100.00"))
+    );
+    s.app.clock.advance(chrono::Duration::days(10));
+    let b = bill(&s, s.sep).await;
+    // 10 more days on 100.00 at 万分之五 = 0.50.
+    assert_eq!(b["amount_due"], "100.50");
+    // (The staff session of ten days ago has expired: log in again.)
+    let admin = s.app.admin_token().await;
+    let rest = s.app.post(&url, Some(&admin), &json!({"reason": "全部退回"})).await;
+    assert_eq!(rest.json::<Value>().await.unwrap()["amount"], "126.55");
+    let p: Value = s
+        .app
+        .get(&format!("/api/v1/payments/{pid}"), Some(&s.owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["status"], "refunded");
+    let again = s.app.post(&url, Some(&admin), &json!({"reason": "再退"})).await;
+    assert_error(again, 409, "PAYMENT_NOT_REFUNDABLE").await;
+    let list: Vec<Value> = s.app.get(&url, Some(&admin)).await.json().await.unwrap();
+    assert_eq!(list.len(), 2);
+}
+
+#[tokio::test]
+async fn a_double_payment_is_refunded_automatically_through_its_own_gateway() {
+    let s = shop().await;
+    let wx = wechat_order(&s, &[s.sep]).await;
+    let ali: Value = order(&s, json!({"bill_ids": [s.sep], "channel": "alipay"}), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let form = alipay_notification(
+        &[
+            ("notify_id", "N-7"),
+            ("app_id", ALIPAY_APP_ID),
+            ("trade_no", "2026B"),
+            ("out_trade_no", ali["out_trade_no"].as_str().unwrap()),
+            ("trade_status", "TRADE_SUCCESS"),
+            ("total_amount", "226.55"),
+            ("seller_id", SELLER_ID),
+        ],
+        false,
+    );
+    assert_eq!(s.app.notify_alipay(&form).await.text().await.unwrap(), "success");
+    assert_eq!(
+        pay_wechat(&s, &s.app, wx["out_trade_no"].as_str().unwrap(), 22_655, "4200000500").await,
+        204
+    );
+    let refunds: Vec<Value> = s
+        .app
+        .get(
+            &format!("/api/v1/staff/payments/{}/refunds", wx["payment_id"]),
+            Some(&s.admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        (
+            refunds[0]["automatic"].as_bool(),
+            refunds[0]["status"].as_str(),
+            refunds[0]["amount"].as_str()
+        ),
+        (Some(true), Some("success"), Some("226.55"))
+    );
+    let b = bill(&s, s.sep).await;
+    assert_eq!(
+        (b["status"].as_str(), b["paid"].as_str()),
+        (Some("paid"), Some("226.55")),
+        "the first credit stands"
+    );
+    let p: Value = s
+        .app
+        .get(&format!("/api/v1/payments/{}", wx["payment_id"]), Some(&s.owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["status"], "refunded");
+    let refund_calls = s
+        .app
+        .wechat
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v3/refund/domestic/refunds")
+        .count();
+    assert_eq!(refund_calls, 1);
 }

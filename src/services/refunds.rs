@@ -1,0 +1,345 @@
+//! Refunds: finance staff refund all or part of a payment through the channel it came from; a
+//! double payment is refunded automatically. A refund that succeeds reopens the bills it paid
+//! (latest line first, principal before late fee), so late fees accrue again from that day.
+use crate::domain::role::Action;
+use crate::domain::{text, Fen};
+use crate::error::{ApiError, ApiResult};
+use crate::services::{audit, cache, staff::StaffCtx};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use entity::{bill, bill_entry, payment, payment_line, refund};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde::{Deserialize, Serialize};
+
+/// `POST /staff/payments/{id}/refunds` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RefundRequest {
+    /// Absent = everything still refundable.
+    pub amount: Option<String>,
+    pub reason: String,
+}
+
+/// A refund as staff see it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RefundView {
+    pub id: i32,
+    pub payment_id: i32,
+    pub out_refund_no: String,
+    pub amount: String,
+    pub reason: String,
+    /// `processing`, `success` or `failed`.
+    pub status: String,
+    pub automatic: bool,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+fn view(r: refund::Model) -> RefundView {
+    RefundView {
+        id: r.id,
+        payment_id: r.payment_id,
+        out_refund_no: r.out_refund_no,
+        amount: Fen(r.amount_fen).to_yuan_string(),
+        reason: r.reason,
+        status: r.status,
+        automatic: r.automatic,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+    }
+}
+
+/// What is still refundable: paid, less refunds that succeeded or are under way.
+async fn refundable(state: &AppState, p: &payment::Model) -> ApiResult<i64> {
+    let taken: i64 = refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(p.id))
+        .filter(refund::Column::Status.ne("failed"))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|r| r.amount_fen)
+        .sum();
+    Ok(p.amount_fen - taken)
+}
+
+/// Finance staff refund all or part of a paid payment.
+pub async fn staff_refund(
+    state: &AppState,
+    ctx: &StaffCtx,
+    payment_id: i32,
+    req: RefundRequest,
+) -> ApiResult<RefundView> {
+    ctx.require(Action::ManageBilling)?;
+    let p = payment::Entity::find_by_id(payment_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.require_community(p.community_id)?;
+    let reason = text::name(&req.reason, 80).map_err(|m| ApiError::field("reason", format!("原因{m}")))?;
+    if !matches!(p.status.as_str(), "paid" | "partially_refunded") {
+        return Err(ApiError::Conflict(
+            "PAYMENT_NOT_REFUNDABLE",
+            "该支付未成功或已全额退款".into(),
+        ));
+    }
+    let left = refundable(state, &p).await?;
+    let amount = match &req.amount {
+        Some(a) => Fen::parse(a).map_err(|m| ApiError::field("amount", m))?.0,
+        None => left,
+    };
+    if amount <= 0 || amount > left {
+        return Err(ApiError::field(
+            "amount",
+            format!("退款金额应大于0且不超过可退金额{}", Fen(left).to_yuan_string()),
+        ));
+    }
+    let r = start(state, &p, amount, &reason, &ctx.actor(), false).await?;
+    audit::record(
+        &state.db,
+        &ctx.actor(),
+        "payment.refund",
+        "payment",
+        p.id,
+        serde_json::json!({"amount_fen": amount, "reason": reason, "refund_id": r.id}),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(view(r))
+}
+
+/// Refunds the part of a payment that paid bills already paid through another channel (the first
+/// credit wins). Idempotent per payment: a second call finds the refund already started.
+pub async fn automatic_for_double_payment(state: &AppState, payment_id: i32, amount: i64) -> ApiResult<()> {
+    let exists = refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment_id))
+        .filter(refund::Column::Automatic.eq(true))
+        .one(&state.db)
+        .await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    let p = payment::Entity::find_by_id(payment_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    start(state, &p, amount, "重复缴费自动退款", "system", true).await?;
+    Ok(())
+}
+
+/// Records a refund and asks the payment's gateway for it; counter payments are refunded at once.
+async fn start(
+    state: &AppState,
+    p: &payment::Model,
+    amount: i64,
+    reason: &str,
+    actor: &str,
+    automatic: bool,
+) -> ApiResult<refund::Model> {
+    let now = state.clock.now();
+    let suffix: String = crate::crypto::new_token()
+        .map_err(ApiError::internal)?
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(6)
+        .collect();
+    let r = refund::ActiveModel {
+        payment_id: Set(p.id),
+        out_refund_no: Set(format!("RF{}{}", p.id, suffix.to_uppercase())),
+        amount_fen: Set(amount),
+        reason: Set(reason.to_string()),
+        status: Set("processing".into()),
+        automatic: Set(automatic),
+        // A double payment's money never reached the bills, so its refund reopens nothing.
+        reopens_bills: Set(!automatic),
+        actor: Set(actor.to_string()),
+        gateway_refund_id: Set(None),
+        created_at: Set(now),
+        finished_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    let result = match p.channel.as_str() {
+        "wechat" => match state.wechatpay.as_ref() {
+            Some(wx) => wx
+                .refund(&p.out_trade_no, &r.out_refund_no, amount, p.amount_fen, reason)
+                .await
+                .map(|(id, st)| (st, Some(id)))
+                .map_err(|e| e.to_string()),
+            None => Err("wechat pay not configured".into()),
+        },
+        "alipay" => match state.alipay.as_ref() {
+            Some(ali) => ali
+                .refund(&p.out_trade_no, &Fen(amount).to_yuan_string(), &r.out_refund_no, reason)
+                .await
+                .map(|ok| (if ok { "SUCCESS" } else { "PROCESSING" }.to_string(), None))
+                .map_err(|e| e.to_string()),
+            None => Err("alipay not configured".into()),
+        },
+        // Cash, POS and transfers are handed back at the counter.
+        _ => Ok(("SUCCESS".to_string(), None)),
+    };
+    match result {
+        Ok((status, gateway_id)) => {
+            on_gateway_result(state, &r.out_refund_no, &status, gateway_id).await?;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, refund_id = r.id, "refund request failed");
+            on_gateway_result(state, &r.out_refund_no, "FAILED", None).await?;
+        }
+    }
+    refund::Entity::find_by_id(r.id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Applies a gateway's refund status (answer or notification); `SUCCESS` completes the refund
+/// exactly once. Returns the notification verdict.
+pub async fn on_gateway_result(
+    state: &AppState,
+    out_refund_no: &str,
+    status: &str,
+    gateway_id: Option<String>,
+) -> ApiResult<&'static str> {
+    let Some(r) = refund::Entity::find()
+        .filter(refund::Column::OutRefundNo.eq(out_refund_no))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok("mismatch");
+    };
+    match status {
+        "SUCCESS" => complete(state, r.id, gateway_id).await,
+        "PROCESSING" => Ok("processing"),
+        _ => {
+            refund::Entity::update_many()
+                .col_expr(refund::Column::Status, sea_orm::sea_query::Expr::value("failed"))
+                .col_expr(
+                    refund::Column::FinishedAt,
+                    sea_orm::sea_query::Expr::value(state.clock.now()),
+                )
+                .filter(refund::Column::Id.eq(r.id))
+                .filter(refund::Column::Status.eq("processing"))
+                .exec(&state.db)
+                .await?;
+            Ok("refund_failed")
+        }
+    }
+}
+
+/// Marks a refund successful once, updates the payment, and reopens the bills it had paid.
+async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) -> ApiResult<&'static str> {
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let moved = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, sea_orm::sea_query::Expr::value("success"))
+        .col_expr(refund::Column::FinishedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            refund::Column::GatewayRefundId,
+            sea_orm::sea_query::Expr::value(gateway_id),
+        )
+        .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::Status.eq("processing"))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Ok("duplicate");
+    }
+    let r = refund::Entity::find_by_id(refund_id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let p = payment::Entity::find_by_id(r.payment_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let refunded = p.refunded_fen + r.amount_fen;
+    let mut pm: payment::ActiveModel = p.clone().into();
+    pm.refunded_fen = Set(refunded);
+    pm.status = Set(if refunded >= p.amount_fen {
+        "refunded"
+    } else {
+        "partially_refunded"
+    }
+    .into());
+    pm.update(&txn).await?;
+    if r.reopens_bills {
+        let today = now
+            .with_timezone(&state.community_tz(p.community_id).await?)
+            .date_naive();
+        let mut left = r.amount_fen;
+        let lines = payment_line::Entity::find()
+            .filter(payment_line::Column::PaymentId.eq(p.id))
+            .order_by_desc(payment_line::Column::Id)
+            .all(&txn)
+            .await?;
+        for l in lines {
+            let credited = l.credited_fen.unwrap_or(0);
+            if left == 0 || credited <= 0 {
+                continue;
+            }
+            let Some(bill_id) = l.bill_id else { continue };
+            let Some(b) = bill::Entity::find_by_id(bill_id).lock_exclusive().one(&txn).await? else {
+                continue;
+            };
+            let take = left.min(credited);
+            let principal_back = take.min(b.paid_principal_fen);
+            let late_back = (take - principal_back).min(b.late_fee_paid_fen);
+            left -= principal_back + late_back;
+            bill_entry::ActiveModel {
+                bill_id: Set(b.id),
+                kind: Set("refund".into()),
+                principal_fen: Set(-principal_back),
+                late_fee_fen: Set(-late_back),
+                on_date: Set(today),
+                reason: Set(r.reason.clone()),
+                actor: Set(r.actor.clone()),
+                reference: Set(Some(format!("refund:{}", r.id))),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let mut bm: bill::ActiveModel = b.clone().into();
+            bm.paid_principal_fen = Set(b.paid_principal_fen - principal_back);
+            bm.late_fee_paid_fen = Set(b.late_fee_paid_fen - late_back);
+            if principal_back + late_back > 0 {
+                bm.status = Set("unpaid".into());
+                bm.paid_at = Set(None);
+            }
+            bm.update(&txn).await?;
+            payment_line::Entity::update_many()
+                .col_expr(
+                    payment_line::Column::CreditedFen,
+                    sea_orm::sea_query::Expr::value(credited - (principal_back + late_back)),
+                )
+                .filter(payment_line::Column::Id.eq(l.id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    cache::bump_community(state, p.community_id).await?;
+    tracing::info!(refund_id, payment_id = p.id, "refund completed");
+    Ok("refunded")
+}
+
+/// Refunds of a payment (staff).
+pub async fn list(state: &AppState, ctx: &StaffCtx, payment_id: i32) -> ApiResult<Vec<RefundView>> {
+    ctx.require(Action::ManageBilling)?;
+    let p = payment::Entity::find_by_id(payment_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.require_community(p.community_id)?;
+    Ok(refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment_id))
+        .order_by_asc(refund::Column::Id)
+        .limit(1000)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect())
+}
