@@ -236,10 +236,16 @@ impl Respond for WxRefund {
             return ResponseTemplate::new(401).set_body_json(json!({"code": "SIGN_ERROR", "message": "bad signature"}));
         }
         let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        // A refund whose reason says so stays PROCESSING until its notification.
+        let status = if body["reason"] == "PROCESSING" {
+            "PROCESSING"
+        } else {
+            "SUCCESS"
+        };
         signed_answer(
             200,
             &json!({"refund_id": format!("50300{}", body["out_refund_no"].as_str().unwrap_or_default()),
-            "out_refund_no": body["out_refund_no"], "status": "SUCCESS", "amount": body["amount"]}),
+            "out_refund_no": body["out_refund_no"], "status": status, "amount": body["amount"]}),
         )
     }
 }
@@ -293,6 +299,17 @@ pub fn wechat_notification(
     signer: &SigningKey<Sha256>,
     serial: &str,
 ) -> (Vec<(String, String)>, String) {
+    wechat_event("TRANSACTION.SUCCESS", tx, ts, signer, serial)
+}
+
+/// Any WeChat Pay event (`TRANSACTION.SUCCESS`, `REFUND.SUCCESS`, …) with `resource` encrypted.
+pub fn wechat_event(
+    event_type: &str,
+    tx: &Value,
+    ts: i64,
+    signer: &SigningKey<Sha256>,
+    serial: &str,
+) -> (Vec<(String, String)>, String) {
     use ring::aead;
     let nonce = "0123456789ab";
     let aad = "transaction";
@@ -305,10 +322,10 @@ pub fn wechat_notification(
     )
     .expect("seal");
     let body = json!({
-        "id": format!("EV-{}", tx["transaction_id"].as_str().unwrap_or("x")),
+        "id": format!("EV-{}", tx["transaction_id"].as_str().or(tx["out_refund_no"].as_str()).unwrap_or("x")),
         "create_time": "2026-10-20T10:00:00+08:00",
         "resource_type": "encrypt-resource",
-        "event_type": "TRANSACTION.SUCCESS",
+        "event_type": event_type,
         "summary": "支付成功",
         "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM", "ciphertext": STANDARD.encode(&data), "associated_data": aad, "nonce": nonce}
     })

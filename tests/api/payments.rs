@@ -825,3 +825,61 @@ async fn a_double_payment_is_refunded_automatically_through_its_own_gateway() {
         .count();
     assert_eq!(refund_calls, 1);
 }
+
+#[tokio::test]
+async fn refund_notifications_complete_a_processing_refund_once() {
+    let s = shop().await;
+    let o = wechat_order(&s, &[s.oct]).await;
+    assert_eq!(
+        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000600").await,
+        204
+    );
+    let url = format!("/api/v1/staff/payments/{}/refunds", o["payment_id"]);
+    let r: Value = s
+        .app
+        .post(
+            &url,
+            Some(&s.admin),
+            &json!({"amount": "23.75", "reason": "PROCESSING"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "processing");
+    assert_eq!(
+        bill(&s, s.oct).await["status"],
+        "paid",
+        "nothing reopens before the gateway confirms"
+    );
+    let resource = json!({"mchid": MCHID, "out_trade_no": o["out_trade_no"], "out_refund_no": r["out_refund_no"], "refund_id": "5030000001",
+        "refund_status": "SUCCESS", "amount": {"total": 22_375, "refund": 2_375, "payer_total": 22_375, "payer_refund": 2_375}});
+    let (h, body) = fake_pay::wechat_event(
+        "REFUND.SUCCESS",
+        &resource,
+        now(&s),
+        &platform_signer(),
+        PLATFORM_KEY_ID,
+    );
+    for _ in 0..2 {
+        assert_eq!(s.app.notify_wechat(&h, &body).await.status(), 204);
+    }
+    let b = bill(&s, s.oct).await;
+    assert_eq!(
+        (b["status"].as_str(), b["amount_due"].as_str()),
+        (Some("unpaid"), Some("23.75"))
+    );
+    let refunds: Vec<Value> = s.app.get(&url, Some(&s.admin)).await.json().await.unwrap();
+    assert_eq!(refunds[0]["status"], "success");
+    let v = notifications(&s.app).await;
+    assert_eq!(&v[v.len() - 2..], &["refunded".to_string(), "duplicate".to_string()]);
+    // A forged refund notification changes nothing.
+    let (h, body) = fake_pay::wechat_event(
+        "REFUND.SUCCESS",
+        &resource,
+        now(&s),
+        &merchant_signer(),
+        PLATFORM_KEY_ID,
+    );
+    assert_eq!(s.app.notify_wechat(&h, &body).await.status(), 401);
+}
