@@ -469,17 +469,59 @@ async fn record_exception<C: ConnectionTrait>(db: &C, e: Exception<'_>, now: Dat
 /// transaction id) index stops a second order claiming the same gateway transaction. Concurrent
 /// duplicates wait on the lock and then see the order paid.
 pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> ApiResult<Credit> {
-    let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     let p = payment::Entity::find_by_id(payment_id)
         .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or(ApiError::NotFound)?;
+    let done = credit_locked(state, &txn, p, transaction_id).await?;
+    txn.commit().await?;
+    after_credit(state, &done).await?;
+    Ok(done.outcome)
+}
+
+/// What crediting did inside its transaction, and what is left to do after the commit.
+pub struct Credited {
+    pub outcome: Credit,
+    payment_id: i32,
+    community_id: i32,
+    /// Paid for bills already paid through another order: to be refunded.
+    uncredited_fen: i64,
+}
+
+/// After the commit: invalidate cached answers, refund a double payment.
+async fn after_credit(state: &AppState, done: &Credited) -> ApiResult<()> {
+    if done.outcome != Credit::Credited {
+        return Ok(());
+    }
+    cache::bump_community(state, done.community_id).await?;
+    tracing::info!(payment_id = done.payment_id, "payment credited");
+    // Money that paid bills someone else already paid goes back through its own gateway.
+    if done.uncredited_fen > 0 {
+        crate::services::refunds::automatic_for_double_payment(state, done.payment_id, done.uncredited_fen).await?;
+    }
+    Ok(())
+}
+
+/// The crediting itself, inside the caller's transaction, on a payment row the caller locked.
+async fn credit_locked(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    p: payment::Model,
+    transaction_id: &str,
+) -> ApiResult<Credited> {
+    let now = state.clock.now();
+    let mut done = Credited {
+        outcome: Credit::AlreadyPaid,
+        payment_id: p.id,
+        community_id: p.community_id,
+        uncredited_fen: 0,
+    };
     if p.status == "paid" || p.status == "refunded" || p.status == "partially_refunded" {
         if p.transaction_id.as_deref() != Some(transaction_id) {
             record_exception(
-                &txn,
+                txn,
                 Exception {
                     provider: &p.channel,
                     kind: "second_transaction",
@@ -494,9 +536,8 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
                 now,
             )
             .await?;
-            txn.commit().await?;
         }
-        return Ok(Credit::AlreadyPaid);
+        return Ok(done);
     }
     let moved = payment::Entity::update_many()
         .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("paid"))
@@ -511,30 +552,32 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
         )
         .filter(payment::Column::Id.eq(p.id))
         .filter(payment::Column::Status.is_in(["pending", "closed"]))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if moved.rows_affected != 1 {
-        return Ok(Credit::AlreadyPaid);
+        return Ok(done);
     }
+    done.outcome = Credit::Credited;
     let tz = state.community_tz(p.community_id).await?;
     let today = now.with_timezone(&tz).date_naive();
     let lines = payment_line::Entity::find()
         .filter(payment_line::Column::PaymentId.eq(p.id))
-        .all(&txn)
+        .all(txn)
         .await?;
     for l in lines {
         let target = match l.bill_id {
-            Some(id) => bill::Entity::find_by_id(id).lock_exclusive().one(&txn).await?,
-            None => prepaid_bill(&txn, &p, &l, now).await?,
+            Some(id) => bill::Entity::find_by_id(id).lock_exclusive().one(txn).await?,
+            None => prepaid_bill(txn, &p, &l, now).await?,
         };
         let Some(b) = target else { continue };
         let line_id = l.id;
         if b.status != "unpaid" {
-            set_credited(&txn, line_id, 0).await?;
+            set_credited(txn, line_id, 0).await?;
+            done.uncredited_fen += l.amount_fen;
             // Paid meanwhile through another channel or order: the first credit wins; this line
             // is money we must give back (refunds arrive with the refunds work).
             record_exception(
-                &txn,
+                txn,
                 Exception {
                     provider: &p.channel,
                     kind: "double_payment",
@@ -567,7 +610,7 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
                 created_at: Set(now),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(txn)
             .await?;
         }
         bill_entry::ActiveModel {
@@ -582,7 +625,7 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         let paid_principal = (b.paid_principal_fen + l.principal_fen).min(b.principal_fen);
         let late_paid = b.late_fee_paid_fen + l.late_fee_fen;
@@ -593,25 +636,10 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
             am.status = Set("paid".into());
             am.paid_at = Set(Some(now));
         }
-        am.update(&txn).await?;
-        set_credited(&txn, line_id, l.amount_fen).await?;
+        am.update(txn).await?;
+        set_credited(txn, line_id, l.amount_fen).await?;
     }
-    txn.commit().await?;
-    cache::bump_community(state, p.community_id).await?;
-    tracing::info!(payment_id = p.id, "payment credited");
-    // Money that paid bills someone else already paid goes back through its own gateway.
-    let uncredited: i64 = payment_line::Entity::find()
-        .filter(payment_line::Column::PaymentId.eq(p.id))
-        .filter(payment_line::Column::CreditedFen.eq(0))
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(|l| l.amount_fen)
-        .sum();
-    if uncredited > 0 {
-        crate::services::refunds::automatic_for_double_payment(state, p.id, uncredited).await?;
-    }
-    Ok(Credit::Credited)
+    Ok(done)
 }
 
 async fn set_credited(txn: &DatabaseTransaction, line_id: i32, fen: i64) -> ApiResult<()> {
@@ -705,6 +733,28 @@ async fn store_notification(
     verdict: &str,
     detail: Option<String>,
 ) -> ApiResult<i32> {
+    store_notification_in(
+        &state.db,
+        state.clock.now(),
+        n,
+        event_key,
+        out_trade_no,
+        verdict,
+        detail,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)] // one row's columns
+async fn store_notification_in<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    n: &Inbound<'_>,
+    event_key: Option<String>,
+    out_trade_no: Option<String>,
+    verdict: &str,
+    detail: Option<String>,
+) -> ApiResult<i32> {
     let row = gateway_notification::ActiveModel {
         provider: Set(n.provider.into()),
         event_key: Set(event_key),
@@ -713,10 +763,10 @@ async fn store_notification(
         raw_body: Set(String::from_utf8_lossy(n.raw).into_owned()),
         verdict: Set(verdict.into()),
         detail: Set(detail),
-        received_at: Set(state.clock.now()),
+        received_at: Set(now),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(db)
     .await?;
     Ok(row.id)
 }
@@ -728,76 +778,68 @@ struct Mismatch {
     why: String,
 }
 
-/// `credited`, `duplicate`, or `mismatch` with its reason.
-struct Outcome {
-    verdict: &'static str,
-    mismatch: Option<Mismatch>,
-}
-
-/// Matches a verified transaction against our order and credits it, or says why not.
+/// Matches a verified transaction against our order and credits it, or records why not; the
+/// notification, any exception and the credit are one transaction (one commit per notification).
 async fn settle(
-    state: &AppState,
-    provider: &str,
-    out_trade_no: &str,
-    checks: impl FnOnce(&payment::Model) -> Result<(), String>,
-    transaction_id: &str,
-) -> ApiResult<Outcome> {
-    let mismatch = |payment_id, kind, why| {
-        Ok(Outcome {
-            verdict: "mismatch",
-            mismatch: Some(Mismatch { payment_id, kind, why }),
-        })
-    };
-    let order = payment::Entity::find()
-        .filter(payment::Column::OutTradeNo.eq(out_trade_no))
-        .one(&state.db)
-        .await?;
-    let Some(order) = order else {
-        return mismatch(None, "unknown_order", format!("no order {out_trade_no}"));
-    };
-    if order.channel != provider_channel(provider) {
-        return mismatch(Some(order.id), "wrong_channel", format!("order is {}", order.channel));
-    }
-    if let Err(why) = checks(&order) {
-        return mismatch(Some(order.id), "mismatch", why);
-    }
-    let verdict = match credit(state, order.id, transaction_id).await? {
-        Credit::Credited => "credited",
-        Credit::AlreadyPaid => "duplicate",
-    };
-    Ok(Outcome {
-        verdict,
-        mismatch: None,
-    })
-}
-
-fn provider_channel(provider: &str) -> &'static str {
-    if provider == "wechatpay" {
-        "wechat"
-    } else {
-        "alipay"
-    }
-}
-
-async fn finish(
     state: &AppState,
     n: &Inbound<'_>,
     event_key: Option<String>,
-    out_trade_no: Option<String>,
-    outcome: Outcome,
+    out_trade_no: &str,
+    checks: impl FnOnce(&payment::Model) -> Result<(), String>,
+    transaction_id: &str,
 ) -> ApiResult<NotifyAnswer> {
-    let detail = outcome.mismatch.as_ref().map(|m| m.why.clone());
-    let id = store_notification(state, n, event_key, out_trade_no.clone(), outcome.verdict, detail).await?;
-    if let Some(m) = outcome.mismatch {
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let order = payment::Entity::find()
+        .filter(payment::Column::OutTradeNo.eq(out_trade_no))
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let channel = if n.provider == "wechatpay" { "wechat" } else { "alipay" };
+    let mismatch = |payment_id, kind, why| Some(Mismatch { payment_id, kind, why });
+    let (verdict, problem, done) = match order {
+        None => (
+            "mismatch",
+            mismatch(None, "unknown_order", format!("no order {out_trade_no}")),
+            None,
+        ),
+        Some(o) if o.channel != channel => (
+            "mismatch",
+            mismatch(Some(o.id), "wrong_channel", format!("order is {}", o.channel)),
+            None,
+        ),
+        Some(o) => match checks(&o) {
+            Err(why) => ("mismatch", mismatch(Some(o.id), "mismatch", why), None),
+            Ok(()) => {
+                let d = credit_locked(state, &txn, o, transaction_id).await?;
+                (
+                    if d.outcome == Credit::Credited {
+                        "credited"
+                    } else {
+                        "duplicate"
+                    },
+                    None,
+                    Some(d),
+                )
+            }
+        },
+    };
+    let detail = problem.as_ref().map(|m| m.why.clone());
+    let id = store_notification_in(&txn, now, n, event_key, Some(out_trade_no.to_string()), verdict, detail).await?;
+    if let Some(m) = problem {
         let e = Exception {
             provider: n.provider,
             kind: m.kind,
             payment_id: m.payment_id,
             notification_id: Some(id),
-            out_trade_no: out_trade_no.as_deref(),
+            out_trade_no: Some(out_trade_no),
             detail: m.why,
         };
-        record_exception(&state.db, e, state.clock.now()).await?;
+        record_exception(&txn, e, now).await?;
+    }
+    txn.commit().await?;
+    if let Some(d) = done {
+        after_credit(state, &d).await?;
     }
     Ok(NotifyAnswer::Recorded)
 }
@@ -863,9 +905,10 @@ pub async fn wechatpay_notification(state: &AppState, h: SignedHeaders, raw: &[u
     let total = tx.amount.as_ref().map(|a| a.total);
     let state_ok = tx.trade_state.clone();
     let transaction_id = tx.transaction_id.clone().unwrap_or_default();
-    let outcome = settle(
+    settle(
         state,
-        "wechatpay",
+        &n,
+        key,
         &tx.out_trade_no,
         |order| {
             if tx.appid != appid {
@@ -887,8 +930,7 @@ pub async fn wechatpay_notification(state: &AppState, h: SignedHeaders, raw: &[u
         },
         &tx.transaction_id.clone().unwrap_or_default(),
     )
-    .await?;
-    finish(state, &n, key, Some(tx.out_trade_no.clone()), outcome).await
+    .await
 }
 
 /// `POST /notify/alipay`: verifies the form, checks, credits once.
@@ -929,9 +971,10 @@ pub async fn alipay_notification(state: &AppState, raw: &[u8]) -> ApiResult<Noti
     }
     let (app_id, seller) = (ali.cfg.app_id.clone(), ali.cfg.seller_id.clone());
     let total = Fen::parse(&get("total_amount")).ok();
-    let outcome = settle(
+    settle(
         state,
-        "alipay",
+        &n,
+        key,
         &get("out_trade_no"),
         |order| {
             if get("app_id") != app_id {
@@ -956,8 +999,7 @@ pub async fn alipay_notification(state: &AppState, raw: &[u8]) -> ApiResult<Noti
         },
         &get("trade_no"),
     )
-    .await?;
-    finish(state, &n, key, Some(get("out_trade_no")), outcome).await
+    .await
 }
 
 // ---------- counter payments and views ----------
