@@ -154,7 +154,10 @@ impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         // A dropped or unreachable database is a 503, anything else a bug.
         match &e {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => ApiError::Unavailable("database".into()),
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable("database".into())
+            }
             _ => ApiError::Internal(e.into()),
         }
     }

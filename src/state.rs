@@ -41,12 +41,22 @@ impl AppState {
 
     /// A community's time zone (the company default if it is unknown).
     pub async fn community_tz(&self, community_id: i32) -> Result<chrono_tz::Tz, crate::error::ApiError> {
+        self.community_tz_on(&self.db, community_id).await
+    }
+
+    /// The same, reading through `db`: inside a transaction pass the transaction, so a burst of
+    /// requests never needs two pooled connections each (which can exhaust the pool).
+    pub async fn community_tz_on<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        community_id: i32,
+    ) -> Result<chrono_tz::Tz, crate::error::ApiError> {
         use sea_orm::EntityTrait;
         if let Some(tz) = self.known_zone(community_id) {
             return Ok(tz);
         }
         let tz = entity::community::Entity::find_by_id(community_id)
-            .one(&self.db)
+            .one(db)
             .await?
             .and_then(|c| c.timezone.parse().ok())
             .unwrap_or(self.tz);

@@ -539,6 +539,24 @@ async fn credit_locked(
         }
         return Ok(done);
     }
+    // A gateway transaction credits one order at most (the unique index would also refuse it).
+    let claimed = payment::Entity::find()
+        .filter(payment::Column::Channel.eq(p.channel.clone()))
+        .filter(payment::Column::TransactionId.eq(transaction_id))
+        .one(txn)
+        .await?;
+    if let Some(other) = claimed {
+        let e = Exception {
+            provider: &p.channel,
+            kind: "transaction_reused",
+            payment_id: Some(p.id),
+            notification_id: None,
+            out_trade_no: Some(&p.out_trade_no),
+            detail: format!("transaction {transaction_id} already credited order {}", other.id),
+        };
+        record_exception(txn, e, now).await?;
+        return Ok(done);
+    }
     let moved = payment::Entity::update_many()
         .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("paid"))
         .col_expr(
@@ -558,7 +576,7 @@ async fn credit_locked(
         return Ok(done);
     }
     done.outcome = Credit::Credited;
-    let tz = state.community_tz(p.community_id).await?;
+    let tz = state.community_tz_on(txn, p.community_id).await?;
     let today = now.with_timezone(&tz).date_naive();
     let lines = payment_line::Entity::find()
         .filter(payment_line::Column::PaymentId.eq(p.id))

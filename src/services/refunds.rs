@@ -266,7 +266,7 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
     pm.update(&txn).await?;
     if r.reopens_bills {
         let today = now
-            .with_timezone(&state.community_tz(p.community_id).await?)
+            .with_timezone(&state.community_tz_on(&txn, p.community_id).await?)
             .date_naive();
         let mut left = r.amount_fen;
         let lines = payment_line::Entity::find()

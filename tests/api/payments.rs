@@ -883,3 +883,29 @@ async fn refund_notifications_complete_a_processing_refund_once() {
     );
     assert_eq!(s.app.notify_wechat(&h, &body).await.status(), 401);
 }
+
+#[tokio::test]
+async fn a_gateway_transaction_credits_one_order_at_most() {
+    let s = shop().await;
+    let a = wechat_order(&s, &[s.sep]).await;
+    let b = wechat_order(&s, &[s.oct]).await;
+    assert_eq!(
+        pay_wechat(&s, &s.app, a["out_trade_no"].as_str().unwrap(), 22_655, "4200000777").await,
+        204
+    );
+    assert_eq!(
+        pay_wechat(&s, &s.app, b["out_trade_no"].as_str().unwrap(), 22_375, "4200000777").await,
+        204
+    );
+    assert_eq!(bill(&s, s.oct).await["status"], "unpaid");
+    let ex: Vec<Value> = s
+        .app
+        .get("/api/v1/staff/payment-exceptions", Some(&s.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(ex
+        .iter()
+        .any(|e| e["kind"] == "transaction_reused" && e["payment_id"] == b["payment_id"]));
+}
