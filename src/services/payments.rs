@@ -583,41 +583,51 @@ async fn credit_locked(
         .all(txn)
         .await?;
     for l in lines {
-        let target = match l.bill_id {
-            Some(id) => bill::Entity::find_by_id(id).lock_exclusive().one(txn).await?,
-            None => prepaid_bill(txn, &p, &l, now).await?,
+        let credited_bill = match l.bill_id {
+            // One statement credits an open bill (and locks it); nothing changes if it is not open.
+            Some(id) => credit_open_bill(txn, id, l.principal_fen, l.late_fee_fen, now)
+                .await?
+                .then_some(id),
+            None => match prepaid_bill(txn, &p, &l, now).await? {
+                Some(b) if b.status == "unpaid" => credit_open_bill(txn, b.id, l.principal_fen, l.late_fee_fen, now)
+                    .await?
+                    .then_some(b.id),
+                _ => None,
+            },
         };
-        let Some(b) = target else { continue };
         let line_id = l.id;
-        if b.status != "unpaid" {
+        let Some(bill_id) = credited_bill else {
             set_credited(txn, line_id, 0).await?;
             done.uncredited_fen += l.amount_fen;
-            // Paid meanwhile through another channel or order: the first credit wins; this line
-            // is money we must give back (refunds arrive with the refunds work).
-            record_exception(
-                txn,
-                Exception {
-                    provider: &p.channel,
-                    kind: "double_payment",
-                    payment_id: Some(p.id),
-                    notification_id: None,
-                    out_trade_no: Some(&p.out_trade_no),
-                    detail: format!(
-                        "bill {} was already {} when this payment arrived; {} to refund",
-                        b.id,
-                        b.status,
-                        Fen(l.amount_fen).to_yuan_string()
-                    ),
-                },
-                now,
-            )
-            .await?;
+            // Paid meanwhile through another channel or order: the first credit wins; this line's
+            // money goes back (automatically, after the commit).
+            let status = match l.bill_id {
+                Some(id) => bill::Entity::find_by_id(id)
+                    .one(txn)
+                    .await?
+                    .map(|b| b.status)
+                    .unwrap_or_default(),
+                None => "paid".into(),
+            };
+            let e = Exception {
+                provider: &p.channel,
+                kind: "double_payment",
+                payment_id: Some(p.id),
+                notification_id: None,
+                out_trade_no: Some(&p.out_trade_no),
+                detail: format!(
+                    "bill for {} was already {status} when this payment arrived; {} refunded automatically",
+                    l.period,
+                    Fen(l.amount_fen).to_yuan_string()
+                ),
+            };
+            record_exception(txn, e, now).await?;
             continue;
-        }
+        };
         let reference = Some(format!("payment:{}", p.id));
         if l.discount_fen > 0 {
             bill_entry::ActiveModel {
-                bill_id: Set(b.id),
+                bill_id: Set(bill_id),
                 kind: Set("prepay_discount".into()),
                 principal_fen: Set(l.discount_fen),
                 late_fee_fen: Set(0),
@@ -632,7 +642,7 @@ async fn credit_locked(
             .await?;
         }
         bill_entry::ActiveModel {
-            bill_id: Set(b.id),
+            bill_id: Set(bill_id),
             kind: Set("payment".into()),
             principal_fen: Set(l.principal_fen - l.discount_fen),
             late_fee_fen: Set(l.late_fee_fen),
@@ -645,19 +655,55 @@ async fn credit_locked(
         }
         .insert(txn)
         .await?;
-        let paid_principal = (b.paid_principal_fen + l.principal_fen).min(b.principal_fen);
-        let late_paid = b.late_fee_paid_fen + l.late_fee_fen;
-        let mut am: bill::ActiveModel = b.clone().into();
-        am.paid_principal_fen = Set(paid_principal);
-        am.late_fee_paid_fen = Set(late_paid);
-        if paid_principal >= b.principal_fen {
-            am.status = Set("paid".into());
-            am.paid_at = Set(Some(now));
-        }
-        am.update(txn).await?;
         set_credited(txn, line_id, l.amount_fen).await?;
     }
     Ok(done)
+}
+
+/// Adds a payment to an open bill in one statement (the row is locked by the update itself);
+/// false when the bill is no longer open. Right-hand sides see the row as it was (standard SQL).
+async fn credit_open_bill(
+    txn: &DatabaseTransaction,
+    bill_id: i32,
+    principal_fen: i64,
+    late_fee_fen: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    // Built with sea-query expressions so both backends get their own placeholders.
+    let settles = || {
+        Expr::col(bill::Column::PaidPrincipalFen)
+            .add(principal_fen)
+            .gte(Expr::col(bill::Column::PrincipalFen))
+    };
+    let r = bill::Entity::update_many()
+        .col_expr(
+            bill::Column::PaidPrincipalFen,
+            Expr::case(settles(), Expr::col(bill::Column::PrincipalFen))
+                .finally(Expr::col(bill::Column::PaidPrincipalFen).add(principal_fen))
+                .into(),
+        )
+        .col_expr(
+            bill::Column::LateFeePaidFen,
+            Expr::col(bill::Column::LateFeePaidFen).add(late_fee_fen),
+        )
+        .col_expr(
+            bill::Column::Status,
+            Expr::case(settles(), "paid")
+                .finally(Expr::col(bill::Column::Status))
+                .into(),
+        )
+        .col_expr(
+            bill::Column::PaidAt,
+            Expr::case(settles(), now)
+                .finally(Expr::col(bill::Column::PaidAt))
+                .into(),
+        )
+        .filter(bill::Column::Id.eq(bill_id))
+        .filter(bill::Column::Status.eq("unpaid"))
+        .exec(txn)
+        .await?;
+    Ok(r.rows_affected == 1)
 }
 
 async fn set_credited(txn: &DatabaseTransaction, line_id: i32, fen: i64) -> ApiResult<()> {

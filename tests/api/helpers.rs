@@ -131,6 +131,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
+    // `TEST_LOG=1` shows the app's logs (errors with their causes) while debugging a test.
+    if std::env::var_os("TEST_LOG").is_some() {
+        wuye::telemetry::init_tracing();
+    }
     let wechat = match opts.wechat {
         Some(w) => w,
         None => Arc::new(MockServer::start().await),
