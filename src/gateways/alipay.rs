@@ -208,6 +208,22 @@ impl Alipay {
         }
     }
 
+    /// `alipay.trade.close`: an order nobody has scanned yet does not exist at Alipay, which is fine.
+    pub async fn close(&self, out_trade_no: &str) -> Result<(), AlipayError> {
+        match self
+            .call(
+                "alipay.trade.close",
+                serde_json::json!({"out_trade_no": out_trade_no}),
+                false,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(AlipayError::Refused { sub_code: Some(s), .. }) if s == "ACQ.TRADE_NOT_EXIST" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `alipay.trade.refund` (synchronous): true when Alipay moved the money back.
     pub async fn refund(
         &self,

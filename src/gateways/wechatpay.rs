@@ -305,6 +305,18 @@ impl WechatPay {
         }
     }
 
+    /// Closes an unpaid order (`POST /v3/pay/transactions/out-trade-no/{no}/close`, answered 204).
+    pub async fn close(&self, out_trade_no: &str) -> Result<(), WxPayError> {
+        let path = format!("/v3/pay/transactions/out-trade-no/{out_trade_no}/close");
+        let body = serde_json::json!({ "mchid": self.cfg.mchid });
+        let (status, text) = self.call(reqwest::Method::POST, &path, Some(&body)).await?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(WxPayError::Status { status, body: text })
+        }
+    }
+
     /// Domestic refund (`POST /v3/refund/domestic/refunds`) → (refund_id, status).
     pub async fn refund(
         &self,

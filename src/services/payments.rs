@@ -314,12 +314,13 @@ pub async fn create(
             return Err(e.into());
         }
     };
-    close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
+    let replaced = close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
     for mut l in plan.lines {
         l.payment_id = Set(p.id);
         l.insert(&txn).await?;
     }
     txn.commit().await?;
+    close_at_gateways(state, replaced).await;
 
     let params = match gateway_params(state, &p, account_id, &plan.description).await {
         Ok(v) => v,
@@ -347,9 +348,13 @@ async fn by_idempotency(state: &AppState, account_id: i32, key: &str) -> ApiResu
 }
 
 /// A new order for the same bills closes the older pending ones (they no longer hold them).
-async fn close_orders_holding(txn: &DatabaseTransaction, bill_ids: &[i32], except: i32) -> ApiResult<()> {
+async fn close_orders_holding(
+    txn: &DatabaseTransaction,
+    bill_ids: &[i32],
+    except: i32,
+) -> ApiResult<Vec<payment::Model>> {
     if bill_ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let holders: BTreeSet<i32> = payment_line::Entity::find()
         .filter(payment_line::Column::BillId.is_in(bill_ids.to_vec()))
@@ -359,15 +364,42 @@ async fn close_orders_holding(txn: &DatabaseTransaction, bill_ids: &[i32], excep
         .map(|l| l.payment_id)
         .filter(|id| *id != except)
         .collect();
-    if !holders.is_empty() {
-        payment::Entity::update_many()
-            .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("closed"))
-            .filter(payment::Column::Id.is_in(holders))
-            .filter(payment::Column::Status.eq("pending"))
-            .exec(txn)
-            .await?;
+    if holders.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let closing = payment::Entity::find()
+        .filter(payment::Column::Id.is_in(holders.clone()))
+        .filter(payment::Column::Status.eq("pending"))
+        .all(txn)
+        .await?;
+    payment::Entity::update_many()
+        .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("closed"))
+        .filter(payment::Column::Id.is_in(holders))
+        .filter(payment::Column::Status.eq("pending"))
+        .exec(txn)
+        .await?;
+    Ok(closing)
+}
+
+/// Asks the gateways to close orders a newer order replaced, so their QR or prepay id can no
+/// longer be paid. Best effort: if one is paid anyway, crediting refunds it automatically.
+async fn close_at_gateways(state: &AppState, closed: Vec<payment::Model>) {
+    for p in closed {
+        let result = match p.channel.as_str() {
+            "wechat" => match state.wechatpay.as_ref() {
+                Some(wx) => wx.close(&p.out_trade_no).await.map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+            "alipay" => match state.alipay.as_ref() {
+                Some(ali) => ali.close(&p.out_trade_no).await.map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(payment_id = p.id, error = %e, "closing a replaced order at the gateway failed");
+        }
+    }
 }
 
 async fn gateway_params(
@@ -1109,7 +1141,7 @@ pub async fn counter(state: &AppState, ctx: &StaffCtx, body: CounterPayment) -> 
     }
     .insert(&txn)
     .await?;
-    close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
+    let replaced = close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
     for mut l in plan.lines {
         l.payment_id = Set(p.id);
         l.insert(&txn).await?;
@@ -1125,6 +1157,7 @@ pub async fn counter(state: &AppState, ctx: &StaffCtx, body: CounterPayment) -> 
     )
     .await?;
     txn.commit().await?;
+    close_at_gateways(state, replaced).await;
     credit(state, p.id, &format!("counter-{}", p.id)).await?;
     view(
         state,

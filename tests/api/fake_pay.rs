@@ -118,6 +118,29 @@ pub fn signed_answer(status: u16, body: &Value) -> ResponseTemplate {
         .set_body_string(text)
 }
 
+/// An empty signed answer (WeChat Pay's 204s are signed over an empty body).
+pub fn signed_empty(status: u16) -> ResponseTemplate {
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let nonce = "fakegatewaynonce";
+    let sig = sign(&platform_signer(), format!("{ts}\n{nonce}\n\n").as_bytes());
+    ResponseTemplate::new(status)
+        .insert_header("Wechatpay-Timestamp", ts.as_str())
+        .insert_header("Wechatpay-Nonce", nonce)
+        .insert_header("Wechatpay-Serial", PLATFORM_KEY_ID)
+        .insert_header("Wechatpay-Signature", sig.as_str())
+}
+
+struct WxClose;
+
+impl Respond for WxClose {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        if !merchant_signed(req) {
+            return ResponseTemplate::new(401).set_body_json(json!({"code": "SIGN_ERROR", "message": "bad signature"}));
+        }
+        signed_empty(204)
+    }
+}
+
 /// Checks the merchant signature of a request to WeChat Pay.
 pub fn merchant_signed(req: &Request) -> bool {
     let Some(fields) = req
@@ -206,6 +229,12 @@ impl Respond for AlipayFake {
                     ),
                 };
             }
+            "alipay.trade.close" => {
+                return alipay_answer(
+                    "alipay_trade_close_response",
+                    &json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}),
+                );
+            }
             "alipay.trade.refund" => {
                 return alipay_answer(
                     "alipay_trade_refund_response",
@@ -269,6 +298,11 @@ pub async fn mount(server: &MockServer) -> Fakes {
     Mock::given(method("POST"))
         .and(path("/v3/refund/domestic/refunds"))
         .respond_with(WxRefund)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/v3/pay/transactions/out-trade-no/[A-Za-z0-9]+/close$"))
+        .respond_with(WxClose)
         .mount(server)
         .await;
     Mock::given(method("POST"))

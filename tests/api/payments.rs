@@ -187,6 +187,21 @@ async fn idempotency_keys_answer_the_first_order_and_a_new_order_closes_the_old_
         .await
         .unwrap();
     assert_eq!(old["status"], "closed");
+    // …and at WeChat Pay too, so the replaced prepay id cannot be paid.
+    let close_path = format!(
+        "/v3/pay/transactions/out-trade-no/{}/close",
+        a["out_trade_no"].as_str().unwrap()
+    );
+    let closes = s
+        .app
+        .wechat
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == close_path)
+        .count();
+    assert_eq!(closes, 1);
     let r = order(&s, json!({"bill_ids": [s.sep], "channel": "cash"}), None).await;
     assert_error(r, 422, "VALIDATION_FAILED").await;
 }
