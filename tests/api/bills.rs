@@ -141,14 +141,11 @@ async fn coverage_handover_pro_rata_and_price_changes() {
     // Property: A-1 and B-1-101 (pro rata, 15 of 30 days); parking: A-1; lift: B-1-101. B-1-102 is not handed over.
     assert_eq!(run(app, admin, c, "2026-09").await["bills_created"], 4);
     let staff: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/bills?community_id={c}&period=2026-09&per_page=200"),
             Some(admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let find = |unit: i64, item: i64| {
         staff["items"]
             .as_array()
@@ -206,13 +203,7 @@ async fn late_fees_arrears_and_explanations_follow_the_community_clock_across_mi
     let oct = by_period(&bills, "2026-10");
     assert_eq!(oct["late_fee"], "0.00");
     assert!(oct["late_fee_explanation"].as_str().unwrap().starts_with("宽限期内"));
-    let arrears: Value = e
-        .app
-        .get("/api/v1/me/arrears", Some(&e.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let arrears: Value = e.app.get_json("/api/v1/me/arrears", Some(&e.owner)).await;
     assert_eq!(
         arrears,
         json!({"total_due": "450.30", "principal": "447.50", "late_fee": "2.80", "bills": 2, "oldest_due_date": "2026-09-10"})
@@ -231,13 +222,7 @@ async fn late_fees_arrears_and_explanations_follow_the_community_clock_across_mi
         by_period(&my_bills(&e.app, &e.owner, "unpaid").await, "2026-09")["late_fee"],
         "2.91"
     );
-    let arrears: Value = e
-        .app
-        .get("/api/v1/me/arrears", Some(&e.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let arrears: Value = e.app.get_json("/api/v1/me/arrears", Some(&e.owner)).await;
     assert_eq!(arrears["late_fee"], "2.91");
 }
 
@@ -364,14 +349,11 @@ async fn owners_see_only_their_bills_and_staff_only_their_communities() {
     app.owner(admin, "李四", "13800000002", &[other_unit]).await;
     run(app, admin, e.community, "2026-09").await;
     let all: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/bills?community_id={}", e.community),
             Some(admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let theirs = all["items"]
         .as_array()
         .unwrap()
@@ -395,12 +377,7 @@ async fn owners_see_only_their_bills_and_staff_only_their_communities() {
         "NOT_FOUND",
     )
     .await;
-    let detail: Value = app
-        .get(&format!("/api/v1/me/bills/{mine}"), Some(&e.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.get_json(&format!("/api/v1/me/bills/{mine}"), Some(&e.owner)).await;
     assert_eq!(detail["lines"][0], json!({"kind": "principal", "amount": "223.75"}));
     assert_eq!(detail["lines"][1], json!({"kind": "late_fee", "amount": "2.80"}));
     assert_eq!(detail["payments"], json!([]));
@@ -450,26 +427,20 @@ async fn staff_bill_lists_filter_and_total() {
         run(app, admin, c, p).await;
     }
     let v: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/bills?community_id={c}&status=unpaid&min_days_overdue=31"),
             Some(admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     // August (due 08-10, 71 days) and September (40 days) for both units.
     assert_eq!(v["totals"]["bills"], 4);
     assert_eq!(v["totals"]["principal"], "895.00");
     let v: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/bills?community_id={c}&building=B&per_page=2&page=2"),
             Some(admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(v["total"], 3);
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
     assert_eq!(v["totals"]["bills"], 3);
@@ -509,17 +480,14 @@ async fn prepayment_quotes_spread_the_discount_with_leftover_fen_first() {
     assert_eq!(q["bills"][1]["discount"], "11.18");
     assert_eq!(q["bills"][0]["amount"], "212.48");
     let q6: Value = app
-        .get(
+        .get_json(
             &format!(
                 "/api/v1/me/prepay-quote?unit_id={}&fee_item_id={}&months=6",
                 e.unit, e.item
             ),
             Some(&e.owner),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(q6["discount"], "0.00", "no tier reaches 6 months");
 
     let r = app

@@ -253,6 +253,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// GET and decode the JSON answer (whatever its status; error answers are JSON too).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, p: &str, token: Option<&str>) -> T {
+        self.get(p, token).await.json().await.expect("JSON answer")
+    }
+
     pub async fn post(&self, p: &str, token: Option<&str>, body: &Value) -> Response {
         Self::auth(self.http.post(self.url(p)), token)
             .json(body)

@@ -70,7 +70,7 @@ async fn binding_a_phone_links_every_owner_record_with_it_and_later_units_appear
     // A unit registered later under the same phone appears by itself.
     let u3 = app.unit(&admin, c1, "A-1-102").await;
     app.owner(&admin, "张三", "13800000001", &[u3]).await;
-    let me: Value = app.get("/api/v1/me", Some(&token)).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", Some(&token)).await;
     assert_eq!(me["units"].as_array().unwrap().len(), 3);
     assert_eq!(me["phone"], "138****0001");
     assert_eq!(me["bound"], true);
@@ -261,7 +261,7 @@ async fn demo_login_exists_only_in_demo_mode_and_the_demo_company_is_seeded() {
         .await;
     assert_eq!(r.status(), 200);
     let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
-    let me: Value = demo.get("/api/v1/me", Some(&token)).await.json().await.unwrap();
+    let me: Value = demo.get_json("/api/v1/me", Some(&token)).await;
     assert_eq!(me["units"].as_array().unwrap().len(), 1);
     assert_eq!(demo.count("communities").await, 2);
     assert!(demo.count("units").await >= 200);
@@ -321,6 +321,6 @@ async fn a_rejected_phone_code_names_the_field_and_binds_nothing() {
         .await;
     let v = assert_error(r, 422, "VALIDATION_FAILED").await;
     assert!(v["details"]["fields"].get("code").is_some());
-    let me: Value = app.get("/api/v1/me", Some(&token)).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", Some(&token)).await;
     assert_eq!(me["bound"], false);
 }

@@ -45,12 +45,7 @@ async fn shop_on(app: TestApp) -> Shop {
             .await;
         assert_eq!(r.status(), 201);
     }
-    let bills: Vec<Value> = app
-        .get("/api/v1/me/bills?status=unpaid", Some(&owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bills: Vec<Value> = app.get_json("/api/v1/me/bills?status=unpaid", Some(&owner)).await;
     let id = |p: &str| bills.iter().find(|b| b["period"] == p).unwrap()["id"].as_i64().unwrap();
     let (sep, oct) = (id("2026-09"), id("2026-10"));
     Shop {
@@ -100,12 +95,7 @@ async fn pay_wechat(s: &Shop, app: &TestApp, out_trade_no: &str, total: i64, tx:
 }
 
 async fn bill(s: &Shop, id: i64) -> Value {
-    s.app
-        .get(&format!("/api/v1/me/bills/{id}"), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap()
+    s.app.get_json(&format!("/api/v1/me/bills/{id}"), Some(&s.owner)).await
 }
 
 #[tokio::test]
@@ -135,11 +125,8 @@ async fn a_wechat_order_freezes_the_amount_and_answers_verifiable_pay_params() {
     assert_eq!(expires, t0() + chrono::Duration::minutes(15));
     let view: Value = s
         .app
-        .get(&format!("/api/v1/payments/{}", o["payment_id"]), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/payments/{}", o["payment_id"]), Some(&s.owner))
+        .await;
     assert_eq!(view["status"], "pending");
     assert_eq!(view["lines"][0]["late_fee"], "2.80");
 
@@ -181,11 +168,8 @@ async fn idempotency_keys_answer_the_first_order_and_a_new_order_closes_the_old_
     assert_ne!(a["payment_id"], c["payment_id"]);
     let old: Value = s
         .app
-        .get(&format!("/api/v1/payments/{}", a["payment_id"]), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/payments/{}", a["payment_id"]), Some(&s.owner))
+        .await;
     assert_eq!(old["status"], "closed");
     // …and at WeChat Pay too, so the replaced prepay id cannot be paid.
     let close_path = format!(
@@ -209,13 +193,7 @@ async fn idempotency_keys_answer_the_first_order_and_a_new_order_closes_the_old_
 #[tokio::test]
 async fn a_verified_notification_credits_once_and_the_owner_sees_it_paid() {
     let s = shop().await;
-    let arrears_before: Value = s
-        .app
-        .get("/api/v1/me/arrears", Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let arrears_before: Value = s.app.get_json("/api/v1/me/arrears", Some(&s.owner)).await;
     assert_eq!(arrears_before["total_due"], "450.30");
     let o = wechat_order(&s, &[s.sep]).await;
     let out = o["out_trade_no"].as_str().unwrap();
@@ -232,28 +210,13 @@ async fn a_verified_notification_credits_once_and_the_owner_sees_it_paid() {
     assert_eq!(b["payments"].as_array().unwrap().len(), 1);
     let p: Value = s
         .app
-        .get(&format!("/api/v1/payments/{}", o["payment_id"]), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/payments/{}", o["payment_id"]), Some(&s.owner))
+        .await;
     assert_eq!(p["status"], "paid");
     assert!(p["receipt_no"].as_str().unwrap().starts_with("R20261020"));
-    let mine: Vec<Value> = s
-        .app
-        .get("/api/v1/me/payments", Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine: Vec<Value> = s.app.get_json("/api/v1/me/payments", Some(&s.owner)).await;
     assert_eq!(mine[0]["receipt_no"], p["receipt_no"]);
-    let arrears: Value = s
-        .app
-        .get("/api/v1/me/arrears", Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let arrears: Value = s.app.get_json("/api/v1/me/arrears", Some(&s.owner)).await;
     assert_eq!(arrears["total_due"], "223.75");
     // The late fee stops with the payment: weeks later September still owes nothing.
     s.app.clock.advance(chrono::Duration::days(20));
@@ -344,13 +307,7 @@ async fn verified_mismatches_are_acknowledged_never_credited_and_queued_for_staf
         assert_eq!(s.app.notify_wechat(&h, &body).await.status(), 204);
     }
     assert_eq!(bill(&s, s.sep).await["status"], "unpaid");
-    let ex: Vec<Value> = s
-        .app
-        .get("/api/v1/staff/payment-exceptions", Some(&s.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ex: Vec<Value> = s.app.get_json("/api/v1/staff/payment-exceptions", Some(&s.admin)).await;
     assert_eq!(ex.len(), 5);
     assert!(ex.iter().any(|e| e["kind"] == "unknown_order"));
     assert!(ex.iter().filter(|e| e["kind"] == "mismatch").count() == 4);
@@ -498,13 +455,7 @@ async fn an_unsigned_gateway_answer_is_treated_as_forged() {
     let s = shop_on(s).await;
     let r = order(&s, json!({"bill_ids": [s.sep], "channel": "wechat"}), None).await;
     assert_error(r, 503, "UNAVAILABLE").await;
-    let mine: Vec<Value> = s
-        .app
-        .get("/api/v1/me/payments", Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine: Vec<Value> = s.app.get_json("/api/v1/me/payments", Some(&s.owner)).await;
     assert_eq!(mine[0]["status"], "closed");
 }
 
@@ -563,13 +514,7 @@ async fn paying_a_prepayment_creates_the_future_bills_as_paid() {
         pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 255_075, "4200000100").await,
         204
     );
-    let paid: Vec<Value> = s
-        .app
-        .get("/api/v1/me/bills?status=paid", Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let paid: Vec<Value> = s.app.get_json("/api/v1/me/bills?status=paid", Some(&s.owner)).await;
     assert_eq!(paid.len(), 12);
     let nov = paid.iter().find(|b| b["period"] == "2026-11").unwrap();
     assert_eq!(
@@ -618,11 +563,8 @@ async fn reconciliation_credits_a_payment_whose_notification_never_came_and_clos
     assert_eq!(bill(&s, s.oct).await["status"], "unpaid");
     let a: Value = s
         .app
-        .get(&format!("/api/v1/payments/{}", ali["payment_id"]), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/payments/{}", ali["payment_id"]), Some(&s.owner))
+        .await;
     assert_eq!(a["status"], "closed");
     // A late notification for the reconciled order is a harmless duplicate.
     assert_eq!(pay_wechat(&s, &s.app, out, 22_655, "4200000300").await, 204);
@@ -633,14 +575,11 @@ async fn reconciliation_credits_a_payment_whose_notification_never_came_and_clos
     );
     let summary: Vec<Value> = s
         .app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/payments/summary?community_id={}", s.community),
             Some(&s.admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let wx = summary.iter().find(|c| c["channel"] == "wechat").unwrap();
     assert_eq!(
         (wx["orders"].as_u64(), wx["paid"].as_u64(), wx["amount"].as_str()),
@@ -692,13 +631,7 @@ async fn a_partial_refund_reopens_the_bill_and_late_fees_accrue_again_from_the_r
         (v["status"].as_str(), v["amount"].as_str()),
         (Some("success"), Some("100.00"))
     );
-    let p: Value = s
-        .app
-        .get(&format!("/api/v1/payments/{pid}"), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let p: Value = s.app.get_json(&format!("/api/v1/payments/{pid}"), Some(&s.owner)).await;
     assert_eq!(p["status"], "partially_refunded");
     // 100.00 of principal is owed again from today (2026-10-20), late fee included from today on.
     let b = bill(&s, s.sep).await;
@@ -714,17 +647,11 @@ async fn a_partial_refund_reopens_the_bill_and_late_fees_accrue_again_from_the_r
     let admin = s.app.admin_token().await;
     let rest = s.app.post(&url, Some(&admin), &json!({"reason": "全部退回"})).await;
     assert_eq!(rest.json::<Value>().await.unwrap()["amount"], "126.55");
-    let p: Value = s
-        .app
-        .get(&format!("/api/v1/payments/{pid}"), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let p: Value = s.app.get_json(&format!("/api/v1/payments/{pid}"), Some(&s.owner)).await;
     assert_eq!(p["status"], "refunded");
     let again = s.app.post(&url, Some(&admin), &json!({"reason": "再退"})).await;
     assert_error(again, 409, "PAYMENT_NOT_REFUNDABLE").await;
-    let list: Vec<Value> = s.app.get(&url, Some(&admin)).await.json().await.unwrap();
+    let list: Vec<Value> = s.app.get_json(&url, Some(&admin)).await;
     assert_eq!(list.len(), 2);
 }
 
@@ -756,14 +683,11 @@ async fn a_double_payment_is_refunded_automatically_through_its_own_gateway() {
     );
     let refunds: Vec<Value> = s
         .app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/payments/{}/refunds", wx["payment_id"]),
             Some(&s.admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(refunds.len(), 1);
     assert_eq!(
         (
@@ -781,19 +705,10 @@ async fn a_double_payment_is_refunded_automatically_through_its_own_gateway() {
     );
     let p: Value = s
         .app
-        .get(&format!("/api/v1/payments/{}", wx["payment_id"]), Some(&s.owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/payments/{}", wx["payment_id"]), Some(&s.owner))
+        .await;
     assert_eq!(p["status"], "refunded");
-    let ex: Vec<Value> = s
-        .app
-        .get("/api/v1/staff/payment-exceptions", Some(&s.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ex: Vec<Value> = s.app.get_json("/api/v1/staff/payment-exceptions", Some(&s.admin)).await;
     assert!(ex
         .iter()
         .any(|e| e["kind"] == "double_payment" && e["payment_id"] == wx["payment_id"]));
@@ -852,7 +767,7 @@ async fn refund_notifications_complete_a_processing_refund_once() {
         (b["status"].as_str(), b["amount_due"].as_str()),
         (Some("unpaid"), Some("23.75"))
     );
-    let refunds: Vec<Value> = s.app.get(&url, Some(&s.admin)).await.json().await.unwrap();
+    let refunds: Vec<Value> = s.app.get_json(&url, Some(&s.admin)).await;
     assert_eq!(refunds[0]["status"], "success");
     let v = notifications(&s.app).await;
     assert_eq!(&v[v.len() - 2..], &["refunded".to_string(), "duplicate".to_string()]);
@@ -881,13 +796,7 @@ async fn a_gateway_transaction_credits_one_order_at_most() {
         204
     );
     assert_eq!(bill(&s, s.oct).await["status"], "unpaid");
-    let ex: Vec<Value> = s
-        .app
-        .get("/api/v1/staff/payment-exceptions", Some(&s.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ex: Vec<Value> = s.app.get_json("/api/v1/staff/payment-exceptions", Some(&s.admin)).await;
     assert!(ex
         .iter()
         .any(|e| e["kind"] == "transaction_reused" && e["payment_id"] == b["payment_id"]));

@@ -12,18 +12,12 @@ async fn staff_see_masked_phones_and_every_reveal_is_recorded() {
     let (_, finance) = app.staff_member(&admin, "finance1", "finance", &[c]).await;
 
     let v: Value = app
-        .get(&format!("/api/v1/staff/owners/{owner}"), Some(&collector))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/staff/owners/{owner}"), Some(&collector))
+        .await;
     assert_eq!(v["phone"], "138****0001");
     let unit: Value = app
-        .get(&format!("/api/v1/staff/units/{u}"), Some(&collector))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/staff/units/{u}"), Some(&collector))
+        .await;
     assert!(!unit.to_string().contains("13800000001"));
 
     let r = app
@@ -47,11 +41,8 @@ async fn staff_see_masked_phones_and_every_reveal_is_recorded() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["phone"], "13800000001");
     let log: Vec<Value> = app
-        .get(&format!("/api/v1/staff/pii-access-log?owner_id={owner}"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/staff/pii-access-log?owner_id={owner}"), Some(&admin))
+        .await;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["staff_id"], collector_id);
     assert_eq!(log[0]["owner_id"], owner);

@@ -7,11 +7,8 @@ async fn communities_keep_their_late_fee_policy_and_refuse_bad_terms() {
     let admin = app.admin_token().await;
     let id = app.community(&admin, "CH01").await;
     let v: Value = app
-        .get(&format!("/api/v1/staff/communities/{id}"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/staff/communities/{id}"), Some(&admin))
+        .await;
     assert_eq!(
         v["late_fee"],
         json!({"daily_rate": "0.0005", "grace_days": 15, "cap_ratio": "1.00"})
@@ -59,12 +56,7 @@ async fn staff_outside_a_community_get_404_for_everything_in_it() {
     let owner = app.owner(&admin, "王五", "13800000009", &[unit]).await;
     let (_, service) = app.staff_member(&admin, "svc", "service", &[mine]).await;
 
-    let list: Vec<Value> = app
-        .get("/api/v1/staff/communities", Some(&service))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = app.get_json("/api/v1/staff/communities", Some(&service)).await;
     assert_eq!(
         list.iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>(),
         vec![mine]
@@ -166,14 +158,11 @@ async fn units_are_created_listed_and_edited_with_checked_values() {
     assert_error(r, 422, "VALIDATION_FAILED").await;
     app.unit(&admin, c, "A-3-1202").await;
     let page: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/units?community_id={c}&per_page=1"),
             Some(&admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(page["total"], 2);
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
@@ -215,7 +204,7 @@ async fn a_transfer_keeps_history_and_moves_the_unit_between_owner_accounts() {
     assert_eq!(history[0]["end_date"], "2026-10-20");
     assert_eq!(history[0]["phone"], "138****0001");
 
-    let seller_me: Value = app.get("/api/v1/me", Some(&seller_token)).await.json().await.unwrap();
+    let seller_me: Value = app.get_json("/api/v1/me", Some(&seller_token)).await;
     assert_eq!(seller_me["units"], json!([]));
     assert_eq!(
         app.get(&format!("/api/v1/me/units/{unit}"), Some(&buyer_token))
@@ -245,14 +234,11 @@ async fn owners_are_created_edited_and_found_by_phone() {
     let u2 = app.unit(&admin, c, "A-2").await;
     let id = app.owner(&admin, "赵六", "138-0000-0007", &[u1]).await;
     let found: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/staff/owners?community_id={c}&phone=13800000007"),
             Some(&admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(found["total"], 1);
     assert_eq!(found["items"][0]["id"], id);
     assert_eq!(found["items"][0]["phone"], "138****0007");

@@ -7,12 +7,7 @@ async fn admins_create_list_and_edit_staff_and_others_cannot() {
     let admin = app.admin_token().await;
     let c = app.community(&admin, "C1").await;
     let (id, service) = app.staff_member(&admin, "xiaowang", "service", &[c]).await;
-    let list: Vec<Value> = app
-        .get("/api/v1/staff/staff-users", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = app.get_json("/api/v1/staff/staff-users", Some(&admin)).await;
     let me = list.iter().find(|s| s["id"] == id).unwrap();
     assert_eq!(me["role"], "service");
     assert_eq!(me["community_ids"], json!([c]));
