@@ -197,6 +197,7 @@ async fn main() {
         .pool_max_idle_per_host(senders)
         .build()
         .unwrap();
+    eprintln!("sending");
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..senders {

@@ -571,49 +571,66 @@ async fn credit_locked(
         }
         return Ok(done);
     }
-    // A gateway transaction credits one order at most (the unique index would also refuse it).
-    let claimed = payment::Entity::find()
-        .filter(payment::Column::Channel.eq(p.channel.clone()))
-        .filter(payment::Column::TransactionId.eq(transaction_id))
-        .one(txn)
-        .await?;
-    if let Some(other) = claimed {
-        let e = Exception {
-            provider: &p.channel,
-            kind: "transaction_reused",
-            payment_id: Some(p.id),
-            notification_id: None,
-            out_trade_no: Some(&p.out_trade_no),
-            detail: format!("transaction {transaction_id} already credited order {}", other.id),
-        };
-        record_exception(txn, e, now).await?;
-        return Ok(done);
-    }
-    let moved = payment::Entity::update_many()
-        .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("paid"))
-        .col_expr(
-            payment::Column::TransactionId,
-            sea_orm::sea_query::Expr::value(transaction_id),
-        )
-        .col_expr(payment::Column::PaidAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(
-            payment::Column::ReceiptNo,
-            sea_orm::sea_query::Expr::value(receipt_no(now, p.id)),
-        )
-        .filter(payment::Column::Id.eq(p.id))
-        .filter(payment::Column::Status.is_in(["pending", "closed"]))
-        .exec(txn)
-        .await?;
+    // One statement moves the order to paid unless it is no longer pending/closed or the gateway
+    // transaction already credited another order (the unique index would also refuse that).
+    let moved = {
+        use sea_orm::sea_query::{Expr, ExprTrait, Query};
+        let reused = Query::select()
+            .expr(Expr::val(1))
+            .from_as(payment::Entity, sea_orm::sea_query::Alias::new("other"))
+            .and_where(
+                Expr::col((sea_orm::sea_query::Alias::new("other"), payment::Column::Channel)).eq(p.channel.clone()),
+            )
+            .and_where(
+                Expr::col((sea_orm::sea_query::Alias::new("other"), payment::Column::TransactionId)).eq(transaction_id),
+            )
+            .to_owned();
+        payment::Entity::update_many()
+            .col_expr(payment::Column::Status, Expr::value("paid"))
+            .col_expr(payment::Column::TransactionId, Expr::value(transaction_id))
+            .col_expr(payment::Column::PaidAt, Expr::value(now))
+            .col_expr(payment::Column::ReceiptNo, Expr::value(receipt_no(now, p.id)))
+            .filter(payment::Column::Id.eq(p.id))
+            .filter(payment::Column::Status.is_in(["pending", "closed"]))
+            .filter(Expr::exists(reused).not())
+            .exec(txn)
+            .await?
+    };
     if moved.rows_affected != 1 {
+        // Only the caller's lock holder changes the status, so a refusal here means the
+        // transaction id belongs to another order.
+        let other = payment::Entity::find()
+            .filter(payment::Column::Channel.eq(p.channel.clone()))
+            .filter(payment::Column::TransactionId.eq(transaction_id))
+            .one(txn)
+            .await?;
+        if let Some(other) = other {
+            let e = Exception {
+                provider: &p.channel,
+                kind: "transaction_reused",
+                payment_id: Some(p.id),
+                notification_id: None,
+                out_trade_no: Some(&p.out_trade_no),
+                detail: format!("transaction {transaction_id} already credited order {}", other.id),
+            };
+            record_exception(txn, e, now).await?;
+        }
         return Ok(done);
     }
     done.outcome = Credit::Credited;
     let tz = state.community_tz_on(txn, p.community_id).await?;
     let today = now.with_timezone(&tz).date_naive();
-    let lines = payment_line::Entity::find()
+    // Marks every line credited in full and reads them in the same statement; a line whose bill
+    // turns out to be paid already is set back to 0 below (the rare path).
+    let mut lines = payment_line::Entity::update_many()
+        .col_expr(
+            payment_line::Column::CreditedFen,
+            sea_orm::sea_query::Expr::col(payment_line::Column::AmountFen),
+        )
         .filter(payment_line::Column::PaymentId.eq(p.id))
-        .all(txn)
+        .exec_with_returning(txn)
         .await?;
+    lines.sort_by_key(|l| l.id);
     for l in lines {
         let credited_bill = match l.bill_id {
             // One statement credits an open bill (and locks it); nothing changes if it is not open.
@@ -687,7 +704,6 @@ async fn credit_locked(
         }
         .insert(txn)
         .await?;
-        set_credited(txn, line_id, l.amount_fen).await?;
     }
     Ok(done)
 }
