@@ -28,6 +28,8 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub scheduler: SchedulerSettings,
     pub cache: CacheSettings,
+    pub sms: crate::gateways::sms::SmsSettings,
+    pub reminders: ReminderSettings,
     /// Set by `serve --demo`, never from files.
     #[serde(skip)]
     pub demo: bool,
@@ -87,6 +89,25 @@ pub struct WechatSettings {
     pub api_base: String,
     pub appid: Option<String>,
     pub secret: Option<SecretString>,
+    /// Subscribe-message template id per reminder stage; a stage without one skips WeChat.
+    #[serde(default)]
+    pub templates: std::collections::HashMap<String, String>,
+}
+
+/// `reminders.*`: company-wide defaults that community policies may override.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReminderSettings {
+    pub quiet_hours: String,
+    #[serde(default)]
+    pub no_send_dates: Vec<chrono::NaiveDate>,
+    /// How long a claimed reminder is held before another sender may take it over.
+    pub lease_seconds: i64,
+    /// Reminders claimed per batch.
+    pub batch_size: u64,
+    /// The company named in notices.
+    pub company_name: String,
+    /// Where a printed notice's QR code leads; `{unit}` is replaced by the unit id.
+    pub pay_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,6 +239,11 @@ impl Settings {
         if !(1..=28).contains(&self.billing.auto_run_day) {
             return Err(SettingsError::Invalid(
                 "billing.auto_run_day must be between 1 and 28".into(),
+            ));
+        }
+        if crate::domain::reminders::QuietHours::parse(&self.reminders.quiet_hours).is_none() {
+            return Err(SettingsError::Invalid(
+                "reminders.quiet_hours must look like \"21:00-08:00\"".into(),
             ));
         }
         if self.app.timezone.parse::<chrono_tz::Tz>().is_err() {

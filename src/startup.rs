@@ -105,6 +105,7 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
     );
     let wechatpay = crate::gateways::wechatpay_from(&settings, http_client()?, clock.clone())?.map(Arc::new);
     let alipay = crate::gateways::alipay_from(&settings, http_client()?, clock.clone())?.map(Arc::new);
+    let sms = crate::gateways::sms::SmsClient::from_settings(http_client()?, &settings.sms).map(Arc::new);
     let state = AppState {
         db,
         store,
@@ -113,6 +114,7 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         wechat,
         wechatpay,
         alipay,
+        sms,
         settings: Arc::new(settings),
         tz,
         zones: Default::default(),

@@ -20,6 +20,7 @@ pub struct AppState {
     /// `None` while the channel is not configured.
     pub wechatpay: Option<Arc<crate::gateways::wechatpay::WechatPay>>,
     pub alipay: Option<Arc<crate::gateways::alipay::Alipay>>,
+    pub sms: Option<Arc<crate::gateways::sms::SmsClient>>,
     pub settings: Arc<Settings>,
     pub tz: chrono_tz::Tz,
     /// Communities' time zones (they never change), so hot paths need no query.

@@ -20,6 +20,8 @@ pub struct Model {
     pub status: String,
     pub paid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// When a delivered formal demand last restarted the limitation period (art. 195); else the due date counts.
+    pub limitation_from: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

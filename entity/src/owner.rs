@@ -12,6 +12,8 @@ pub struct Model {
     pub phone_index: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The owner asked for no friendly reminders (formal notices still go out).
+    pub friendly_opt_out: Option<bool>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

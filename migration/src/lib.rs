@@ -8,6 +8,7 @@ mod m20261127_000001_foundation;
 mod m20261127_000002_billing;
 mod m20261127_000003_payments;
 mod m20261127_000004_refunds;
+mod m20261127_000005_reminders;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_billing::Migration),
             Box::new(m20261127_000003_payments::Migration),
             Box::new(m20261127_000004_refunds::Migration),
+            Box::new(m20261127_000005_reminders::Migration),
         ]
     }
 }

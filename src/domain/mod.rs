@@ -4,6 +4,7 @@ pub mod late_fee;
 pub mod money;
 pub mod period;
 pub mod phone;
+pub mod reminders;
 pub mod role;
 pub mod text;
 

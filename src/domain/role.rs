@@ -25,6 +25,10 @@ pub enum Action {
     RevealPhone,
     /// Fee items, billing runs, waivers, adjustments and cancellations.
     ManageBilling,
+    /// Reminder policies, collection holds, reminder runs.
+    ManageCollection,
+    /// Calls, visits and printed-notice deliveries: completing staff tasks.
+    FollowUp,
 }
 
 impl Role {
@@ -56,9 +60,9 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Finance => matches!(action, ReadSetup | ManageBilling),
-            Role::Service => matches!(action, ReadSetup | EditUnitsAndOwners | RevealPhone),
-            Role::Collector => matches!(action, ReadSetup | RevealPhone),
+            Role::Finance => matches!(action, ReadSetup | ManageBilling | ManageCollection),
+            Role::Service => matches!(action, ReadSetup | EditUnitsAndOwners | RevealPhone | FollowUp),
+            Role::Collector => matches!(action, ReadSetup | RevealPhone | FollowUp),
         }
     }
 }
@@ -78,6 +82,10 @@ mod tests {
         assert!(Role::Collector.may(Action::RevealPhone));
         assert!(!Role::Collector.may(Action::EditUnitsAndOwners));
         assert!(!Role::Service.may(Action::ManageCommunities));
+        assert!(Role::Finance.may(Action::ManageCollection));
+        assert!(!Role::Collector.may(Action::ManageCollection));
+        assert!(Role::Collector.may(Action::FollowUp));
+        assert!(!Role::Finance.may(Action::FollowUp));
         for r in ["admin", "finance", "service", "collector"] {
             assert_eq!(Role::parse(r).map(Role::as_str), Some(r));
         }

@@ -1,4 +1,5 @@
-//! WeChat mini-program server API: `jscode2session`, the access token and phone numbers.
+//! WeChat mini-program server API: `jscode2session`, the access token, phone numbers and
+//! subscribe messages.
 //!
 //! Every access-token fetch invalidates the previous token, so across replicas exactly one process
 //! refreshes it (a lock in the shared store) and the others wait for the cached value.
@@ -59,6 +60,41 @@ struct PhoneAnswer {
     #[serde(default)]
     errmsg: String,
     phone_info: Option<PhoneInfo>,
+}
+
+trait HasErrcode {
+    fn errcode(&self) -> i64;
+}
+
+impl HasErrcode for PhoneAnswer {
+    fn errcode(&self) -> i64 {
+        self.errcode
+    }
+}
+
+#[derive(Deserialize)]
+struct SendAnswer {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+impl HasErrcode for SendAnswer {
+    fn errcode(&self) -> i64 {
+        self.errcode
+    }
+}
+
+/// A subscribe message: `data` maps template keys (`thing1`, `amount2`…) to `{"value": …}`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SubscribeMessage {
+    pub touser: String,
+    pub template_id: String,
+    pub page: String,
+    pub data: serde_json::Value,
+    pub miniprogram_state: String,
+    pub lang: String,
 }
 
 #[derive(Deserialize)]
@@ -148,21 +184,43 @@ impl WechatClient {
     /// Resolves a `getPhoneNumber` code to the verified mainland number (`purePhoneNumber`).
     #[tracing::instrument(skip_all)]
     pub async fn phone_number(&self, code: &str) -> Result<String, WechatError> {
+        let body = serde_json::json!({ "code": code });
+        let a: PhoneAnswer = self.post_with_token("/wxa/business/getuserphonenumber", &body).await?;
+        match (a.errcode, a.phone_info) {
+            (0, Some(info)) => Ok(info.pure_phone_number),
+            (code, _) => Err(WechatError::Code(code, a.errmsg)),
+        }
+    }
+
+    /// Sends one subscribe message (spending one of the owner's grants). Ok(()) on errcode 0;
+    /// `Code(43101, …)` when the owner has no grant left for the template.
+    #[tracing::instrument(skip_all)]
+    pub async fn send_subscribe(&self, msg: &SubscribeMessage) -> Result<(), WechatError> {
+        let a: SendAnswer = self.post_with_token("/cgi-bin/message/subscribe/send", msg).await?;
+        match a.errcode {
+            0 => Ok(()),
+            code => Err(WechatError::Code(code, a.errmsg)),
+        }
+    }
+
+    /// POSTs with the access token, refetching it once when WeChat says it is no longer valid.
+    async fn post_with_token<B, T>(&self, path: &str, body: &B) -> Result<T, WechatError>
+    where
+        B: serde::Serialize + ?Sized,
+        T: for<'de> Deserialize<'de> + HasErrcode,
+    {
         let mut token = self.access_token().await?;
         for attempt in 0..2 {
             let req = self
                 .http
-                .post(format!("{}/wxa/business/getuserphonenumber", self.base))
+                .post(format!("{}{path}", self.base))
                 .query(&[("access_token", token.as_str())])
-                .json(&serde_json::json!({ "code": code }));
-            let a: PhoneAnswer = self.get_json(req).await?;
-            match (a.errcode, a.phone_info) {
-                (0, Some(info)) => return Ok(info.pure_phone_number),
+                .json(body);
+            let a: T = self.get_json(req).await?;
+            match a.errcode() {
                 // The token was invalidated (another fetch, or expiry): refetch once.
-                (40001 | 42001, _) if attempt == 0 => {
-                    token = self.refresh_token(Some(&token)).await?;
-                }
-                (code, _) => return Err(WechatError::Code(code, a.errmsg)),
+                40001 | 42001 if attempt == 0 => token = self.refresh_token(Some(&token)).await?,
+                _ => return Ok(a),
             }
         }
         Err(WechatError::Code(40001, "access token rejected twice".into()))

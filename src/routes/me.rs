@@ -2,6 +2,7 @@
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::auth::CodeBody;
 use crate::routes::extract::{Json, OwnerAuth};
+use crate::services::collection;
 use crate::services::identity::{self, ConsentView};
 use crate::services::owners::{self, MeView, UnitView};
 use crate::state::AppState;
@@ -54,4 +55,26 @@ pub async fn my_unit(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i
 pub async fn consent(state: web::Data<AppState>, who: OwnerAuth, body: Json<ConsentBody>) -> ApiResult<HttpResponse> {
     let c = identity::record_consent(&state, who.account_id, &body.0.policy_version).await?;
     Ok(HttpResponse::Created().json(c))
+}
+
+/// Records the one-time subscribe-message grants the owner just accepted (each allows one message).
+#[utoipa::path(post, path = "/api/v1/me/subscriptions", tag = "owner", request_body = collection::NewSubscriptions,
+    responses((status = 201, body = collection::SubscriptionsRecorded), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn subscriptions(
+    state: web::Data<AppState>,
+    who: OwnerAuth,
+    body: Json<collection::NewSubscriptions>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(collection::record_subscriptions(&state, who.account_id, body.0).await?))
+}
+
+/// Opts in or out of friendly reminders (formal notices still go out).
+#[utoipa::path(put, path = "/api/v1/me/reminder-preferences", tag = "owner", request_body = collection::ReminderPreferences,
+    responses((status = 200, body = collection::ReminderPreferences), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn reminder_preferences(
+    state: web::Data<AppState>,
+    who: OwnerAuth,
+    body: Json<collection::ReminderPreferences>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(collection::set_preferences(&state, who.account_id, body.0).await?))
 }

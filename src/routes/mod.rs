@@ -94,6 +94,44 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(post, "/api/v1/staff/staff-users", staff::staff_users::create),
         route!(get, "/api/v1/staff/staff-users", staff::staff_users::list),
         route!(patch, "/api/v1/staff/staff-users/{id}", staff::staff_users::update),
+        route!(post, "/api/v1/me/subscriptions", me::subscriptions),
+        route!(put, "/api/v1/me/reminder-preferences", me::reminder_preferences),
+        route!(
+            get,
+            "/api/v1/staff/communities/{id}/reminder-policy",
+            staff::reminders::get_policy
+        ),
+        route!(
+            put,
+            "/api/v1/staff/communities/{id}/reminder-policy",
+            staff::reminders::put_policy
+        ),
+        route!(post, "/api/v1/staff/reminder-runs", staff::reminders::run),
+        route!(post, "/api/v1/staff/holds", staff::reminders::create_hold),
+        route!(get, "/api/v1/staff/holds", staff::reminders::list_holds),
+        route!(get, "/api/v1/staff/tasks", staff::reminders::list_tasks),
+        route!(post, "/api/v1/staff/contacts", staff::reminders::contact),
+        route!(
+            get,
+            "/api/v1/staff/units/{id}/evidence",
+            staff::reminders::evidence_list
+        ),
+        route!(
+            get,
+            "/api/v1/staff/units/{id}/evidence/verify",
+            staff::reminders::evidence_verify
+        ),
+        route!(get, "/api/v1/staff/units/{id}/case-file", staff::reminders::case_file),
+        route!(
+            get,
+            "/api/v1/staff/units/{id}/case-file.html",
+            staff::reminders::case_file_html
+        ),
+        route!(
+            get,
+            "/api/v1/staff/limitation-alerts",
+            staff::reminders::limitation_alerts
+        ),
     ];
     if demo {
         t.push(route!(post, "/api/v1/auth/demo/login", auth::demo_login));
@@ -149,6 +187,11 @@ impl utoipa::Modify for BearerAuth {
         staff::owners::pii_log,
         staff::imports::import_csv,
         staff::staff_users::create, staff::staff_users::list, staff::staff_users::update,
+        me::subscriptions, me::reminder_preferences,
+        staff::reminders::get_policy, staff::reminders::put_policy, staff::reminders::run,
+        staff::reminders::create_hold, staff::reminders::list_holds, staff::reminders::list_tasks,
+        staff::reminders::contact, staff::reminders::evidence_list, staff::reminders::evidence_verify,
+        staff::reminders::case_file, staff::reminders::case_file_html, staff::reminders::limitation_alerts,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError))
 )]

@@ -24,6 +24,18 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::payments::reconcile(&state).await {
                 tracing::warn!(error = %e, "payment reconciliation failed");
             }
+            match crate::services::reminders::tick(&state).await {
+                Ok(r) if r.sent + r.suppressed > 0 => {
+                    tracing::info!(
+                        sent = r.sent,
+                        suppressed = r.suppressed,
+                        deferred = r.deferred,
+                        "reminder pass"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reminder pass failed"),
+            }
         }
     });
 }

@@ -12,6 +12,7 @@ mod openapi;
 mod outage;
 mod payments;
 mod pii;
+mod reminders;
 mod sessions;
 mod setup;
 mod staff_users;

@@ -3,5 +3,6 @@ pub mod billing;
 pub mod communities;
 pub mod imports;
 pub mod owners;
+pub mod reminders;
 pub mod staff_users;
 pub mod units;

@@ -1,0 +1,148 @@
+//! Reminders, holds, follow-up tasks, evidence, limitation alerts and case files for staff.
+use crate::domain::reminders::Policy;
+use crate::error::{ApiResult, ErrorBody};
+use crate::routes::extract::{Json, StaffAuth};
+use crate::services::casefile::{self, AlertQuery, CaseFile, LimitationAlert};
+use crate::services::collection::{
+    self, ContactRecorded, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
+};
+use crate::services::evidence::{self, EvidenceView, Verification};
+use crate::services::reminders::{self, RunReport, RunRequest};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+
+/// A community's reminder policy (API.md's defaults until one is saved).
+#[utoipa::path(get, path = "/api/v1/staff/communities/{id}/reminder-policy", tag = "staff-reminders", params(("id" = i32, Path)),
+    responses((status = 200, body = Policy), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get_policy(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(reminders::get_policy(&state, &ctx, id.into_inner()).await?))
+}
+
+/// Replaces a community's reminder policy.
+#[utoipa::path(put, path = "/api/v1/staff/communities/{id}/reminder-policy", tag = "staff-reminders", params(("id" = i32, Path)), request_body = Policy,
+    responses((status = 200, body = Policy), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn put_policy(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<Policy>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(reminders::put_policy(&state, &ctx, id.into_inner(), body.0).await?))
+}
+
+/// Runs one reminder pass now (the scheduler also runs by itself).
+#[utoipa::path(post, path = "/api/v1/staff/reminder-runs", tag = "staff-reminders", request_body = RunRequest,
+    responses((status = 200, body = RunReport), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn run(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    body: Json<RunRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(reminders::run_now(&state, &ctx, body.0).await?))
+}
+
+/// Holds bills or a whole unit out of reminders until a date.
+#[utoipa::path(post, path = "/api/v1/staff/holds", tag = "staff-reminders", request_body = NewHold,
+    responses((status = 201, body = Vec<HoldView>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create_hold(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    body: Json<NewHold>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(collection::create_hold(&state, &ctx, body.0).await?))
+}
+
+/// Holds in force today.
+#[utoipa::path(get, path = "/api/v1/staff/holds", tag = "staff-reminders", params(HoldQuery),
+    responses((status = 200, body = Vec<HoldView>)), security(("bearer" = [])))]
+pub async fn list_holds(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: web::Query<HoldQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(collection::list_holds(&state, &ctx, q.into_inner()).await?))
+}
+
+/// The follow-up queue: calls, visits and printed notices to deliver.
+#[utoipa::path(get, path = "/api/v1/staff/tasks", tag = "staff-reminders", params(TaskQuery),
+    responses((status = 200, body = Vec<TaskView>)), security(("bearer" = [])))]
+pub async fn list_tasks(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: web::Query<TaskQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(collection::list_tasks(&state, &ctx, q.into_inner()).await?))
+}
+
+/// Records a call, visit or printed-notice delivery (completing its task), as evidence.
+#[utoipa::path(post, path = "/api/v1/staff/contacts", tag = "staff-reminders", request_body = NewContact,
+    responses((status = 201, body = ContactRecorded), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn contact(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    body: Json<NewContact>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(collection::record_contact(&state, &ctx, body.0).await?))
+}
+
+/// A unit's evidence chain, oldest first.
+#[utoipa::path(get, path = "/api/v1/staff/units/{id}/evidence", tag = "staff-reminders", params(("id" = i32, Path)),
+    responses((status = 200, body = Vec<EvidenceView>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn evidence_list(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(evidence::list(&state, &ctx, id.into_inner()).await?))
+}
+
+/// Checks a unit's evidence chain for edited, deleted or reordered records.
+#[utoipa::path(get, path = "/api/v1/staff/units/{id}/evidence/verify", tag = "staff-reminders", params(("id" = i32, Path)),
+    responses((status = 200, body = Verification), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn evidence_verify(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(evidence::verify(&state, &ctx, id.into_inner()).await?))
+}
+
+/// The court-ready case file of a unit.
+#[utoipa::path(get, path = "/api/v1/staff/units/{id}/case-file", tag = "staff-reminders", params(("id" = i32, Path)),
+    responses((status = 200, body = CaseFile), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn case_file(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(casefile::case_file(&state, &ctx, id.into_inner()).await?))
+}
+
+/// The case file as a printable page.
+#[utoipa::path(get, path = "/api/v1/staff/units/{id}/case-file.html", tag = "staff-reminders", params(("id" = i32, Path)),
+    responses((status = 200, content_type = "text/html"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn case_file_html(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    let f = casefile::case_file(&state, &ctx, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(casefile::case_file_html(&f)))
+}
+
+/// Unpaid bills whose three-year limitation period ends within 90 days.
+#[utoipa::path(get, path = "/api/v1/staff/limitation-alerts", tag = "staff-reminders", params(AlertQuery),
+    responses((status = 200, body = Vec<LimitationAlert>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn limitation_alerts(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: web::Query<AlertQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(casefile::limitation_alerts(&state, &ctx, q.into_inner()).await?))
+}

@@ -1,0 +1,904 @@
+//! Graduated reminders: a pass decides which owner × stage × episode messages are due (one row
+//! each, under a unique key), then claims due rows in batches and sends them through WeChat
+//! subscribe messages, SMS or a staff task, recording every message as evidence.
+//!
+//! Safe with any number of replicas: rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL
+//! (SQLite serialises writers), each claim carries a lease, and marking a row sent is fenced by its
+//! attempt number. A sender that dies after claiming leaves its rows to be taken over when the lease
+//! ends: at most those messages are sent again.
+use crate::domain::reminders::{self as rules, NoticeFacts, Policy, QuietHours, Stage};
+use crate::domain::role::Action;
+use crate::domain::Fen;
+use crate::error::{ApiError, ApiResult, FieldErrors};
+use crate::services::evidence::{self, NewEvidence};
+use crate::services::staff::StaffCtx;
+use crate::services::{audit, bills};
+use crate::state::AppState;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use entity::{bill, community, owner, owner_account, reminder, reminder_policy, staff_task, subscribe_grant, unit};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Set, Statement, TransactionTrait, Value,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+// ---------- policy ----------
+
+/// A community's policy (the defaults until staff save one).
+pub async fn policy_of<C: ConnectionTrait>(db: &C, community_id: i32) -> ApiResult<Policy> {
+    let row = reminder_policy::Entity::find_by_id(community_id).one(db).await?;
+    Ok(row
+        .and_then(|r| serde_json::from_str(&r.policy).ok())
+        .unwrap_or_default())
+}
+
+/// `GET /staff/communities/{id}/reminder-policy`.
+pub async fn get_policy(state: &AppState, ctx: &StaffCtx, community_id: i32) -> ApiResult<Policy> {
+    ctx.require(Action::ReadSetup)?;
+    visible_community(state, ctx, community_id).await?;
+    policy_of(&state.db, community_id).await
+}
+
+/// `PUT /staff/communities/{id}/reminder-policy`: the whole policy, validated, audited.
+pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: Policy) -> ApiResult<Policy> {
+    ctx.require(Action::ManageCollection)?;
+    visible_community(state, ctx, community_id).await?;
+    let mut errors = FieldErrors::default();
+    for (f, m) in p.problems() {
+        errors.insert(f, m);
+    }
+    ApiError::check(errors)?;
+    let now = state.clock.now();
+    let json = serde_json::to_string(&p).map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
+    let txn = state.db.begin().await?;
+    reminder_policy::Entity::insert(reminder_policy::ActiveModel {
+        community_id: Set(community_id),
+        policy: Set(json.clone()),
+        updated_by: Set(ctx.actor()),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(reminder_policy::Column::CommunityId)
+            .update_columns([
+                reminder_policy::Column::Policy,
+                reminder_policy::Column::UpdatedBy,
+                reminder_policy::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    let detail = serde_json::from_str(&json).unwrap_or_default();
+    audit::record(
+        &txn,
+        &ctx.actor(),
+        "reminder_policy.update",
+        "community",
+        community_id,
+        detail,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(p)
+}
+
+pub async fn visible_community(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<community::Model> {
+    ctx.require_community(id)?;
+    community::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+// ---------- suppression ----------
+
+/// The one suppression rule, as SQL over a bill aliased `b` and the local date bound at `today`:
+/// a bill is left out of reminders while it is not open or a staff collection hold covers it (the
+/// bill or its whole unit). Later issues add disputes, installment plans, hardship cases and
+/// scheduled auto-debits here, and every reminder decision and re-check goes through it.
+pub fn suppressed_sql(today: &str) -> String {
+    format!(
+        "(b.status <> 'unpaid' OR EXISTS (SELECT 1 FROM collection_holds h WHERE h.until >= {today} \
+         AND (h.bill_id = b.id OR (h.bill_id IS NULL AND h.unit_id = b.unit_id))))"
+    )
+}
+
+/// Joins each bill (`b`) to the owner record it belongs to (`uo`): the link covering the bill's
+/// period start, or for bills from before the unit's first link, that first owner (as owners see
+/// them in the app: a transfer leaves the seller's arrears with the seller).
+pub const BILL_OWNER_JOIN: &str = "JOIN unit_owners uo ON uo.unit_id = b.unit_id \
+     AND (uo.end_date IS NULL OR uo.end_date > b.period_start) \
+     AND (uo.start_date <= b.period_start OR NOT EXISTS \
+     (SELECT 1 FROM unit_owners p WHERE p.unit_id = uo.unit_id AND p.start_date < uo.start_date))";
+
+/// A statement with `$n` placeholders, rewritten to `?n` for SQLite (both are positional).
+fn stmt<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_string(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+// ---------- a pass ----------
+
+/// What one pass did. `sent`, `suppressed` and `by_stage` count messages.
+#[derive(Debug, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct RunReport {
+    pub sent: u64,
+    pub suppressed: u64,
+    /// Due but waiting: quiet hours, a no-send date, or the per-owner rate limit.
+    pub deferred: u64,
+    pub by_stage: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+pub struct RunRequest {
+    pub community_id: Option<i32>,
+}
+
+/// `POST /staff/reminder-runs`: one pass now.
+pub async fn run_now(state: &AppState, ctx: &StaffCtx, req: RunRequest) -> ApiResult<RunReport> {
+    ctx.require(Action::ManageCollection)?;
+    let ids = match req.community_id {
+        Some(id) => {
+            visible_community(state, ctx, id).await?;
+            vec![id]
+        }
+        None => {
+            let all: Vec<i32> = community::Entity::find()
+                .select_only()
+                .column(community::Column::Id)
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            all.into_iter().filter(|id| ctx.sees(*id)).collect()
+        }
+    };
+    let mut report = RunReport::default();
+    for id in ids {
+        pass_community(state, id, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// The scheduler's pass over every community.
+pub async fn tick(state: &AppState) -> ApiResult<RunReport> {
+    let mut report = RunReport::default();
+    let ids: Vec<i32> = community::Entity::find()
+        .select_only()
+        .column(community::Column::Id)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    for id in ids {
+        pass_community(state, id, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Where a community stands right now: its policy, local date and whether it may be messaged.
+struct Moment {
+    community: community::Model,
+    policy: Policy,
+    tz: chrono_tz::Tz,
+    today: NaiveDate,
+    quiet: Option<QuietHours>,
+    no_send: Vec<NaiveDate>,
+}
+
+impl Moment {
+    async fn load<C: ConnectionTrait>(state: &AppState, db: &C, community_id: i32) -> ApiResult<Moment> {
+        let community = community::Entity::find_by_id(community_id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let policy = policy_of(db, community_id).await?;
+        let tz = state.community_tz_on(db, community_id).await?;
+        let today = state.clock.now().with_timezone(&tz).date_naive();
+        let defaults = &state.settings.reminders;
+        let quiet = QuietHours::parse(policy.quiet_hours.as_deref().unwrap_or(&defaults.quiet_hours));
+        let no_send = policy
+            .no_send_dates
+            .clone()
+            .unwrap_or_else(|| defaults.no_send_dates.clone());
+        Ok(Moment {
+            community,
+            policy,
+            tz,
+            today,
+            quiet,
+            no_send,
+        })
+    }
+
+    /// The first moment at or after `at` when this community may be messaged.
+    fn next_send(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let local = at.with_timezone(&self.tz).naive_local();
+        let next = rules::next_send_time(local, self.quiet, &self.no_send);
+        if next == local {
+            return at;
+        }
+        next.and_local_timezone(self.tz)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(at)
+    }
+}
+
+async fn pass_community(state: &AppState, community_id: i32, report: &mut RunReport) -> ApiResult<()> {
+    let m = Moment::load(state, &state.db, community_id).await?;
+    decide(state, &m, report).await?;
+    send_due(state, &m, report).await
+}
+
+#[derive(Debug, FromQueryResult)]
+struct OwnerArrears {
+    owner_id: i32,
+    /// Oldest due date among the bills reminders may mention; None when all are suppressed.
+    oldest_live: Option<NaiveDate>,
+    oldest_any: NaiveDate,
+    episode_id: i32,
+    top_rank: i32,
+    friendly_opt_out: Option<bool>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct OwnerUpcoming {
+    owner_id: i32,
+    due: NaiveDate,
+    friendly_opt_out: Option<bool>,
+}
+
+/// A reminder row to create (the unique key drops it if it already exists).
+struct Due {
+    owner_id: i32,
+    stage: Stage,
+    episode_key: String,
+    episode: Option<i32>,
+}
+
+/// Decides what is due: closes episodes whose arrears are gone, opens episodes for new arrears,
+/// and queues the highest passed overdue stage not yet sent in each episode, plus pre-due notices.
+/// Streams the owners (never loads all bills) and writes in batches.
+async fn decide(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiResult<()> {
+    let db = &state.db;
+    let c = m.community.id;
+    let today = Value::from(m.today);
+    // Overdue = unpaid and past its due date (held bills still count: the episode is about arrears).
+    let arrears = format!(
+        "SELECT 1 FROM bills b {BILL_OWNER_JOIN} WHERE uo.owner_id = reminder_episodes.owner_id \
+         AND b.community_id = $1 AND b.status = 'unpaid' AND b.due_date < $2"
+    );
+    db.execute_raw(stmt(
+        db,
+        &format!(
+            "UPDATE reminder_episodes SET open_owner = NULL, ended_on = $2 \
+             WHERE community_id = $1 AND open_owner IS NOT NULL AND NOT EXISTS ({arrears})"
+        ),
+        vec![c.into(), today.clone()],
+    ))
+    .await?;
+    db.execute_raw(stmt(
+        db,
+        &format!(
+            "INSERT INTO reminder_episodes (owner_id, community_id, open_owner, started_on, top_rank) \
+         SELECT DISTINCT uo.owner_id, $1, uo.owner_id, $2, 0 FROM bills b \
+         {BILL_OWNER_JOIN} \
+         WHERE b.community_id = $1 AND b.status = 'unpaid' AND b.due_date < $2 \
+         ON CONFLICT (open_owner) DO NOTHING"
+        ),
+        vec![c.into(), today.clone()],
+    ))
+    .await?;
+
+    let suppressed = suppressed_sql("$2");
+    let mut batch = Vec::new();
+    {
+        let overdue = OwnerArrears::find_by_statement(stmt(
+            db,
+            &format!(
+                "SELECT uo.owner_id, MIN(CASE WHEN {suppressed} THEN NULL ELSE b.due_date END) AS oldest_live, \
+             MIN(b.due_date) AS oldest_any, e.id AS episode_id, e.top_rank, o.friendly_opt_out \
+             FROM bills b {BILL_OWNER_JOIN} \
+             JOIN owners o ON o.id = uo.owner_id \
+             JOIN reminder_episodes e ON e.open_owner = uo.owner_id \
+             WHERE b.community_id = $1 AND b.status = 'unpaid' AND b.due_date < $2 \
+             GROUP BY uo.owner_id, e.id, e.top_rank, o.friendly_opt_out"
+            ),
+            vec![c.into(), today.clone()],
+        ))
+        .stream(db)
+        .await?;
+        futures_util::pin_mut!(overdue);
+        use futures_util::StreamExt;
+        while let Some(row) = overdue.next().await {
+            let row = row?;
+            let opted_out = row.friendly_opt_out.unwrap_or(false);
+            let Some(oldest) = row.oldest_live else {
+                // Everything overdue is held: the message that would be due is suppressed.
+                let would = m.policy.overdue_stage(m.today, row.oldest_any);
+                if would.is_some_and(|s| s.rank() > row.top_rank && !(s.is_friendly() && opted_out)) {
+                    report.suppressed += 1;
+                }
+                continue;
+            };
+            let Some(stage) = m.policy.overdue_stage(m.today, oldest) else {
+                continue;
+            };
+            // Never a lower stage after a higher one, never a stage twice in an episode.
+            if stage.rank() <= row.top_rank || (stage.is_friendly() && opted_out) {
+                continue;
+            }
+            batch.push(Due {
+                owner_id: row.owner_id,
+                stage,
+                episode_key: format!("episode:{}", row.episode_id),
+                episode: Some(row.episode_id),
+            });
+            if batch.len() >= 500 {
+                queue(state, m, std::mem::take(&mut batch)).await?;
+            }
+        }
+    } // the stream (and its connection) ends here
+    queue(state, m, std::mem::take(&mut batch)).await?;
+
+    if m.policy.stages.pre_due.enabled {
+        let until = Value::from(m.today + Duration::days(m.policy.stages.pre_due.days));
+        let upcoming = OwnerUpcoming::find_by_statement(stmt(
+            db,
+            &format!(
+                "SELECT uo.owner_id, MIN(b.due_date) AS due, o.friendly_opt_out FROM bills b \
+                 {BILL_OWNER_JOIN} \
+                 JOIN owners o ON o.id = uo.owner_id \
+                 WHERE b.community_id = $1 AND b.status = 'unpaid' AND b.due_date >= $2 AND b.due_date <= $3 \
+                 AND NOT {suppressed} GROUP BY uo.owner_id, o.friendly_opt_out"
+            ),
+            vec![c.into(), today.clone(), until],
+        ))
+        .all(db)
+        .await?;
+        let due: Vec<Due> = upcoming
+            .into_iter()
+            .filter(|u| !u.friendly_opt_out.unwrap_or(false))
+            .map(|u| Due {
+                owner_id: u.owner_id,
+                stage: Stage::PreDue,
+                episode_key: format!("due:{}", u.due),
+                episode: None,
+            })
+            .collect();
+        for chunk in due.chunks(500) {
+            queue(state, m, chunk.iter().map(clone_due).collect()).await?;
+        }
+    }
+    Ok(())
+}
+
+fn clone_due(d: &Due) -> Due {
+    Due {
+        owner_id: d.owner_id,
+        stage: d.stage,
+        episode_key: d.episode_key.clone(),
+        episode: d.episode,
+    }
+}
+
+/// Inserts reminder rows (a repeat of an existing key is dropped) and raises episodes' top stage.
+async fn queue(state: &AppState, m: &Moment, due: Vec<Due>) -> ApiResult<()> {
+    if due.is_empty() {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let not_before = m.next_send(now);
+    let txn = state.db.begin().await?;
+    let rows = due.iter().map(|d| reminder::ActiveModel {
+        owner_id: Set(d.owner_id),
+        community_id: Set(m.community.id),
+        stage: Set(d.stage.as_str().into()),
+        episode_key: Set(d.episode_key.clone()),
+        status: Set("pending".into()),
+        not_before: Set(not_before),
+        lease_until: Set(None),
+        attempts: Set(0),
+        bill_ids: Set("[]".into()),
+        amount_fen: Set(0),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    reminder::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                reminder::Column::OwnerId,
+                reminder::Column::CommunityId,
+                reminder::Column::Stage,
+                reminder::Column::EpisodeKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    for stage in Stage::OVERDUE {
+        let ids: Vec<i32> = due
+            .iter()
+            .filter(|d| d.stage == stage)
+            .filter_map(|d| d.episode)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        entity::reminder_episode::Entity::update_many()
+            .col_expr(entity::reminder_episode::Column::TopRank, Expr::value(stage.rank()))
+            .filter(entity::reminder_episode::Column::Id.is_in(ids))
+            .filter(entity::reminder_episode::Column::TopRank.lt(stage.rank()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due reminders of a community: pending ones whose time has come and
+/// claimed ones whose lease ran out. Public so tests can play a sender that dies after claiming.
+pub async fn claim(state: &AppState, community_id: i32, limit: u64) -> ApiResult<Vec<reminder::Model>> {
+    let now = state.clock.now();
+    let lease = Duration::seconds(Ord::max(state.settings.reminders.lease_seconds, 1));
+    let due = Query::select()
+        .column(reminder::Column::Id)
+        .from(reminder::Entity)
+        .and_where(Expr::col(reminder::Column::CommunityId).eq(community_id))
+        .and_where(
+            Expr::col(reminder::Column::Status)
+                .eq("pending")
+                .and(Expr::col(reminder::Column::NotBefore).lte(now))
+                .or(Expr::col(reminder::Column::Status)
+                    .eq("sending")
+                    .and(Expr::col(reminder::Column::LeaseUntil).lt(now))),
+        )
+        .order_by(reminder::Column::Id, sea_orm::Order::Asc)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let mut rows = reminder::Entity::update_many()
+        .col_expr(reminder::Column::Status, Expr::value("sending"))
+        .col_expr(reminder::Column::LeaseUntil, Expr::value(now + lease))
+        .col_expr(reminder::Column::Attempts, Expr::col(reminder::Column::Attempts).add(1))
+        .filter(reminder::Column::Id.in_subquery(due))
+        .exec_with_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+/// Sends what is due now, batch by batch; outside the allowed hours nothing is claimed.
+async fn send_due(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiResult<()> {
+    let now = state.clock.now();
+    let may_send = m.next_send(now) == now;
+    if may_send {
+        loop {
+            let claimed = claim(state, m.community.id, Ord::max(state.settings.reminders.batch_size, 1)).await?;
+            if claimed.is_empty() {
+                break;
+            }
+            for r in claimed {
+                match deliver(state, m, r).await? {
+                    Outcome::Sent(stage) => {
+                        report.sent += 1;
+                        *report.by_stage.entry(stage.as_str().into()).or_default() += 1;
+                    }
+                    Outcome::Suppressed => report.suppressed += 1,
+                    // Counted below with everything else that waits.
+                    Outcome::Deferred | Outcome::Lost => {}
+                }
+            }
+        }
+    }
+    // Waiting: everything pending while the community may not be messaged, else what is not due yet.
+    let mut waiting = reminder::Entity::find()
+        .filter(reminder::Column::CommunityId.eq(m.community.id))
+        .filter(reminder::Column::Status.eq("pending"));
+    if may_send {
+        waiting = waiting.filter(reminder::Column::NotBefore.gt(state.clock.now()));
+    }
+    report.deferred += waiting.count(&state.db).await?;
+    Ok(())
+}
+
+use sea_orm::PaginatorTrait;
+
+enum Outcome {
+    Sent(Stage),
+    Suppressed,
+    Deferred,
+    /// Another sender took the row over (our lease ran out): it reports the row.
+    Lost,
+}
+
+/// The bills a reminder may mention right now (the re-check just before sending).
+async fn reminder_bills<C: ConnectionTrait>(
+    db: &C,
+    r: &reminder::Model,
+    stage: Stage,
+    today: NaiveDate,
+) -> ApiResult<Vec<bill::Model>> {
+    let suppressed = suppressed_sql("$3");
+    let window = match stage {
+        Stage::PreDue => "b.due_date = $4",
+        _ => "b.due_date < $3",
+    };
+    let due_key = r
+        .episode_key
+        .strip_prefix("due:")
+        .and_then(|d| d.parse::<NaiveDate>().ok())
+        .unwrap_or(today);
+    let sql = format!(
+        "SELECT b.* FROM bills b {BILL_OWNER_JOIN} \
+         WHERE uo.owner_id = $1 AND b.community_id = $2 AND {window} AND NOT {suppressed} ORDER BY b.due_date, b.id"
+    );
+    let mut values: Vec<Value> = vec![r.owner_id.into(), r.community_id.into(), today.into()];
+    if stage == Stage::PreDue {
+        values.push(due_key.into());
+    }
+    Ok(bill::Entity::find()
+        .from_raw_sql(stmt(db, &sql, values))
+        .all(db)
+        .await?)
+}
+
+/// What was tried, and what each channel answered (kept as evidence).
+struct Delivery {
+    channel: &'static str,
+    delivered_electronically: bool,
+    answers: Vec<String>,
+    provider_ref: Option<String>,
+}
+
+/// Re-checks, renders and sends one claimed reminder, then records it.
+async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<Outcome> {
+    let now = state.clock.now();
+    let Some(stage) = Stage::parse(&r.stage) else {
+        return Ok(Outcome::Suppressed);
+    };
+    let open_bills = reminder_bills(&state.db, &r, stage, m.today).await?;
+    let episode_open = match r
+        .episode_key
+        .strip_prefix("episode:")
+        .and_then(|v| v.parse::<i32>().ok())
+    {
+        Some(id) => entity::reminder_episode::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .is_some_and(|e| e.open_owner.is_some()),
+        None => true,
+    };
+    if open_bills.is_empty() || !episode_open {
+        finish(state, &r, "suppressed", None).await?;
+        return Ok(Outcome::Suppressed);
+    }
+    // One message per owner within the policy's gap: a later one waits.
+    if m.policy.min_gap_hours > 0 {
+        let last: Option<DateTime<Utc>> = reminder::Entity::find()
+            .select_only()
+            .column_as(reminder::Column::SentAt.max(), "last")
+            .filter(reminder::Column::OwnerId.eq(r.owner_id))
+            .filter(reminder::Column::Status.eq("sent"))
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(&state.db)
+            .await?
+            .flatten();
+        if let Some(last) = last {
+            let free = last + Duration::hours(m.policy.min_gap_hours);
+            if free > now {
+                let moved = reminder::Entity::update_many()
+                    .col_expr(reminder::Column::Status, Expr::value("pending"))
+                    .col_expr(reminder::Column::NotBefore, Expr::value(m.next_send(free)))
+                    .col_expr(reminder::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+                    .filter(reminder::Column::Id.eq(r.id))
+                    .filter(reminder::Column::Attempts.eq(r.attempts))
+                    .exec(&state.db)
+                    .await?;
+                return Ok(if moved.rows_affected == 1 {
+                    Outcome::Deferred
+                } else {
+                    Outcome::Lost
+                });
+            }
+        }
+    }
+    let o = owner::Entity::find_by_id(r.owner_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let with = bills::with_amounts(state, open_bills).await?;
+    let unit_ids: Vec<i32> = {
+        let mut v: Vec<i32> = with.iter().map(|(b, _, _)| b.unit_id).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let units = unit::Entity::find()
+        .filter(unit::Column::Id.is_in(unit_ids.clone()))
+        .order_by_asc(unit::Column::Id)
+        .all(&state.db)
+        .await?;
+    let principal: i64 = with.iter().map(|(_, _, a)| a.outstanding_principal).sum();
+    let late: i64 = with.iter().map(|(_, _, a)| a.outstanding_late_fee).sum();
+    let facts = NoticeFacts {
+        community: m.community.name.clone(),
+        company: state.settings.reminders.company_name.clone(),
+        owner_name: o.name.clone(),
+        units: units.iter().map(|u| u.code.clone()).collect(),
+        bill_count: with.len(),
+        principal: Fen(principal),
+        late_fee: Fen(late),
+        oldest_due: with.first().map(|(b, _, _)| b.due_date).unwrap_or(m.today),
+        today: m.today,
+        deadline: m.today + Duration::days(m.policy.deadline_days),
+    };
+    let content = rules::render(stage, &facts);
+    if let Some(word) = rules::banned_word(&content) {
+        // Defence in depth: a name or unit code could carry such a word; never send it.
+        tracing::error!(reminder_id = r.id, word, "reminder refused: wording");
+        finish(state, &r, "failed", None).await?;
+        return Ok(Outcome::Suppressed);
+    }
+    let delivery = send_through_channels(state, &r, stage, &o, &facts).await?;
+    let bill_ids: Vec<i32> = with.iter().map(|(b, _, _)| b.id).collect();
+
+    // Record: the row (fenced by the attempt we claimed), tasks, evidence, limitation.
+    let txn = state.db.begin().await?;
+    let marked = reminder::Entity::update_many()
+        .col_expr(reminder::Column::Status, Expr::value("sent"))
+        .col_expr(reminder::Column::Channel, Expr::value(delivery.channel))
+        .col_expr(reminder::Column::Content, Expr::value(content.clone()))
+        .col_expr(
+            reminder::Column::ProviderAnswer,
+            Expr::value(delivery.answers.join("\n")),
+        )
+        .col_expr(
+            reminder::Column::ProviderRef,
+            Expr::value(delivery.provider_ref.clone()),
+        )
+        .col_expr(reminder::Column::SentAt, Expr::value(now))
+        .col_expr(
+            reminder::Column::BillIds,
+            Expr::value(serde_json::to_string(&bill_ids).unwrap_or_default()),
+        )
+        .col_expr(reminder::Column::AmountFen, Expr::value(principal + late))
+        .col_expr(reminder::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(reminder::Column::Id.eq(r.id))
+        .filter(reminder::Column::Status.eq("sending"))
+        .filter(reminder::Column::Attempts.eq(r.attempts))
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        tracing::warn!(reminder_id = r.id, "reminder lease lost while sending");
+        return Ok(Outcome::Lost);
+    }
+    let first_unit = unit_ids.first().copied().unwrap_or_default();
+    let mut tasks: Vec<(&str, i32)> = Vec::new();
+    if delivery.channel == "staff_task" {
+        tasks.push(("call", first_unit));
+    }
+    if stage.is_formal() {
+        tasks.push(("printed_notice", first_unit));
+    }
+    if stage == Stage::FinalNotice {
+        tasks.push(("visit", first_unit));
+    }
+    for (kind, unit_id) in tasks {
+        staff_task::Entity::insert(staff_task::ActiveModel {
+            community_id: Set(m.community.id),
+            unit_id: Set(unit_id),
+            owner_id: Set(Some(r.owner_id)),
+            reminder_id: Set(Some(r.id)),
+            kind: Set(kind.into()),
+            stage: Set(Some(stage.as_str().into())),
+            status: Set("open".into()),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                staff_task::Column::ReminderId,
+                staff_task::Column::UnitId,
+                staff_task::Column::Kind,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    for unit_id in &unit_ids {
+        let rec = NewEvidence {
+            kind: "reminder",
+            stage: Some(stage.as_str().into()),
+            channel: delivery.channel.into(),
+            content: content.clone(),
+            result: delivery.answers.join("\n"),
+        };
+        evidence::append(&txn, *unit_id, now, rec).await?;
+    }
+    if stage.is_formal() && delivery.delivered_electronically {
+        restart_limitation(&txn, &bill_ids, m.today).await?;
+    }
+    txn.commit().await?;
+    Ok(Outcome::Sent(stage))
+}
+
+/// A delivered demand interrupts the limitation period of the bills it names (art. 195).
+pub async fn restart_limitation<C: ConnectionTrait>(db: &C, bill_ids: &[i32], on: NaiveDate) -> ApiResult<()> {
+    if bill_ids.is_empty() {
+        return Ok(());
+    }
+    bill::Entity::update_many()
+        .col_expr(bill::Column::LimitationFrom, Expr::value(on))
+        .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends a claimed row without sending (suppressed, refused wording), fenced like a send.
+async fn finish(state: &AppState, r: &reminder::Model, status: &str, answer: Option<String>) -> ApiResult<()> {
+    reminder::Entity::update_many()
+        .col_expr(reminder::Column::Status, Expr::value(status))
+        .col_expr(reminder::Column::ProviderAnswer, Expr::value(answer))
+        .col_expr(reminder::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(reminder::Column::Id.eq(r.id))
+        .filter(reminder::Column::Attempts.eq(r.attempts))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// WeChat subscribe message (spending one grant), else SMS, else a call task for a collector.
+async fn send_through_channels(
+    state: &AppState,
+    r: &reminder::Model,
+    stage: Stage,
+    o: &owner::Model,
+    f: &NoticeFacts,
+) -> ApiResult<Delivery> {
+    let now = state.clock.now();
+    let mut answers = Vec::new();
+    let total = Fen(f.principal.0 + f.late_fee.0).to_yuan_string();
+    if let Some(template) = state.settings.wechat.templates.get(stage.as_str()) {
+        let accounts = owner_account::Entity::find()
+            .filter(owner_account::Column::PhoneIndex.eq(o.phone_index.clone()))
+            .all(&state.db)
+            .await?;
+        for a in accounts {
+            let Some(grant) = spend_grant(state, a.id, template, r.id, now).await? else {
+                continue;
+            };
+            let msg = crate::gateways::wechat::SubscribeMessage {
+                touser: a.openid.clone(),
+                template_id: template.clone(),
+                page: "pages/bills/index".into(),
+                data: serde_json::json!({
+                    "thing1": {"value": f.community.chars().take(20).collect::<String>()},
+                    "amount2": {"value": format!("{total}元")},
+                    "date3": {"value": f.oldest_due.to_string()},
+                    "thing4": {"value": stage_title(stage)},
+                }),
+                miniprogram_state: "formal".into(),
+                lang: "zh_CN".into(),
+            };
+            match state.wechat.send_subscribe(&msg).await {
+                Ok(()) => {
+                    answers.push("wechat: errcode 0".into());
+                    return Ok(Delivery {
+                        channel: "wechat",
+                        delivered_electronically: true,
+                        answers,
+                        provider_ref: Some(format!("grant:{grant}")),
+                    });
+                }
+                // No subscription left: the grant stays spent; fall through to the next channel.
+                Err(crate::gateways::wechat::WechatError::Code(43101, msg)) => {
+                    answers.push(format!("wechat: errcode 43101 {msg}"));
+                }
+                Err(e) => {
+                    answers.push(format!("wechat: {e}"));
+                    unspend_grant(state, grant).await?;
+                }
+            }
+        }
+    }
+    if let (Some(sms), Some(template)) = (state.sms.as_ref(), state.settings.sms.templates.get(stage.as_str())) {
+        match state.cipher.decrypt(&o.phone_enc) {
+            Ok(phone) => {
+                let params = [total.clone(), f.bill_count.to_string(), f.deadline.to_string()];
+                match sms
+                    .send(template, &params, &phone, &format!("reminder:{}", r.id), now)
+                    .await
+                {
+                    Ok(sent) => {
+                        answers.push(format!("sms: Ok {}", sent.answer));
+                        return Ok(Delivery {
+                            channel: "sms",
+                            delivered_electronically: false,
+                            answers,
+                            provider_ref: Some(sent.serial_no),
+                        });
+                    }
+                    Err(e) => answers.push(format!("sms: {e}")),
+                }
+            }
+            Err(_) => answers.push("sms: phone unreadable".into()),
+        }
+    }
+    answers.push("staff_task: call".into());
+    Ok(Delivery {
+        channel: "staff_task",
+        delivered_electronically: false,
+        answers,
+        provider_ref: None,
+    })
+}
+
+fn stage_title(stage: Stage) -> &'static str {
+    match stage {
+        Stage::PreDue => "物业费即将到期",
+        Stage::OverdueFriendly => "物业费缴费提醒",
+        Stage::OverdueFormal => "物业费催告函",
+        Stage::FinalNotice => "物业费最终催告通知",
+    }
+}
+
+/// Takes one unspent grant of the account for the template; its id, or None if there is none.
+async fn spend_grant(
+    state: &AppState,
+    account_id: i32,
+    template: &str,
+    reminder_id: i32,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<i32>> {
+    for _ in 0..3 {
+        let Some(g) = subscribe_grant::Entity::find()
+            .filter(subscribe_grant::Column::AccountId.eq(account_id))
+            .filter(subscribe_grant::Column::TemplateId.eq(template))
+            .filter(subscribe_grant::Column::SpentAt.is_null())
+            .order_by_asc(subscribe_grant::Column::Id)
+            .one(&state.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let took = subscribe_grant::Entity::update_many()
+            .col_expr(subscribe_grant::Column::SpentAt, Expr::value(now))
+            .col_expr(subscribe_grant::Column::ReminderId, Expr::value(reminder_id))
+            .filter(subscribe_grant::Column::Id.eq(g.id))
+            .filter(subscribe_grant::Column::SpentAt.is_null())
+            .exec(&state.db)
+            .await?;
+        if took.rows_affected == 1 {
+            return Ok(Some(g.id));
+        }
+    }
+    Ok(None)
+}
+
+/// Gives a grant back when WeChat refused the message for a reason that did not consume it.
+async fn unspend_grant(state: &AppState, grant: i32) -> ApiResult<()> {
+    subscribe_grant::Entity::update_many()
+        .col_expr(
+            subscribe_grant::Column::SpentAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(subscribe_grant::Column::ReminderId, Expr::value(Option::<i32>::None))
+        .filter(subscribe_grant::Column::Id.eq(grant))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
