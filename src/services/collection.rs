@@ -370,10 +370,10 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
         content: content.to_string(),
         result: format!("by {}", ctx.actor()),
     };
-    let e = evidence::append(&txn, u.id, now, rec).await?;
+    let evidence_seq = evidence::append(&txn, u.id, now, rec).await?;
     txn.commit().await?;
     Ok(ContactRecorded {
-        evidence_seq: e.seq,
+        evidence_seq,
         task: task.map(TaskView::from),
     })
 }

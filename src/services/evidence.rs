@@ -10,10 +10,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::{evidence, evidence_head, unit};
 use ring::digest;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-    SqlErr, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -52,28 +49,23 @@ fn chain(prev: &str, canonical: &str) -> String {
     sha256_hex(format!("{prev}\n{canonical}").as_bytes())
 }
 
-/// Appends one record to a unit's chain. Concurrent appends race for the next `seq`; the unique
-/// (unit, seq) index refuses the loser, which retries on the new tail (inside a savepoint, so the
-/// caller's transaction survives the refusal).
-pub async fn append(
-    db: &DatabaseTransaction,
-    unit_id: i32,
-    at: DateTime<Utc>,
-    rec: NewEvidence,
-) -> ApiResult<evidence::Model> {
+/// Appends one record to a unit's chain; its seq. Concurrent appends race for the next `seq`: the
+/// unique (unit, seq) index turns the loser's insert into a no-op (no error, so the caller's
+/// transaction survives), and it retries on the new head.
+pub async fn append(db: &DatabaseTransaction, unit_id: i32, at: DateTime<Utc>, rec: NewEvidence) -> ApiResult<i32> {
     // Stored and hashed at the database's precision, so verification recomputes the same bytes.
     let at = at.trunc_subsecs(6);
     let sha = sha256_hex(rec.content.as_bytes());
-    for _ in 0..20 {
-        let sp = db.begin().await?;
+    for _ in 0..50 {
         // The head, not the newest surviving row, decides the next seq: a deleted tail then
         // leaves a gap that verification sees even after later appends.
-        let head = evidence_head::Entity::find_by_id(unit_id).one(&sp).await?;
+        let head = evidence_head::Entity::find_by_id(unit_id).one(db).await?;
         let (seq, prev) = match head {
             Some(h) => (h.seq + 1, h.chain_hash),
             None => (1, String::new()),
         };
         let c = canonical(seq, rec.kind, rec.stage.as_deref(), &rec.channel, at, &sha, &rec.result);
+        let chain_hash = chain(&prev, &c);
         let row = evidence::ActiveModel {
             unit_id: Set(unit_id),
             seq: Set(seq),
@@ -83,33 +75,35 @@ pub async fn append(
             at: Set(at),
             content: Set(rec.content.clone()),
             content_sha256: Set(sha.clone()),
-            chain_hash: Set(chain(&prev, &c)),
+            chain_hash: Set(chain_hash.clone()),
             result: Set(rec.result.clone()),
             ..Default::default()
         };
-        match row.insert(&sp).await {
-            Ok(m) => {
-                let head = evidence_head::ActiveModel {
-                    unit_id: Set(unit_id),
-                    seq: Set(m.seq),
-                    chain_hash: Set(m.chain_hash.clone()),
-                };
-                evidence_head::Entity::insert(head)
-                    .on_conflict(
-                        OnConflict::column(evidence_head::Column::UnitId)
-                            .update_columns([evidence_head::Column::Seq, evidence_head::Column::ChainHash])
-                            .to_owned(),
-                    )
-                    .exec(&sp)
-                    .await?;
-                sp.commit().await?;
-                return Ok(m);
-            }
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                sp.rollback().await?;
-            }
-            Err(e) => return Err(e.into()),
+        let inserted = evidence::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([evidence::Column::UnitId, evidence::Column::Seq])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        if inserted == 0 {
+            continue;
         }
+        let head = evidence_head::ActiveModel {
+            unit_id: Set(unit_id),
+            seq: Set(seq),
+            chain_hash: Set(chain_hash),
+        };
+        evidence_head::Entity::insert(head)
+            .on_conflict(
+                OnConflict::column(evidence_head::Column::UnitId)
+                    .update_columns([evidence_head::Column::Seq, evidence_head::Column::ChainHash])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        return Ok(seq);
     }
     Err(ApiError::internal(anyhow::anyhow!(
         "evidence chain of unit {unit_id} kept moving"

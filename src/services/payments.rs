@@ -631,6 +631,8 @@ async fn credit_locked(
         .exec_with_returning(txn)
         .await?;
     lines.sort_by_key(|l| l.id);
+    // What this payment settled, per unit, for the evidence archive.
+    let mut settled: std::collections::BTreeMap<i32, Vec<String>> = Default::default();
     for l in lines {
         let credited_bill = match l.bill_id {
             // One statement credits an open bill (and locks it); nothing changes if it is not open.
@@ -704,6 +706,27 @@ async fn credit_locked(
         }
         .insert(txn)
         .await?;
+        settled
+            .entry(l.unit_id)
+            .or_default()
+            .push(format!("{} {}", l.period, Fen(l.amount_fen).to_yuan_string()));
+    }
+    // Every payment is evidence of the unit's account: which order, which gateway transaction.
+    for (unit_id, periods) in settled {
+        let rec = crate::services::evidence::NewEvidence {
+            kind: "payment",
+            stage: None,
+            channel: p.channel.clone(),
+            content: serde_json::json!({
+                "payment_id": p.id,
+                "out_trade_no": p.out_trade_no,
+                "transaction_id": transaction_id,
+                "bills": periods,
+            })
+            .to_string(),
+            result: "credited".into(),
+        };
+        crate::services::evidence::append(txn, unit_id, now, rec).await?;
     }
     Ok(done)
 }

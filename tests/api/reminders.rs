@@ -238,7 +238,14 @@ async fn a_new_episode_starts_after_the_arrears_are_cleared() {
     let report = e.run().await;
     assert_eq!(stage_count(&report, "overdue_friendly"), 1, "{report}");
     assert_eq!(e.app.count("reminder_episodes").await, 2);
-    assert_eq!(e.evidence(unit).await.len(), 2);
+    // Two reminders with the counter payment between them.
+    let kinds: Vec<String> = e
+        .evidence(unit)
+        .await
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["reminder", "payment", "reminder"]);
 }
 
 #[tokio::test]
@@ -861,4 +868,23 @@ async fn an_owner_who_opted_out_gets_formal_notices_only() {
     e.relogin().await;
     let formal = e.run().await;
     assert_eq!(stage_count(&formal, "overdue_formal"), 1, "{formal}");
+}
+
+#[tokio::test]
+async fn concurrent_appends_to_one_unit_never_fork_the_chain() {
+    let e = estate().await;
+    let (unit, _) = e.household("11-1", "13800001101").await;
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| json!({"unit_id": unit, "kind": "call", "outcome": format!("第{i}次电话")}))
+        .collect();
+    let posts = bodies
+        .iter()
+        .map(|b| e.app.post("/api/v1/staff/contacts", Some(&e.admin), b));
+    for r in futures_util::future::join_all(posts).await {
+        assert_eq!(r.status(), 201);
+    }
+    let records = e.evidence(unit).await;
+    let seqs: Vec<i64> = records.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=8).collect::<Vec<i64>>());
+    assert_eq!(e.verify(unit).await, json!({"ok": true, "records": 8}));
 }
