@@ -14,6 +14,10 @@ use wuye::config::Settings;
 use wuye::gateways::rsa_keys::Signer;
 use wuye::startup::{Application, Overrides};
 
+// The production binary's allocator, so the numbers are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const KEY_ID: &str = "PUB_KEY_ID_BENCH";
 const APIV3: &str = "wuyeTestApiV3Key0123456789abcdef";
 
@@ -32,7 +36,10 @@ async fn main() {
         .unwrap_or(32);
     let settings = Settings::load(&[
         ("database.url", db),
-        ("database.max_connections", "32".into()),
+        (
+            "database.max_connections",
+            std::env::var("WUYE_BENCH_POOL").unwrap_or_else(|_| "32".into()),
+        ),
         ("redis.url", redis),
         ("redis.key_prefix", "wuye-bench-notify:".into()),
         ("server.port", "0".into()),
@@ -66,7 +73,7 @@ async fn main() {
     let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
 
-    // Seed: one community, one unit, n bills, n pending orders of one bill each.
+    // Seed: one community, n units with a bill each, n pending orders of one bill each.
     let now = Utc::now();
     let c = community::ActiveModel {
         code: Set(format!("B{}", now.timestamp())),
@@ -75,17 +82,6 @@ async fn main() {
         late_fee_daily_rate: Set("0.0005".into()),
         late_fee_grace_days: Set(15),
         late_fee_cap_ratio: Set("1".into()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&state.db)
-    .await
-    .unwrap();
-    let u = unit::ActiveModel {
-        community_id: Set(c.id),
-        building: Set("A".into()),
-        code: Set("A-1".into()),
-        area_centi_m2: Set(10_000),
         created_at: Set(now),
         ..Default::default()
     }
@@ -108,6 +104,36 @@ async fn main() {
     .unwrap();
     let seed_started = Instant::now();
     let mut outs = Vec::with_capacity(n);
+    // One unit per order: payments of different households (each unit has its own evidence chain).
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let units: Vec<unit::ActiveModel> = chunk
+            .iter()
+            .map(|i| unit::ActiveModel {
+                community_id: Set(c.id),
+                building: Set("A".into()),
+                code: Set(format!("A-{i}")),
+                area_centi_m2: Set(10_000),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
+        unit::Entity::insert_many(units)
+            .exec_without_returning(&state.db)
+            .await
+            .unwrap();
+    }
+    let unit_ids: Vec<i32> = {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+        unit::Entity::find()
+            .select_only()
+            .column(unit::Column::Id)
+            .filter(unit::Column::CommunityId.eq(c.id))
+            .order_by_asc(unit::Column::Id)
+            .into_tuple()
+            .all(&state.db)
+            .await
+            .unwrap()
+    };
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
         let bills: Vec<bill::ActiveModel> = chunk
             .iter()
@@ -117,7 +143,7 @@ async fn main() {
                 let p = wuye::domain::period::Period::Month { year, month };
                 bill::ActiveModel {
                     community_id: Set(c.id),
-                    unit_id: Set(u.id),
+                    unit_id: Set(unit_ids[*i]),
                     fee_item_id: Set(f.id),
                     period: Set(p.to_string()),
                     period_start: Set(p.start()),
@@ -170,7 +196,7 @@ async fn main() {
         payment_line::ActiveModel {
             payment_id: Set(p.id),
             bill_id: Set(Some(*bid)),
-            unit_id: Set(u.id),
+            unit_id: Set(unit_ids[i]),
             fee_item_id: Set(f.id),
             period: Set("x".into()),
             principal_fen: Set(10_000),

@@ -104,6 +104,8 @@ pub struct ReminderSettings {
     pub lease_seconds: i64,
     /// Reminders claimed per batch.
     pub batch_size: u64,
+    /// Messages of a batch sent at once.
+    pub send_concurrency: usize,
     /// The company named in notices.
     pub company_name: String,
     /// Where a printed notice's QR code leads; `{unit}` is replaced by the unit id.

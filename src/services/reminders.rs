@@ -15,7 +15,8 @@ use crate::services::staff::StaffCtx;
 use crate::services::{audit, bills};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use entity::{bill, community, owner, owner_account, reminder, reminder_policy, staff_task, subscribe_grant, unit};
+use entity::{bill, community, owner, owner_account, reminder, reminder_policy, staff_task, subscribe_grant};
+use futures_util::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
@@ -316,7 +317,6 @@ async fn decide(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiResu
         .stream(db)
         .await?;
         futures_util::pin_mut!(overdue);
-        use futures_util::StreamExt;
         while let Some(row) = overdue.next().await {
             let row = row?;
             let opted_out = row.friendly_opt_out.unwrap_or(false);
@@ -361,32 +361,27 @@ async fn decide(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiResu
             ),
             vec![c.into(), today.clone(), until],
         ))
-        .all(db)
+        .stream(db)
         .await?;
-        let due: Vec<Due> = upcoming
-            .into_iter()
-            .filter(|u| !u.friendly_opt_out.unwrap_or(false))
-            .map(|u| Due {
+        futures_util::pin_mut!(upcoming);
+        while let Some(u) = upcoming.next().await {
+            let u = u?;
+            if u.friendly_opt_out.unwrap_or(false) {
+                continue;
+            }
+            batch.push(Due {
                 owner_id: u.owner_id,
                 stage: Stage::PreDue,
                 episode_key: format!("due:{}", u.due),
                 episode: None,
-            })
-            .collect();
-        for chunk in due.chunks(500) {
-            queue(state, m, chunk.iter().map(clone_due).collect()).await?;
+            });
+            if batch.len() >= 500 {
+                queue(state, m, std::mem::take(&mut batch)).await?;
+            }
         }
     }
+    queue(state, m, batch).await?;
     Ok(())
-}
-
-fn clone_due(d: &Due) -> Due {
-    Due {
-        owner_id: d.owner_id,
-        stage: d.stage,
-        episode_key: d.episode_key.clone(),
-        episode: d.episode,
-    }
 }
 
 /// Inserts reminder rows (a repeat of an existing key is dropped) and raises episodes' top stage.
@@ -488,8 +483,13 @@ async fn send_due(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiRe
             if claimed.is_empty() {
                 break;
             }
-            for r in claimed {
-                match deliver(state, m, r).await? {
+            // Messages go out concurrently (each is one owner's own row, so they never collide).
+            let width = Ord::max(state.settings.reminders.send_concurrency, 1);
+            let mut outcomes = futures_util::stream::iter(claimed)
+                .map(|r| deliver(state, m, r))
+                .buffer_unordered(width);
+            while let Some(outcome) = outcomes.next().await {
+                match outcome? {
                     Outcome::Sent(stage) => {
                         report.sent += 1;
                         *report.by_stage.entry(stage.as_str().into()).or_default() += 1;
@@ -530,23 +530,31 @@ async fn reminder_bills<C: ConnectionTrait>(
     today: NaiveDate,
 ) -> ApiResult<Vec<bill::Model>> {
     let suppressed = suppressed_sql("$3");
-    let window = match stage {
-        Stage::PreDue => "b.due_date = $4",
-        _ => "b.due_date < $3",
-    };
     let due_key = r
         .episode_key
         .strip_prefix("due:")
         .and_then(|d| d.parse::<NaiveDate>().ok())
         .unwrap_or(today);
+    // An overdue reminder belongs to its episode: once the arrears were cleared (episode closed)
+    // it mentions nothing, even if new arrears began meanwhile (they get their own episode).
+    let episode = r
+        .episode_key
+        .strip_prefix("episode:")
+        .and_then(|v| v.parse::<i32>().ok());
+    let (window, extra): (&str, Option<Value>) = match (stage, episode) {
+        (Stage::PreDue, _) => ("b.due_date = $4", Some(due_key.into())),
+        (_, Some(e)) => (
+            "b.due_date < $3 AND EXISTS (SELECT 1 FROM reminder_episodes e WHERE e.id = $4 AND e.open_owner IS NOT NULL)",
+            Some(e.into()),
+        ),
+        (_, None) => ("b.due_date < $3", None),
+    };
     let sql = format!(
         "SELECT b.* FROM bills b {BILL_OWNER_JOIN} \
          WHERE uo.owner_id = $1 AND b.community_id = $2 AND {window} AND NOT {suppressed} ORDER BY b.due_date, b.id"
     );
     let mut values: Vec<Value> = vec![r.owner_id.into(), r.community_id.into(), today.into()];
-    if stage == Stage::PreDue {
-        values.push(due_key.into());
-    }
+    values.extend(extra);
     Ok(bill::Entity::find()
         .from_raw_sql(stmt(db, &sql, values))
         .all(db)
@@ -568,18 +576,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
         return Ok(Outcome::Suppressed);
     };
     let open_bills = reminder_bills(&state.db, &r, stage, m.today).await?;
-    let episode_open = match r
-        .episode_key
-        .strip_prefix("episode:")
-        .and_then(|v| v.parse::<i32>().ok())
-    {
-        Some(id) => entity::reminder_episode::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .is_some_and(|e| e.open_owner.is_some()),
-        None => true,
-    };
-    if open_bills.is_empty() || !episode_open {
+    if open_bills.is_empty() {
         finish(state, &r, "suppressed", None).await?;
         return Ok(Outcome::Suppressed);
     }
@@ -624,18 +621,16 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
         v.dedup();
         v
     };
-    let units = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(unit_ids.clone()))
-        .order_by_asc(unit::Column::Id)
-        .all(&state.db)
-        .await?;
+    let mut unit_codes: Vec<(i32, String)> = with.iter().map(|(b, v, _)| (b.unit_id, v.unit_code.clone())).collect();
+    unit_codes.sort();
+    unit_codes.dedup();
     let principal: i64 = with.iter().map(|(_, _, a)| a.outstanding_principal).sum();
     let late: i64 = with.iter().map(|(_, _, a)| a.outstanding_late_fee).sum();
     let facts = NoticeFacts {
         community: m.community.name.clone(),
         company: state.settings.reminders.company_name.clone(),
         owner_name: o.name.clone(),
-        units: units.iter().map(|u| u.code.clone()).collect(),
+        units: unit_codes.into_iter().map(|(_, code)| code).collect(),
         bill_count: with.len(),
         principal: Fen(principal),
         late_fee: Fen(late),
@@ -694,8 +689,8 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     if stage == Stage::FinalNotice {
         tasks.push(("visit", first_unit));
     }
-    for (kind, unit_id) in tasks {
-        staff_task::Entity::insert(staff_task::ActiveModel {
+    if !tasks.is_empty() {
+        let rows = tasks.into_iter().map(|(kind, unit_id)| staff_task::ActiveModel {
             community_id: Set(m.community.id),
             unit_id: Set(unit_id),
             owner_id: Set(Some(r.owner_id)),
@@ -705,18 +700,19 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
             status: Set("open".into()),
             created_at: Set(now),
             ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::columns([
-                staff_task::Column::ReminderId,
-                staff_task::Column::UnitId,
-                staff_task::Column::Kind,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
+        });
+        staff_task::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    staff_task::Column::ReminderId,
+                    staff_task::Column::UnitId,
+                    staff_task::Column::Kind,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
     }
     for unit_id in &unit_ids {
         let rec = NewEvidence {
