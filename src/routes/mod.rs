@@ -110,6 +110,11 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(post, "/api/v1/staff/holds", staff::reminders::create_hold),
         route!(get, "/api/v1/staff/holds", staff::reminders::list_holds),
         route!(get, "/api/v1/staff/tasks", staff::reminders::list_tasks),
+        route!(
+            get,
+            "/api/v1/staff/tasks/{id}/notice.html",
+            staff::reminders::notice_html
+        ),
         route!(post, "/api/v1/staff/contacts", staff::reminders::contact),
         route!(
             get,
@@ -189,7 +194,7 @@ impl utoipa::Modify for BearerAuth {
         staff::staff_users::create, staff::staff_users::list, staff::staff_users::update,
         me::subscriptions, me::reminder_preferences,
         staff::reminders::get_policy, staff::reminders::put_policy, staff::reminders::run,
-        staff::reminders::create_hold, staff::reminders::list_holds, staff::reminders::list_tasks,
+        staff::reminders::create_hold, staff::reminders::list_holds, staff::reminders::list_tasks, staff::reminders::notice_html,
         staff::reminders::contact, staff::reminders::evidence_list, staff::reminders::evidence_verify,
         staff::reminders::case_file, staff::reminders::case_file_html, staff::reminders::limitation_alerts,
     ),

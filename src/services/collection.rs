@@ -447,3 +447,70 @@ pub async fn set_preferences(
         .await?;
     Ok(p)
 }
+
+// ---------- printed notices ----------
+
+/// `GET /staff/tasks/{id}/notice.html`: the printable notice of a printed-notice task: the
+/// demand as sent, its bills with amounts, the basis, a QR code to pay, and a delivery receipt.
+pub async fn printed_notice_html(state: &AppState, ctx: &StaffCtx, task_id: i32) -> ApiResult<String> {
+    ctx.require(Action::ReadSetup)?;
+    let t = staff_task::Entity::find_by_id(task_id)
+        .one(&state.db)
+        .await?
+        .filter(|t| t.kind == "printed_notice" && ctx.sees(t.community_id))
+        .ok_or(ApiError::NotFound)?;
+    let r = match t.reminder_id {
+        Some(id) => reminder::Entity::find_by_id(id).one(&state.db).await?,
+        None => None,
+    }
+    .ok_or(ApiError::NotFound)?;
+    let ids: Vec<i32> = serde_json::from_str(&r.bill_ids).unwrap_or_default();
+    let bills = bill::Entity::find()
+        .filter(bill::Column::Id.is_in(ids))
+        .order_by_asc(bill::Column::DueDate)
+        .all(&state.db)
+        .await?;
+    let with = crate::services::bills::with_amounts(state, bills).await?;
+    let pay_url = state
+        .settings
+        .reminders
+        .pay_url
+        .replace("{unit}", &t.unit_id.to_string());
+    let qr = qrcode::QrCode::new(pay_url.as_bytes())
+        .map(|c| {
+            c.render::<qrcode::render::svg::Color>()
+                .min_dimensions(160, 160)
+                .build()
+        })
+        .unwrap_or_default();
+    let esc = crate::services::casefile::esc;
+    let mut h = String::from(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>催缴通知</title>\
+         <style>body{font-family:serif;margin:2.5em;max-width:48em}pre{white-space:pre-wrap;font-family:serif;font-size:15px}\
+         table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:4px}.qr{float:right;margin-left:1em;text-align:center}</style></head><body>",
+    );
+    h.push_str(&format!(
+        "<div class=\"qr\">{qr}<br>扫码缴费（支付宝或微信）</div><pre>{}</pre>",
+        esc(r.content.as_deref().unwrap_or(""))
+    ));
+    h.push_str("<h3>欠费明细</h3><table><tr><th>房屋</th><th>项目</th><th>账期</th><th>到期日</th><th>本金</th><th>违约金</th><th>应缴</th></tr>");
+    for (_, v, _) in &with {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&v.unit_code),
+            esc(&v.fee_item),
+            esc(&v.period),
+            v.due_date,
+            esc(&v.principal),
+            esc(&v.late_fee),
+            esc(&v.amount_due)
+        ));
+    }
+    let total: i64 = with.iter().map(|(_, _, a)| a.due()).sum();
+    h.push_str(&format!(
+        "</table><p>合计应缴：{} 元。依据：物业服务合同；《中华人民共和国民法典》第九百四十四条。</p>\
+         <h3>送达回执</h3><p>受送达人签收：__________　送达人：__________　日期：__________</p></body></html>",
+        crate::domain::Fen(total).to_yuan_string()
+    ));
+    Ok(h)
+}

@@ -718,6 +718,37 @@ async fn a_delivered_formal_notice_restarts_the_limitation_period() {
         .into_iter()
         .find(|t| t["kind"] == "printed_notice")
         .unwrap();
+    // The printable notice: the demand, its bills, the basis, a QR code to pay, a receipt line.
+    let page = e
+        .app
+        .get(
+            &format!("/api/v1/staff/tasks/{}/notice.html", printed["id"]),
+            Some(&e.admin),
+        )
+        .await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    for must in [
+        "最终催告通知书",
+        "第九百四十四条",
+        "合计应缴",
+        "<svg",
+        "扫码缴费",
+        "送达回执",
+        "9-901",
+    ] {
+        assert!(page.contains(must), "notice lacks {must}");
+    }
+    assert_eq!(banned_word(&page), None);
+    let call = e.tasks().await.into_iter().find(|t| t["kind"] == "call").unwrap();
+    let r = e
+        .app
+        .get(
+            &format!("/api/v1/staff/tasks/{}/notice.html", call["id"]),
+            Some(&e.admin),
+        )
+        .await;
+    assert_error(r, 404, "NOT_FOUND").await;
     let bad = e
         .app
         .post(

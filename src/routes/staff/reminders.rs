@@ -146,3 +146,15 @@ pub async fn limitation_alerts(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(casefile::limitation_alerts(&state, &ctx, q.into_inner()).await?))
 }
+
+/// The printable notice of a printed-notice task (amount, basis, QR code to pay, receipt).
+#[utoipa::path(get, path = "/api/v1/staff/tasks/{id}/notice.html", tag = "staff-reminders", params(("id" = i32, Path)),
+    responses((status = 200, content_type = "text/html"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn notice_html(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    let page = collection::printed_notice_html(&state, &ctx, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
+}
