@@ -10,6 +10,24 @@ mod m20261127_000003_payments;
 mod m20261127_000004_refunds;
 mod m20261127_000005_reminders;
 
+/// An index on `table(cols…)`, shared by the migrations.
+pub(crate) fn idx(
+    name: &'static str,
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(table);
+    for c in cols {
+        i.col(*c);
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
 /// The ordered list of migrations.
 pub struct Migrator;
 

@@ -1,22 +1,11 @@
 //! Reminders: per-community policy, overdue episodes, one claimable row per owner × stage ×
 //! episode (the unique key that makes a second send impossible), subscribe-message grants, staff
 //! tasks, collection holds, and the per-unit evidence chain.
+use crate::idx;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn idx(name: &'static str, table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(table);
-    for c in cols {
-        i.col(*c);
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -130,9 +130,17 @@ impl Estate {
             .unwrap();
     }
 
-    /// Re-login after the clock moved past the staff session lifetime.
-    async fn relogin(&mut self) {
+    /// Moves the clock, logging staff in again (their sessions last 12 hours).
+    async fn advance(&mut self, d: Duration) {
+        self.app.clock.advance(d);
         self.admin = self.app.admin_token().await;
+    }
+
+    /// POSTs as the admin and expects 201; the answer.
+    async fn created(&self, path: &str, body: Value) -> Value {
+        let r = self.app.post(path, Some(&self.admin), &body).await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        r.json().await.unwrap()
     }
 }
 
@@ -197,9 +205,8 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
     // A second pass sends nothing, and neither does a month later (no monthly repeat of a demand).
     let again = e.run().await;
     assert_eq!(again["sent"], 0, "{again}");
-    e.app.clock.advance(Duration::days(30));
     let mut e = e;
-    e.relogin().await;
+    e.advance(Duration::days(30)).await;
     let month_later = e.run().await;
     // The friendly owner's arrears are now 35 days old and the newest owner's 31: both get the
     // formal notice (the newest never had a friendly one: only the highest passed stage goes).
@@ -215,18 +222,13 @@ async fn a_new_episode_starts_after_the_arrears_are_cleared() {
     let first = e.bill_due(unit, 5).await;
     assert_eq!(e.run().await["sent"], 1);
     // Paid at the counter: the episode ends at the next pass.
-    let r = e
-        .app
-        .post(
-            "/api/v1/staff/payments/counter",
-            Some(&e.admin),
-            &json!({"bill_ids": [first], "method": "cash", "reference": "R-001"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    e.created(
+        "/api/v1/staff/payments/counter",
+        json!({"bill_ids": [first], "method": "cash", "reference": "R-001"}),
+    )
+    .await;
     assert_eq!(e.run().await["sent"], 0);
-    e.app.clock.advance(Duration::days(10));
-    e.relogin().await;
+    e.advance(Duration::days(10)).await;
     // New arrears, five days old: a new episode, so the friendly reminder goes again.
     let later = today() + Duration::days(10);
     let b = e.bill_due(unit, 0).await;
@@ -254,8 +256,7 @@ async fn quiet_hours_and_holidays_defer_and_do_not_drop() {
     let (unit, _) = e.household("3-301", "13800000301").await;
     e.bill_due(unit, 5).await;
     // 22:30 in Shanghai.
-    e.app.clock.advance(Duration::minutes(12 * 60 + 30));
-    e.relogin().await;
+    e.advance(Duration::minutes(12 * 60 + 30)).await;
     let night = e.run().await;
     assert_eq!(night["sent"], 0, "{night}");
     assert_eq!(night["deferred"], 1, "{night}");
@@ -282,14 +283,12 @@ async fn quiet_hours_and_holidays_defer_and_do_not_drop() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    e.app.clock.advance(Duration::minutes(9 * 60 + 35));
-    e.relogin().await;
+    e.advance(Duration::minutes(9 * 60 + 35)).await;
     let holiday = e.run().await;
     assert_eq!(holiday["sent"], 0, "{holiday}");
     assert_eq!(holiday["deferred"], 1);
     // The day after, at 08:05: sent.
-    e.app.clock.advance(Duration::days(1));
-    e.relogin().await;
+    e.advance(Duration::days(1)).await;
     let morning = e.run().await;
     assert_eq!(morning["sent"], 1, "{morning}");
     let at: chrono::DateTime<Utc> = e.evidence(unit).await[0]["at"].as_str().unwrap().parse().unwrap();
@@ -306,15 +305,11 @@ async fn a_hold_suppresses_reminders_until_it_ends_and_is_evidence() {
     let mut e = estate().await;
     let (unit, _) = e.household("4-401", "13800000401").await;
     let b = e.bill_due(unit, 5).await;
-    let r = e
-        .app
-        .post(
-            "/api/v1/staff/holds",
-            Some(&e.admin),
-            &json!({"bill_ids": [b], "reason": "业主反映漏水，待维修后再催", "until": "2026-10-25"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    e.created(
+        "/api/v1/staff/holds",
+        json!({"bill_ids": [b], "reason": "业主反映漏水，待维修后再催", "until": "2026-10-25"}),
+    )
+    .await;
     let held = e.run().await;
     assert_eq!(held["sent"], 0, "{held}");
     assert_eq!(held["suppressed"], 1, "{held}");
@@ -322,8 +317,7 @@ async fn a_hold_suppresses_reminders_until_it_ends_and_is_evidence() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["kind"], "hold");
     // After the hold ends the reminder goes.
-    e.app.clock.advance(Duration::days(6));
-    e.relogin().await;
+    e.advance(Duration::days(6)).await;
     let after = e.run().await;
     assert_eq!(after["sent"], 1, "{after}");
     // Bad holds change nothing.
@@ -345,15 +339,13 @@ async fn a_paid_bill_is_rechecked_just_before_sending() {
     let (unit, _) = e.household("4-402", "13800000402").await;
     let b = e.bill_due(unit, 5).await;
     // Decided at night (deferred), paid before the morning send: nothing goes out.
-    e.app.clock.advance(Duration::minutes(12 * 60 + 30));
-    e.relogin().await;
+    e.advance(Duration::minutes(12 * 60 + 30)).await;
     assert_eq!(e.run().await["deferred"], 1);
     e.exec(&format!(
         "UPDATE bills SET status = 'paid', paid_principal_fen = principal_fen WHERE id = {b}"
     ))
     .await;
-    e.app.clock.advance(Duration::hours(10));
-    e.relogin().await;
+    e.advance(Duration::hours(10)).await;
     let morning = e.run().await;
     assert_eq!(morning["sent"], 0, "{morning}");
     assert_eq!(morning["suppressed"], 1, "{morning}");
@@ -395,11 +387,9 @@ async fn a_sender_that_dies_after_claiming_is_replaced_after_its_lease() {
     let (unit, _) = e.household("6-601", "13800000601").await;
     e.bill_due(unit, 5).await;
     // Decide at night, then claim in the morning and "die" before sending.
-    e.app.clock.advance(Duration::minutes(12 * 60 + 30));
-    e.relogin().await;
+    e.advance(Duration::minutes(12 * 60 + 30)).await;
     e.run().await;
-    e.app.clock.advance(Duration::hours(10));
-    e.relogin().await;
+    e.advance(Duration::hours(10)).await;
     let claimed = wuye::services::reminders::claim(&e.app.state, e.community as i32, 10)
         .await
         .unwrap();
@@ -536,9 +526,8 @@ async fn a_subscribe_grant_is_spent_then_sms_takes_over() {
     let too_soon = e.run().await;
     assert_eq!(too_soon["sent"], 0, "{too_soon}");
     assert_eq!(too_soon["deferred"], 1, "{too_soon}");
-    e.app.clock.advance(Duration::hours(25));
     let mut e = e;
-    e.relogin().await;
+    e.advance(Duration::hours(25)).await;
     let second = e.run().await;
     assert_eq!(second["sent"], 1, "{second}");
     let records = e.evidence(u1).await;
@@ -758,17 +747,13 @@ async fn a_delivered_formal_notice_restarts_the_limitation_period() {
         )
         .await;
     assert_error(bad, 422, "VALIDATION_FAILED").await;
-    let r = e
-        .app
-        .post(
+    let done = e
+        .created(
             "/api/v1/staff/contacts",
-            Some(&e.admin),
-            &json!({"unit_id": unit, "kind": "printed_notice", "outcome": "已挂号寄出", "task_id": printed["id"],
+            json!({"unit_id": unit, "kind": "printed_notice", "outcome": "已挂号寄出", "task_id": printed["id"],
                     "delivery": "registered_mail", "mail_no": "XA123456789CN"}),
         )
         .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    let done: Value = r.json().await.unwrap();
     assert_eq!(done["task"]["status"], "done");
     let alerts: Vec<Value> = e
         .app
@@ -895,8 +880,7 @@ async fn an_owner_who_opted_out_gets_formal_notices_only() {
     assert_eq!(r.status(), 200);
     e.bill_due(unit, 5).await;
     assert_eq!(e.run().await["sent"], 0);
-    e.app.clock.advance(Duration::days(26));
-    e.relogin().await;
+    e.advance(Duration::days(26)).await;
     let formal = e.run().await;
     assert_eq!(stage_count(&formal, "overdue_formal"), 1, "{formal}");
 }
