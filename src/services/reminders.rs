@@ -232,10 +232,35 @@ impl Moment {
     }
 }
 
+/// One community's pass. Replicas deciding at once may lock the same episode rows in different
+/// orders; PostgreSQL then aborts one statement as a deadlock, and the pass simply runs again
+/// (every step is idempotent).
 async fn pass_community(state: &AppState, community_id: i32, report: &mut RunReport) -> ApiResult<()> {
-    let m = Moment::load(state, &state.db, community_id).await?;
-    decide(state, &m, report).await?;
-    send_due(state, &m, report).await
+    let mut attempt = 0;
+    loop {
+        let m = Moment::load(state, &state.db, community_id).await?;
+        let result = async {
+            decide(state, &m, report).await?;
+            send_due(state, &m, report).await
+        }
+        .await;
+        match result {
+            Err(ApiError::Internal(e)) if attempt < 3 && is_lock_conflict(&e) => {
+                attempt += 1;
+                tracing::warn!(
+                    community_id,
+                    attempt,
+                    "reminder pass hit a lock conflict; running it again"
+                );
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_lock_conflict(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("deadlock detected") || text.contains("could not serialize")
 }
 
 #[derive(Debug, FromQueryResult)]
