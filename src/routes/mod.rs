@@ -107,6 +107,7 @@ pub fn table(demo: bool) -> Vec<Route> {
             staff::reminders::put_policy
         ),
         route!(post, "/api/v1/staff/reminder-runs", staff::reminders::run),
+        route!(get, "/api/v1/staff/reminders", staff::reminders::list_reminders),
         route!(post, "/api/v1/staff/holds", staff::reminders::create_hold),
         route!(get, "/api/v1/staff/holds", staff::reminders::list_holds),
         route!(get, "/api/v1/staff/tasks", staff::reminders::list_tasks),
@@ -193,7 +194,7 @@ impl utoipa::Modify for BearerAuth {
         staff::imports::import_csv,
         staff::staff_users::create, staff::staff_users::list, staff::staff_users::update,
         me::subscriptions, me::reminder_preferences,
-        staff::reminders::get_policy, staff::reminders::put_policy, staff::reminders::run,
+        staff::reminders::get_policy, staff::reminders::put_policy, staff::reminders::run, staff::reminders::list_reminders,
         staff::reminders::create_hold, staff::reminders::list_holds, staff::reminders::list_tasks, staff::reminders::notice_html,
         staff::reminders::contact, staff::reminders::evidence_list, staff::reminders::evidence_verify,
         staff::reminders::case_file, staff::reminders::case_file_html, staff::reminders::limitation_alerts,

@@ -923,3 +923,90 @@ async fn unspend_grant(state: &AppState, grant: i32) -> ApiResult<()> {
         .await?;
     Ok(())
 }
+
+// ---------- staff view ----------
+
+/// A reminder as staff see it: what was (or will be) sent to whom, when and through which channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReminderView {
+    pub id: i32,
+    pub owner_id: i32,
+    pub community_id: i32,
+    pub stage: String,
+    /// `pending`, `sending`, `sent`, `suppressed` or `failed`.
+    pub status: String,
+    pub not_before: DateTime<Utc>,
+    pub attempts: i32,
+    pub channel: Option<String>,
+    pub bill_ids: Vec<i32>,
+    pub amount: String,
+    pub content: Option<String>,
+    pub provider_answer: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<reminder::Model> for ReminderView {
+    fn from(r: reminder::Model) -> Self {
+        ReminderView {
+            id: r.id,
+            owner_id: r.owner_id,
+            community_id: r.community_id,
+            stage: r.stage,
+            status: r.status,
+            not_before: r.not_before,
+            attempts: r.attempts,
+            channel: r.channel,
+            bill_ids: serde_json::from_str(&r.bill_ids).unwrap_or_default(),
+            amount: Fen(r.amount_fen).to_yuan_string(),
+            content: r.content,
+            provider_answer: r.provider_answer,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ReminderQuery {
+    pub community_id: i32,
+    pub stage: Option<String>,
+    pub status: Option<String>,
+    pub owner_id: Option<i32>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+/// `GET /staff/reminders`: a community's reminders, newest first.
+pub async fn list(
+    state: &AppState,
+    ctx: &StaffCtx,
+    q: ReminderQuery,
+) -> ApiResult<crate::services::setup::Page<ReminderView>> {
+    ctx.require(Action::ReadSetup)?;
+    ctx.require_community(q.community_id)?;
+    let mut find = reminder::Entity::find().filter(reminder::Column::CommunityId.eq(q.community_id));
+    if let Some(s) = &q.stage {
+        let stage = Stage::parse(s).ok_or_else(|| ApiError::field("stage", "未知的提醒阶段"))?;
+        find = find.filter(reminder::Column::Stage.eq(stage.as_str()));
+    }
+    if let Some(s) = &q.status {
+        if !matches!(s.as_str(), "pending" | "sending" | "sent" | "suppressed" | "failed") {
+            return Err(ApiError::field("status", "未知的状态"));
+        }
+        find = find.filter(reminder::Column::Status.eq(s.clone()));
+    }
+    if let Some(o) = q.owner_id {
+        find = find.filter(reminder::Column::OwnerId.eq(o));
+    }
+    let page = crate::services::setup::PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let (rows, total, page_no, per_page) =
+        crate::services::setup::paginate(state, find.order_by_desc(reminder::Column::Id), &page).await?;
+    Ok(crate::services::setup::Page {
+        items: rows.into_iter().map(ReminderView::from).collect(),
+        total,
+        page: page_no,
+        per_page,
+    })
+}

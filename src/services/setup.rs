@@ -44,7 +44,7 @@ impl PageQuery {
 }
 
 /// Runs `query` for one page, with the total count.
-async fn paginate<E: EntityTrait>(
+pub(crate) async fn paginate<E: EntityTrait>(
     state: &AppState,
     query: sea_orm::Select<E>,
     page: &PageQuery,

@@ -176,7 +176,12 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
     let notice = final_records[0]["content"].as_str().unwrap();
     assert_eq!(final_records[0]["stage"], "final_notice");
     assert!(notice.contains("最终催告通知书") && notice.contains("4笔"), "{notice}");
-    assert!(notice.contains("1200.00") || notice.contains("12"), "{notice}");
+    // 4 × 300.00 principal; late fee 0.05 % a day after 15 days' grace: 300 × 0.0005 × (385 + 355 +
+    // 325 + 80) days = 171.75.
+    assert!(
+        notice.contains("合计人民币1371.75元") && notice.contains("本金1200.00元") && notice.contains("违约金171.75元"),
+        "{notice}"
+    );
     let formal = e.evidence(u_formal).await;
     assert!(formal[0]["content"].as_str().unwrap().contains("催告函"));
     assert!(formal[0]["content"].as_str().unwrap().contains("2笔"));
@@ -202,6 +207,36 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
     assert_eq!(kinds(u_formal), ["call", "printed_notice"]);
     assert_eq!(kinds(u_final), ["call", "printed_notice", "visit"]);
 
+    // Staff see what went out, to whom and how.
+    let sent: Value = e
+        .app
+        .get_json(
+            &format!("/api/v1/staff/reminders?community_id={}&status=sent", e.community),
+            Some(&e.admin),
+        )
+        .await;
+    assert_eq!(sent["total"], 3, "{sent}");
+    let finals: Value = e
+        .app
+        .get_json(
+            &format!(
+                "/api/v1/staff/reminders?community_id={}&stage=final_notice",
+                e.community
+            ),
+            Some(&e.admin),
+        )
+        .await;
+    assert_eq!(finals["items"][0]["bill_ids"].as_array().unwrap().len(), 4);
+    assert_eq!(finals["items"][0]["channel"], "staff_task");
+    assert_eq!(finals["items"][0]["amount"], "1371.75");
+    let r = e
+        .app
+        .get(
+            &format!("/api/v1/staff/reminders?community_id={}&stage=monthly", e.community),
+            Some(&e.admin),
+        )
+        .await;
+    assert_error(r, 422, "VALIDATION_FAILED").await;
     // A second pass sends nothing, and neither does a month later (no monthly repeat of a demand).
     let again = e.run().await;
     assert_eq!(again["sent"], 0, "{again}");
@@ -902,4 +937,32 @@ async fn concurrent_appends_to_one_unit_never_fork_the_chain() {
     let seqs: Vec<i64> = records.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=8).collect::<Vec<i64>>());
     assert_eq!(e.verify(unit).await, json!({"ok": true, "records": 8}));
+}
+
+#[tokio::test]
+async fn contacts_are_validated_and_recorded_by_follow_up_staff_only() {
+    let e = estate().await;
+    let (unit, _) = e.household("12-1", "13800001201").await;
+    let before = e.app.count("evidence").await;
+    for body in [
+        json!({"unit_id": unit, "kind": "sms", "outcome": "已发"}),
+        json!({"unit_id": unit, "kind": "call", "outcome": ""}),
+        json!({"unit_id": unit, "kind": "visit", "outcome": "上门", "proof_url": "ftp://x"}),
+        json!({"unit_id": unit, "kind": "printed_notice", "outcome": "当面送达", "delivery": "in_person"}),
+        json!({"unit_id": 999999, "kind": "call", "outcome": "无人接听"}),
+    ] {
+        let r = e.app.post("/api/v1/staff/contacts", Some(&e.admin), &body).await;
+        assert_error(r, 422, "VALIDATION_FAILED").await;
+    }
+    assert_eq!(e.app.count("evidence").await, before);
+    let (_, finance) = e.app.staff_member(&e.admin, "fin1", "finance", &[e.community]).await;
+    let (_, collector) = e.app.staff_member(&e.admin, "col1", "collector", &[e.community]).await;
+    let body = json!({"unit_id": unit, "kind": "call", "outcome": "业主称下周缴费"});
+    let r = e.app.post("/api/v1/staff/contacts", Some(&finance), &body).await;
+    assert_error(r, 403, "FORBIDDEN").await;
+    let r = e.app.post("/api/v1/staff/contacts", Some(&collector), &body).await;
+    assert_eq!(r.status(), 201);
+    let records = e.evidence(unit).await;
+    assert_eq!(records.len(), 1);
+    assert!(records[0]["result"].as_str().unwrap().starts_with("by staff:"));
 }

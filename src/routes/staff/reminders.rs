@@ -158,3 +158,14 @@ pub async fn notice_html(
     let page = collection::printed_notice_html(&state, &ctx, id.into_inner()).await?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
 }
+
+/// A community's reminders (what was sent to whom, when, how), newest first.
+#[utoipa::path(get, path = "/api/v1/staff/reminders", tag = "staff-reminders", params(reminders::ReminderQuery),
+    responses((status = 200, body = crate::services::setup::Page<reminders::ReminderView>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_reminders(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: web::Query<reminders::ReminderQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(reminders::list(&state, &ctx, q.into_inner()).await?))
+}
