@@ -116,9 +116,14 @@ pub fn new_token() -> Result<String, CryptoError> {
     Ok(URL_SAFE_NO_PAD.encode(raw))
 }
 
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, bytes).as_ref())
+}
+
 /// What the store keeps instead of a token: a dump of it yields no usable token.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, token.as_bytes()).as_ref())
+    sha256_hex(token.as_bytes())
 }
 
 #[cfg(test)]

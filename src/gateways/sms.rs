@@ -1,6 +1,7 @@
 //! Tencent Cloud SMS, API 3.0 (`SendSms`, version 2021-01-11), signed with TC3-HMAC-SHA256.
+use crate::crypto::sha256_hex;
 use chrono::{DateTime, Utc};
-use ring::{digest, hmac};
+use ring::hmac;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -58,10 +59,6 @@ pub struct SmsClient {
     templates: HashMap<String, String>,
 }
 
-fn hex_sha256(b: &[u8]) -> String {
-    hex::encode(digest::digest(&digest::SHA256, b).as_ref())
-}
-
 fn hmac_sha256(key: &[u8], msg: &str) -> Vec<u8> {
     hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), msg.as_bytes())
         .as_ref()
@@ -73,13 +70,13 @@ pub fn authorization(secret_id: &str, secret_key: &str, host: &str, body: &str, 
     let date = ts.format("%Y-%m-%d").to_string();
     let canonical = format!(
         "POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{host}\n\ncontent-type;host\n{}",
-        hex_sha256(body.as_bytes())
+        sha256_hex(body.as_bytes())
     );
     let scope = format!("{date}/{SERVICE}/tc3_request");
     let to_sign = format!(
         "TC3-HMAC-SHA256\n{}\n{scope}\n{}",
         ts.timestamp(),
-        hex_sha256(canonical.as_bytes())
+        sha256_hex(canonical.as_bytes())
     );
     let k_date = hmac_sha256(format!("TC3{secret_key}").as_bytes(), &date);
     let k_service = hmac_sha256(&k_date, SERVICE);

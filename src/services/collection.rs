@@ -14,6 +14,15 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The unit a request body names: one outside the caller's scope is as unknown as a missing one,
+/// and either is a field error (422), not a 404 of the resource.
+async fn named_unit(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<unit::Model> {
+    match crate::services::setup::unit_in_scope(state, ctx, unit_id).await {
+        Err(ApiError::NotFound) => Err(ApiError::field("unit_id", "房屋不存在")),
+        other => other,
+    }
+}
+
 // ---------- holds ----------
 
 /// `POST /staff/holds`: either `bill_ids` or `unit_id`.
@@ -85,12 +94,7 @@ pub async fn create_hold(state: &AppState, ctx: &StaffCtx, body: NewHold) -> Api
     // (community, unit, bill) per hold row, every one in the staff member's scope.
     let rows: Vec<(i32, i32, Option<i32>)> = match targets {
         Ok(unit_id) => {
-            let u = unit::Entity::find_by_id(unit_id)
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| ApiError::field("unit_id", "房屋不存在"))?;
-            ctx.require_community(u.community_id)
-                .map_err(|_| ApiError::field("unit_id", "房屋不存在"))?;
+            let u = named_unit(state, ctx, unit_id).await?;
             vec![(u.community_id, u.id, None)]
         }
         Err(mut ids) => {
@@ -296,12 +300,7 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
     }
     ApiError::check(errors)?;
     let outcome = outcome.unwrap_or_default();
-    let u = unit::Entity::find_by_id(body.unit_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::field("unit_id", "房屋不存在"))?;
-    ctx.require_community(u.community_id)
-        .map_err(|_| ApiError::field("unit_id", "房屋不存在"))?;
+    let u = named_unit(state, ctx, body.unit_id).await?;
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     let task = match body.task_id {

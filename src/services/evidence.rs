@@ -3,12 +3,12 @@
 //!
 //! `content_sha256` = hex SHA-256 of the content; `chain_hash` = hex SHA-256 of the previous
 //! record's `chain_hash` (empty for the first), a newline, and this record's canonical fields.
+use crate::crypto::sha256_hex;
 use crate::error::{ApiError, ApiResult};
 use crate::services::staff::StaffCtx;
 use crate::state::AppState;
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{evidence, evidence_head, unit};
-use ring::digest;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
@@ -22,10 +22,6 @@ pub struct NewEvidence {
     pub channel: String,
     pub content: String,
     pub result: String,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(digest::digest(&digest::SHA256, bytes).as_ref())
 }
 
 /// The fields the chain covers, one per line, in a fixed order.
@@ -144,12 +140,7 @@ impl From<evidence::Model> for EvidenceView {
 /// The unit, if the staff member may see it.
 pub async fn visible_unit(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<unit::Model> {
     ctx.require(crate::domain::role::Action::ReadSetup)?;
-    let u = unit::Entity::find_by_id(unit_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ctx.require_community(u.community_id)?;
-    Ok(u)
+    crate::services::setup::unit_in_scope(state, ctx, unit_id).await
 }
 
 pub async fn records<C: ConnectionTrait>(db: &C, unit_id: i32) -> ApiResult<Vec<evidence::Model>> {

@@ -456,10 +456,6 @@ pub enum Credit {
     AlreadyPaid,
 }
 
-fn receipt_no(now: DateTime<Utc>, id: i32) -> String {
-    format!("{}{id:08}", receipt_prefix(now))
-}
-
 /// `R` and the Beijing date: receipts are numbered per day for the finance office.
 fn receipt_prefix(now: DateTime<Utc>) -> String {
     format!("R{}", now.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y%m%d"))
@@ -575,29 +571,10 @@ async fn credit_locked(
     }
     // One statement moves the order to paid unless it is no longer pending/closed or the gateway
     // transaction already credited another order (the unique index would also refuse that).
-    let moved = {
-        use sea_orm::sea_query::{Expr, ExprTrait, Query};
-        let reused = Query::select()
-            .expr(Expr::val(1))
-            .from_as(payment::Entity, sea_orm::sea_query::Alias::new("other"))
-            .and_where(
-                Expr::col((sea_orm::sea_query::Alias::new("other"), payment::Column::Channel)).eq(p.channel.clone()),
-            )
-            .and_where(
-                Expr::col((sea_orm::sea_query::Alias::new("other"), payment::Column::TransactionId)).eq(transaction_id),
-            )
-            .to_owned();
-        payment::Entity::update_many()
-            .col_expr(payment::Column::Status, Expr::value("paid"))
-            .col_expr(payment::Column::TransactionId, Expr::value(transaction_id))
-            .col_expr(payment::Column::PaidAt, Expr::value(now))
-            .col_expr(payment::Column::ReceiptNo, Expr::value(receipt_no(now, p.id)))
-            .filter(payment::Column::Id.eq(p.id))
-            .filter(payment::Column::Status.is_in(["pending", "closed"]))
-            .filter(Expr::exists(reused).not())
-            .exec(txn)
-            .await?
-    };
+    let moved = mark_paid(txn, now, &p.channel, transaction_id)
+        .filter(payment::Column::Id.eq(p.id))
+        .exec(txn)
+        .await?;
     if moved.rows_affected != 1 {
         // Only the caller's lock holder changes the status, so a refusal here means the
         // transaction id belongs to another order.
@@ -921,21 +898,19 @@ async fn store_notification_in<C: ConnectionTrait>(
     Ok(row.id)
 }
 
-/// Moves the pending (or closed) order `out_trade_no` of this channel and amount to paid, unless the
-/// gateway transaction already paid another order; the order as updated, or None to take the slow
-/// path. The receipt number is made from the id in SQL (zero-padded per backend).
-async fn pay_matching_order(
-    state: &AppState,
-    txn: &DatabaseTransaction,
-    out_trade_no: &str,
+/// The update that moves an order to paid, for the caller to narrow to its order: only from pending
+/// (or closed), and never with a gateway transaction that already paid another order (the unique
+/// index would also refuse it). The receipt number is made from the id in SQL, zero-padded per
+/// backend, so one statement does it all.
+fn mark_paid(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
     channel: &str,
-    amount_fen: i64,
     transaction_id: &str,
-) -> ApiResult<Option<payment::Model>> {
+) -> sea_orm::UpdateMany<payment::Entity> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-    let now = state.clock.now();
     let prefix = receipt_prefix(now);
-    let receipt = match txn.get_database_backend() {
+    let receipt = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => format!("'{prefix}' || lpad(id::text, 8, '0')"),
         _ => format!("'{prefix}' || printf('%08d', id)"),
     };
@@ -945,16 +920,29 @@ async fn pay_matching_order(
         .and_where(Expr::col((Alias::new("other"), payment::Column::Channel)).eq(channel))
         .and_where(Expr::col((Alias::new("other"), payment::Column::TransactionId)).eq(transaction_id))
         .to_owned();
-    let rows = payment::Entity::update_many()
+    payment::Entity::update_many()
         .col_expr(payment::Column::Status, Expr::value("paid"))
         .col_expr(payment::Column::TransactionId, Expr::value(transaction_id))
         .col_expr(payment::Column::PaidAt, Expr::value(now))
         .col_expr(payment::Column::ReceiptNo, Expr::cust(receipt))
+        .filter(payment::Column::Status.is_in(["pending", "closed"]))
+        .filter(Expr::exists(reused).not())
+}
+
+/// Moves the pending (or closed) order `out_trade_no` of this channel and amount to paid (see
+/// `mark_paid`); the order as updated, or None to take the locked path.
+async fn pay_matching_order(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    out_trade_no: &str,
+    channel: &str,
+    amount_fen: i64,
+    transaction_id: &str,
+) -> ApiResult<Option<payment::Model>> {
+    let rows = mark_paid(txn, state.clock.now(), channel, transaction_id)
         .filter(payment::Column::OutTradeNo.eq(out_trade_no))
         .filter(payment::Column::Channel.eq(channel))
         .filter(payment::Column::AmountFen.eq(amount_fen))
-        .filter(payment::Column::Status.is_in(["pending", "closed"]))
-        .filter(Expr::exists(reused).not())
         .exec_with_returning(txn)
         .await?;
     Ok(rows.into_iter().next())

@@ -11,6 +11,7 @@ use crate::domain::role::Action;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::evidence::{self, NewEvidence};
+use crate::services::setup::community_in_scope;
 use crate::services::staff::StaffCtx;
 use crate::services::{audit, bills};
 use crate::state::AppState;
@@ -39,14 +40,14 @@ pub async fn policy_of<C: ConnectionTrait>(db: &C, community_id: i32) -> ApiResu
 /// `GET /staff/communities/{id}/reminder-policy`.
 pub async fn get_policy(state: &AppState, ctx: &StaffCtx, community_id: i32) -> ApiResult<Policy> {
     ctx.require(Action::ReadSetup)?;
-    visible_community(state, ctx, community_id).await?;
+    community_in_scope(state, ctx, community_id).await?;
     policy_of(&state.db, community_id).await
 }
 
 /// `PUT /staff/communities/{id}/reminder-policy`: the whole policy, validated, audited.
 pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: Policy) -> ApiResult<Policy> {
     ctx.require(Action::ManageCollection)?;
-    visible_community(state, ctx, community_id).await?;
+    community_in_scope(state, ctx, community_id).await?;
     let mut errors = FieldErrors::default();
     for (f, m) in p.problems() {
         errors.insert(f, m);
@@ -85,14 +86,6 @@ pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: 
     .await?;
     txn.commit().await?;
     Ok(p)
-}
-
-pub async fn visible_community(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<community::Model> {
-    ctx.require_community(id)?;
-    community::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)
 }
 
 // ---------- suppression ----------
@@ -146,38 +139,27 @@ pub struct RunRequest {
 /// `POST /staff/reminder-runs`: one pass now.
 pub async fn run_now(state: &AppState, ctx: &StaffCtx, req: RunRequest) -> ApiResult<RunReport> {
     ctx.require(Action::ManageCollection)?;
-    let ids = match req.community_id {
-        Some(id) => {
-            visible_community(state, ctx, id).await?;
-            vec![id]
-        }
-        None => {
-            let all: Vec<i32> = community::Entity::find()
-                .select_only()
-                .column(community::Column::Id)
-                .into_tuple()
-                .all(&state.db)
-                .await?;
-            all.into_iter().filter(|id| ctx.sees(*id)).collect()
-        }
-    };
-    let mut report = RunReport::default();
-    for id in ids {
-        pass_community(state, id, &mut report).await?;
+    if let Some(id) = req.community_id {
+        community_in_scope(state, ctx, id).await?;
     }
-    Ok(report)
+    pass(state, |id| req.community_id.map_or(ctx.sees(id), |only| only == id)).await
 }
 
 /// The scheduler's pass over every community.
 pub async fn tick(state: &AppState) -> ApiResult<RunReport> {
-    let mut report = RunReport::default();
+    pass(state, |_| true).await
+}
+
+/// One pass over the communities `wanted` keeps.
+async fn pass(state: &AppState, wanted: impl Fn(i32) -> bool) -> ApiResult<RunReport> {
     let ids: Vec<i32> = community::Entity::find()
         .select_only()
         .column(community::Column::Id)
         .into_tuple()
         .all(&state.db)
         .await?;
-    for id in ids {
+    let mut report = RunReport::default();
+    for id in ids.into_iter().filter(|id| wanted(*id)) {
         pass_community(state, id, &mut report).await?;
     }
     Ok(report)

@@ -202,7 +202,7 @@ pub async fn list_communities(state: &AppState, ctx: &StaffCtx) -> ApiResult<Vec
     Ok(q.all(&state.db).await?.into_iter().map(Into::into).collect())
 }
 
-async fn community_in_scope(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<community::Model> {
+pub(crate) async fn community_in_scope(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<community::Model> {
     ctx.require_community(id)?;
     community::Entity::find_by_id(id)
         .one(&state.db)
@@ -382,7 +382,7 @@ async fn unit_details(state: &AppState, units: Vec<unit::Model>) -> ApiResult<Ve
         .collect())
 }
 
-async fn unit_in_scope(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<unit::Model> {
+pub(crate) async fn unit_in_scope(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<unit::Model> {
     let u = unit::Entity::find_by_id(id)
         .one(&state.db)
         .await?

@@ -488,7 +488,7 @@ impl TestApp {
         r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
     }
 
-    /// Counts rows of a table.
+    /// Counts rows of a table (or of `table WHERE …`).
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
             .db

@@ -574,19 +574,7 @@ async fn a_subscribe_grant_is_spent_then_sms_takes_over() {
         "{result}"
     );
     assert_eq!(sent.load(Ordering::SeqCst), 1);
-    let unspent: i64 = {
-        let row = e
-            .app
-            .db
-            .query_one_raw(Statement::from_string(
-                e.app.db.get_database_backend(),
-                "SELECT COUNT(*) AS n FROM subscribe_grants WHERE spent_at IS NULL".to_string(),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get("", "n").unwrap()
-    };
+    let unspent = e.app.count("subscribe_grants WHERE spent_at IS NULL").await;
     assert_eq!(unspent, 0);
     // A bad grant list is refused.
     let r = e
