@@ -59,6 +59,7 @@ async fn main() {
         ("database.url", db_url),
         ("database.max_connections", "16".into()),
         ("server.port", "0".into()),
+        ("server.metrics_bind", "127.0.0.1:0".into()),
         (
             "security.data_key",
             "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=".into(),

@@ -52,7 +52,7 @@ pub async fn run() -> ExitCode {
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let db = crate::db::connect(&settings.database.url, 2).await?;
+    let db = crate::db::connect(&settings.database.url, 2, std::time::Duration::from_secs(30)).await?;
     crate::db::migrate(&db).await?;
     tracing::info!("migrations applied");
     Ok(())

@@ -13,7 +13,6 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
-    #[serde(default)]
     pub security: SecuritySettings,
     pub sessions: SessionSettings,
     pub rate_limits: RateLimitSettings,
@@ -47,12 +46,25 @@ pub struct ServerSettings {
     pub port: u16,
     pub json_limit_bytes: usize,
     pub import_limit_bytes: usize,
+    /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For` is believed for the client address.
+    #[serde(default, deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+    /// `trusted_proxies`, parsed at load.
+    #[serde(skip)]
+    pub trusted: Vec<ipnet::IpNet>,
+    /// Where the separate `/metrics` listener binds (empty: no listener).
+    pub metrics_bind: String,
+    /// When set, `/metrics` is served on the API port to `Authorization: Bearer <token>` only.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
+    /// Longest a request waits for a pooled connection before answering 503.
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,9 +73,11 @@ pub struct RedisSettings {
     pub key_prefix: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SecuritySettings {
     pub data_key: Option<SecretString>,
+    /// Days the bounded record of rejected notifications is kept.
+    pub rejected_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,7 +89,15 @@ pub struct SessionSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
     pub login_per_ip_per_minute: i64,
-    pub login_per_username_per_15_minutes: i64,
+    /// Failed logins one client may make for one username in 15 minutes before it gets 429.
+    pub login_failures_per_client_per_15_minutes: i64,
+    /// Failed logins for one username (from anywhere) in 15 minutes after which every attempt
+    /// for it is slowed down (never locked: a client that has not failed still gets in).
+    pub login_failures_before_slowdown: i64,
+    /// The slow-down, in milliseconds.
+    pub login_slowdown_ms: u64,
+    /// Notifications one source address may post per minute per provider.
+    pub notify_per_source_per_minute: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -170,6 +192,39 @@ pub struct TestingSettings {
     pub now: Option<String>,
 }
 
+/// A list, or one comma-separated string (as an override or a single env value gives it).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::List(v) => v,
+        Either::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect(),
+    })
+}
+
+/// `server.trusted_proxies`: addresses (`10.0.0.5`) or blocks (`10.0.0.0/8`).
+fn parse_proxies(raw: &[String]) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+    raw.iter()
+        .map(|p| {
+            let p = p.trim();
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    SettingsError::Invalid(format!("server.trusted_proxies: {p:?} is not an address or CIDR block"))
+                })
+        })
+        .collect()
+}
+
 /// Why settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -201,6 +256,7 @@ impl Settings {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("reminders.no_send_dates")
+                .with_list_parse_key("server.trusted_proxies")
         };
         let invalid = |e: config::ConfigError| SettingsError::Invalid(e.to_string());
         // The environment name may itself come from the env layer or an override.
@@ -227,12 +283,24 @@ impl Settings {
         for (k, v) in overrides {
             builder = builder.set_override(*k, v.clone()).map_err(invalid)?;
         }
-        let settings: Settings = builder.build().map_err(invalid)?.try_deserialize().map_err(invalid)?;
+        let mut settings: Settings = builder.build().map_err(invalid)?.try_deserialize().map_err(invalid)?;
+        settings.server.trusted = parse_proxies(&settings.server.trusted_proxies)?;
         settings.check_values()?;
         Ok(settings)
     }
 
     fn check_values(&self) -> Result<(), SettingsError> {
+        if !(100..=60_000).contains(&self.database.acquire_timeout_ms) {
+            return Err(SettingsError::Invalid(
+                "database.acquire_timeout_ms must be between 100 and 60000".into(),
+            ));
+        }
+        if !self.server.metrics_bind.is_empty() && self.server.metrics_bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(SettingsError::Invalid(format!(
+                "server.metrics_bind: {:?} is not an address like 127.0.0.1:9100 (empty turns the listener off)",
+                self.server.metrics_bind
+            )));
+        }
         if self.testing.now.is_some() && self.app.environment != "test" {
             return Err(SettingsError::Invalid(
                 "testing.now is refused unless app.environment = \"test\"".into(),

@@ -6,7 +6,7 @@ use sea_orm::{
 use std::time::Duration;
 
 /// Connects to `url`, creating a SQLite file's parent folder first (API.md: `database.url`).
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(url) {
         if let Some(parent) = std::path::Path::new(&path).parent() {
             if !parent.as_os_str().is_empty() {
@@ -19,7 +19,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     opts.max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        // Requests wait at most this long for a connection, then answer 503 (database.acquire_timeout_ms).
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
     // SQLite: wait for the writer instead of failing with SQLITE_BUSY; WAL lets readers run alongside.
     opts.map_sqlx_sqlite_opts(|o| {

@@ -93,7 +93,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// The Chinese message shown to the client.
+    pub fn message(&self) -> String {
         match self {
             ApiError::BadRequest(m, _) => m.clone(),
             ApiError::Unauthenticated => "请先登录".into(),
@@ -107,6 +108,15 @@ impl ApiError {
             ApiError::RateLimited => "操作过于频繁，请稍后再试".into(),
             ApiError::Unavailable(_) => "服务暂时不可用，请稍后再试".into(),
             ApiError::Internal(_) => "服务器内部错误，请稍后再试".into(),
+        }
+    }
+
+    /// Logs what the client is not told: internal causes and the dependency that is down.
+    pub fn log(&self) {
+        match self {
+            ApiError::Internal(cause) => tracing::error!(error.cause_chain = ?cause, "internal error"),
+            ApiError::Unavailable(what) => tracing::warn!(dependency = %what, "dependency unavailable"),
+            _ => {}
         }
     }
 
@@ -137,11 +147,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            ApiError::Internal(cause) => tracing::error!(error.cause_chain = ?cause, "internal error"),
-            ApiError::Unavailable(what) => tracing::warn!(dependency = %what, "dependency unavailable"),
-            _ => {}
-        }
+        self.log();
         HttpResponse::build(self.status_code()).json(ErrorBody {
             code: self.code().to_string(),
             message: self.message(),
@@ -152,14 +158,53 @@ impl ResponseError for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
-        // A dropped or unreachable database is a 503, anything else a bug.
-        match &e {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::Unavailable("database".into())
-            }
-            _ => ApiError::Internal(e.into()),
+        // A dropped, unreachable or overloaded database is a 503, anything else a bug.
+        if db_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            ApiError::Unavailable("database".into())
+        } else {
+            ApiError::Internal(e.into())
         }
+    }
+}
+
+/// True when the database is down, unreachable, restarting or too busy — not when a statement is
+/// wrong: pool timeouts, lost connections (I/O, TLS, protocol), PostgreSQL's connection-exception
+/// and shutdown states (SQLSTATE 08…, 57P01–57P03, 53300) and SQLite's busy/locked.
+pub fn db_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => sqlx_unavailable(s),
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as E;
+    match e {
+        E::Io(_) | E::Tls(_) | E::Protocol(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => true,
+        E::Database(d) => {
+            if let Some(sqlite) = d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>() {
+                // Extended result codes keep the primary code in the low byte: 5 BUSY, 6 LOCKED.
+                let code: i64 = sea_orm::sqlx::error::DatabaseError::code(sqlite)
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                return matches!(code & 0xff, 5 | 6);
+            }
+            d.code()
+                .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300"))
+        }
+        _ => false,
+    }
+}
+
+impl From<crate::domain::money::Overflow> for ApiError {
+    fn from(_: crate::domain::money::Overflow) -> Self {
+        // Unreachable within the documented money bounds; if data ever gets there, refuse, never wrap.
+        tracing::error!("sum of money out of range");
+        ApiError::Conflict("AMOUNT_OUT_OF_RANGE", "金额合计超出可处理的范围，未做任何更改".into())
     }
 }
 
@@ -172,3 +217,39 @@ impl From<crate::store::StoreError> for ApiError {
 
 /// Result alias for handlers and services.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbErr, RuntimeErr};
+    use std::sync::Arc;
+
+    fn sqlx(e: sea_orm::sqlx::Error) -> RuntimeErr {
+        RuntimeErr::SqlxError(Arc::new(e))
+    }
+
+    #[test]
+    fn a_lost_or_busy_database_is_unavailable_and_a_bad_statement_is_not() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        for e in [
+            DbErr::Query(sqlx(sea_orm::sqlx::Error::Io(io()))),
+            DbErr::Exec(sqlx(sea_orm::sqlx::Error::Io(io()))),
+            DbErr::Query(sqlx(sea_orm::sqlx::Error::PoolTimedOut)),
+            DbErr::Exec(sqlx(sea_orm::sqlx::Error::PoolClosed)),
+            DbErr::Query(sqlx(sea_orm::sqlx::Error::Protocol("unexpected eof".into()))),
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+            DbErr::Conn(RuntimeErr::Internal("gone".into())),
+        ] {
+            assert!(db_unavailable(&e), "{e}");
+            assert_eq!(ApiError::from(e).status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        for e in [
+            DbErr::Query(sqlx(sea_orm::sqlx::Error::RowNotFound)),
+            DbErr::Query(RuntimeErr::Internal("syntax".into())),
+            DbErr::Custom("bug".into()),
+        ] {
+            assert!(!db_unavailable(&e), "{e}");
+            assert_eq!(ApiError::from(e).status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+}

@@ -29,10 +29,11 @@ pub struct Overrides {
     pub demo: bool,
 }
 
-/// A built, bound, not yet awaited server.
+/// A built, bound, not yet awaited server (and its metrics listener, if any).
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     pub state: AppState,
 }
 
@@ -86,7 +87,8 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         (None, Some(url)) if !url.is_empty() => Arc::new(RedisStore::new(url, &settings.redis.key_prefix)?),
         _ => Arc::new(MemoryStore::new()),
     };
-    let db = crate::db::connect(&settings.database.url, settings.database.max_connections)
+    let acquire = std::time::Duration::from_millis(settings.database.acquire_timeout_ms);
+    let db = crate::db::connect(&settings.database.url, settings.database.max_connections, acquire)
         .await
         .with_context(|| "connecting to database.url")?;
     crate::db::migrate(&db).await.context("running migrations")?;
@@ -156,25 +158,61 @@ impl Application {
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match settings.server.metrics_bind.as_str() {
+            "" => None,
+            bind => Some(TcpListener::bind(bind).with_context(|| format!("binding server.metrics_bind {bind}"))?),
+        };
         let state = build_state(settings, overrides).await?;
-        let server = run(listener, state.clone())?;
+        // Built once, outside the worker factories, so every worker and both listeners share them.
+        let metrics = web::Data::new(Metrics::new()?);
+        let server = run(listener, state.clone(), metrics.clone())?;
+        let metrics = match metrics_listener {
+            Some(l) => Some((l.local_addr()?.port(), run_metrics(l, metrics)?)),
+            None => None,
+        };
         crate::scheduler::spawn(state.clone());
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            metrics,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The port of the separate `/metrics` listener (`server.metrics_bind`), if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(p, _)| *p)
+    }
+
     /// Serves until stopped; SIGTERM/SIGINT drain in-flight requests (actix's graceful shutdown).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, m)) => tokio::try_join!(self.server, m).map(|_| ()),
+            None => self.server.await,
+        }
     }
 }
 
-fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
-    // Built once, outside the worker factory, so every worker shares them.
-    let metrics = web::Data::new(Metrics::new()?);
+/// The metrics listener: `/metrics` only, for Prometheus on a private address.
+fn run_metrics(listener: TcpListener, metrics: web::Data<Metrics>) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new().app_data(metrics.clone()).route(
+            "/metrics",
+            web::get().to(|m: web::Data<Metrics>| async move { routes::health::render(&m) }),
+        )
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(5)
+    .run();
+    Ok(server)
+}
+
+fn run(listener: TcpListener, state: AppState, metrics: web::Data<Metrics>) -> anyhow::Result<Server> {
     let demo = state.settings.demo;
     let data = web::Data::new(state);
     let openapi = routes::ApiDoc::openapi();

@@ -19,6 +19,7 @@ pub mod payment_exception;
 pub mod payment_line;
 pub mod pii_access_log;
 pub mod refund;
+pub mod rejected_notification;
 pub mod reminder;
 pub mod reminder_episode;
 pub mod reminder_policy;

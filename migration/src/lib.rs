@@ -9,6 +9,7 @@ mod m20261127_000002_billing;
 mod m20261127_000003_payments;
 mod m20261127_000004_refunds;
 mod m20261127_000005_reminders;
+mod m20261130_000006_security;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_payments::Migration),
             Box::new(m20261127_000004_refunds::Migration),
             Box::new(m20261127_000005_reminders::Migration),
+            Box::new(m20261130_000006_security::Migration),
         ]
     }
 }

@@ -7,14 +7,42 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Fen(pub i64);
 
+/// The largest amount any one money input may carry: a bill, an order, an adjustment, a waiver,
+/// a refund (API.md: at most 10,000,000.00 yuan). Sums of many such amounts stay far below
+/// `i64::MAX` fen, and are computed with checked arithmetic anyway.
+pub const MAX_AMOUNT: Fen = Fen(1_000_000_000);
+
+/// A sum of fen that would not fit in 64 bits: refused, never wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("sum of money out of range")]
+pub struct Overflow;
+
+/// Σ fen with checked arithmetic.
+pub fn sum_fen(items: impl IntoIterator<Item = i64>) -> Result<i64, Overflow> {
+    items
+        .into_iter()
+        .try_fold(0i64, |a, b| a.checked_add(b))
+        .ok_or(Overflow)
+}
+
+/// a + b fen, checked.
+pub fn add_fen(a: i64, b: i64) -> Result<i64, Overflow> {
+    a.checked_add(b).ok_or(Overflow)
+}
+
 impl Fen {
-    /// Parses an API money string (`"2.5"`, `"1234.50"`): at most two decimals, not negative.
+    /// Parses an API money string (`"2.5"`, `"1234.50"`): at most two decimals, not negative, at
+    /// most `MAX_AMOUNT`.
     pub fn parse(s: &str) -> Result<Fen, &'static str> {
         let d = parse_decimal(s, 2).ok_or("金额格式不正确，最多两位小数")?;
         if d.is_sign_negative() {
             return Err("金额不能为负数");
         }
-        to_i64(d * Decimal::ONE_HUNDRED).map(Fen).ok_or("金额超出范围")
+        let f = to_i64(d * Decimal::ONE_HUNDRED).map(Fen).ok_or("金额超出范围")?;
+        if f > MAX_AMOUNT {
+            return Err("金额不能超过10000000.00元");
+        }
+        Ok(f)
     }
 
     /// Rounds a yuan amount half-up to the fen.
@@ -129,9 +157,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn money_inputs_are_bounded_and_sums_never_wrap() {
+        assert_eq!(Fen::parse("10000000.00").unwrap(), MAX_AMOUNT);
+        for big in ["10000000.01", "92233720368547758.07", "99999999999999999999999999"] {
+            assert!(Fen::parse(big).is_err(), "{big}");
+        }
+        assert_eq!(sum_fen([1, 2, 3]), Ok(6));
+        assert_eq!(sum_fen([i64::MAX, 1]), Err(Overflow));
+        assert_eq!(sum_fen([i64::MIN, -1]), Err(Overflow));
+        assert_eq!(add_fen(i64::MAX - 1, 1), Ok(i64::MAX));
+        assert_eq!(add_fen(i64::MAX, 1), Err(Overflow));
+    }
+
     proptest! {
         #[test]
-        fn fen_round_trips_through_strings(f in 0i64..10_000_000_000) {
+        fn fen_round_trips_through_strings(f in 0i64..=MAX_AMOUNT.0) {
             prop_assert_eq!(Fen::parse(&Fen(f).to_yuan_string()).unwrap(), Fen(f));
         }
     }

@@ -1,6 +1,20 @@
 //! Billing periods: `2026-09` (monthly), `2026-Q3` (quarterly), `2026` (yearly), calendar-anchored.
 use chrono::{Datelike, NaiveDate};
 
+/// Parses an API date `YYYY-MM-DD` between 1970-01-01 and 2100-12-31 (API.md): anything else is
+/// refused before it reaches arithmetic or a query.
+pub fn parse_date(raw: &str) -> Result<NaiveDate, &'static str> {
+    let raw = raw.trim();
+    let d = (raw.len() == 10)
+        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or("日期格式应为YYYY-MM-DD")?;
+    if !(1970..=2100).contains(&d.year()) {
+        return Err("日期应在1970年到2100年之间");
+    }
+    Ok(d)
+}
+
 /// One billing period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Period {
@@ -11,6 +25,7 @@ pub enum Period {
 
 impl Period {
     pub fn parse(s: &str) -> Result<Period, &'static str> {
+        // Years 2000–2100 (inside the API's 1970–2100 date range).
         const ERR: &str = "账期格式应为2026-09、2026-Q3或2026";
         let year = |y: &str| {
             y.parse::<i32>()
@@ -109,6 +124,28 @@ impl std::fmt::Display for Period {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn dates_are_plain_and_between_1970_and_2100() {
+        assert_eq!(
+            parse_date("2026-09-15").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 9, 15).unwrap()
+        );
+        assert_eq!(parse_date("1970-01-01").unwrap().year(), 1970);
+        assert_eq!(parse_date("2100-12-31").unwrap().year(), 2100);
+        for bad in [
+            "1969-12-31",
+            "2101-01-01",
+            "+262143-01-01",
+            "9999-12-31",
+            "2026-9-15",
+            "2026-02-30",
+            "",
+            "x",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_and_renders() {

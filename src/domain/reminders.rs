@@ -136,6 +136,16 @@ impl Policy {
                 bad("quiet_hours", "格式须为 HH:MM-HH:MM");
             }
         }
+        let dates = self.no_send_dates.iter().flatten();
+        if dates
+            .clone()
+            .any(|d| !(1970..=2100).contains(&chrono::Datelike::year(d)))
+        {
+            bad("no_send_dates", "日期应在1970年到2100年之间");
+        }
+        if dates.count() > 366 * 5 {
+            bad("no_send_dates", "最多设置1830个日期");
+        }
         if !(1..=90).contains(&self.deadline_days) {
             bad("deadline_days", "催告期限须在 1 到 90 天之间");
         }

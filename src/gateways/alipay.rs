@@ -2,6 +2,7 @@
 //! text of the `<method>_response` value, `alipay.trade.precreate` (当面付 QR) and `.query`, and
 //! asynchronous-notification verification. Protocol facts: `../shared/gateways.md`.
 use super::rsa_keys::{Signer, Verifier};
+use super::strict::{self, StrictError};
 use crate::clock::SharedClock;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -42,6 +43,63 @@ pub struct Alipay {
     clock: SharedClock,
 }
 
+/// Why a notification was refused before any of its fields were used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyRejection {
+    /// A key appears twice: refused before verification (see `strict`).
+    RepeatedKey(String),
+    /// Not a form at all.
+    Malformed(String),
+    /// No signature, another algorithm, or one that does not verify.
+    BadSignature,
+}
+
+impl NotifyRejection {
+    /// The short reason kept in the record of rejected notifications.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NotifyRejection::RepeatedKey(_) => "repeated_key",
+            NotifyRejection::Malformed(_) => "malformed",
+            NotifyRejection::BadSignature => "bad_signature",
+        }
+    }
+}
+
+/// A notification's fields, every one covered by Alipay's signature (empty ones dropped): the only
+/// view of a notification that business code gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedNotification {
+    fields: BTreeMap<String, String>,
+}
+
+impl VerifiedNotification {
+    /// A signed field, or "" when the notification did not carry it.
+    pub fn get(&self, key: &str) -> &str {
+        self.fields.get(key).map(String::as_str).unwrap_or_default()
+    }
+    pub fn notify_id(&self) -> &str {
+        self.get("notify_id")
+    }
+    pub fn app_id(&self) -> &str {
+        self.get("app_id")
+    }
+    pub fn seller_id(&self) -> &str {
+        self.get("seller_id")
+    }
+    pub fn out_trade_no(&self) -> &str {
+        self.get("out_trade_no")
+    }
+    pub fn trade_no(&self) -> &str {
+        self.get("trade_no")
+    }
+    pub fn trade_status(&self) -> &str {
+        self.get("trade_status")
+    }
+    pub fn total_amount(&self) -> &str {
+        self.get("total_amount")
+    }
+}
+
 /// `alipay.trade.query` answer fields wuye uses.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TradeQuery {
@@ -70,23 +128,25 @@ impl Alipay {
         Self { http, cfg, clock }
     }
 
-    /// Verifies a notification's form fields (RSA2 over the signing string).
-    pub fn notification_ok(&self, form: &[(String, String)]) -> bool {
-        let sign = form
-            .iter()
-            .find(|(k, _)| k == "sign")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default();
-        let sign_type = form
-            .iter()
-            .find(|(k, _)| k == "sign_type")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("RSA2");
+    /// Verifies a notification body: one strict parse (a repeated key is refused before anything
+    /// else), RSA2 over the signing string of exactly those fields, and the verified fields back.
+    pub fn verify_notification(&self, raw: &[u8]) -> Result<VerifiedNotification, NotifyRejection> {
+        let mut fields = strict::form(raw).map_err(|e| match e {
+            StrictError::RepeatedKey(k) => NotifyRejection::RepeatedKey(k),
+            StrictError::Malformed(m) => NotifyRejection::Malformed(m),
+        })?;
+        let sign = fields.remove("sign").unwrap_or_default();
+        let sign_type = fields.remove("sign_type").unwrap_or_else(|| "RSA2".into());
         if sign.is_empty() || sign_type != "RSA2" {
-            return false;
+            return Err(NotifyRejection::BadSignature);
         }
-        let s = signing_string(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        self.cfg.alipay_public.verify_b64(s.as_bytes(), sign)
+        // Empty values are not signed, so they are not kept either: nothing unsigned is read.
+        fields.retain(|_, v| !v.is_empty());
+        let s = signing_string(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if !self.cfg.alipay_public.verify_b64(s.as_bytes(), &sign) {
+            return Err(NotifyRejection::BadSignature);
+        }
+        Ok(VerifiedNotification { fields })
     }
 
     /// Calls `method` with `biz_content`; returns the verified `<method>_response` object.
@@ -136,6 +196,8 @@ impl Alipay {
             .await
             .map_err(|e| AlipayError::Transport(e.without_url().to_string()))?;
         let node = format!("{}_response", method.replace('.', "_"));
+        // One parse: a repeated node or `sign` would let the verified text and the used text differ.
+        strict::unique_keys(text.as_bytes()).map_err(|e| AlipayError::Malformed(e.to_string()))?;
         let envelope: std::collections::HashMap<String, &serde_json::value::RawValue> =
             serde_json::from_str(&text).map_err(|e| AlipayError::Malformed(e.to_string()))?;
         let raw = envelope
@@ -240,5 +302,189 @@ impl Alipay {
         });
         let v = self.call("alipay.trade.refund", biz, false).await?;
         Ok(v.get("fund_change").and_then(|f| f.as_str()) == Some("Y"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// A client whose "Alipay key" is the committed test key pair (tests/fixtures, test-only).
+    fn alipay() -> &'static (Alipay, Signer) {
+        static A: OnceLock<(Alipay, Signer)> = OnceLock::new();
+        A.get_or_init(|| {
+            let key = "tests/fixtures/alipay_platform_test_key.pem";
+            let cfg = AlipayConfig {
+                gateway_url: "http://127.0.0.1:9/gateway.do".into(),
+                app_id: "2021000000000001".into(),
+                signer: Signer::from_file("tests/fixtures/alipay_app_test_key.pem").unwrap(),
+                alipay_public: Verifier::from_file("tests/fixtures/alipay_platform_test_pub.pem").unwrap(),
+                notify_url: "https://wuye.example/api/v1/notify/alipay".into(),
+                seller_id: None,
+            };
+            let clock: SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
+            (
+                Alipay::new(crate::gateways::http_client().unwrap(), cfg, clock),
+                Signer::from_file(key).unwrap(),
+            )
+        })
+    }
+
+    const FIELDS: [(&str, &str); 8] = [
+        ("notify_id", "N-1"),
+        ("app_id", "2021000000000001"),
+        ("trade_no", "2026102022001"),
+        ("out_trade_no", "W20261020A"),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", "223.75"),
+        ("seller_id", "2088000000000001"),
+        ("notify_time", "2026-10-20 10:06:00"),
+    ];
+
+    /// A genuinely signed notification body.
+    fn signed() -> String {
+        let (_, key) = alipay();
+        let sig = key.sign_b64(signing_string(FIELDS).as_bytes()).unwrap();
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in FIELDS {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair("sign_type", "RSA2").append_pair("sign", &sig).finish()
+    }
+
+    #[test]
+    fn a_genuine_notification_verifies_and_gives_its_fields() {
+        let v = alipay().0.verify_notification(signed().as_bytes()).unwrap();
+        assert_eq!(
+            (v.out_trade_no(), v.total_amount(), v.trade_no()),
+            ("W20261020A", "223.75", "2026102022001")
+        );
+        assert_eq!(v.get("sign"), "", "the signature itself is not a business field");
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_before_verification() {
+        let (a, _) = alipay();
+        let body = signed();
+        // The attack: another order's fields prepended to a genuinely signed body.
+        let attack = format!("out_trade_no=W-OTHER&total_amount=999.00&trade_no=NEW&{body}");
+        assert!(matches!(
+            a.verify_notification(attack.as_bytes()),
+            Err(NotifyRejection::RepeatedKey(_))
+        ));
+        for key in ["sign", "app_id", "trade_status", "sign_type"] {
+            let twice = format!("{body}&{key}=x");
+            assert_eq!(
+                a.verify_notification(twice.as_bytes()),
+                Err(NotifyRejection::RepeatedKey(key.into())),
+                "{key}"
+            );
+        }
+    }
+
+    /// One edit of a signed body: what an attacker can do without Alipay's key.
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        /// Add `k=v` at the front or the back.
+        Add { front: bool, key: String, value: String },
+        /// Repeat an existing key with another value.
+        Repeat { field: usize, value: String },
+        /// Change a field's value.
+        Change { field: usize, value: String },
+        /// Drop a field.
+        Drop { field: usize },
+        /// Spell a key differently (percent-encoded first byte, or upper case).
+        Respell { field: usize, upper: bool },
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        let key = prop_oneof![
+            Just("out_trade_no".to_string()),
+            Just("total_amount".to_string()),
+            Just("trade_no".to_string()),
+            Just("trade_status".to_string()),
+            Just("app_id".to_string()),
+            Just("sign".to_string()),
+            "[a-z_]{1,12}",
+        ];
+        let value = "[A-Za-z0-9.=&%+ ]{0,10}";
+        prop_oneof![
+            (any::<bool>(), key, value).prop_map(|(front, key, value)| Mutation::Add { front, key, value }),
+            (0usize..10, value).prop_map(|(field, value)| Mutation::Repeat { field, value }),
+            (0usize..10, "[A-Za-z0-9.]{0,10}").prop_map(|(field, value)| Mutation::Change { field, value }),
+            (0usize..10).prop_map(|field| Mutation::Drop { field }),
+            (0usize..10, any::<bool>()).prop_map(|(field, upper)| Mutation::Respell { field, upper }),
+        ]
+    }
+
+    fn apply(body: &str, m: &Mutation) -> String {
+        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        let n = pairs.len();
+        let enc = |k: &str, v: &str| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(k, v)
+                .finish()
+        };
+        match m {
+            Mutation::Add { front, key, value } => {
+                let extra = enc(key, value);
+                return if *front {
+                    format!("{extra}&{body}")
+                } else {
+                    format!("{body}&{extra}")
+                };
+            }
+            Mutation::Repeat { field, value } => {
+                let k = pairs[field % n].0.clone();
+                pairs.push((k, value.clone()));
+            }
+            Mutation::Change { field, value } => pairs[field % n].1 = value.clone(),
+            Mutation::Drop { field } => {
+                pairs.remove(field % n);
+            }
+            Mutation::Respell { field, upper } => {
+                let (k, v) = pairs[field % n].clone();
+                let spelt = if *upper {
+                    k.to_uppercase()
+                } else {
+                    format!("%{:02X}{}", k.as_bytes()[0], &k[1..])
+                };
+                let rest: Vec<String> = pairs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != field % n)
+                    .map(|(_, (k, v))| enc(k, v))
+                    .collect();
+                return format!("{spelt}={}&{}", enc("x", &v).trim_start_matches("x="), rest.join("&"));
+            }
+        }
+        pairs.iter().map(|(k, v)| enc(k, v)).collect::<Vec<_>>().join("&")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// No edit of a signed form short of re-signing it yields fields other than the signed
+        /// ones: it is refused, or (an empty value, a changed order) it says exactly what was signed.
+        #[test]
+        fn no_mutation_of_a_signed_form_verifies_other_fields(ms in proptest::collection::vec(mutation(), 1..4)) {
+            let (a, _) = alipay();
+            let genuine = a.verify_notification(signed().as_bytes()).unwrap();
+            let mut body = signed();
+            for m in &ms {
+                body = apply(&body, m);
+            }
+            if let Ok(v) = a.verify_notification(body.as_bytes()) {
+                prop_assert_eq!(v, genuine.clone(), "{}", body);
+            }
+        }
+
+        /// Arbitrary bytes never panic the parser or the verifier.
+        #[test]
+        fn never_panics_on_arbitrary_bodies(raw in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = alipay().0.verify_notification(&raw);
+        }
     }
 }

@@ -2,6 +2,7 @@
 pub mod alipay;
 pub mod rsa_keys;
 pub mod sms;
+pub mod strict;
 pub mod wechat;
 pub mod wechatpay;
 

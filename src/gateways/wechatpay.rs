@@ -2,6 +2,7 @@
 //! AES-256-GCM resource decryption, JSAPI prepay and mini-program pay parameters, order query.
 //! Protocol facts: `../shared/gateways.md`.
 use super::rsa_keys::{Signer, Verifier};
+use super::strict;
 use crate::clock::SharedClock;
 use ring::aead;
 use serde::{Deserialize, Serialize};
@@ -22,12 +23,45 @@ pub enum WxPayError {
 }
 
 /// Why a notification was refused before it was parsed.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyRejection {
     /// Missing headers, unknown key id, or a signature that does not verify (probes included).
     BadSignature,
     /// |now − Wechatpay-Timestamp| ≥ 300 s.
     Stale,
+    /// A `Wechatpay-*` header or a body key given twice: refused before verification.
+    RepeatedKey(String),
+}
+
+impl NotifyRejection {
+    /// The short reason kept in the record of rejected notifications.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NotifyRejection::BadSignature => "bad_signature",
+            NotifyRejection::Stale => "stale",
+            NotifyRejection::RepeatedKey(_) => "repeated_key",
+        }
+    }
+}
+
+/// A verified notification, decrypted and parsed once (strictly): what the payments use case gets.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// `TRANSACTION.*`: the payment's resource.
+    Transaction { id: String, tx: Transaction },
+    /// `REFUND.*`: the refund's resource.
+    Refund { id: String, refund: RefundResource },
+    /// Any other event type (recorded, not acted on).
+    Other { id: String, event_type: String },
+}
+
+/// A verified body that could not be read: WeChat Pay should send it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The envelope's id when it got that far.
+    pub id: Option<String>,
+    pub verdict: &'static str,
+    pub detail: String,
 }
 
 /// Merchant configuration (`wechatpay.*`).
@@ -57,6 +91,27 @@ pub struct SignedHeaders {
     pub nonce: String,
     pub serial: String,
     pub signature: String,
+}
+
+impl SignedHeaders {
+    /// Reads the four `Wechatpay-*` headers from `values` (every value a header has, by name);
+    /// a header given twice is refused, so what is verified is what is recorded.
+    pub fn read(values: impl Fn(&str) -> Vec<String>) -> Result<SignedHeaders, NotifyRejection> {
+        let one = |name: &str| {
+            let mut v = values(name);
+            match v.len() {
+                0 => Ok(String::new()),
+                1 => Ok(v.pop().unwrap_or_default()),
+                _ => Err(NotifyRejection::RepeatedKey(name.to_string())),
+            }
+        };
+        Ok(SignedHeaders {
+            timestamp: one("Wechatpay-Timestamp")?,
+            nonce: one("Wechatpay-Nonce")?,
+            serial: one("Wechatpay-Serial")?,
+            signature: one("Wechatpay-Signature")?,
+        })
+    }
 }
 
 /// `wx.requestPayment` parameters.
@@ -163,6 +218,41 @@ impl WechatPay {
         Ok(())
     }
 
+    /// Reads a notification whose signature `check_notification` accepted: the envelope and its
+    /// decrypted resource, each parsed once and refused if any key repeats.
+    pub fn read_event(&self, body: &[u8]) -> Result<Event, Unreadable> {
+        let verdict = |e: &strict::StrictError, otherwise| match e {
+            strict::StrictError::RepeatedKey(_) => "repeated_key",
+            strict::StrictError::Malformed(_) => otherwise,
+        };
+        let envelope: Envelope = strict::json(body).map_err(|e| Unreadable {
+            id: None,
+            verdict: verdict(&e, "malformed"),
+            detail: e.to_string(),
+        })?;
+        let id = envelope.id;
+        let unreadable = |verdict, detail: String| Unreadable {
+            id: Some(id.clone()),
+            verdict,
+            detail,
+        };
+        let resource = || {
+            self.decrypt(&envelope.resource)
+                .map_err(|e| unreadable("undecryptable", e.to_string()))
+        };
+        let kind = envelope.event_type;
+        if kind.starts_with("TRANSACTION.") {
+            let tx = strict::json(&resource()?).map_err(|e| unreadable(verdict(&e, "undecryptable"), e.to_string()))?;
+            Ok(Event::Transaction { id, tx })
+        } else if kind.starts_with("REFUND.") {
+            let refund =
+                strict::json(&resource()?).map_err(|e| unreadable(verdict(&e, "undecryptable"), e.to_string()))?;
+            Ok(Event::Refund { id, refund })
+        } else {
+            Ok(Event::Other { id, event_type: kind })
+        }
+    }
+
     /// Decrypts a notification resource: AES-256-GCM, key = the APIv3 key's 32 bytes.
     pub fn decrypt(&self, r: &Resource) -> Result<Vec<u8>, WxPayError> {
         use base64::{engine::general_purpose::STANDARD, Engine};
@@ -182,20 +272,14 @@ impl WechatPay {
         Ok(plain.to_vec())
     }
 
-    fn headers_of(resp: &reqwest::Response) -> SignedHeaders {
-        let get = |n: &str| {
+    fn headers_of(resp: &reqwest::Response) -> Result<SignedHeaders, NotifyRejection> {
+        SignedHeaders::read(|n| {
             resp.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
-        SignedHeaders {
-            timestamp: get("Wechatpay-Timestamp"),
-            nonce: get("Wechatpay-Nonce"),
-            serial: get("Wechatpay-Serial"),
-            signature: get("Wechatpay-Signature"),
-        }
+                .get_all(n)
+                .iter()
+                .map(|v| v.to_str().unwrap_or_default().to_string())
+                .collect()
+        })
     }
 
     /// Sends a signed request; a 2xx answer must carry a valid platform signature.
@@ -228,8 +312,15 @@ impl WechatPay {
             .text()
             .await
             .map_err(|e| WxPayError::Transport(e.without_url().to_string()))?;
-        if (200..300).contains(&status) && !self.signature_ok(&headers, text.as_bytes()) {
-            return Err(WxPayError::Forged);
+        if (200..300).contains(&status) {
+            let signed = headers.is_ok_and(|h| self.signature_ok(&h, text.as_bytes()));
+            if !signed {
+                return Err(WxPayError::Forged);
+            }
+            // Signed answers are read once, strictly (callers parse `text` with `strict::json`).
+            if !text.is_empty() {
+                strict::unique_keys(text.as_bytes()).map_err(|e| WxPayError::Malformed(e.to_string()))?;
+            }
         }
         Ok((status, text))
     }
@@ -263,7 +354,7 @@ impl WechatPay {
         struct Answer {
             prepay_id: String,
         }
-        serde_json::from_str::<Answer>(&text)
+        strict::json::<Answer>(text.as_bytes())
             .map(|a| a.prepay_id)
             .map_err(|e| WxPayError::Malformed(e.to_string()))
     }
@@ -297,7 +388,7 @@ impl WechatPay {
         );
         let (status, text) = self.call(reqwest::Method::GET, &path, None).await?;
         match status {
-            200..=299 => serde_json::from_str(&text)
+            200..=299 => strict::json(text.as_bytes())
                 .map(Some)
                 .map_err(|e| WxPayError::Malformed(e.to_string())),
             404 => Ok(None),
@@ -344,7 +435,7 @@ impl WechatPay {
             refund_id: String,
             status: String,
         }
-        serde_json::from_str::<Answer>(&text)
+        strict::json::<Answer>(text.as_bytes())
             .map(|a| (a.refund_id, a.status))
             .map_err(|e| WxPayError::Malformed(e.to_string()))
     }
@@ -360,4 +451,146 @@ pub struct RefundResource {
     #[serde(default)]
     pub refund_id: Option<String>,
     pub refund_status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    const KEY_ID: &str = "PUB_KEY_ID_TEST";
+    const APIV3: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+
+    /// A client verifying with the committed test platform key (tests/fixtures, test-only),
+    /// and the matching signer.
+    fn wx() -> &'static (WechatPay, Signer) {
+        static W: OnceLock<(WechatPay, Signer)> = OnceLock::new();
+        W.get_or_init(|| {
+            let cfg = WechatPayConfig {
+                api_base: "http://127.0.0.1:9".into(),
+                mchid: "1900000001".into(),
+                appid: "wxtestappid".into(),
+                apiv3_key: APIV3.to_vec(),
+                merchant_serial_no: "SERIAL".into(),
+                signer: Signer::from_file("tests/fixtures/wechatpay_merchant_test_key.pem").unwrap(),
+                platform: Verifier::from_file("tests/fixtures/wechatpay_platform_test_pub.pem").unwrap(),
+                platform_public_key_id: KEY_ID.into(),
+                notify_url: "https://wuye.example/api/v1/notify/wechatpay".into(),
+            };
+            let clock: SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
+            let signer = Signer::from_file("tests/fixtures/wechatpay_platform_test_key.pem").unwrap();
+            (
+                WechatPay::new(crate::gateways::http_client().unwrap(), cfg, clock),
+                signer,
+            )
+        })
+    }
+
+    fn seal(plain: &str) -> String {
+        use base64::{engine::general_purpose::STANDARD, Engine};
+        let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, APIV3).unwrap());
+        let mut data = plain.as_bytes().to_vec();
+        key.seal_in_place_append_tag(
+            aead::Nonce::try_assume_unique_for_key(b"0123456789ab").unwrap(),
+            aead::Aad::from(b"transaction"),
+            &mut data,
+        )
+        .unwrap();
+        STANDARD.encode(data)
+    }
+
+    fn envelope(event_type: &str, plain: &str) -> String {
+        format!(
+            r#"{{"id":"EV-1","event_type":"{event_type}","resource_type":"encrypt-resource","resource":{{"algorithm":"AEAD_AES_256_GCM","ciphertext":"{}","associated_data":"transaction","nonce":"0123456789ab"}}}}"#,
+            seal(plain)
+        )
+    }
+
+    fn headers_for(body: &str) -> SignedHeaders {
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let sig = wx().1.sign_b64(format!("{ts}\nn1\n{body}\n").as_bytes()).unwrap();
+        SignedHeaders {
+            timestamp: ts,
+            nonce: "n1".into(),
+            serial: KEY_ID.into(),
+            signature: sig,
+        }
+    }
+
+    const TX: &str = r#"{"appid":"wxtestappid","mchid":"1900000001","out_trade_no":"W1","transaction_id":"42","trade_state":"SUCCESS","amount":{"total":100}}"#;
+
+    #[test]
+    fn a_signed_notification_is_read_once() {
+        let body = envelope("TRANSACTION.SUCCESS", TX);
+        let w = &wx().0;
+        assert_eq!(w.check_notification(&headers_for(&body), body.as_bytes()), Ok(()));
+        match w.read_event(body.as_bytes()).unwrap() {
+            Event::Transaction { tx, .. } => assert_eq!(
+                (tx.out_trade_no.as_str(), tx.amount.map(|a| a.total)),
+                ("W1", Some(100))
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn repeated_keys_in_a_resource_or_envelope_or_header_are_refused() {
+        let w = &wx().0;
+        let twice = TX.replace(r#""amount":{"total":100}"#, r#""amount":{"total":100,"total":1}"#);
+        let e = w
+            .read_event(envelope("TRANSACTION.SUCCESS", &twice).as_bytes())
+            .unwrap_err();
+        assert_eq!(e.verdict, "repeated_key");
+        let twice = TX.replace(r#""out_trade_no":"W1""#, r#""out_trade_no":"W1","out_trade_no":"W2""#);
+        assert_eq!(
+            w.read_event(envelope("REFUND.SUCCESS", &twice).as_bytes())
+                .unwrap_err()
+                .verdict,
+            "repeated_key"
+        );
+        let body = envelope("TRANSACTION.SUCCESS", TX).replacen(r#""id":"EV-1""#, r#""id":"EV-1","id":"EV-2""#, 1);
+        assert_eq!(w.read_event(body.as_bytes()).unwrap_err().verdict, "repeated_key");
+        let h = SignedHeaders::read(|n| {
+            if n == "Wechatpay-Signature" {
+                vec!["a".into(), "b".into()]
+            } else {
+                vec!["x".into()]
+            }
+        });
+        assert_eq!(
+            h.unwrap_err(),
+            NotifyRejection::RepeatedKey("Wechatpay-Signature".into())
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Arbitrary headers and bodies are refused cleanly (probe signatures included).
+        #[test]
+        fn never_panics_on_arbitrary_notifications(
+            ts in "[0-9a-z/+=-]{0,14}", nonce in ".{0,8}", serial in prop_oneof![Just(KEY_ID.to_string()), ".{0,8}"],
+            sig in prop_oneof![Just("WECHATPAY/SIGNTEST/9Z8Y".to_string()), "[A-Za-z0-9+/=]{0,40}", ".{0,20}"],
+            body in proptest::collection::vec(any::<u8>(), 0..400),
+        ) {
+            let h = SignedHeaders { timestamp: ts, nonce, serial, signature: sig };
+            prop_assert!(wx().0.check_notification(&h, &body).is_err());
+            let _ = wx().0.read_event(&body);
+        }
+
+        /// Arbitrary resources (wrong algorithm, bad base64, short nonces, tampered ciphertext).
+        #[test]
+        fn never_panics_on_arbitrary_resources(
+            algorithm in prop_oneof![Just("AEAD_AES_256_GCM".to_string()), ".{0,10}"],
+            ciphertext in prop_oneof![Just(seal(TX)), "[A-Za-z0-9+/=]{0,60}", ".{0,30}"],
+            associated_data in ".{0,12}", nonce in ".{0,14}",
+            event_type in prop_oneof![Just("TRANSACTION.SUCCESS".to_string()), Just("REFUND.SUCCESS".to_string()), ".{0,10}"],
+        ) {
+            let r = Resource { algorithm, ciphertext: ciphertext.clone(), associated_data: associated_data.clone(), nonce: nonce.clone() };
+            let _ = wx().0.decrypt(&r);
+            let body = serde_json::json!({"id": "E", "event_type": event_type, "resource": {"algorithm": r.algorithm, "ciphertext": ciphertext, "associated_data": associated_data, "nonce": nonce}});
+            let _ = wx().0.read_event(body.to_string().as_bytes());
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Owner bill look-ups and prepayment quotes.
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::{Bearer, OwnerAuth};
+use crate::routes::extract::{Bearer, OwnerAuth, Query};
 use crate::services::bills::{
     self, Arrears, BillDetail, BillView, OwnerBillQuery, PrepayQuery, PrepayQuote, StatusFilter,
 };
@@ -14,7 +14,7 @@ fn json_text(body: String) -> HttpResponse {
 /// The owner's bills over all their units (`status=unpaid` also lists bills not yet due).
 #[utoipa::path(get, path = "/api/v1/me/bills", tag = "owner-bills", params(OwnerBillQuery),
     responses((status = 200, body = Vec<BillView>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list(state: web::Data<AppState>, token: Bearer, q: web::Query<OwnerBillQuery>) -> ApiResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, token: Bearer, q: Query<OwnerBillQuery>) -> ApiResult<HttpResponse> {
     let filter = q.status.unwrap_or(StatusFilter::All);
     Ok(json_text(bills::owner_bills(&state, &token.0, filter).await?))
 }
@@ -39,7 +39,7 @@ pub async fn arrears(state: web::Data<AppState>, token: Bearer) -> ApiResult<Htt
 pub async fn prepay_quote(
     state: web::Data<AppState>,
     who: OwnerAuth,
-    q: web::Query<PrepayQuery>,
+    q: Query<PrepayQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(bills::prepay_quote(&state, who.account_id, q.into_inner()).await?))
 }

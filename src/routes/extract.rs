@@ -66,6 +66,63 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Parses a query string into `T`, naming the field that failed: a missing field or a number out
+/// of its type's range is a 422, any other wrong type a 400 (API.md's conventions).
+pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, ApiError> {
+    let pairs = url::form_urlencoded::parse(qs.as_bytes());
+    let de = serde_urlencoded::Deserializer::new(pairs);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let mut f = FieldErrors::new();
+        if let Some(field) = msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+            f.insert(field.to_string(), "必填".into());
+            return ApiError::Validation(f);
+        }
+        if let Some(field) = msg.strip_prefix("duplicate field `").and_then(|m| m.split('`').next()) {
+            f.insert(field.to_string(), "参数重复".into());
+            return ApiError::BadRequest("查询参数重复".into(), Some(f));
+        }
+        let raw = url::form_urlencoded::parse(qs.as_bytes())
+            .find(|(k, _)| *k == path)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let numeric = !raw.is_empty() && raw.trim_start_matches('-').chars().all(|c| c.is_ascii_digit());
+        if numeric {
+            f.insert(path, "数值超出范围".into());
+            ApiError::Validation(f)
+        } else {
+            f.insert(path, "类型错误".into());
+            ApiError::BadRequest("查询参数类型错误".into(), Some(f))
+        }
+    })
+}
+
+/// A query string as `T` (see `parse_query`).
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
 /// A JSON body, limited to `server.json_limit_bytes`.
 pub struct Json<T>(pub T);
 
@@ -84,13 +141,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+/// The bearer token of `Authorization`.
+pub fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let h = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .ok_or(ApiError::Unauthenticated)?;
     let s = h.to_str().map_err(|_| ApiError::Unauthenticated)?;
-    let token = s.strip_prefix("Bearer ").ok_or(ApiError::Unauthenticated)?.trim();
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is as good as `Bearer x`.
+    let (scheme, token) = s.split_once(' ').ok_or(ApiError::Unauthenticated)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthenticated);
+    }
+    let token = token.trim();
     if token.is_empty() || token.len() > 128 {
         return Err(ApiError::Unauthenticated);
     }
@@ -192,9 +255,82 @@ impl FromRequest for AnySession {
     }
 }
 
-/// The peer's IP address (the load balancer's, unless it is configured to pass the client's).
+/// The client's address: the peer's, or — only when the peer is one of `server.trusted_proxies` —
+/// the nearest `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
+/// were written by the client and prove nothing).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let peer = req.peer_addr().map(|a| a.ip());
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.server.trusted.clone())
+        .unwrap_or_default();
+    let chain: Vec<String> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .collect();
+    client_address(peer, &trusted, &chain).unwrap_or_else(|| "unknown".into())
+}
+
+/// `client_ip`'s rule, without the request.
+pub fn client_address(
+    peer: Option<std::net::IpAddr>,
+    trusted: &[ipnet::IpNet],
+    forwarded_for: &[String],
+) -> Option<String> {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = peer?;
+    if !is_trusted(&client) {
+        return Some(client.to_string());
+    }
+    for hop in forwarded_for.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => client = ip,
+            Ok(ip) => return Some(ip.to_string()),
+            // A garbled hop: stop at the last address we could believe.
+            Err(_) => break,
+        }
+    }
+    Some(client.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let xff = |s: &str| s.split(',').map(|p| p.trim().to_string()).collect::<Vec<_>>();
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_address(Some(ip("203.0.113.9")), &trusted, &xff("1.2.3.4")).as_deref(),
+            Some("203.0.113.9")
+        );
+        // A trusted peer: the nearest untrusted hop, not what the client wrote further left.
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &trusted, &xff("6.6.6.6, 198.51.100.7, 10.0.0.3")).as_deref(),
+            Some("198.51.100.7")
+        );
+        // Only proxies in the chain, or no header: the last trusted address.
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &trusted, &xff("10.1.1.1")).as_deref(),
+            Some("10.1.1.1")
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &trusted, &[]).as_deref(),
+            Some("10.0.0.2")
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &trusted, &xff("junk")).as_deref(),
+            Some("10.0.0.2")
+        );
+        assert_eq!(client_address(None, &trusted, &[]), None);
+    }
 }

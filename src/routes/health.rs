@@ -1,4 +1,5 @@
 //! Liveness, readiness and metrics.
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::telemetry::Metrics;
 use actix_web::{web, HttpResponse};
@@ -48,9 +49,31 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus metrics: requests by route and status, latency histogram.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
-pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+/// Prometheus metrics: requests by route and status, latency histogram. On the API port only
+/// with `server.metrics_token` (as a bearer token); otherwise 404 here and served by the separate
+/// listener on `server.metrics_bind`.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format"),
+    (status = 401, body = crate::error::ErrorBody, description = "token missing or wrong"), (status = 404, body = crate::error::ErrorBody, description = "no token configured: see server.metrics_bind")),
+    security(("bearer" = [])))]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    let Some(expected) = &state.settings.server.metrics_token else {
+        return Err(ApiError::NotFound);
+    };
+    let given = crate::routes::extract::bearer(&req)?;
+    // Compare digests, so the time taken says nothing about how much of the token matched.
+    if crate::crypto::sha256_hex(given.as_bytes()) != crate::crypto::sha256_hex(expected.expose_secret().as_bytes()) {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(render(&metrics))
+}
+
+/// The metrics page itself (the separate listener serves it to anyone who can reach it).
+pub fn render(metrics: &Metrics) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics.render())

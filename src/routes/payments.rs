@@ -1,14 +1,14 @@
 //! Owner payments, counter payments, payment exceptions, and the gateways' notifications.
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::gateways::wechatpay::SignedHeaders;
-use crate::routes::extract::{read_body, Json, OwnerAuth, StaffAuth};
+use crate::routes::extract::{client_ip, read_body, Json, OwnerAuth, Query, StaffAuth};
 use crate::services::payments::{
     self, ChannelDay, CounterPayment, ExceptionQuery, ExceptionView, NewPayment, NotifyAnswer, PaymentCreated,
     PaymentView, SummaryQuery,
 };
 use crate::services::refunds::{self, RefundRequest, RefundView};
 use crate::state::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 /// Notifications are small; anything bigger is not from a gateway.
 const NOTIFY_LIMIT: usize = 64 * 1024;
@@ -62,50 +62,62 @@ pub async fn counter(
 pub async fn exceptions(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<ExceptionQuery>,
+    q: Query<ExceptionQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(payments::exceptions(&state, &ctx, q.into_inner()).await?))
 }
 
 /// WeChat Pay API v3 notification: 204 once recorded (also for a verified mismatch, never credited);
-/// 401 `{"code":"FAIL"}` for a bad signature or stale timestamp.
+/// 401 `{"code":"FAIL"}` for a bad signature, stale timestamp or repeated header; every other
+/// failure (too large, too many, a dependency down) is also `{"code":"FAIL"}`, so WeChat Pay retries.
 #[utoipa::path(post, path = "/api/v1/notify/wechatpay", tag = "gateways", request_body(content = String, content_type = "application/json"),
-    responses((status = 204), (status = 401, description = "FAIL: signature"), (status = 400, description = "FAIL: retry")))]
-pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
-    let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
-    let get = |n: &str| {
-        req.headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
+    responses((status = 204), (status = 401, description = "FAIL: signature"), (status = 400, description = "FAIL: retry"),
+        (status = 413, description = "FAIL: too large"), (status = 429, description = "FAIL: too many from this source"),
+        (status = 503, description = "FAIL: a dependency is down")))]
+pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let fail = |status: StatusCode, m: &str| {
+        HttpResponse::build(status).json(serde_json::json!({"code": "FAIL", "message": m}))
     };
-    let h = SignedHeaders {
-        timestamp: get("Wechatpay-Timestamp"),
-        nonce: get("Wechatpay-Nonce"),
-        serial: get("Wechatpay-Serial"),
-        signature: get("Wechatpay-Signature"),
+    let answer = async {
+        let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
+        let headers = |n: &str| {
+            req.headers()
+                .get_all(n)
+                .map(|v| v.to_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        payments::wechatpay_notification(&state, &client_ip(&req), headers, &body).await
     };
-    Ok(match payments::wechatpay_notification(&state, h, &body).await? {
-        NotifyAnswer::Recorded => HttpResponse::NoContent().finish(),
-        NotifyAnswer::Refused(m) => {
-            HttpResponse::Unauthorized().json(serde_json::json!({"code": "FAIL", "message": m}))
+    match answer.await {
+        Ok(NotifyAnswer::Recorded) => HttpResponse::NoContent().finish(),
+        Ok(NotifyAnswer::Refused(m)) => fail(StatusCode::UNAUTHORIZED, m),
+        Ok(NotifyAnswer::Retry(m)) => fail(StatusCode::BAD_REQUEST, m),
+        Err(e) => {
+            e.log();
+            fail(e.status_code(), &e.message())
         }
-        NotifyAnswer::Retry(m) => HttpResponse::BadRequest().json(serde_json::json!({"code": "FAIL", "message": m})),
-    })
+    }
 }
 
-/// Alipay notification (form-encoded): `success` once recorded, `fail` for a bad signature.
+/// Alipay notification (form-encoded): `success` once recorded; `fail` for a bad signature or a
+/// repeated key, and for anything else that should make Alipay retry.
 #[utoipa::path(post, path = "/api/v1/notify/alipay", tag = "gateways", request_body(content = String, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "success"), (status = 400, description = "fail")))]
-pub async fn alipay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
-    let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
-    Ok(match payments::alipay_notification(&state, &body).await? {
-        NotifyAnswer::Recorded => HttpResponse::Ok().content_type("text/plain").body("success"),
-        NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_) => {
-            HttpResponse::BadRequest().content_type("text/plain").body("fail")
+    responses((status = 200, description = "success"), (status = 400, description = "fail"), (status = 413, description = "fail: too large"),
+        (status = 429, description = "fail: too many from this source"), (status = 503, description = "fail: a dependency is down")))]
+pub async fn alipay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let fail = |status: StatusCode| HttpResponse::build(status).content_type("text/plain").body("fail");
+    let answer = async {
+        let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
+        payments::alipay_notification(&state, &client_ip(&req), &body).await
+    };
+    match answer.await {
+        Ok(NotifyAnswer::Recorded) => HttpResponse::Ok().content_type("text/plain").body("success"),
+        Ok(NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_)) => fail(StatusCode::BAD_REQUEST),
+        Err(e) => {
+            e.log();
+            fail(e.status_code())
         }
-    })
+    }
 }
 
 /// Refunds all or part of a payment through its channel (finance); paid bills reopen.
@@ -137,7 +149,7 @@ pub async fn refunds_of(
 pub async fn summary(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<SummaryQuery>,
+    q: Query<SummaryQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(payments::daily_summary(&state, &ctx, q.into_inner()).await?))
 }

@@ -24,6 +24,9 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::payments::reconcile(&state).await {
                 tracing::warn!(error = %e, "payment reconciliation failed");
             }
+            if let Err(e) = crate::services::rejections::prune(&state).await {
+                tracing::warn!(error = %e, "pruning rejected notifications failed");
+            }
             match crate::services::reminders::tick(&state).await {
                 Ok(r) if r.sent + r.suppressed > 0 => {
                     tracing::info!(

@@ -94,6 +94,16 @@ pub async fn run(state: &AppState, actor: &str, community_id: i32, period: Perio
             let Some(principal) = principal_fen(r.kind, price, period, Area(u.area_centi_m2), u.handover_date) else {
                 continue;
             };
+            // A bill is a money amount like any other: at most MAX_AMOUNT, or nothing is billed.
+            if principal > crate::domain::money::MAX_AMOUNT.0 {
+                return Err(ApiError::field(
+                    "period",
+                    format!(
+                        "收费项目“{}”在房屋{}的账单金额超过10000000.00元，请核对单价和面积",
+                        r.item.name, u.code
+                    ),
+                ));
+            }
             if existing.contains(&(u.id, r.item.id)) {
                 already += 1;
                 continue;

@@ -3,6 +3,7 @@
 //! with its reason, who and when.
 use crate::domain::billing::{discount_rate, principal_fen, spread_discount};
 use crate::domain::late_fee::{LateFee, LateFeePolicy, PrincipalMove};
+use crate::domain::money::{add_fen, sum_fen};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
 use crate::domain::{text, Area, Fen};
@@ -415,13 +416,13 @@ pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
                 .filter(|b| b.status == "unpaid" && b.due_date < lookup.today(state, b.community_id))
             {
                 let (_, a) = lookup.view(state, b)?;
-                principal += a.outstanding_principal;
-                late += a.outstanding_late_fee;
+                principal = add_fen(principal, a.outstanding_principal)?;
+                late = add_fen(late, a.outstanding_late_fee)?;
                 n += 1;
                 oldest = Some(oldest.map_or(b.due_date, |o| o.min(b.due_date)));
             }
             let answer = Arrears {
-                total_due: Fen(principal + late).to_yuan_string(),
+                total_due: Fen(add_fen(principal, late)?).to_yuan_string(),
                 principal: Fen(principal).to_yuan_string(),
                 late_fee: Fen(late).to_yuan_string(),
                 bills: n,
@@ -613,7 +614,7 @@ pub async fn prepay_quote(state: &AppState, account_id: i32, q: PrepayQuery) -> 
         amounts.push(fen);
     }
     let (discount, shares) = spread_discount(&amounts, discount_rate(&rule.discounts, q.months));
-    let gross: i64 = amounts.iter().sum();
+    let gross = sum_fen(amounts.iter().copied())?;
     let bills = periods
         .iter()
         .zip(amounts.iter().zip(shares.iter()))
@@ -721,16 +722,16 @@ pub async fn staff_bills(
         .all(&state.db)
         .await?;
     let lookup = Lookup::load(state, &bills).await?;
-    let (page_no, per_page) = page.bounds();
+    let (page_no, per_page) = page.bounds()?;
     let (mut principal, mut paid, mut late, mut due) = (0i64, 0i64, 0i64, 0i64);
     let mut items = Vec::new();
     let skip = ((page_no - 1) * per_page) as usize;
     for (i, b) in bills.iter().enumerate() {
         let (v, a) = lookup.view(state, b)?;
-        principal += b.principal_fen;
-        paid += b.paid_principal_fen + b.late_fee_paid_fen;
-        late += a.charged_late_fee;
-        due += a.due();
+        principal = add_fen(principal, b.principal_fen)?;
+        paid = sum_fen([paid, b.paid_principal_fen, b.late_fee_paid_fen])?;
+        late = add_fen(late, a.charged_late_fee)?;
+        due = add_fen(due, a.due())?;
         if i >= skip && items.len() < per_page as usize {
             items.push(v);
         }

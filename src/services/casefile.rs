@@ -186,16 +186,13 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
             due_day: f.due_day,
         })
         .collect();
-    let mut total = 0;
-    let bills = bills::with_amounts(state, unpaid)
-        .await?
+    let priced = bills::with_amounts(state, unpaid).await?;
+    let total = crate::domain::money::sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
+    let bills = priced
         .into_iter()
-        .map(|(b, view, a)| {
-            total += a.due();
-            CaseBill {
-                limitation_ends: limitation_ends(&b),
-                bill: view,
-            }
+        .map(|(b, view, _)| CaseBill {
+            limitation_ends: limitation_ends(&b),
+            bill: view,
         })
         .collect();
     let records = evidence::records(&state.db, u.id).await?;

@@ -505,7 +505,7 @@ pub async fn printed_notice_html(state: &AppState, ctx: &StaffCtx, task_id: i32)
             esc(&v.amount_due)
         ));
     }
-    let total: i64 = with.iter().map(|(_, _, a)| a.due()).sum();
+    let total = crate::domain::money::sum_fen(with.iter().map(|(_, _, a)| a.due()))?;
     h.push_str(&format!(
         "</table><p>合计应缴：{} 元。依据：物业服务合同；《中华人民共和国民法典》第九百四十四条。</p>\
          <h3>送达回执</h3><p>受送达人签收：__________　送达人：__________　日期：__________</p></body></html>",

@@ -173,16 +173,31 @@ pub async fn bind_phone(state: &AppState, account_id: i32, code: &str) -> ApiRes
     owners::units_of_account(state, &account).await
 }
 
-/// `POST /auth/staff/login`: argon2id check, rate-limited per IP and per username.
+/// `POST /auth/staff/login`: argon2id check. Failures are limited per (username, client), so a
+/// stranger guessing `admin` locks out only themselves; past a global number of failures for the
+/// name every attempt is slowed down, never refused.
 #[tracing::instrument(skip_all)]
 pub async fn staff_login(state: &AppState, username: &str, password: &str, ip: &str) -> ApiResult<StaffLogin> {
     let username = username.trim().to_lowercase();
-    if username.is_empty() || password.is_empty() {
+    if username.is_empty() || password.is_empty() || username.chars().count() > 64 {
         return Err(ApiError::InvalidCredentials);
     }
     login_ip_limit(state, ip).await?;
-    let per_user = state.settings.rate_limits.login_per_username_per_15_minutes;
-    rate_limit::hit(state, "login-user", &username, per_user, Duration::from_secs(900)).await?;
+    let limits = &state.settings.rate_limits;
+    let window = Duration::from_secs(900);
+    let here = format!("{username}|{ip}");
+    if rate_limit::count(state, "login-fail", &here, window).await? >= limits.login_failures_per_client_per_15_minutes {
+        tracing::warn!("staff login refused: too many failures from this client");
+        return Err(ApiError::RateLimited);
+    }
+    let everywhere = rate_limit::count(state, "login-fail-user", &username, window).await?;
+    if let Some(pause) = slowdown(
+        everywhere,
+        limits.login_failures_before_slowdown,
+        limits.login_slowdown_ms,
+    ) {
+        tokio::time::sleep(pause).await;
+    }
     let user = staff_user::Entity::find()
         .filter(staff_user::Column::Username.eq(&username))
         .one(&state.db)
@@ -198,6 +213,8 @@ pub async fn staff_login(state: &AppState, username: &str, password: &str, ip: &
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
+            rate_limit::add(state, "login-fail", &here, window).await?;
+            rate_limit::add(state, "login-fail-user", &username, window).await?;
             tracing::warn!("staff login failed");
             return Err(ApiError::InvalidCredentials);
         }
@@ -212,6 +229,12 @@ pub async fn staff_login(state: &AppState, username: &str, password: &str, ip: &
             role: user.role,
         },
     })
+}
+
+/// How long to hold a login attempt once a username has had `failures` failures from anywhere in
+/// the window: nothing below `after`, then a fixed pause (it slows guessing; it never locks).
+pub fn slowdown(failures: i64, after: i64, pause_ms: u64) -> Option<Duration> {
+    (failures >= after && pause_ms > 0).then(|| Duration::from_millis(pause_ms))
 }
 
 /// Answer of `POST /me/consents`.
@@ -248,4 +271,18 @@ pub async fn record_consent(state: &AppState, account_id: i32, version: &str) ->
         policy_version: c.policy_version,
         accepted_at: c.accepted_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_slow_down_a_username_but_never_lock_it() {
+        assert_eq!(slowdown(0, 20, 1000), None);
+        assert_eq!(slowdown(19, 20, 1000), None);
+        assert_eq!(slowdown(20, 20, 1000), Some(Duration::from_millis(1000)));
+        assert_eq!(slowdown(10_000, 20, 1000), Some(Duration::from_millis(1000)));
+        assert_eq!(slowdown(10_000, 20, 0), None);
+    }
 }

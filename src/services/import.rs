@@ -249,6 +249,32 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// The parser of uploaded files never panics: any bytes give rows or row/column errors.
+        #[test]
+        fn never_panics_on_arbitrary_uploads(tail in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut body = b"building,unit_code,area_m2,owner_name,owner_phone\n".to_vec();
+            body.extend_from_slice(&tail);
+            if let Err(errors) = parse(&body) {
+                prop_assert!(errors.iter().all(|e| e.row >= 1));
+            }
+            let _ = parse(&tail);
+        }
+
+        /// Structured junk: plausible rows with arbitrary cells.
+        #[test]
+        fn never_panics_on_arbitrary_cells(cells in proptest::collection::vec("[^\n]{0,12}", 0..20)) {
+            let mut body = String::from("building,unit_code,area_m2,owner_name,owner_phone\n");
+            for row in cells.chunks(5) {
+                body.push_str(&row.join(","));
+                body.push('\n');
+            }
+            let _ = parse(body.as_bytes());
+        }
+    }
 
     #[test]
     fn reports_every_bad_cell() {

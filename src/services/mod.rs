@@ -14,6 +14,7 @@ pub mod owners;
 pub mod payments;
 pub mod rate_limit;
 pub mod refunds;
+pub mod rejections;
 pub mod reminders;
 pub mod sessions;
 pub mod setup;

@@ -1,11 +1,11 @@
 //! Payments: orders that freeze what they pay, gateway notifications verified and recorded, and
 //! crediting bills exactly once whatever the gateways repeat, reorder or send concurrently.
+use crate::domain::money::{add_fen, sum_fen, MAX_AMOUNT};
 use crate::domain::role::Action;
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
-use crate::gateways::wechatpay::SignedHeaders;
 use crate::services::bills::{self, PrepayQuery};
-use crate::services::{audit, cache, staff::StaffCtx};
+use crate::services::{audit, cache, rejections, staff::StaffCtx};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{bill, bill_entry, gateway_notification, owner_account, payment, payment_exception, payment_line};
@@ -167,7 +167,13 @@ async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model>, ids: &[i
     if priced.iter().any(|(b, _, a)| b.status != "unpaid" || a.due() <= 0) {
         return Err(ApiError::field("bill_ids", "包含已缴清、已取消或无需缴纳的账单"));
     }
-    let amount = priced.iter().map(|(_, _, a)| a.due()).sum();
+    let amount = sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
+    if amount > MAX_AMOUNT.0 {
+        return Err(ApiError::field(
+            "bill_ids",
+            "单笔订单金额不能超过10000000.00元，请分次缴纳",
+        ));
+    }
     let first = &priced[0].1;
     let description = format!("物业缴费 {} {}等{}项", first.unit_code, first.period, priced.len());
     Ok(Plan {
@@ -223,7 +229,13 @@ async fn plan_prepay(state: &AppState, account_id: i32, req: &PrepayRequest) -> 
             )
         })
         .collect();
-    let amount = q.bills.iter().map(|b| b.principal_fen - b.discount_fen).sum();
+    let amount = sum_fen(q.bills.iter().map(|b| b.principal_fen - b.discount_fen))?;
+    if amount > MAX_AMOUNT.0 {
+        return Err(ApiError::field(
+            "prepay.months",
+            "单笔订单金额不能超过10000000.00元，请减少月数",
+        ));
+    }
     Ok(Plan {
         community_id: unit.community_id,
         lines,
@@ -641,7 +653,7 @@ async fn apply_lines(
         let line_id = l.id;
         let Some(bill_id) = credited_bill else {
             set_credited(txn, line_id, 0).await?;
-            done.uncredited_fen += l.amount_fen;
+            done.uncredited_fen = add_fen(done.uncredited_fen, l.amount_fen)?;
             // Paid meanwhile through another channel or order: the first credit wins; this line's
             // money goes back (automatically, after the commit).
             let status = match l.bill_id {
@@ -1050,62 +1062,64 @@ async fn settle(
     Ok(NotifyAnswer::Recorded)
 }
 
-/// `POST /notify/wechatpay`: verifies the raw body, decrypts, checks, credits once.
-pub async fn wechatpay_notification(state: &AppState, h: SignedHeaders, raw: &[u8]) -> ApiResult<NotifyAnswer> {
+/// `POST /notify/wechatpay`: verifies the raw body, decrypts, checks, credits once. `headers`
+/// gives every value of a header by name; `source` is the client address.
+pub async fn wechatpay_notification(
+    state: &AppState,
+    source: &str,
+    headers: impl Fn(&str) -> Vec<String>,
+    raw: &[u8],
+) -> ApiResult<NotifyAnswer> {
+    use crate::gateways::wechatpay::{Event, SignedHeaders};
+    rejections::limit(state, "wechatpay", source).await?;
     let Some(wx) = state.wechatpay.as_ref() else {
         return Ok(NotifyAnswer::Retry("微信支付未配置"));
+    };
+    let checked = SignedHeaders::read(headers).and_then(|h| wx.check_notification(&h, raw).map(|()| h));
+    let h = match checked {
+        Ok(h) => h,
+        Err(why) => {
+            rejections::record(state, "wechatpay", source, why.reason(), raw).await?;
+            return Ok(NotifyAnswer::Refused("签名验证失败"));
+        }
     };
     let n = Inbound {
         provider: "wechatpay",
         headers: serde_json::json!({"timestamp": h.timestamp, "nonce": h.nonce, "serial": h.serial, "signature": h.signature}),
         raw,
     };
-    if let Err(why) = wx.check_notification(&h, raw) {
-        let verdict = match why {
-            crate::gateways::wechatpay::NotifyRejection::Stale => "stale",
-            crate::gateways::wechatpay::NotifyRejection::BadSignature => "bad_signature",
-        };
-        store_notification(state, &n, None, None, verdict, None).await?;
-        tracing::warn!(verdict, "wechat pay notification refused");
-        return Ok(NotifyAnswer::Refused("签名验证失败"));
-    }
-    let envelope: crate::gateways::wechatpay::Envelope = match serde_json::from_slice(raw) {
+    let event = match wx.read_event(raw) {
         Ok(e) => e,
-        Err(e) => {
-            store_notification(state, &n, None, None, "malformed", Some(e.to_string())).await?;
-            return Ok(NotifyAnswer::Retry("报文格式错误"));
+        Err(u) => {
+            store_notification(state, &n, u.id, None, u.verdict, Some(u.detail)).await?;
+            return Ok(NotifyAnswer::Retry("报文无法解析"));
         }
     };
-    let key = Some(envelope.id.clone());
-    if envelope.event_type.starts_with("REFUND.") {
-        let resource: Result<crate::gateways::wechatpay::RefundResource, String> = wx
-            .decrypt(&envelope.resource)
-            .map_err(|e| e.to_string())
-            .and_then(|p| serde_json::from_slice(&p).map_err(|e| e.to_string()));
-        let Ok(r) = resource else {
-            store_notification(state, &n, key, None, "undecryptable", None).await?;
-            return Ok(NotifyAnswer::Retry("报文解密失败"));
-        };
-        let verdict =
-            crate::services::refunds::on_gateway_result(state, &r.out_refund_no, &r.refund_status, r.refund_id.clone())
-                .await?;
-        store_notification(state, &n, key, Some(r.out_trade_no), verdict, Some(r.refund_status)).await?;
-        return Ok(NotifyAnswer::Recorded);
-    }
-    if !envelope.event_type.starts_with("TRANSACTION.") {
-        store_notification(state, &n, key, None, "ignored", Some(envelope.event_type)).await?;
-        return Ok(NotifyAnswer::Recorded);
-    }
-    let tx: crate::gateways::wechatpay::Transaction = match wx
-        .decrypt(&envelope.resource)
-        .map_err(|e| e.to_string())
-        .and_then(|p| serde_json::from_slice(&p).map_err(|e| e.to_string()))
-    {
-        Ok(t) => t,
-        Err(e) => {
-            store_notification(state, &n, key, None, "undecryptable", Some(e)).await?;
-            return Ok(NotifyAnswer::Retry("报文解密失败"));
+    let (key, tx) = match event {
+        Event::Refund { id, refund: r } => {
+            let verdict = crate::services::refunds::on_gateway_result(
+                state,
+                &r.out_refund_no,
+                &r.refund_status,
+                r.refund_id.clone(),
+            )
+            .await?;
+            store_notification(
+                state,
+                &n,
+                Some(id),
+                Some(r.out_trade_no),
+                verdict,
+                Some(r.refund_status),
+            )
+            .await?;
+            return Ok(NotifyAnswer::Recorded);
         }
+        Event::Other { id, event_type } => {
+            store_notification(state, &n, Some(id), None, "ignored", Some(event_type)).await?;
+            return Ok(NotifyAnswer::Recorded);
+        }
+        Event::Transaction { id, tx } => (Some(id), tx),
     };
     let transaction_id = tx.transaction_id.clone().unwrap_or_default();
     // What the event says was paid, or why it cannot credit anything whatever the order.
@@ -1126,57 +1140,46 @@ pub async fn wechatpay_notification(state: &AppState, h: SignedHeaders, raw: &[u
     settle(state, &n, key, &tx.out_trade_no, paid, &transaction_id).await
 }
 
-/// `POST /notify/alipay`: verifies the form, checks, credits once.
-pub async fn alipay_notification(state: &AppState, raw: &[u8]) -> ApiResult<NotifyAnswer> {
+/// `POST /notify/alipay`: one strict parse of the form (a repeated key is refused before
+/// verification), verification, then only the verified fields are read.
+pub async fn alipay_notification(state: &AppState, source: &str, raw: &[u8]) -> ApiResult<NotifyAnswer> {
+    rejections::limit(state, "alipay", source).await?;
     let Some(ali) = state.alipay.as_ref() else {
         return Ok(NotifyAnswer::Retry("支付宝未配置"));
     };
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(raw).into_owned().collect();
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+    let f = match ali.verify_notification(raw) {
+        Ok(f) => f,
+        Err(why) => {
+            rejections::record(state, "alipay", source, why.reason(), raw).await?;
+            return Ok(NotifyAnswer::Refused("fail"));
+        }
     };
     let n = Inbound {
         provider: "alipay",
         headers: serde_json::json!({}),
         raw,
     };
-    if !ali.notification_ok(&form) {
-        store_notification(
-            state,
-            &n,
-            Some(get("notify_id")),
-            Some(get("out_trade_no")),
-            "bad_signature",
-            None,
-        )
-        .await?;
-        tracing::warn!("alipay notification refused");
-        return Ok(NotifyAnswer::Refused("fail"));
-    }
-    let key = Some(get("notify_id"));
-    let status = get("trade_status");
+    let key = Some(f.notify_id().to_string());
+    let out_trade_no = f.out_trade_no().to_string();
+    let status = f.trade_status();
     if status != "TRADE_SUCCESS" && status != "TRADE_FINISHED" {
-        store_notification(state, &n, key, Some(get("out_trade_no")), "ignored", Some(status)).await?;
+        store_notification(state, &n, key, Some(out_trade_no), "ignored", Some(status.to_string())).await?;
         return Ok(NotifyAnswer::Recorded);
     }
-    let trade_no = get("trade_no");
-    let seller_ok = ali.cfg.seller_id.as_ref().is_none_or(|s| get("seller_id") == *s);
+    let seller_ok = ali.cfg.seller_id.as_ref().is_none_or(|s| f.seller_id() == s);
     // What the event says was paid, or why it cannot credit anything whatever the order.
-    let paid = if get("app_id") != ali.cfg.app_id {
-        Err(format!("app_id {} ≠ {}", get("app_id"), ali.cfg.app_id))
+    let paid = if f.app_id() != ali.cfg.app_id {
+        Err(format!("app_id {} ≠ {}", f.app_id(), ali.cfg.app_id))
     } else if !seller_ok {
-        Err(format!("seller_id {} ≠ {:?}", get("seller_id"), ali.cfg.seller_id))
-    } else if trade_no.is_empty() {
+        Err(format!("seller_id {} ≠ {:?}", f.seller_id(), ali.cfg.seller_id))
+    } else if f.trade_no().is_empty() {
         Err("no trade_no".into())
     } else {
-        Fen::parse(&get("total_amount"))
+        Fen::parse(f.total_amount())
             .map(|f| f.0)
-            .map_err(|_| format!("total_amount {:?}", get("total_amount")))
+            .map_err(|_| format!("total_amount {:?}", f.total_amount()))
     };
-    settle(state, &n, key, &get("out_trade_no"), paid, &trade_no).await
+    settle(state, &n, key, &out_trade_no, paid, f.trade_no()).await
 }
 
 // ---------- counter payments and views ----------
@@ -1469,8 +1472,7 @@ pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) ->
     ctx.require_community(q.community_id)?;
     let tz = state.community_tz(q.community_id).await?;
     let day = match &q.date {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| ApiError::field("date", "日期格式应为YYYY-MM-DD"))?,
+        Some(d) => crate::domain::period::parse_date(d).map_err(|m| ApiError::field("date", m))?,
         None => state.clock.now().with_timezone(&tz).date_naive(),
     };
     let start = day
@@ -1516,9 +1518,9 @@ pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) ->
             channel: channel.into(),
             orders: mine.iter().filter(|p| in_day(p.created_at)).count(),
             paid: paid.len(),
-            amount: Fen(paid.iter().map(|p| p.amount_fen).sum()).to_yuan_string(),
+            amount: Fen(sum_fen(paid.iter().map(|p| p.amount_fen))?).to_yuan_string(),
             refunds: rf.len(),
-            refunded: Fen(rf.iter().map(|r| r.amount_fen).sum()).to_yuan_string(),
+            refunded: Fen(sum_fen(rf.iter().map(|r| r.amount_fen))?).to_yuan_string(),
             exceptions: exceptions
                 .iter()
                 .filter(|e| e.payment_id.is_some_and(|id| channel_ids.contains(&id)) && in_day(e.created_at))

@@ -1,6 +1,7 @@
 //! Refunds: finance staff refund all or part of a payment through the channel it came from; a
 //! double payment is refunded automatically. A refund that succeeds reopens the bills it paid
 //! (latest line first, principal before late fee), so late fees accrue again from that day.
+use crate::domain::money::{add_fen, sum_fen};
 use crate::domain::role::Action;
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
@@ -50,14 +51,15 @@ fn view(r: refund::Model) -> RefundView {
 
 /// What is still refundable: paid, less refunds that succeeded or are under way.
 async fn refundable(state: &AppState, p: &payment::Model) -> ApiResult<i64> {
-    let taken: i64 = refund::Entity::find()
-        .filter(refund::Column::PaymentId.eq(p.id))
-        .filter(refund::Column::Status.ne("failed"))
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(|r| r.amount_fen)
-        .sum();
+    let taken = sum_fen(
+        refund::Entity::find()
+            .filter(refund::Column::PaymentId.eq(p.id))
+            .filter(refund::Column::Status.ne("failed"))
+            .all(&state.db)
+            .await?
+            .iter()
+            .map(|r| r.amount_fen),
+    )?;
     Ok(p.amount_fen - taken)
 }
 
@@ -254,7 +256,7 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
         .one(&txn)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let refunded = p.refunded_fen + r.amount_fen;
+    let refunded = add_fen(p.refunded_fen, r.amount_fen)?;
     let mut pm: payment::ActiveModel = p.clone().into();
     pm.refunded_fen = Set(refunded);
     pm.status = Set(if refunded >= p.amount_fen {

@@ -6,6 +6,7 @@
 //! (SQLite serialises writers), each claim carries a lease, and marking a row sent is fenced by its
 //! attempt number. A sender that dies after claiming leaves its rows to be taken over when the lease
 //! ends: at most those messages are sent again.
+use crate::domain::money::sum_fen;
 use crate::domain::reminders::{self as rules, NoticeFacts, Policy, QuietHours, Stage};
 use crate::domain::role::Action;
 use crate::domain::Fen;
@@ -631,8 +632,8 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     let mut unit_codes: Vec<(i32, String)> = with.iter().map(|(b, v, _)| (b.unit_id, v.unit_code.clone())).collect();
     unit_codes.sort();
     unit_codes.dedup();
-    let principal: i64 = with.iter().map(|(_, _, a)| a.outstanding_principal).sum();
-    let late: i64 = with.iter().map(|(_, _, a)| a.outstanding_late_fee).sum();
+    let principal = sum_fen(with.iter().map(|(_, _, a)| a.outstanding_principal))?;
+    let late = sum_fen(with.iter().map(|(_, _, a)| a.outstanding_late_fee))?;
     let facts = NoticeFacts {
         community: m.community.name.clone(),
         company: state.settings.reminders.company_name.clone(),

@@ -18,28 +18,44 @@ use std::collections::{BTreeMap, BTreeSet};
 
 // ---------- shared helpers ----------
 
-/// Parses a `YYYY-MM-DD` field or records why not.
+/// Parses a `YYYY-MM-DD` field (1970–2100) or records why not.
 pub fn parse_date(field: &str, raw: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
-    match NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
+    match crate::domain::period::parse_date(raw) {
         Ok(d) => Some(d),
-        Err(_) => {
-            errors.insert(field.into(), "日期格式应为YYYY-MM-DD".into());
+        Err(m) => {
+            errors.insert(field.into(), m.into());
             None
         }
     }
 }
 
-/// Page parameters: `page` from 1, `per_page` capped at 200.
+/// Page parameters (API.md): 1 ≤ `page` ≤ 10,000, 1 ≤ `per_page` ≤ 200 (default 50).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
+    #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
 impl PageQuery {
-    /// (page, per_page), defaulted and clamped.
-    pub fn bounds(&self) -> (u64, u64) {
-        (self.page.unwrap_or(1).max(1), self.per_page.unwrap_or(50).clamp(1, 200))
+    pub const MAX_PAGE: u64 = 10_000;
+    pub const MAX_PER_PAGE: u64 = 200;
+
+    /// (page, per_page), defaulted; out of bounds is a 422 naming the field, checked before any
+    /// number reaches the query builder (which binds it as i64).
+    pub fn bounds(&self) -> ApiResult<(u64, u64)> {
+        let mut errors = FieldErrors::new();
+        let page = self.page.unwrap_or(1);
+        if !(1..=Self::MAX_PAGE).contains(&page) {
+            errors.insert("page".into(), "页码应在1到10000之间".into());
+        }
+        let per_page = self.per_page.unwrap_or(50);
+        if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
+            errors.insert("per_page".into(), "每页条数应在1到200之间".into());
+        }
+        ApiError::check(errors)?;
+        Ok((page, per_page))
     }
 }
 
@@ -52,7 +68,7 @@ pub(crate) async fn paginate<E: EntityTrait>(
 where
     E::Model: Sync,
 {
-    let (page_no, per_page) = page.bounds();
+    let (page_no, per_page) = page.bounds()?;
     let total = query.clone().count(&state.db).await?;
     let rows = query
         .offset((page_no - 1) * per_page)

@@ -344,11 +344,30 @@ pub fn wechat_event(
     signer: &SigningKey<Sha256>,
     serial: &str,
 ) -> (Vec<(String, String)>, String) {
+    let id = format!(
+        "EV-{}",
+        tx["transaction_id"]
+            .as_str()
+            .or(tx["out_refund_no"].as_str())
+            .unwrap_or("x")
+    );
+    wechat_event_text(event_type, &id, &tx.to_string(), ts, signer, serial)
+}
+
+/// A WeChat Pay event whose resource is exactly `plaintext` (e.g. JSON with a repeated key).
+pub fn wechat_event_text(
+    event_type: &str,
+    id: &str,
+    plaintext: &str,
+    ts: i64,
+    signer: &SigningKey<Sha256>,
+    serial: &str,
+) -> (Vec<(String, String)>, String) {
     use ring::aead;
     let nonce = "0123456789ab";
     let aad = "transaction";
     let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, APIV3_KEY.as_bytes()).expect("key"));
-    let mut data = tx.to_string().into_bytes();
+    let mut data = plaintext.as_bytes().to_vec();
     key.seal_in_place_append_tag(
         aead::Nonce::try_assume_unique_for_key(nonce.as_bytes()).expect("nonce"),
         aead::Aad::from(aad.as_bytes()),
@@ -356,7 +375,7 @@ pub fn wechat_event(
     )
     .expect("seal");
     let body = json!({
-        "id": format!("EV-{}", tx["transaction_id"].as_str().or(tx["out_refund_no"].as_str()).unwrap_or("x")),
+        "id": id,
         "create_time": "2026-10-20T10:00:00+08:00",
         "resource_type": "encrypt-resource",
         "event_type": event_type,

@@ -48,11 +48,47 @@ async fn metrics_count_requests_by_route_pattern_and_status() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     assert_eq!(app.get("/api/v1/staff/units/424242", Some(&admin)).await.status(), 404);
-    let text = app.get("/metrics", None).await.text().await.unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(r#"wuye_http_requests_total{method="GET",route="/api/v1/staff/units/{id}",status="404"} 1"#),
         "{text}"
     );
     assert!(text.contains("wuye_http_request_duration_seconds_bucket"));
     assert!(!text.contains("424242"), "raw ids must not become labels");
+}
+
+#[tokio::test]
+async fn metrics_are_private_by_default_and_token_protected_on_the_api_port() {
+    // Default: a separate listener (server.metrics_bind) serves them; the API port does not.
+    let app = spawn_app().await;
+    assert_error(app.get("/metrics", None).await, 404, "NOT_FOUND").await;
+    assert!(app.metrics().await.contains("wuye_http_requests_total"));
+
+    // With a token: the API port serves them to that bearer token only (scheme in any case).
+    let app = spawn_app_with(TestOptions {
+        overrides: vec![("server.metrics_token", "m3trics-t0ken".into())],
+        ..Default::default()
+    })
+    .await;
+    assert_error(app.get("/metrics", None).await, 401, "UNAUTHENTICATED").await;
+    assert_error(app.get("/metrics", Some("wrong")).await, 401, "UNAUTHENTICATED").await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let r = app
+            .http
+            .get(app.url("/metrics"))
+            .header("Authorization", format!("{scheme} m3trics-t0ken"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{scheme}");
+        assert!(r.text().await.unwrap().contains("wuye_http_request_duration_seconds"));
+    }
+
+    // An empty metrics_bind turns the listener off.
+    let app = spawn_app_with(TestOptions {
+        overrides: vec![("server.metrics_bind", String::new())],
+        ..Default::default()
+    })
+    .await;
+    assert!(app.metrics_port.is_none());
 }

@@ -123,6 +123,8 @@ pub struct TestApp {
     pub wechat: Arc<MockServer>,
     pub state: wuye::state::AppState,
     pub http: reqwest::Client,
+    /// The separate `/metrics` listener (`server.metrics_bind`), if any.
+    pub metrics_port: Option<u16>,
     _dir: Option<Arc<tempfile::TempDir>>,
 }
 
@@ -176,6 +178,8 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         ("wechat.secret", "test-secret".into()),
         // Tests call scheduler ticks themselves, on the injected clock.
         ("scheduler.enabled", "false".into()),
+        // The private metrics listener on a free port.
+        ("server.metrics_bind", "127.0.0.1:0".into()),
     ];
     if let Some(url) = &redis_url {
         overrides.push(("redis.url", url.clone()));
@@ -196,6 +200,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
     .await
     .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_port = app.metrics_port();
     let state = app.state.clone();
     let db = state.db.clone();
     tokio::spawn(app.run_until_stopped());
@@ -211,6 +216,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client"),
+        metrics_port,
         _dir: dir,
     }
 }
@@ -233,6 +239,19 @@ impl TestApp {
         .await;
         r._dir = self._dir.clone();
         r
+    }
+
+    /// The metrics page from the separate listener.
+    pub async fn metrics(&self) -> String {
+        let port = self.metrics_port.expect("metrics listener");
+        let r = self
+            .http
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(r.status(), 200);
+        r.text().await.expect("text")
     }
 
     pub fn url(&self, p: &str) -> String {

@@ -6,23 +6,23 @@ use wuye::clock::Clock;
 /// One community (grace 15, 万分之五), unit A-1-101 (89.50 m²) of a bound owner, monthly property
 /// fee 2.50/m² due on the 10th, September and October billed: on 2026-10-20 September owes 226.55
 /// (223.75 + 2.80 late fee) and October 223.75.
-struct Shop {
-    app: TestApp,
-    admin: String,
-    owner: String,
-    community: i64,
-    unit: i64,
-    item: i64,
-    sep: i64,
-    oct: i64,
-    fakes: Fakes,
+pub(crate) struct Shop {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
+    pub(crate) owner: String,
+    pub(crate) community: i64,
+    pub(crate) unit: i64,
+    pub(crate) item: i64,
+    pub(crate) sep: i64,
+    pub(crate) oct: i64,
+    pub(crate) fakes: Fakes,
 }
 
-async fn shop() -> Shop {
+pub(crate) async fn shop() -> Shop {
     shop_on(spawn_app().await).await
 }
 
-async fn shop_on(app: TestApp) -> Shop {
+pub(crate) async fn shop_on(app: TestApp) -> Shop {
     let fakes = fake_pay::mount(&app.wechat).await;
     let admin = app.admin_token().await;
     let community = app.community(&admin, "C1").await;
@@ -61,7 +61,7 @@ async fn shop_on(app: TestApp) -> Shop {
     }
 }
 
-async fn order(s: &Shop, body: Value, key: Option<&str>) -> reqwest::Response {
+pub(crate) async fn order(s: &Shop, body: Value, key: Option<&str>) -> reqwest::Response {
     let mut rb = s
         .app
         .http
@@ -74,17 +74,17 @@ async fn order(s: &Shop, body: Value, key: Option<&str>) -> reqwest::Response {
     rb.send().await.unwrap()
 }
 
-async fn wechat_order(s: &Shop, bills: &[i64]) -> Value {
+pub(crate) async fn wechat_order(s: &Shop, bills: &[i64]) -> Value {
     let r = order(s, json!({"bill_ids": bills, "channel": "wechat"}), None).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     r.json().await.unwrap()
 }
 
-fn now(s: &Shop) -> i64 {
+pub(crate) fn now(s: &Shop) -> i64 {
     s.app.clock.now().timestamp()
 }
 
-async fn pay_wechat(s: &Shop, app: &TestApp, out_trade_no: &str, total: i64, tx: &str) -> u16 {
+pub(crate) async fn pay_wechat(s: &Shop, app: &TestApp, out_trade_no: &str, total: i64, tx: &str) -> u16 {
     let (h, body) = wechat_notification(
         &transaction(out_trade_no, total, tx),
         now(s),
@@ -94,7 +94,7 @@ async fn pay_wechat(s: &Shop, app: &TestApp, out_trade_no: &str, total: i64, tx:
     app.notify_wechat(&h, &body).await.status().as_u16()
 }
 
-async fn bill(s: &Shop, id: i64) -> Value {
+pub(crate) async fn bill(s: &Shop, id: i64) -> Value {
     s.app.get_json(&format!("/api/v1/me/bills/{id}"), Some(&s.owner)).await
 }
 
@@ -227,7 +227,26 @@ async fn a_verified_notification_credits_once_and_the_owner_sees_it_paid() {
     assert_eq!(verdicts, vec!["credited".to_string(), "duplicate".to_string()]);
 }
 
-async fn notifications(app: &TestApp) -> Vec<String> {
+/// The bounded record of rejected notifications: (provider, reason, count), summed over minutes and sources.
+pub async fn rejected(app: &TestApp) -> Vec<(String, String, i64)> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let mut out: Vec<(String, String, i64)> = Vec::new();
+    let rows = entity::rejected_notification::Entity::find()
+        .order_by_asc(entity::rejected_notification::Column::Provider)
+        .order_by_asc(entity::rejected_notification::Column::Reason)
+        .all(&app.db)
+        .await
+        .unwrap();
+    for r in rows {
+        match out.last_mut() {
+            Some(last) if last.0 == r.provider && last.1 == r.reason => last.2 += r.count,
+            _ => out.push((r.provider, r.reason, r.count)),
+        }
+    }
+    out
+}
+
+pub async fn notifications(app: &TestApp) -> Vec<String> {
     use sea_orm::{EntityTrait, QueryOrder};
     entity::gateway_notification::Entity::find()
         .order_by_asc(entity::gateway_notification::Column::Id)
@@ -270,15 +289,13 @@ async fn bad_signatures_stale_timestamps_and_probes_are_refused_and_change_nothi
         assert_eq!(v["code"], "FAIL");
     }
     assert_eq!(bill(&s, s.sep).await["status"], "unpaid");
+    // Nothing unverified is stored whole: only the bounded record counts them.
+    assert!(notifications(&s.app).await.is_empty());
     assert_eq!(
-        notifications(&s.app).await,
+        rejected(&s.app).await,
         vec![
-            "bad_signature",
-            "bad_signature",
-            "stale",
-            "bad_signature",
-            "bad_signature",
-            "bad_signature"
+            ("wechatpay".into(), "bad_signature".into(), 5),
+            ("wechatpay".into(), "stale".into(), 1)
         ]
     );
     // 299 seconds old is still inside the window.
@@ -432,14 +449,11 @@ async fn alipay_qr_orders_and_notifications() {
     assert_eq!(pay_wechat(&s, &s.app, out, 22_375, "4200000003").await, 204);
     assert_eq!(
         notifications(&s.app).await,
-        vec![
-            "bad_signature",
-            "mismatch",
-            "mismatch",
-            "ignored",
-            "credited",
-            "mismatch"
-        ]
+        vec!["mismatch", "mismatch", "ignored", "credited", "mismatch"]
+    );
+    assert_eq!(
+        rejected(&s.app).await,
+        vec![("alipay".into(), "bad_signature".into(), 1)]
     );
 }
 

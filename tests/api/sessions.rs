@@ -123,9 +123,9 @@ async fn the_store_holds_only_a_hash_of_each_token() {
 }
 
 #[tokio::test]
-async fn logins_are_rate_limited_per_username() {
+async fn failed_logins_are_limited_per_username_and_client() {
     let app = spawn_app_with(TestOptions {
-        overrides: vec![("rate_limits.login_per_username_per_15_minutes", "3".into())],
+        overrides: vec![("rate_limits.login_failures_per_client_per_15_minutes", "3".into())],
         ..Default::default()
     })
     .await;
@@ -137,7 +137,7 @@ async fn logins_are_rate_limited_per_username() {
         )
         .await;
     }
-    // Even the right password is refused while the limit holds.
+    // Even the right password is refused to this client while the limit holds.
     assert_error(app.staff_login(ADMIN_USER, ADMIN_PASSWORD).await, 429, "RATE_LIMITED").await;
     app.clock.advance(chrono::Duration::minutes(16));
     assert_eq!(app.staff_login(ADMIN_USER, ADMIN_PASSWORD).await.status(), 200);

@@ -1,6 +1,6 @@
 //! Fee items, billing runs and bills for staff.
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::{Json, StaffAuth};
+use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::billing::{self, RunRequest, RunResult};
 use crate::services::bills::{
     self, AdjustRequest, BillDetail, CancelRequest, StaffBillPage, StaffBillQuery, WaiveRequest,
@@ -27,7 +27,7 @@ pub async fn create_item(
 pub async fn list_items(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<FeeItemQuery>,
+    q: Query<FeeItemQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(fee_items::list(&state, &ctx, q.into_inner()).await?))
 }
@@ -84,8 +84,8 @@ pub async fn run(
 pub async fn list_bills(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<StaffBillQuery>,
-    p: web::Query<PageQuery>,
+    q: Query<StaffBillQuery>,
+    p: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(bills::staff_bills(&state, &ctx, q.into_inner(), p.into_inner()).await?))
 }

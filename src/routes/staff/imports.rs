@@ -1,6 +1,6 @@
 //! CSV import of units and owners.
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::{read_body, StaffAuth};
+use crate::routes::extract::{read_body, Query, StaffAuth};
 use crate::services::import::{self, ImportResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -21,7 +21,7 @@ pub async fn import_csv(
     state: web::Data<AppState>,
     req: HttpRequest,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<ImportQuery>,
+    q: Query<ImportQuery>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let body = read_body(

@@ -1,6 +1,6 @@
 //! Owner records (业主) and recorded phone reveals.
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::{Json, StaffAuth};
+use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::setup::{
     self, NewOwner, OwnerPatch, OwnerQuery, OwnerView, Page, PageQuery, PiiAccessView, PiiQuery, RevealRequest,
     RevealedPhone,
@@ -25,8 +25,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<OwnerQuery>,
-    p: web::Query<PageQuery>,
+    q: Query<OwnerQuery>,
+    p: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(setup::list_owners(&state, &ctx, q.into_inner(), p.into_inner()).await?))
 }
@@ -68,7 +68,7 @@ pub async fn reveal_phone(
 pub async fn pii_log(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<PiiQuery>,
+    q: Query<PiiQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(setup::pii_access_log(&state, &ctx, q.into_inner()).await?))
 }

@@ -1,7 +1,7 @@
 //! Reminders, holds, follow-up tasks, evidence, limitation alerts and case files for staff.
 use crate::domain::reminders::Policy;
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::{Json, StaffAuth};
+use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::casefile::{self, AlertQuery, CaseFile, LimitationAlert};
 use crate::services::collection::{
     self, ContactRecorded, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
@@ -62,7 +62,7 @@ pub async fn create_hold(
 pub async fn list_holds(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<HoldQuery>,
+    q: Query<HoldQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(collection::list_holds(&state, &ctx, q.into_inner()).await?))
 }
@@ -73,7 +73,7 @@ pub async fn list_holds(
 pub async fn list_tasks(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<TaskQuery>,
+    q: Query<TaskQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(collection::list_tasks(&state, &ctx, q.into_inner()).await?))
 }
@@ -142,7 +142,7 @@ pub async fn case_file_html(
 pub async fn limitation_alerts(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<AlertQuery>,
+    q: Query<AlertQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(casefile::limitation_alerts(&state, &ctx, q.into_inner()).await?))
 }
@@ -165,7 +165,7 @@ pub async fn notice_html(
 pub async fn list_reminders(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<reminders::ReminderQuery>,
+    q: Query<reminders::ReminderQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(reminders::list(&state, &ctx, q.into_inner()).await?))
 }

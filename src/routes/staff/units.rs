@@ -1,6 +1,6 @@
 //! Units (房屋) and transfers (过户).
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::{Json, StaffAuth};
+use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::setup::{self, NewUnit, Page, PageQuery, Transfer, UnitDetail, UnitPatch, UnitQuery};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -22,8 +22,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
-    q: web::Query<UnitQuery>,
-    p: web::Query<PageQuery>,
+    q: Query<UnitQuery>,
+    p: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(setup::list_units(&state, &ctx, q.into_inner(), p.into_inner()).await?))
 }
