@@ -136,8 +136,11 @@ pub struct ReminderSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct BillingSettings {
-    /// Day of the month on which each community's next-period bills are created by the scheduler.
+    /// Day of the month by which each community's next-period bills are created by the scheduler
+    /// (earlier when a fee item's due day needs `min_notice_days` of notice).
     pub auto_run_day: u32,
+    /// A bill is never due sooner than this many days after it was issued.
+    pub min_notice_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,6 +307,11 @@ impl Settings {
         if self.testing.now.is_some() && self.app.environment != "test" {
             return Err(SettingsError::Invalid(
                 "testing.now is refused unless app.environment = \"test\"".into(),
+            ));
+        }
+        if self.billing.min_notice_days > 90 {
+            return Err(SettingsError::Invalid(
+                "billing.min_notice_days must be between 0 and 90".into(),
             ));
         }
         if !(1..=28).contains(&self.billing.auto_run_day) {

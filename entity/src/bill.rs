@@ -22,6 +22,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When a delivered formal demand last restarted the limitation period (art. 195); else the due date counts.
     pub limitation_from: Option<Date>,
+    /// The day the bill was issued (None for bills issued before this was recorded).
+    pub issued_on: Option<Date>,
+    /// The fee item's due date when `billing.min_notice_days` moved the due date later; else None.
+    pub nominal_due_date: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -111,6 +111,27 @@ pub fn parse_unit_price(s: &str) -> Result<Decimal, &'static str> {
     Ok(d)
 }
 
+/// When a bill issued on `issued_on` falls due (API.md): its nominal due date, or — when it was
+/// issued later than `min_notice_days` before that — its issue date plus `min_notice_days`, so
+/// nobody is late before being billed. The second value is the nominal date when it was moved.
+pub fn due_date_after_notice(
+    nominal: NaiveDate,
+    issued_on: NaiveDate,
+    min_notice_days: u32,
+) -> (NaiveDate, Option<NaiveDate>) {
+    let earliest = issued_on + chrono::Duration::days(i64::from(min_notice_days));
+    if earliest > nominal {
+        (earliest, Some(nominal))
+    } else {
+        (nominal, None)
+    }
+}
+
+/// The last day on which a bill due on `nominal` can be issued without moving its due date.
+pub fn latest_issue_day(nominal: NaiveDate, min_notice_days: u32) -> NaiveDate {
+    nominal - chrono::Duration::days(i64::from(min_notice_days))
+}
+
 /// `round_half_up(unit_price × months × (area or 1) × billable_days / period_days, 2)` in fen.
 /// A unit handed over after the period starts pays for the days from its handover on; handed over
 /// after the period ends, nothing (`None`).
@@ -189,6 +210,35 @@ pub fn spread_discount(amounts: &[i64], rate: Decimal) -> (i64, Vec<i64>) {
     let mut shares = vec![total / n; amounts.len()];
     shares[0] += total - (total / n) * n;
     (total, shares)
+}
+
+#[cfg(test)]
+mod due_date_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn nobody_is_late_before_being_billed() {
+        // Issued in time: the nominal date stands.
+        assert_eq!(
+            due_date_after_notice(d("2026-11-10"), d("2026-10-25"), 15),
+            (d("2026-11-10"), None)
+        );
+        assert_eq!(
+            due_date_after_notice(d("2026-11-10"), d("2026-10-26"), 15),
+            (d("2026-11-10"), None)
+        );
+        // Issued late (a past period billed today): due 15 days after issue, nominal kept.
+        assert_eq!(
+            due_date_after_notice(d("2026-09-10"), d("2026-11-30"), 15),
+            (d("2026-12-15"), Some(d("2026-09-10")))
+        );
+        assert_eq!(latest_issue_day(d("2026-11-10"), 15), d("2026-10-26"));
+    }
 }
 
 #[cfg(test)]

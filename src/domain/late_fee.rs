@@ -68,6 +68,18 @@ pub struct LateFee {
     pub chargeable_days: i64,
     /// True when the cap, not the days, decided the amount.
     pub capped: bool,
+    /// The daily rates that applied between `start` and the as-of day, in order.
+    pub segments: Vec<RateSegment>,
+    /// The terms in force on the due date (their grace days and cap are the bill's).
+    pub terms: LateFeePolicy,
+}
+
+/// A run of days accruing at one daily rate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateSegment {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub daily_rate: Decimal,
 }
 
 /// Half-up to whole fen (`MidpointAwayFromZero`; `round_dp` alone would be banker's rounding).
@@ -87,15 +99,88 @@ impl LateFeePolicy {
         Fen(round_fen(self.cap_ratio * Decimal::from(principal_fen)))
     }
 
+    /// The late fee under these terms alone (no later change).
+    pub fn late_fee(&self, principal_fen: i64, due: NaiveDate, moves: &[PrincipalMove], as_of: NaiveDate) -> LateFee {
+        LateFeeSchedule::single(self.clone()).late_fee(principal_fen, due, moves, as_of)
+    }
+
+    /// The explanation under these terms alone.
+    pub fn explain(&self, fee: &LateFee, due: NaiveDate, as_of: NaiveDate) -> String {
+        LateFeeSchedule::single(self.clone()).explain(fee, due, as_of)
+    }
+}
+
+/// A community's late-fee terms over time: the first terms, then dated changes. Terms change only
+/// from their effective date (never retroactively): each day accrues at the daily rate in force
+/// that day, while a bill's grace days and cap are those in force on its due date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LateFeeSchedule {
+    first: LateFeePolicy,
+    /// (effective from, terms), ordered by date; a later entry for the same date wins.
+    changes: Vec<(NaiveDate, LateFeePolicy)>,
+}
+
+impl LateFeeSchedule {
+    pub fn single(first: LateFeePolicy) -> Self {
+        LateFeeSchedule {
+            first,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Adds terms in force from `from` (kept in date order; ties keep insertion order).
+    pub fn with_change(mut self, from: NaiveDate, terms: LateFeePolicy) -> Self {
+        let at = self.changes.partition_point(|(d, _)| *d <= from);
+        self.changes.insert(at, (from, terms));
+        self
+    }
+
+    /// The terms in force on `day`.
+    pub fn terms_on(&self, day: NaiveDate) -> &LateFeePolicy {
+        self.changes
+            .iter()
+            .rev()
+            .find(|(d, _)| *d <= day)
+            .map(|(_, t)| t)
+            .unwrap_or(&self.first)
+    }
+
+    /// Maximal runs of days in [from, to] with one daily rate.
+    pub fn rate_segments(&self, from: NaiveDate, to: NaiveDate) -> Vec<RateSegment> {
+        let mut out: Vec<RateSegment> = Vec::new();
+        if to < from {
+            return out;
+        }
+        let mut bounds: Vec<NaiveDate> = vec![from];
+        bounds.extend(self.changes.iter().map(|(d, _)| *d).filter(|d| *d > from && *d <= to));
+        bounds.dedup();
+        for (i, start) in bounds.iter().enumerate() {
+            let end = bounds.get(i + 1).map(|n| *n - chrono::Duration::days(1)).unwrap_or(to);
+            let rate = self.terms_on(*start).daily_rate;
+            match out.last_mut() {
+                Some(last) if last.daily_rate == rate => last.to = end,
+                _ => out.push(RateSegment {
+                    from: *start,
+                    to: end,
+                    daily_rate: rate,
+                }),
+            }
+        }
+        out
+    }
+
     /// The late fee accrued on `as_of` by a bill of `principal_fen` due on `due`, given its
     /// principal movements (in any order).
     pub fn late_fee(&self, principal_fen: i64, due: NaiveDate, moves: &[PrincipalMove], as_of: NaiveDate) -> LateFee {
-        let start = self.accrual_start(due);
+        let terms = self.terms_on(due).clone();
+        let start = terms.accrual_start(due);
         let none = LateFee {
             accrued: Fen(0),
             start,
             chargeable_days: 0,
             capped: false,
+            segments: Vec::new(),
+            terms: terms.clone(),
         };
         if as_of < start || principal_fen <= 0 {
             return none;
@@ -113,55 +198,82 @@ impl LateFeePolicy {
             .collect();
         moves.sort_by_key(|m| m.on);
         let outstanding = |paid: i64| (principal_fen - paid).clamp(0, principal_fen);
-        // Σ outstanding(day) over [start, as_of], in segments where it is constant.
-        let (mut total, mut days_charged) = (0i128, 0i64);
+        let segments = self.rate_segments(start, as_of);
+        // Σ outstanding(day) × rate(day) over [start, as_of], in runs where both are constant; exact
+        // decimals, rounded once at the end.
+        let (mut total, mut days_charged) = (Decimal::ZERO, 0i64);
         let (mut day, mut i, mut paid) = (start, 0usize, 0i64);
         loop {
             while i < moves.len() && moves[i].on <= day {
                 paid += moves[i].paid_fen;
                 i += 1;
             }
-            let seg_end = match moves.get(i) {
-                Some(m) if m.on <= as_of => m.on - chrono::Duration::days(1),
-                _ => as_of,
-            };
-            let days = (seg_end - day).num_days() + 1;
+            let seg = segments
+                .iter()
+                .find(|s| s.from <= day && day <= s.to)
+                .map(|s| (s.to, s.daily_rate))
+                .unwrap_or((as_of, terms.daily_rate));
+            let mut end = seg.0.min(as_of);
+            if let Some(m) = moves.get(i) {
+                if m.on <= end {
+                    end = m.on - chrono::Duration::days(1);
+                }
+            }
+            let days = (end - day).num_days() + 1;
             let out = outstanding(paid);
-            total += i128::from(out) * i128::from(days);
+            total += Decimal::from(out) * Decimal::from(days) * seg.1;
             if out > 0 {
                 days_charged += days;
             }
-            if seg_end >= as_of {
+            if end >= as_of {
                 break;
             }
-            day = seg_end + chrono::Duration::days(1);
+            day = end + chrono::Duration::days(1);
         }
-        let raw = Fen(round_fen(Decimal::from_i128_with_scale(total, 0) * self.daily_rate));
-        let cap = self.cap(principal_fen);
+        let raw = Fen(round_fen(total));
+        let cap = terms.cap(principal_fen);
         LateFee {
             accrued: raw.min(cap),
             start,
             chargeable_days: days_charged,
             capped: raw > cap,
+            segments,
+            terms,
         }
     }
 
     /// The owner-facing Chinese explanation, e.g.
-    /// "宽限期后自2026-09-26起计收45天，按日万分之五，上限为本金的100%".
+    /// "宽限期后自2026-09-26起计收45天，按日万分之五，上限为本金的100%", naming each rate when
+    /// the terms changed on the way ("…，2026-09-26至2026-10-31按日万分之五，2026-11-01起按日万分之三，…").
     pub fn explain(&self, fee: &LateFee, due: NaiveDate, as_of: NaiveDate) -> String {
-        let terms = format!(
-            "按日{}，上限为本金的{}",
-            rate_words(self.daily_rate),
-            percent(self.cap_ratio)
-        );
+        let cap = format!("上限为本金的{}", percent(fee.terms.cap_ratio));
         if as_of < fee.start {
             let grace_end = fee.start - chrono::Duration::days(1);
+            let terms = format!("按日{}，{cap}", rate_words(fee.terms.daily_rate));
             if as_of < due {
                 return format!("{due}到期，宽限期至{grace_end}，逾期后{terms}");
             }
             return format!("宽限期内（至{grace_end}），暂不计收滞纳金；宽限期后{terms}");
         }
-        let mut s = format!("宽限期后自{}起计收{}天，{terms}", fee.start, fee.chargeable_days);
+        let rates = match fee.segments.as_slice() {
+            [] | [_] => format!(
+                "按日{}",
+                rate_words(fee.segments.first().map_or(fee.terms.daily_rate, |s| s.daily_rate))
+            ),
+            many => many
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if i + 1 == many.len() {
+                        format!("{}起按日{}", s.from, rate_words(s.daily_rate))
+                    } else {
+                        format!("{}至{}按日{}", s.from, s.to, rate_words(s.daily_rate))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("，"),
+        };
+        let mut s = format!("宽限期后自{}起计收{}天，{rates}，{cap}", fee.start, fee.chargeable_days);
         if fee.capped {
             s.push_str("（已达上限）");
         }
@@ -294,6 +406,56 @@ mod tests {
     }
 
     #[test]
+    fn each_day_accrues_at_its_own_rate_and_grace_and_cap_are_the_due_dates() {
+        let old = policy();
+        let new = LateFeePolicy::parse("0.0003", 30, "0.10").unwrap();
+        let s = LateFeeSchedule::single(old.clone()).with_change(d("2026-11-01"), new.clone());
+        assert_eq!(s.terms_on(d("2026-10-31")), &old);
+        assert_eq!(s.terms_on(d("2026-11-01")), &new);
+        let due = d("2026-09-10");
+        // Old grace (15) and cap (100 %) because the bill fell due under the old terms:
+        // 2026-09-26..10-31 = 36 days at 0.0005, 11-01..11-09 = 9 days at 0.0003.
+        let fee = s.late_fee(100_000, due, &[], d("2026-11-09"));
+        assert_eq!(fee.start, d("2026-09-26"));
+        assert_eq!(fee.accrued, Fen(1_800 + 270));
+        assert_eq!(fee.chargeable_days, 45);
+        assert_eq!(
+            s.explain(&fee, due, d("2026-11-09")),
+            "宽限期后自2026-09-26起计收45天，2026-09-26至2026-10-31按日万分之五，2026-11-01起按日万分之三，上限为本金的100%"
+        );
+        // Days before the change are never recomputed: the fee up to 10-31 is what it was.
+        assert_eq!(
+            s.late_fee(100_000, due, &[], d("2026-10-31")).accrued,
+            old.late_fee(100_000, due, &[], d("2026-10-31")).accrued
+        );
+        // A bill due under the new terms takes their grace and cap.
+        let later = s.late_fee(100_000, d("2026-11-10"), &[], d("2027-12-31"));
+        assert_eq!(later.start, d("2026-12-11"));
+        assert_eq!(later.accrued, Fen(10_000));
+        assert!(later.capped);
+        // A payment still stops accrual under any rate.
+        let paid = [PrincipalMove {
+            on: d("2026-10-05"),
+            paid_fen: 100_000,
+        }];
+        assert_eq!(s.late_fee(100_000, due, &paid, d("2026-11-09")).accrued, Fen(500));
+    }
+
+    #[test]
+    fn same_rates_merge_and_ties_take_the_later_entry() {
+        let a = policy();
+        let b = LateFeePolicy::parse("0.0005", 10, "0.5").unwrap();
+        let c = LateFeePolicy::parse("0.0002", 10, "0.5").unwrap();
+        let s = LateFeeSchedule::single(a)
+            .with_change(d("2026-03-01"), b)
+            .with_change(d("2026-03-01"), c.clone());
+        assert_eq!(s.terms_on(d("2026-03-01")), &c);
+        let s2 = LateFeeSchedule::single(policy())
+            .with_change(d("2026-03-01"), LateFeePolicy::parse("0.0005", 1, "1").unwrap());
+        assert_eq!(s2.rate_segments(d("2026-01-01"), d("2026-06-30")).len(), 1);
+    }
+
+    #[test]
     fn rate_and_cap_words() {
         assert_eq!(rate_words(Decimal::from_str("0.0003").unwrap()), "万分之三");
         assert_eq!(rate_words(Decimal::from_str("0.0015").unwrap()), "万分之十五");
@@ -334,6 +496,26 @@ mod tests {
             let due = d("2024-01-15");
             prop_assume!(age <= i64::from(p.grace_days));
             prop_assert_eq!(p.late_fee(principal, due, &[], due + chrono::Duration::days(age)).accrued, Fen(0));
+        }
+
+        /// With a rate change, the fee is the sum of each part at its rate, rounded once.
+        #[test]
+        fn a_change_splits_the_sum_at_its_date(p in arb_policy(), q in arb_policy(), principal in 1i64..10_000_000,
+                                              change in 0i64..400, age in 0i64..800) {
+            let due = d("2024-01-15");
+            let from = due + chrono::Duration::days(change);
+            let s = LateFeeSchedule::single(p.clone()).with_change(from, q.clone());
+            let as_of = due + chrono::Duration::days(age);
+            let days = |a: NaiveDate, b: NaiveDate| if b < a { 0 } else { (b - a).num_days() + 1 };
+            // Grace and cap come from the terms in force on the due date.
+            let terms = if from <= due { &q } else { &p };
+            let start = terms.accrual_start(due);
+            let before = days(start, as_of.min(from - chrono::Duration::days(1)));
+            let after = days(start.max(from), as_of);
+            let exact = round_fen(Decimal::from(principal) * (p.daily_rate * Decimal::from(before) + q.daily_rate * Decimal::from(after)));
+            let fee = s.late_fee(principal, due, &[], as_of);
+            prop_assert_eq!(fee.accrued.0, exact.min(terms.cap(principal).0));
+            prop_assert!(fee.accrued <= terms.cap(principal));
         }
 
         #[test]

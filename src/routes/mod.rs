@@ -75,6 +75,11 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/staff/communities", staff::communities::list),
         route!(get, "/api/v1/staff/communities/{id}", staff::communities::get),
         route!(patch, "/api/v1/staff/communities/{id}", staff::communities::update),
+        route!(
+            post,
+            "/api/v1/staff/communities/{id}/late-fee-terms",
+            staff::communities::add_terms
+        ),
         route!(post, "/api/v1/staff/units", staff::units::create),
         route!(get, "/api/v1/staff/units", staff::units::list),
         route!(get, "/api/v1/staff/units/{id}", staff::units::get),
@@ -188,6 +193,7 @@ impl utoipa::Modify for BearerAuth {
         staff::billing::add_price, staff::billing::run, staff::billing::list_bills, staff::billing::get_bill,
         staff::billing::waive, staff::billing::adjust, staff::billing::cancel,
         staff::communities::create, staff::communities::list, staff::communities::get, staff::communities::update,
+        staff::communities::add_terms,
         staff::units::create, staff::units::list, staff::units::get, staff::units::update, staff::units::transfer,
         staff::owners::create, staff::owners::list, staff::owners::get, staff::owners::update, staff::owners::reveal_phone,
         staff::owners::pii_log,

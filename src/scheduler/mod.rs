@@ -2,7 +2,7 @@
 //! replicas (unique keys decide who did what), so the loop only has to call it now and then.
 use crate::services::billing;
 use crate::state::AppState;
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use entity::community;
 use sea_orm::EntityTrait;
 use std::time::Duration;
@@ -43,30 +43,44 @@ pub fn spawn(state: AppState) {
     });
 }
 
-/// On each community's `billing.auto_run_day` (local date) and after it in that month, creates the
-/// bills of every cycle whose period starts next month. Repeats create nothing.
+/// Creates the bills of every cycle whose period starts next month, early enough that routine bills
+/// keep their nominal due date: on the community's `billing.auto_run_day` (local date), or earlier
+/// when a fee item's due day needs `billing.min_notice_days` of notice (the run day moves, the due
+/// dates don't). Repeats create nothing.
 pub async fn billing_tick(state: &AppState) -> Result<u64, crate::error::ApiError> {
+    use crate::domain::billing::{latest_issue_day, Cycle};
+    let settings = &state.settings.billing;
     let mut created = 0;
     for c in community::Entity::find().all(&state.db).await? {
         let tz = state.community_tz(c.id).await?;
         let today = state.clock.now().with_timezone(&tz).date_naive();
-        if today.day() < state.settings.billing.auto_run_day {
-            continue;
-        }
         let Some(next_month) = today
             .with_day(1)
             .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
         else {
             continue;
         };
-        for cycle in [
-            crate::domain::billing::Cycle::Monthly,
-            crate::domain::billing::Cycle::Quarterly,
-            crate::domain::billing::Cycle::Yearly,
-        ] {
+        let Some(auto_day) = today.with_day(settings.auto_run_day) else {
+            continue;
+        };
+        let rules = crate::services::fee_items::rules_for_community(state, c.id).await?;
+        for cycle in [Cycle::Monthly, Cycle::Quarterly, Cycle::Yearly] {
             let period = cycle.period_of(next_month);
-            if period.start() == next_month && !billing::scheduler_ran(state, c.id, period).await? {
-                created += billing::run(state, billing::SCHEDULER, c.id, period)
+            if period.start() != next_month {
+                continue;
+            }
+            let run_day = rules
+                .iter()
+                .filter(|r| r.cycle == cycle && r.bills_from(period.start()))
+                .map(|r| {
+                    latest_issue_day(
+                        period.due_date(u32::try_from(r.item.due_day).unwrap_or(1)),
+                        settings.min_notice_days,
+                    )
+                })
+                .fold(auto_day, NaiveDate::min);
+            if today >= run_day && !billing::scheduler_ran(state, c.id, period).await? {
+                created += billing::run(state, billing::SCHEDULER, c.id, period, today)
                     .await?
                     .bills_created;
             }

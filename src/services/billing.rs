@@ -1,6 +1,6 @@
 //! Billing runs: one community × one period, idempotent (the unique unit × fee item × period key
 //! makes a repeat create nothing), batched inserts with one transaction per batch.
-use crate::domain::billing::principal_fen;
+use crate::domain::billing::{due_date_after_notice, principal_fen};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
 use crate::domain::Area;
@@ -37,6 +37,9 @@ const BATCH: usize = 1000;
 pub struct RunRequest {
     pub community_id: i32,
     pub period: String,
+    /// `YYYY-MM-DD`, today or earlier: the bills were already issued on that day by an earlier
+    /// system (migrating opening arrears), so their due dates are not pushed back. Audited.
+    pub issued_on: Option<String>,
 }
 
 /// What a run did.
@@ -50,20 +53,50 @@ pub struct RunResult {
 pub async fn run_for_staff(state: &AppState, ctx: &StaffCtx, req: RunRequest) -> ApiResult<RunResult> {
     ctx.require(Action::ManageBilling)?;
     let period = Period::parse(&req.period).map_err(|m| ApiError::field("period", m))?;
-    let exists = community::Entity::find_by_id(req.community_id)
-        .one(&state.db)
-        .await?
-        .is_some();
-    if !exists || !ctx.sees(req.community_id) {
+    let c = community::Entity::find_by_id(req.community_id).one(&state.db).await?;
+    let Some(c) = c.filter(|_| ctx.sees(req.community_id)) else {
         return Err(ApiError::field("community_id", "小区不存在"));
+    };
+    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let issued_on = match &req.issued_on {
+        None => today,
+        Some(raw) => {
+            let d = crate::domain::period::parse_date(raw).map_err(|m| ApiError::field("issued_on", m))?;
+            if d > today {
+                return Err(ApiError::field("issued_on", "开票日期不能晚于今天"));
+            }
+            d
+        }
+    };
+    let result = run(state, &ctx.actor(), req.community_id, period, issued_on).await?;
+    if req.issued_on.is_some() {
+        // Back-dating an issue date decides when owners became late: it is on the record.
+        crate::services::audit::record(
+            &state.db,
+            &ctx.actor(),
+            "billing_run.issued_on",
+            "community",
+            req.community_id,
+            serde_json::json!({"period": period.to_string(), "issued_on": issued_on, "bills_created": result.bills_created}),
+            state.clock.now(),
+        )
+        .await?;
     }
-    run(state, &ctx.actor(), req.community_id, period).await
+    Ok(result)
 }
 
 /// Creates the bills of every fee item of the period's cycle for every covered unit that is
 /// handed over by the period's end (pro rata when handed over mid-period).
 #[tracing::instrument(skip(state), fields(bills_created))]
-pub async fn run(state: &AppState, actor: &str, community_id: i32, period: Period) -> ApiResult<RunResult> {
+pub async fn run(
+    state: &AppState,
+    actor: &str,
+    community_id: i32,
+    period: Period,
+    issued_on: chrono::NaiveDate,
+) -> ApiResult<RunResult> {
+    let notice = state.settings.billing.min_notice_days;
     let started = state.clock.now();
     let rules: Vec<_> = rules_for_community(state, community_id)
         .await?
@@ -89,7 +122,9 @@ pub async fn run(state: &AppState, actor: &str, community_id: i32, period: Perio
     let (mut candidates, mut already) = (Vec::new(), 0u64);
     for r in &rules {
         let price = r.price_for(period.start());
-        let due = period.due_date(u32::try_from(r.item.due_day).unwrap_or(1));
+        let nominal = period.due_date(u32::try_from(r.item.due_day).unwrap_or(1));
+        // Nobody is late before being billed (API.md: billing.min_notice_days).
+        let (due, moved_from) = due_date_after_notice(nominal, issued_on, notice);
         for u in units.iter().filter(|u| r.applies_to.covers(u)) {
             let Some(principal) = principal_fen(r.kind, price, period, Area(u.area_centi_m2), u.handover_date) else {
                 continue;
@@ -116,6 +151,8 @@ pub async fn run(state: &AppState, actor: &str, community_id: i32, period: Perio
                 period_start: Set(period.start()),
                 period_end: Set(period.end()),
                 due_date: Set(due),
+                nominal_due_date: Set(moved_from),
+                issued_on: Set(Some(issued_on)),
                 principal_fen: Set(principal),
                 paid_principal_fen: Set(0),
                 late_fee_paid_fen: Set(0),

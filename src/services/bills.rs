@@ -2,7 +2,7 @@
 //! explained, owner look-ups cached; and staff waivers, adjustments and cancellations, each kept
 //! with its reason, who and when.
 use crate::domain::billing::{discount_rate, principal_fen, spread_discount};
-use crate::domain::late_fee::{LateFee, LateFeePolicy, PrincipalMove};
+use crate::domain::late_fee::{LateFee, LateFeePolicy, LateFeeSchedule, PrincipalMove};
 use crate::domain::money::{add_fen, sum_fen};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
@@ -14,7 +14,7 @@ use crate::services::setup::Page;
 use crate::services::{audit, sessions, staff::StaffCtx};
 use crate::state::AppState;
 use chrono::NaiveDate;
-use entity::{bill, bill_entry, community, fee_item, owner, owner_account, unit, unit_owner};
+use entity::{bill, bill_entry, community, fee_item, late_fee_term, owner, owner_account, unit, unit_owner};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -30,6 +30,13 @@ pub struct BillView {
     pub fee_item: String,
     pub period: String,
     pub due_date: NaiveDate,
+    /// The fee item's own due date, present only when the bill was issued too late for it and
+    /// `billing.min_notice_days` moved `due_date` later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nominal_due_date: Option<NaiveDate>,
+    /// The day the bill was issued (absent for bills issued before this was recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_on: Option<NaiveDate>,
     pub principal: String,
     /// Principal and late fee paid so far.
     pub paid: String,
@@ -145,7 +152,7 @@ fn principal_moves(entries: &[&bill_entry::Model]) -> Vec<PrincipalMove> {
 }
 
 /// API.md's arithmetic for one bill: outstanding late fee = accrued − paid − waived, never below 0.
-pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFeePolicy, today: NaiveDate) -> Amounts {
+pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFeeSchedule, today: NaiveDate) -> Amounts {
     let late = policy.late_fee(b.principal_fen, b.due_date, &principal_moves(entries), today);
     if matches!(b.status.as_str(), "cancelled" | "waived") {
         return Amounts {
@@ -155,7 +162,9 @@ pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFee
             charged_late_fee: 0,
         };
     }
-    let charged = (late.accrued.0 - b.late_fee_waived_fen).max(0);
+    // Late fee already paid is never recomputed (terms from today on, say, cannot shrink it): it is
+    // the floor of what the bill shows as charged.
+    let charged = (late.accrued.0 - b.late_fee_waived_fen).max(0).max(b.late_fee_paid_fen);
     Amounts {
         outstanding_principal: (b.principal_fen - b.paid_principal_fen).max(0),
         outstanding_late_fee: (charged - b.late_fee_paid_fen).max(0),
@@ -164,9 +173,27 @@ pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFee
     }
 }
 
+/// The day a bill stopped being owed (paid, waived or cancelled), in community time; None while unpaid.
+pub fn settled_on(b: &bill::Model, entries: &[&bill_entry::Model], tz: chrono_tz::Tz) -> Option<NaiveDate> {
+    match b.status.as_str() {
+        "unpaid" => None,
+        "paid" => b
+            .paid_at
+            .map(|t| t.with_timezone(&tz).date_naive())
+            .or_else(|| entries.iter().map(|e| e.on_date).max()),
+        _ => entries.iter().map(|e| e.on_date).max(),
+    }
+}
+
+/// `days_overdue` (API.md): calendar days past the due date, counted up to the day the bill was
+/// settled if it was.
+pub fn days_overdue(due: NaiveDate, settled: Option<NaiveDate>, today: NaiveDate) -> i64 {
+    (settled.map_or(today, |s| s.min(today)) - due).num_days().max(0)
+}
+
 /// Everything needed to present bills of some communities.
 struct Lookup {
-    policies: HashMap<i32, (LateFeePolicy, chrono_tz::Tz)>,
+    policies: HashMap<i32, (LateFeeSchedule, chrono_tz::Tz)>,
     units: HashMap<i32, unit::Model>,
     items: HashMap<i32, String>,
     entries: HashMap<i32, Vec<bill_entry::Model>>,
@@ -178,14 +205,7 @@ impl Lookup {
         let uids: BTreeSet<i32> = bills.iter().map(|b| b.unit_id).collect();
         let fids: BTreeSet<i32> = bills.iter().map(|b| b.fee_item_id).collect();
         let bids: Vec<i32> = bills.iter().map(|b| b.id).collect();
-        let mut policies = HashMap::new();
-        for c in community::Entity::find()
-            .filter(community::Column::Id.is_in(cids))
-            .all(&state.db)
-            .await?
-        {
-            policies.insert(c.id, community_policy(&c)?);
-        }
+        let policies = schedules(&state.db, cids).await?;
         let units = in_chunks(&uids.into_iter().collect::<Vec<_>>(), |chunk| {
             unit::Entity::find()
                 .filter(unit::Column::Id.is_in(chunk))
@@ -236,6 +256,12 @@ impl Lookup {
             "waived" => "账单已减免，无需缴纳".to_string(),
             _ => policy.explain(&a.late, b.due_date, today),
         };
+        let tz = self
+            .policies
+            .get(&b.community_id)
+            .map(|(_, tz)| *tz)
+            .unwrap_or(state.tz);
+        let settled = settled_on(b, &entries, tz);
         let view = BillView {
             id: b.id,
             unit_id: b.unit_id,
@@ -244,13 +270,15 @@ impl Lookup {
             fee_item: self.items.get(&b.fee_item_id).cloned().unwrap_or_default(),
             period: b.period.clone(),
             due_date: b.due_date,
+            nominal_due_date: b.nominal_due_date,
+            issued_on: b.issued_on,
             principal: Fen(b.principal_fen).to_yuan_string(),
             paid: Fen(b.paid_principal_fen + b.late_fee_paid_fen).to_yuan_string(),
             late_fee: Fen(a.charged_late_fee).to_yuan_string(),
             late_fee_waived: Fen(b.late_fee_waived_fen).to_yuan_string(),
             amount_due: Fen(a.due()).to_yuan_string(),
             status: b.status.clone(),
-            days_overdue: (today - b.due_date).num_days().max(0),
+            days_overdue: days_overdue(b.due_date, settled, today),
             late_fee_explanation: explanation,
         };
         Ok((view, a))
@@ -270,16 +298,52 @@ where
     Ok(out)
 }
 
-/// A community's late-fee terms and time zone.
-pub fn community_policy(c: &community::Model) -> ApiResult<(LateFeePolicy, chrono_tz::Tz)> {
-    let policy = LateFeePolicy::parse(
+fn parse_terms(community_id: i32, rate: &str, grace: i32, cap: &str) -> ApiResult<LateFeePolicy> {
+    LateFeePolicy::parse(rate, i64::from(grace), cap)
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("community {community_id} has invalid late-fee terms")))
+}
+
+/// A community's late-fee terms over time (its first terms, then each dated change) and time zone.
+pub fn community_schedule(
+    c: &community::Model,
+    changes: &[late_fee_term::Model],
+) -> ApiResult<(LateFeeSchedule, chrono_tz::Tz)> {
+    let first = parse_terms(
+        c.id,
         &c.late_fee_daily_rate,
-        i64::from(c.late_fee_grace_days),
+        c.late_fee_grace_days,
         &c.late_fee_cap_ratio,
-    )
-    .map_err(|_| ApiError::internal(anyhow::anyhow!("community {} has invalid late-fee terms", c.id)))?;
+    )?;
+    let mut schedule = LateFeeSchedule::single(first);
+    let mut ordered: Vec<&late_fee_term::Model> = changes.iter().filter(|t| t.community_id == c.id).collect();
+    ordered.sort_by_key(|t| (t.effective_from, t.id));
+    for t in ordered {
+        let terms = parse_terms(c.id, &t.daily_rate, t.grace_days, &t.cap_ratio)?;
+        schedule = schedule.with_change(t.effective_from, terms);
+    }
     let tz = c.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    Ok((policy, tz))
+    Ok((schedule, tz))
+}
+
+/// The late-fee schedules and zones of some communities, in two queries.
+pub async fn schedules<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    community_ids: impl IntoIterator<Item = i32>,
+) -> ApiResult<HashMap<i32, (LateFeeSchedule, chrono_tz::Tz)>> {
+    let ids: Vec<i32> = community_ids.into_iter().collect();
+    let changes = late_fee_term::Entity::find()
+        .filter(late_fee_term::Column::CommunityId.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    let mut out = HashMap::new();
+    for c in community::Entity::find()
+        .filter(community::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+    {
+        out.insert(c.id, community_schedule(&c, &changes)?);
+    }
+    Ok(out)
 }
 
 // ---------- owner look-ups ----------
@@ -685,7 +749,7 @@ pub async fn staff_bills(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let (_, tz) = community_policy(&c)?;
+    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let mut cond = Condition::all().add(bill::Column::CommunityId.eq(q.community_id));
     if let Some(s) = &q.status {
@@ -794,11 +858,10 @@ where
         .await?
         .ok_or(ApiError::NotFound)?;
     ctx.require_community(b.community_id)?;
-    let c = community::Entity::find_by_id(b.community_id)
-        .one(&txn)
+    let (policy, tz) = schedules(&txn, [b.community_id])
         .await?
+        .remove(&b.community_id)
         .ok_or(ApiError::NotFound)?;
-    let (policy, tz) = community_policy(&c)?;
     let today = now.with_timezone(&tz).date_naive();
     let entries = bill_entry::Entity::find()
         .filter(bill_entry::Column::BillId.eq(id))

@@ -195,12 +195,16 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                         period_start: Set(period.start()),
                         period_end: Set(period.end()),
                         due_date: Set(due),
+                        // Issued in time, three weeks before it fell due.
+                        issued_on: Set(Some(due - chrono::Duration::days(21))),
                         principal_fen: Set(principal),
                         paid_principal_fen: Set(if paid { principal } else { 0 }),
                         late_fee_paid_fen: Set(late_fee),
                         late_fee_waived_fen: Set(0),
                         status: Set(if paid { "paid" } else { "unpaid" }.into()),
-                        paid_at: Set(paid.then_some(now)),
+                        paid_at: Set(paid
+                            .then(|| paid_on.and_hms_opt(2, 0, 0).map(|t| t.and_utc()))
+                            .flatten()),
                         created_at: Set(now),
                         ..Default::default()
                     }

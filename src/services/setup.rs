@@ -8,7 +8,7 @@ use crate::services::owners::link_active;
 use crate::services::{audit, cache, staff::StaffCtx};
 use crate::state::AppState;
 use chrono::NaiveDate;
-use entity::{community, owner, pii_access_log, unit, unit_owner};
+use entity::{community, late_fee_term, owner, pii_access_log, unit, unit_owner};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Set,
@@ -121,25 +121,93 @@ pub struct CommunityView {
     pub name: String,
     pub code: String,
     pub timezone: String,
+    /// The late-fee terms in force today (community time).
     pub late_fee: LateFeeTerms,
+    /// Every set of terms with the day it took effect, oldest first (the first has none: it
+    /// applies from the start).
+    pub late_fee_terms: Vec<LateFeeTermsView>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl From<community::Model> for CommunityView {
-    fn from(c: community::Model) -> Self {
-        CommunityView {
-            id: c.id,
-            name: c.name,
-            code: c.code,
-            timezone: c.timezone,
-            late_fee: LateFeeTerms {
-                daily_rate: c.late_fee_daily_rate,
-                grace_days: i64::from(c.late_fee_grace_days),
-                cap_ratio: c.late_fee_cap_ratio,
-            },
-            created_at: c.created_at,
-        }
+/// One set of late-fee terms and when it applies from.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LateFeeTermsView {
+    pub daily_rate: String,
+    pub grace_days: i64,
+    pub cap_ratio: String,
+    /// None for the community's first terms.
+    pub effective_from: Option<NaiveDate>,
+    pub created_by: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /staff/communities/{id}/late-fee-terms`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewLateFeeTerms {
+    pub daily_rate: String,
+    pub grace_days: i64,
+    pub cap_ratio: String,
+    /// `YYYY-MM-DD`, today or later (community time): terms are never retroactive.
+    pub effective_from: String,
+}
+
+fn community_view(c: community::Model, changes: &[late_fee_term::Model], today: NaiveDate) -> CommunityView {
+    let mut terms = vec![LateFeeTermsView {
+        daily_rate: c.late_fee_daily_rate.clone(),
+        grace_days: i64::from(c.late_fee_grace_days),
+        cap_ratio: c.late_fee_cap_ratio.clone(),
+        effective_from: None,
+        created_by: None,
+        created_at: c.created_at,
+    }];
+    let mut ordered: Vec<&late_fee_term::Model> = changes.iter().filter(|t| t.community_id == c.id).collect();
+    ordered.sort_by_key(|t| (t.effective_from, t.id));
+    terms.extend(ordered.into_iter().map(|t| LateFeeTermsView {
+        daily_rate: t.daily_rate.clone(),
+        grace_days: i64::from(t.grace_days),
+        cap_ratio: t.cap_ratio.clone(),
+        effective_from: Some(t.effective_from),
+        created_by: Some(t.created_by.clone()),
+        created_at: t.created_at,
+    }));
+    let current = terms
+        .iter()
+        .rev()
+        .find(|t| t.effective_from.is_none_or(|d| d <= today))
+        .unwrap_or(&terms[0]);
+    CommunityView {
+        id: c.id,
+        name: c.name,
+        code: c.code,
+        timezone: c.timezone,
+        late_fee: LateFeeTerms {
+            daily_rate: current.daily_rate.clone(),
+            grace_days: current.grace_days,
+            cap_ratio: current.cap_ratio.clone(),
+        },
+        late_fee_terms: terms,
+        created_at: c.created_at,
     }
+}
+
+/// Views of communities with their terms, in two queries.
+async fn community_views(state: &AppState, list: Vec<community::Model>) -> ApiResult<Vec<CommunityView>> {
+    let ids: Vec<i32> = list.iter().map(|c| c.id).collect();
+    let changes = late_fee_term::Entity::find()
+        .filter(late_fee_term::Column::CommunityId.is_in(ids))
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::with_capacity(list.len());
+    for c in list {
+        let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
+        let today = state.clock.now().with_timezone(&tz).date_naive();
+        out.push(community_view(c, &changes, today));
+    }
+    Ok(out)
+}
+
+async fn one_view(state: &AppState, c: community::Model) -> ApiResult<CommunityView> {
+    community_views(state, vec![c]).await?.pop().ok_or(ApiError::NotFound)
 }
 
 fn check_terms(t: &LateFeeTerms, errors: &mut FieldErrors) -> Option<LateFeePolicy> {
@@ -205,7 +273,7 @@ pub async fn create_community(state: &AppState, ctx: &StaffCtx, body: NewCommuni
     )
     .await?;
     txn.commit().await?;
-    Ok(c.into())
+    one_view(state, c).await
 }
 
 /// Communities in the caller's scope.
@@ -215,7 +283,7 @@ pub async fn list_communities(state: &AppState, ctx: &StaffCtx) -> ApiResult<Vec
     if !ctx.role.sees_all_communities() {
         q = q.filter(community::Column::Id.is_in(ctx.communities.clone()));
     }
-    Ok(q.all(&state.db).await?.into_iter().map(Into::into).collect())
+    community_views(state, q.all(&state.db).await?).await
 }
 
 pub(crate) async fn community_in_scope(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<community::Model> {
@@ -228,10 +296,85 @@ pub(crate) async fn community_in_scope(state: &AppState, ctx: &StaffCtx, id: i32
 
 pub async fn get_community(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<CommunityView> {
     ctx.require(Action::ReadSetup)?;
-    Ok(community_in_scope(state, ctx, id).await?.into())
+    let c = community_in_scope(state, ctx, id).await?;
+    one_view(state, c).await
 }
 
-/// Renames a community or changes its late-fee terms (admin only, audited).
+/// Records late-fee terms in force from `from` on (audited); the caller has checked them.
+async fn insert_terms(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    ctx: &StaffCtx,
+    community_id: i32,
+    terms: &LateFeePolicy,
+    from: NaiveDate,
+) -> ApiResult<()> {
+    let now = state.clock.now();
+    let t = late_fee_term::ActiveModel {
+        community_id: Set(community_id),
+        daily_rate: Set(terms.daily_rate.to_string()),
+        grace_days: Set(terms.grace_days),
+        cap_ratio: Set(terms.cap_ratio.to_string()),
+        effective_from: Set(from),
+        created_by: Set(ctx.actor()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        &ctx.actor(),
+        "community.late_fee_terms",
+        "community",
+        community_id,
+        serde_json::json!({"terms_id": t.id, "daily_rate": t.daily_rate, "grace_days": t.grace_days,
+            "cap_ratio": t.cap_ratio, "effective_from": from}),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds late-fee terms from a date that is today or later (admin only, audited). Each day accrues
+/// at the rate then in force; a bill's grace days and cap are those in force on its due date.
+pub async fn add_late_fee_terms(
+    state: &AppState,
+    ctx: &StaffCtx,
+    id: i32,
+    body: NewLateFeeTerms,
+) -> ApiResult<CommunityView> {
+    let c = community_in_scope(state, ctx, id).await?;
+    ctx.require(Action::ManageCommunities)?;
+    let mut errors = FieldErrors::new();
+    let terms = LateFeePolicy::parse(&body.daily_rate, body.grace_days, &body.cap_ratio)
+        .map_err(|all| {
+            for (f, m) in all {
+                errors.insert(f.trim_start_matches("late_fee.").into(), m.into());
+            }
+        })
+        .ok();
+    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let from = parse_date("effective_from", &body.effective_from, &mut errors);
+    if from.is_some_and(|f| f < today) {
+        errors.insert(
+            "effective_from".into(),
+            format!("生效日期不能早于今天（{today}）：已发生的滞纳金不会按新条款重算"),
+        );
+    }
+    let (Some(terms), Some(from)) = (terms, from) else {
+        return Err(ApiError::Validation(errors));
+    };
+    ApiError::check(errors)?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    insert_terms(state, &txn, ctx, id, &terms, from).await?;
+    txn.commit().await?;
+    cache::bump_community(state, id).await?;
+    one_view(state, c).await
+}
+
+/// Renames a community or changes its late-fee terms from today on (admin only, audited).
 pub async fn update_community(
     state: &AppState,
     ctx: &StaffCtx,
@@ -248,17 +391,18 @@ pub async fn update_community(
     let policy = patch.late_fee.as_ref().map(|t| check_terms(t, &mut errors));
     ApiError::check(errors)?;
     let now = state.clock.now();
+    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
+    let today = now.with_timezone(&tz).date_naive();
     let txn = crate::db::begin_write(&state.db).await?;
     let mut am: community::ActiveModel = c.into();
     if let Some(Some(n)) = name {
         am.name = Set(n);
     }
-    if let Some(Some(p)) = policy {
-        am.late_fee_daily_rate = Set(p.daily_rate.to_string());
-        am.late_fee_grace_days = Set(p.grace_days);
-        am.late_fee_cap_ratio = Set(p.cap_ratio.to_string());
-    }
     let c = am.update(&txn).await?;
+    // The old form of changing terms: new terms from today, never rewriting the past.
+    if let Some(Some(p)) = policy {
+        insert_terms(state, &txn, ctx, id, &p, today).await?;
+    }
     audit::record(
         &txn,
         &ctx.actor(),
@@ -271,7 +415,7 @@ pub async fn update_community(
     .await?;
     txn.commit().await?;
     cache::bump_community(state, id).await?;
-    Ok(c.into())
+    one_view(state, c).await
 }
 
 // ---------- units ----------

@@ -18,7 +18,7 @@ async fn second_owner(s: &Shop) -> (String, i64) {
         .post(
             "/api/v1/staff/billing-runs",
             Some(&s.admin),
-            &json!({"community_id": s.community, "period": "2026-10"}),
+            &json!({"community_id": s.community, "period": "2026-10", "issued_on": "2026-08-01"}),
         )
         .await;
     assert_eq!(r.status(), 201);

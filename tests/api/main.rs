@@ -17,3 +17,4 @@ mod reminders;
 mod sessions;
 mod setup;
 mod staff_users;
+mod truthful;

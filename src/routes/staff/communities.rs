@@ -1,7 +1,7 @@
 //! Communities and their late-fee policy.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, StaffAuth};
-use crate::services::setup::{self, CommunityPatch, CommunityView, NewCommunity};
+use crate::services::setup::{self, CommunityPatch, CommunityView, NewCommunity, NewLateFeeTerms};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -39,4 +39,17 @@ pub async fn update(
     body: Json<CommunityPatch>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(setup::update_community(&state, &ctx, id.into_inner(), body.0).await?))
+}
+
+/// Adds late-fee terms in force from `effective_from` (today or later; admin, audited): each day
+/// accrues at the rate then in force, grace days and cap are those in force on a bill's due date.
+#[utoipa::path(post, path = "/api/v1/staff/communities/{id}/late-fee-terms", tag = "staff-setup", params(("id" = i32, Path)), request_body = NewLateFeeTerms,
+    responses((status = 201, body = CommunityView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn add_terms(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<NewLateFeeTerms>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(setup::add_late_fee_terms(&state, &ctx, id.into_inner(), body.0).await?))
 }
