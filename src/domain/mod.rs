@@ -2,6 +2,7 @@
 pub mod billing;
 pub mod late_fee;
 pub mod money;
+pub mod ownership;
 pub mod period;
 pub mod phone;
 pub mod reminders;

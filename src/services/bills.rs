@@ -4,6 +4,7 @@
 use crate::domain::billing::{discount_rate, principal_fen, spread_discount};
 use crate::domain::late_fee::{LateFee, LateFeePolicy, LateFeeSchedule, PrincipalMove};
 use crate::domain::money::{add_fen, sum_fen};
+use crate::domain::ownership::{self, Link};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
 use crate::domain::{text, Area, Fen};
@@ -363,9 +364,9 @@ async fn account_records(state: &AppState, account_id: i32) -> ApiResult<Vec<own
     }
 }
 
-/// Bills an account may see: those of units its owner records are linked to, for periods the link
-/// covers. A link made by a transfer (过户) starts on the transfer date, so the seller keeps the bills
-/// of their time and the buyer sees only theirs; the unit's first owners see its whole history.
+/// Bills an account may see: those its owner records own under the one ownership rule
+/// (`domain::ownership`): a transfer leaves the transfer month with the seller, and an owner added
+/// later sees the periods from their start on.
 async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill::Model>, Vec<i32>)> {
     let records = account_records(state, account_id).await?;
     let communities: Vec<i32> = records.iter().map(|o| o.community_id).collect();
@@ -381,20 +382,14 @@ async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill
     if unit_ids.is_empty() {
         return Ok((Vec::new(), communities));
     }
-    let all_links = unit_owner::Entity::find()
+    let all_links: Vec<Link> = unit_owner::Entity::find()
         .filter(unit_owner::Column::UnitId.is_in(unit_ids.clone()))
         .all(&state.db)
-        .await?;
-    // (unit, from, until): `from` is None when nobody owned the unit before this link.
-    let spans: Vec<(i32, Option<NaiveDate>, Option<NaiveDate>)> = own_links
+        .await?
         .iter()
-        .map(|l| {
-            let predecessor = all_links
-                .iter()
-                .any(|o| o.unit_id == l.unit_id && o.end_date.is_some_and(|e| e <= l.start_date));
-            (l.unit_id, predecessor.then_some(l.start_date), l.end_date)
-        })
+        .map(link_of)
         .collect();
+    let own: Vec<Link> = own_links.iter().map(link_of).collect();
     let bills = bill::Entity::find()
         .filter(bill::Column::UnitId.is_in(unit_ids))
         .order_by_desc(bill::Column::DueDate)
@@ -402,11 +397,20 @@ async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill
         .all(&state.db)
         .await?;
     let covered = |b: &bill::Model| {
-        spans.iter().any(|(unit, from, until)| {
-            *unit == b.unit_id && from.is_none_or(|f| f <= b.period_end) && until.is_none_or(|e| e > b.period_start)
-        })
+        own.iter()
+            .any(|l| l.unit_id == b.unit_id && ownership::owns(l, &all_links, b.period_start))
     };
     Ok((bills.into_iter().filter(covered).collect(), communities))
+}
+
+/// A stored link as the ownership rule sees it.
+pub fn link_of(l: &unit_owner::Model) -> Link {
+    Link {
+        unit_id: l.unit_id,
+        owner_id: l.owner_id,
+        start: l.start_date,
+        end: l.end_date,
+    }
 }
 
 /// What an account's answers depend on: the communities of its owner records, and the account.

@@ -122,6 +122,9 @@ pub struct CaseBill {
     #[serde(flatten)]
     pub bill: BillView,
     pub limitation_ends: NaiveDate,
+    /// The owner records this bill is claimed from (`domain::ownership`, the rule the owner app
+    /// and the reminders use).
+    pub owner_ids: Vec<i32>,
 }
 
 /// `GET /staff/units/{id}/case-file`.
@@ -165,9 +168,13 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
             });
         }
     }
+    // Only arrears are claimed: unpaid bills whose due date has passed on the file's date.
+    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
+    let today = state.clock.now().with_timezone(&tz).date_naive();
     let unpaid = bill::Entity::find()
         .filter(bill::Column::UnitId.eq(u.id))
         .filter(bill::Column::Status.eq("unpaid"))
+        .filter(bill::Column::DueDate.lt(today))
         .order_by_asc(bill::Column::DueDate)
         .all(&state.db)
         .await?;
@@ -188,10 +195,16 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
         .collect();
     let priced = bills::with_amounts(state, unpaid).await?;
     let total = crate::domain::money::sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
+    let unit_links: Vec<crate::domain::ownership::Link> = links.iter().map(bills::link_of).collect();
     let bills = priced
         .into_iter()
         .map(|(b, view, _)| CaseBill {
             limitation_ends: limitation_ends(&b),
+            owner_ids: unit_links
+                .iter()
+                .filter(|l| crate::domain::ownership::owns(l, &unit_links, b.period_start))
+                .map(|l| l.owner_id)
+                .collect(),
             bill: view,
         })
         .collect();

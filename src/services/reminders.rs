@@ -102,13 +102,8 @@ pub fn suppressed_sql(today: &str) -> String {
     )
 }
 
-/// Joins each bill (`b`) to the owner record it belongs to (`uo`): the link covering the bill's
-/// period start, or for bills from before the unit's first link, that first owner (as owners see
-/// them in the app: a transfer leaves the seller's arrears with the seller).
-pub const BILL_OWNER_JOIN: &str = "JOIN unit_owners uo ON uo.unit_id = b.unit_id \
-     AND (uo.end_date IS NULL OR uo.end_date > b.period_start) \
-     AND (uo.start_date <= b.period_start OR NOT EXISTS \
-     (SELECT 1 FROM unit_owners p WHERE p.unit_id = uo.unit_id AND p.start_date < uo.start_date))";
+/// Joins each bill (`b`) to the owner records it belongs to (`uo`): the one ownership rule.
+pub use crate::domain::ownership::BILL_OWNER_JOIN;
 
 /// A statement with `$n` placeholders, rewritten to `?n` for SQLite (both are positional).
 fn stmt<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement {

@@ -226,3 +226,191 @@ async fn days_overdue_stop_when_a_bill_is_settled() {
         .await;
     assert_eq!(staff["days_overdue"], 40, "{staff}");
 }
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
+}
+
+/// (bill, owner) pairs by the SQL form of the ownership rule, and by the Rust form over the same rows.
+async fn ownership_both_ways(app: &TestApp) -> (Vec<(i32, i32)>, Vec<(i32, i32)>) {
+    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "SELECT b.id AS bill_id, uo.owner_id AS owner_id FROM bills b {} ORDER BY b.id, uo.owner_id",
+                wuye::domain::ownership::BILL_OWNER_JOIN
+            ),
+        ))
+        .await
+        .unwrap();
+    let sql: Vec<(i32, i32)> = rows
+        .iter()
+        .map(|r| (r.try_get("", "bill_id").unwrap(), r.try_get("", "owner_id").unwrap()))
+        .collect();
+    let links: Vec<_> = entity::unit_owner::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(wuye::services::bills::link_of)
+        .collect();
+    let mut rust = Vec::new();
+    for b in entity::bill::Entity::find().all(&app.db).await.unwrap() {
+        for l in links.iter().filter(|l| l.unit_id == b.unit_id) {
+            if wuye::domain::ownership::owns(l, &links, b.period_start) {
+                rust.push((b.id, l.owner_id));
+            }
+        }
+    }
+    rust.sort_unstable();
+    (sql, rust)
+}
+
+#[tokio::test]
+async fn one_ownership_rule_for_the_app_the_reminders_and_the_case_file() {
+    let app = spawn_app().await;
+    app.clock.set(at("2026-06-01T02:00:00Z"));
+    let admin = app.admin_token().await;
+    let c = app.community(&admin, "C1").await;
+    let unit = app.unit(&admin, c, "A-1-101").await;
+    let zhang = app.owner(&admin, "张三", "13800000001", &[unit]).await;
+    let r = app
+        .post(
+            "/api/v1/staff/fee-items",
+            Some(&admin),
+            &json!({"community_id": c, "name": "物业服务费",
+            "kind": "per_area", "unit_price": "2.50", "cycle": "monthly", "due_day": 10}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    // 过户 to 李四 on 2026-09-15; 王五 joins 李四 as a co-owner on 2026-10-20.
+    app.clock.set(at("2026-09-20T02:00:00Z"));
+    let admin = app.admin_token().await;
+    let li = app.owner_in(&admin, c, "李四", "13800000002").await;
+    let r = app
+        .post(
+            &format!("/api/v1/staff/units/{unit}/transfer"),
+            Some(&admin),
+            &json!({"to_owner_ids": [li], "date": "2026-09-15"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.clock.set(at("2026-10-20T02:00:00Z"));
+    let admin = app.admin_token().await;
+    let wang = app.owner(&admin, "王五", "13800000003", &[unit]).await;
+    for p in [
+        "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11",
+    ] {
+        let r = app
+            .post(
+                "/api/v1/staff/billing-runs",
+                Some(&admin),
+                &json!({"community_id": c, "period": p, "issued_on": "2026-04-20"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let (sql, rust) = ownership_both_ways(&app).await;
+    assert_eq!(sql, rust, "the SQL and Rust forms of the rule agree");
+
+    // The rule: the transfer month stays with the seller; the later co-owner answers from November.
+    let periods_of = |owner: i32| {
+        let bills: Vec<(i32, i32)> = sql.iter().filter(|(_, o)| *o == owner).copied().collect();
+        bills
+    };
+    assert_eq!(periods_of(zhang.try_into().unwrap()).len(), 5, "2026-05..09");
+    assert_eq!(periods_of(li.try_into().unwrap()).len(), 2, "2026-10, 11");
+    assert_eq!(periods_of(wang.try_into().unwrap()).len(), 1, "2026-11");
+
+    // The owner app shows each owner exactly those bills.
+    let mut seen = Vec::new();
+    for (owner, phone, openid) in [
+        (zhang, "13800000001", "o-zhang"),
+        (li, "13800000002", "o-li"),
+        (wang, "13800000003", "o-wang"),
+    ] {
+        let (token, _) = app.owner_login(openid).await;
+        app.bind_phone(&token, phone).await;
+        let bills: Vec<Value> = app.get_json("/api/v1/me/bills?status=all", Some(&token)).await;
+        for b in bills {
+            seen.push((b["id"].as_i64().unwrap() as i32, owner as i32));
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, sql, "the app shows what the rule says");
+
+    // The reminders name the same bills for the same owners.
+    let r = app
+        .post("/api/v1/staff/reminder-runs", Some(&admin), &json!({"community_id": c}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let page: Value = app
+        .get_json(&format!("/api/v1/staff/reminders?community_id={c}"), Some(&admin))
+        .await;
+    let mut reminded: Vec<(i32, i32)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| {
+            let owner = m["owner_id"].as_i64().unwrap() as i32;
+            m["bill_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |b| (b.as_i64().unwrap() as i32, owner))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    reminded.sort_unstable();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 20).unwrap();
+    let due: std::collections::HashMap<i32, chrono::NaiveDate> = {
+        use sea_orm::EntityTrait;
+        entity::bill::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.id, b.due_date))
+            .collect()
+    };
+    let overdue: Vec<(i32, i32)> = sql.iter().filter(|(b, _)| due[b] < today).copied().collect();
+    assert_eq!(
+        reminded, overdue,
+        "reminders cover each owner's overdue bills by the same rule"
+    );
+
+    // The case file claims each bill from the same owners.
+    let file: Value = app
+        .get_json(&format!("/api/v1/staff/units/{unit}/case-file"), Some(&admin))
+        .await;
+    let mut claimed: Vec<(i32, i32)> = file["bills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| {
+            let id = b["id"].as_i64().unwrap() as i32;
+            b["owner_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |o| (id, o.as_i64().unwrap() as i32))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    claimed.sort_unstable();
+    let claimable: Vec<(i32, i32)> = sql.iter().filter(|(b, _)| due[b] < today).copied().collect();
+    assert_eq!(
+        claimed, claimable,
+        "the case file claims each overdue bill from its owners"
+    );
+    assert!(
+        file["bills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["period"] != "2026-11"),
+        "November is not yet due, so it is not claimed"
+    );
+}
