@@ -128,8 +128,12 @@ pub struct ReminderSettings {
     pub batch_size: u64,
     /// Messages of a batch sent at once.
     pub send_concurrency: usize,
-    /// The company named in notices.
+    /// The company named in notices and receipts, with its address and phone when set.
     pub company_name: String,
+    #[serde(default)]
+    pub company_address: Option<String>,
+    #[serde(default)]
+    pub company_phone: Option<String>,
     /// Where a printed notice's QR code leads; `{unit}` is replaced by the unit id.
     pub pay_url: String,
 }

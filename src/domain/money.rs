@@ -62,6 +62,77 @@ impl Fen {
     }
 }
 
+/// An amount in Chinese financial capitals (大写) as receipts print it: `226.55` →
+/// "贰佰贰拾陆元伍角伍分", `1005.00` → "壹仟零伍元整", `0.05` → "伍分". Negative amounts get "负".
+pub fn in_words(f: Fen) -> String {
+    const DIGITS: [&str; 10] = ["零", "壹", "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖"];
+    const PLACES: [&str; 4] = ["", "拾", "佰", "仟"];
+    const GROUPS: [&str; 4] = ["", "万", "亿", "万亿"];
+    let digit = |d: u64| DIGITS[usize::try_from(d % 10).unwrap_or(0)];
+    let sign = if f.0 < 0 { "负" } else { "" };
+    let fen = f.0.unsigned_abs();
+    let (yuan, jiao, cents) = (fen / 100, (fen / 10) % 10, fen % 10);
+    let mut out = String::new();
+    if yuan > 0 {
+        // Four-digit groups from the top; one 零 stands for any run of zeros between digits.
+        let mut groups = Vec::new();
+        let mut rest = yuan;
+        while rest > 0 {
+            groups.push(rest % 10_000);
+            rest /= 10_000;
+        }
+        let mut pending_zero = false;
+        for (gi, g) in groups.iter().enumerate().rev() {
+            if *g == 0 {
+                pending_zero = true;
+                continue;
+            }
+            if !out.is_empty() && (*g < 1000 || pending_zero) {
+                out.push('零');
+            }
+            let mut zero = false;
+            for place in (0..4).rev() {
+                let d = (g / 10u64.pow(place)) % 10;
+                if d == 0 {
+                    zero = true;
+                    continue;
+                }
+                if zero && out.chars().last().is_some_and(|c| c != '零') && (g / 10u64.pow(place + 1)) > 0 {
+                    out.push('零');
+                }
+                zero = false;
+                out.push_str(digit(d));
+                out.push_str(PLACES[place as usize]);
+            }
+            out.push_str(GROUPS[gi.min(3)]);
+            // Zeros at the end of a group are carried to the next non-zero digit.
+            pending_zero = g % 10 == 0;
+        }
+        out.push('元');
+    }
+    match (jiao, cents) {
+        (0, 0) => out.push_str(if yuan == 0 { "零元整" } else { "整" }),
+        (0, c) => {
+            if yuan > 0 {
+                out.push('零');
+            }
+            out.push_str(digit(c));
+            out.push('分');
+        }
+        (j, 0) => {
+            out.push_str(digit(j));
+            out.push_str("角整");
+        }
+        (j, c) => {
+            out.push_str(digit(j));
+            out.push('角');
+            out.push_str(digit(c));
+            out.push('分');
+        }
+    }
+    format!("{sign}{out}")
+}
+
 /// A floor area in hundredths of m².
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Area(pub i64);
@@ -158,6 +229,31 @@ mod tests {
     }
 
     #[test]
+    fn amounts_in_chinese_capitals() {
+        let w = |s: &str| in_words(Fen::parse(s).unwrap());
+        assert_eq!(w("226.55"), "贰佰贰拾陆元伍角伍分");
+        assert_eq!(w("1005.00"), "壹仟零伍元整");
+        assert_eq!(w("1000.00"), "壹仟元整");
+        assert_eq!(w("1010.10"), "壹仟零壹拾元壹角整");
+        assert_eq!(w("100.05"), "壹佰元零伍分");
+        assert_eq!(w("0.05"), "伍分");
+        assert_eq!(w("0.50"), "伍角整");
+        assert_eq!(w("0.00"), "零元整");
+        assert_eq!(w("10.00"), "壹拾元整");
+        assert_eq!(w("15.00"), "壹拾伍元整");
+        assert_eq!(w("10000.00"), "壹万元整");
+        assert_eq!(w("10001.00"), "壹万零壹元整");
+        assert_eq!(w("10100.00"), "壹万零壹佰元整");
+        assert_eq!(w("11000.00"), "壹万壹仟元整");
+        assert_eq!(w("100010.00"), "壹拾万零壹拾元整");
+        assert_eq!(w("1000000.00"), "壹佰万元整");
+        assert_eq!(w("10000000.00"), "壹仟万元整");
+        assert_eq!(w("1234567.89"), "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分");
+        assert_eq!(w("2000300.00"), "贰佰万零叁佰元整");
+        assert_eq!(in_words(Fen(-22655)), "负贰佰贰拾陆元伍角伍分");
+    }
+
+    #[test]
     fn money_inputs_are_bounded_and_sums_never_wrap() {
         assert_eq!(Fen::parse("10000000.00").unwrap(), MAX_AMOUNT);
         for big in ["10000000.01", "92233720368547758.07", "99999999999999999999999999"] {
@@ -170,7 +266,51 @@ mod tests {
         assert_eq!(add_fen(i64::MAX, 1), Err(Overflow));
     }
 
+    /// Reads capitals back (test-only, amounts below 亿), to check `in_words` over many amounts.
+    fn read_words(w: &str) -> i64 {
+        let digit = |c: char| "零壹贰叁肆伍陆柒捌玖".chars().position(|d| d == c).map(|p| p as i64);
+        let (yuan_part, frac) = w.split_once('元').unwrap_or(("", w));
+        let (mut total, mut section, mut last) = (0i64, 0i64, 0i64);
+        for c in yuan_part.chars() {
+            match c {
+                '拾' | '佰' | '仟' => {
+                    let m = match c {
+                        '拾' => 10,
+                        '佰' => 100,
+                        _ => 1000,
+                    };
+                    section += last * m;
+                    last = 0;
+                }
+                '万' => {
+                    total += (section + last) * 10_000;
+                    section = 0;
+                    last = 0;
+                }
+                d => last = digit(d).unwrap_or(last),
+            }
+        }
+        let mut fen = (total + section + last) * 100;
+        let mut prev = 0;
+        for c in frac.chars() {
+            match c {
+                '角' => fen += prev * 10,
+                '分' => fen += prev,
+                d => prev = digit(d).unwrap_or(prev),
+            }
+        }
+        fen
+    }
+
     proptest! {
+        #[test]
+        fn capitals_read_back_to_the_amount(f in 0i64..=MAX_AMOUNT.0) {
+            let w = in_words(Fen(f));
+            prop_assert_eq!(read_words(&w), f, "{}", w);
+            prop_assert!(!w.contains("零零"), "{}", w);
+            prop_assert!(!w.starts_with('零') || f == 0, "{}", w);
+        }
+
         #[test]
         fn fen_round_trips_through_strings(f in 0i64..=MAX_AMOUNT.0) {
             prop_assert_eq!(Fen::parse(&Fen(f).to_yuan_string()).unwrap(), Fen(f));

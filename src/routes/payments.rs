@@ -5,6 +5,7 @@ use crate::services::payments::{
     self, ChannelDay, CounterPayment, ExceptionQuery, ExceptionView, NewPayment, NotifyAnswer, PaymentCreated,
     PaymentView, SummaryQuery,
 };
+use crate::services::receipts::{self, Receipt};
 use crate::services::refunds::{self, RefundRequest, RefundView};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -152,4 +153,24 @@ pub async fn summary(
     q: Query<SummaryQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(payments::daily_summary(&state, &ctx, q.into_inner()).await?))
+}
+
+/// The owner's e-receipt of one of their payments (409 while it is not paid).
+#[utoipa::path(get, path = "/api/v1/payments/{id}/receipt", tag = "payments", params(("id" = i32, Path)),
+    responses((status = 200, body = Receipt), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn receipt(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(receipts::owner_receipt(&state, who.account_id, id.into_inner()).await?))
+}
+
+/// The printable receipt: company, community, unit, payer (masked), bills and periods, amount in
+/// figures and in 大写, method, receipt number, operator, time and a seal line.
+#[utoipa::path(get, path = "/api/v1/staff/payments/{id}/receipt.html", tag = "payments", params(("id" = i32, Path)),
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn receipt_html(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    let html = receipts::staff_receipt_html(&state, &ctx, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }

@@ -13,6 +13,7 @@ pub mod import;
 pub mod owners;
 pub mod payments;
 pub mod rate_limit;
+pub mod receipts;
 pub mod refunds;
 pub mod rejections;
 pub mod reminders;

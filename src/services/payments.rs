@@ -1284,23 +1284,23 @@ async fn view(state: &AppState, p: payment::Model) -> ApiResult<PaymentView> {
     })
 }
 
-/// `GET /payments/{id}`: the owner's own order; 404 for anyone else's.
+/// `GET /payments/{id}`: one of the owner's payments — their own order, or a counter payment of
+/// their bills (`receipts::owner_may_see`); 404 for anyone else's.
 pub async fn owner_payment(state: &AppState, account_id: i32, id: i32) -> ApiResult<PaymentView> {
     let p = payment::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .filter(|p| p.account_id == Some(account_id))
         .ok_or(ApiError::NotFound)?;
+    if !crate::services::receipts::owner_may_see(state, account_id, &p).await? {
+        return Err(ApiError::NotFound);
+    }
     view(state, p).await
 }
 
-/// `GET /me/payments`: the owner's orders, newest first.
+/// `GET /me/payments`: every payment of the owner's bills (their orders and counter payments),
+/// newest first.
 pub async fn owner_payments(state: &AppState, account_id: i32) -> ApiResult<Vec<PaymentView>> {
-    let ps = payment::Entity::find()
-        .filter(payment::Column::AccountId.eq(account_id))
-        .order_by_desc(payment::Column::Id)
-        .all(&state.db)
-        .await?;
+    let ps = crate::services::receipts::owner_payments(state, account_id).await?;
     let mut out = Vec::with_capacity(ps.len());
     for p in ps {
         out.push(view(state, p).await?);

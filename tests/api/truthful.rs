@@ -414,3 +414,103 @@ async fn one_ownership_rule_for_the_app_the_reminders_and_the_case_file() {
         "November is not yet due, so it is not claimed"
     );
 }
+
+#[tokio::test]
+async fn owners_see_counter_payments_with_a_receipt_and_staff_print_it() {
+    let e = estate().await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    let sep = by_period(&my_bills(&e.app, &e.owner, "all").await, "2026-09").clone();
+    counter_pay(&e, sep["id"].as_i64().unwrap()).await;
+
+    let mine: Vec<Value> = e.app.get_json("/api/v1/me/payments", Some(&e.owner)).await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    let p = &mine[0];
+    assert_eq!(
+        (&p["channel"], &p["status"], &p["amount"]),
+        (&json!("cash"), &json!("paid"), &json!("226.55"))
+    );
+    let no = p["receipt_no"].as_str().unwrap().to_string();
+    let id = p["id"].as_i64().unwrap();
+    let one: Value = e.app.get_json(&format!("/api/v1/payments/{id}"), Some(&e.owner)).await;
+    assert_eq!(one["receipt_no"], no);
+    let r: Value = e
+        .app
+        .get_json(&format!("/api/v1/payments/{id}/receipt"), Some(&e.owner))
+        .await;
+    assert_eq!(r["receipt_no"], no);
+    assert_eq!(r["amount_in_words"], "贰佰贰拾陆元伍角伍分");
+    assert_eq!(r["payer"], "张*（138****0001）");
+    assert_eq!(
+        (&r["method_name"], &r["operator"]),
+        (&json!("现金"), &json!(ADMIN_USER))
+    );
+    assert_eq!(r["lines"][0]["period"], "2026-09");
+    assert_eq!(r["lines"][0]["fee_item"], "物业服务费");
+    assert_eq!(r["lines"][0]["late_fee"], "2.80");
+    assert_eq!(r["paid_at_local"], "2026-10-20 10:00");
+
+    // Someone else's owner account sees none of it.
+    let other_unit = e.app.unit(&e.admin, e.community, "A-1-102").await;
+    e.app.owner(&e.admin, "李四", "13800000002", &[other_unit]).await;
+    let (li, _) = e.app.owner_login("openid-li").await;
+    e.app.bind_phone(&li, "13800000002").await;
+    let theirs: Vec<Value> = e.app.get_json("/api/v1/me/payments", Some(&li)).await;
+    assert!(theirs.is_empty());
+    assert_error(
+        e.app.get(&format!("/api/v1/payments/{id}"), Some(&li)).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    assert_error(
+        e.app.get(&format!("/api/v1/payments/{id}/receipt"), Some(&li)).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+
+    // The printed receipt says the same, masked, with a seal line.
+    let r = e
+        .app
+        .get(&format!("/api/v1/staff/payments/{id}/receipt.html"), Some(&e.admin))
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    for needle in [
+        no.as_str(),
+        "贰佰贰拾陆元伍角伍分",
+        "226.55",
+        "2026-09",
+        "A-1-101",
+        "现金",
+        "收款单位（盖章）",
+        "小区C1",
+        "张*",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    assert!(
+        !html.contains("13800000001") && !html.contains("张三"),
+        "personal data stays masked"
+    );
+    assert!(html.contains("Noto Sans CJK SC") && !html.contains("font-family: serif"));
+    // An order not yet paid has no receipt.
+    crate::fake_pay::mount(&e.app.wechat).await;
+    run(&e.app, &e.admin, e.community, "2026-10").await;
+    let oct = by_period(&my_bills(&e.app, &e.owner, "unpaid").await, "2026-10").clone();
+    let r = e
+        .app
+        .post(
+            "/api/v1/payments",
+            Some(&e.owner),
+            &json!({"bill_ids": [oct["id"]], "channel": "wechat"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let pending = r.json::<Value>().await.unwrap()["payment_id"].as_i64().unwrap();
+    let r = e
+        .app
+        .get(&format!("/api/v1/payments/{pending}/receipt"), Some(&e.owner))
+        .await;
+    assert_error(r, 409, "NOT_PAID").await;
+}
