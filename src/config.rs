@@ -114,6 +114,9 @@ pub struct WechatSettings {
     /// Subscribe-message template id per reminder stage; a stage without one skips WeChat.
     #[serde(default)]
     pub templates: std::collections::HashMap<String, String>,
+    /// The wording registered with WeChat for each stage's template (what evidence records as sent).
+    #[serde(default)]
+    pub template_texts: std::collections::HashMap<String, String>,
 }
 
 /// `reminders.*`: company-wide defaults that community policies may override.

@@ -13,6 +13,10 @@ pub struct Model {
     pub until: Date,
     pub created_by: String,
     pub created_at: DateTimeUtc,
+    /// Set when staff end the hold before `until` (`DELETE /staff/holds/{id}`).
+    pub ended_at: Option<DateTimeUtc>,
+    pub ended_by: Option<String>,
+    pub end_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ pub struct Model {
     pub late_fee_grace_days: i32,
     pub late_fee_cap_ratio: String,
     pub created_at: DateTimeUtc,
+    /// JSON `{"points":bool,…}`: the ways out this community offers (absent = all on).
+    pub features: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ pub mod fee_item;
 pub mod fee_item_price;
 pub mod gateway_notification;
 pub mod late_fee_term;
+pub mod notice;
 pub mod owner;
 pub mod owner_account;
 pub mod payment;

@@ -20,6 +20,8 @@ pub struct Model {
     pub completed_by: Option<i32>,
     pub completed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The printed notice a printed-notice task delivers.
+    pub notice_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

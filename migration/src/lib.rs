@@ -11,6 +11,7 @@ mod m20261127_000004_refunds;
 mod m20261127_000005_reminders;
 mod m20261130_000006_security;
 mod m20261130_000007_dated_terms;
+mod m20261130_000008_notices;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_reminders::Migration),
             Box::new(m20261130_000006_security::Migration),
             Box::new(m20261130_000007_dated_terms::Migration),
+            Box::new(m20261130_000008_notices::Migration),
         ]
     }
 }

@@ -246,6 +246,104 @@ pub fn banned_word(text: &str) -> Option<&'static str> {
     BANNED_WORDS.into_iter().find(|w| text.contains(w))
 }
 
+/// A way out of arrears a notice may offer. Say only what is true: a notice offers one only while
+/// its capability exists in this build (`LIVE`) and the community has it switched on (`features`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WayOut {
+    Pay,
+    Points,
+    Installments,
+    Hardship,
+    Disputes,
+    AutoDebit,
+}
+
+impl WayOut {
+    pub const ALL: [WayOut; 6] = [
+        WayOut::Pay,
+        WayOut::Points,
+        WayOut::Installments,
+        WayOut::Hardship,
+        WayOut::Disputes,
+        WayOut::AutoDebit,
+    ];
+
+    /// The community `features` key that switches it (paying is always offered).
+    pub fn feature(self) -> Option<&'static str> {
+        match self {
+            WayOut::Pay => None,
+            WayOut::Points => Some("points"),
+            WayOut::Installments => Some("installments"),
+            WayOut::Hardship => Some("hardship"),
+            WayOut::Disputes => Some("disputes"),
+            WayOut::AutoDebit => Some("autodebit"),
+        }
+    }
+
+    /// The owner-facing route that makes the promise true (method, path).
+    pub fn route(self) -> (&'static str, &'static str) {
+        match self {
+            WayOut::Pay => ("POST", "/api/v1/payments"),
+            WayOut::Points => ("POST", "/api/v1/me/redemptions"),
+            WayOut::Installments => ("POST", "/api/v1/me/installment-requests"),
+            WayOut::Hardship => ("POST", "/api/v1/me/hardship-requests"),
+            WayOut::Disputes => ("POST", "/api/v1/me/tickets"),
+            WayOut::AutoDebit => ("POST", "/api/v1/me/autodebit"),
+        }
+    }
+
+    /// What a notice says about it.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            WayOut::Pay => "您可在“物业缴费”小程序内使用微信支付，或扫描支付宝二维码缴纳，也可到物业服务中心缴纳。",
+            WayOut::Points => "按时缴费可获积分，积分可兑换服务或抵扣费用。",
+            WayOut::Installments => "如暂时有经济困难，可在小程序内申请分期缴纳。",
+            WayOut::Hardship => "如属低保、残疾、重病或突发困难，可申请困难减免。",
+            WayOut::Disputes => "如对账单有疑问，可在小程序内提出异议，核实期间暂停催缴。",
+            WayOut::AutoDebit => "开通自动代扣后，到期自动缴费，免去忘记之忧。",
+        }
+    }
+}
+
+/// The ways out whose capability exists in this build; a test checks each one's route is served.
+/// Points, installments, hardship help, disputes and auto-debit join as their issues land.
+pub const LIVE: &[WayOut] = &[WayOut::Pay];
+
+/// What a notice may offer: the live ways the community has switched on.
+pub fn offered(features_on: impl Fn(&str) -> bool) -> Vec<WayOut> {
+    LIVE.iter()
+        .copied()
+        .filter(|w| w.feature().is_none_or(&features_on))
+        .collect()
+}
+
+/// One fee item's part of a notice: "物业服务费6笔计1342.50元".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemSum {
+    pub name: String,
+    pub count: usize,
+    pub amount: Fen,
+}
+
+/// The fee items in words, each with its count and amount (never every fee called 物业费).
+pub fn items_words(items: &[ItemSum]) -> String {
+    items
+        .iter()
+        .map(|i| format!("{}{}笔计{}元", i.name, i.count, i.amount.to_yuan_string()))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// What a 20-character channel field (a WeChat `thing`) can truthfully say of the fees: the one
+/// item's name, or "物业等费用" when there are several (the detail is one tap away).
+pub fn short_label(items: &[ItemSum]) -> String {
+    match items {
+        [one] => one.name.chars().take(20).collect(),
+        _ => "物业等费用".into(),
+    }
+}
+
 /// What a notice says: everything is computed before rendering.
 #[derive(Debug, Clone)]
 pub struct NoticeFacts {
@@ -255,11 +353,17 @@ pub struct NoticeFacts {
     /// Unit codes, e.g. `["1-101"]`.
     pub units: Vec<String>,
     pub bill_count: usize,
+    /// The fee items named, with counts and amounts (amounts due today).
+    pub items: Vec<ItemSum>,
     pub principal: Fen,
     pub late_fee: Fen,
     pub oldest_due: NaiveDate,
     pub today: NaiveDate,
     pub deadline: NaiveDate,
+    /// The last demand delivered to the owner in this episode: stated only when there was one.
+    pub prior_demand: Option<NaiveDate>,
+    /// The ways out offered (live and switched on).
+    pub ways: Vec<WayOut>,
 }
 
 impl NoticeFacts {
@@ -268,53 +372,58 @@ impl NoticeFacts {
     }
 }
 
-/// Ways out, named in every overdue notice: pay, ask for a plan or help, or dispute.
-const WAYS_OUT: &str = "您可在“物业缴费”小程序内使用微信支付，或扫描支付宝二维码缴纳，也可到物业服务中心缴纳；\
-如对账单有疑问，可在小程序内提出异议，核实期间暂停催缴；如暂时有经济困难，可申请分期缴纳或困难帮扶。";
-
 /// The raw templates, one per stage, with `{placeholders}`; exposed so tests can scan them.
 pub fn template(stage: Stage) -> &'static str {
     match stage {
         Stage::PreDue => {
-            "【{community}】温馨提示：{owner}您好，您名下{units}的物业费共计{total}元将于{oldest_due}到期。\
-可在小程序内使用微信支付或支付宝缴纳，按时缴费可获积分。感谢您对物业服务工作的支持！"
+            "【{community}】温馨提示：{owner}您好，您名下{units}的{items}，共计{total}元，将于{oldest_due}到期。\
+{ways_out}感谢您对物业服务工作的支持！"
         }
         Stage::OverdueFriendly => {
-            "【{community}】温馨提示：{owner}您好，截至{today}，您名下{units}尚有{count}笔物业费未缴，\
+            "【{community}】温馨提示：{owner}您好，截至{today}，您名下{units}尚有未缴费用：{items}，\
 共计{total}元（最早一笔于{oldest_due}到期），可能是您一时忘记了。{ways_out}感谢您的理解与支持！"
         }
         Stage::OverdueFormal => {
             "催告函\n{owner}：\n根据您与{company}签订的物业服务合同及《中华人民共和国民法典》第九百四十四条的规定，\
-业主应当按照约定向物业服务人支付物业费。截至{today}，您名下{units}共欠缴物业费{count}笔，\
+业主应当按照约定向物业服务人支付物业费。{prior}截至{today}，您名下{units}欠缴{items}，\
 合计人民币{total}元（其中本金{principal}元、违约金{late_fee}元），最早一笔于{oldest_due}到期。\
 请您于{deadline}前缴清。{ways_out}\n特此催告。\n{company}\n{today}"
         }
         Stage::FinalNotice => {
             "最终催告通知书\n{owner}：\n根据您与{company}签订的物业服务合同及《中华人民共和国民法典》第九百四十四条的规定，\
-业主应当按照约定向物业服务人支付物业费。本公司此前已向您发出催告，截至{today}，您名下{units}仍欠缴物业费{count}笔，\
+业主应当按照约定向物业服务人支付物业费。{prior}截至{today}，您名下{units}仍欠缴{items}，\
 合计人民币{total}元（其中本金{principal}元、违约金{late_fee}元），最早一笔于{oldest_due}到期。\
-请您于{deadline}前缴清。{ways_out}\n逾期仍未缴纳的，本公司将依法向人民法院提起诉讼，请求支付欠缴的物业费。\n\
+请您于{deadline}前缴清。{ways_out}\n逾期仍未缴纳的，本公司将依法向人民法院提起诉讼，请求支付欠缴的费用。\n\
 特此通知。\n{company}\n{today}"
         }
     }
 }
 
+fn chinese_date(d: NaiveDate) -> String {
+    d.format("%Y年%m月%d日").to_string()
+}
+
 /// The notice text for a stage.
 pub fn render(stage: Stage, f: &NoticeFacts) -> String {
-    let date = |d: NaiveDate| d.format("%Y年%m月%d日").to_string();
+    let ways: String = f.ways.iter().map(|w| w.sentence()).collect();
+    let prior = f
+        .prior_demand
+        .map(|d| format!("本公司已于{}向您送达催告，", chinese_date(d)))
+        .unwrap_or_default();
     template(stage)
-        .replace("{ways_out}", WAYS_OUT)
+        .replace("{ways_out}", &ways)
+        .replace("{prior}", &prior)
         .replace("{community}", &f.community)
         .replace("{company}", &f.company)
         .replace("{owner}", &f.owner_name)
         .replace("{units}", &f.units.join("、"))
-        .replace("{count}", &f.bill_count.to_string())
+        .replace("{items}", &items_words(&f.items))
         .replace("{total}", &f.total().to_yuan_string())
         .replace("{principal}", &f.principal.to_yuan_string())
         .replace("{late_fee}", &f.late_fee.to_yuan_string())
-        .replace("{oldest_due}", &date(f.oldest_due))
-        .replace("{deadline}", &date(f.deadline))
-        .replace("{today}", &date(f.today))
+        .replace("{oldest_due}", &chinese_date(f.oldest_due))
+        .replace("{deadline}", &chinese_date(f.deadline))
+        .replace("{today}", &chinese_date(f.today))
 }
 
 #[cfg(test)]
@@ -399,11 +508,25 @@ mod tests {
             owner_name: "张三".into(),
             units: vec!["1-101".into(), "2-202".into()],
             bill_count: 3,
+            items: vec![
+                ItemSum {
+                    name: "物业服务费".into(),
+                    count: 2,
+                    amount: Fen(31_234),
+                },
+                ItemSum {
+                    name: "车位费".into(),
+                    count: 1,
+                    amount: Fen(15_000),
+                },
+            ],
             principal: Fen(45_000),
             late_fee: Fen(1_234),
             oldest_due: d("2026-01-15"),
             today: d("2026-05-01"),
             deadline: d("2026-05-16"),
+            prior_demand: None,
+            ways: offered(|_| true),
         }
     }
 
@@ -411,7 +534,9 @@ mod tests {
     fn no_template_or_notice_threatens_an_owner() {
         for s in Stage::ALL {
             assert_eq!(banned_word(template(s)), None, "template {s:?}");
-            assert_eq!(banned_word(WAYS_OUT), None);
+            for w in WayOut::ALL {
+                assert_eq!(banned_word(w.sentence()), None);
+            }
             let text = render(s, &facts());
             assert_eq!(banned_word(&text), None, "notice {s:?}: {text}");
             assert!(!text.contains('{'), "unfilled placeholder in {s:?}: {text}");
@@ -420,25 +545,59 @@ mod tests {
     }
 
     #[test]
-    fn a_formal_demand_states_amount_basis_deadline_and_ways_out() {
+    fn a_formal_demand_states_amount_items_basis_deadline_and_only_live_ways_out() {
         for s in [Stage::OverdueFormal, Stage::FinalNotice] {
             let text = render(s, &facts());
             for must in [
                 "462.34",
                 "450.00",
                 "12.34",
+                "物业服务费2笔计312.34元、车位费1笔计150.00元",
                 "物业服务合同",
                 "第九百四十四条",
                 "2026年05月16日前缴清",
                 "微信支付",
                 "支付宝二维码",
-                "分期",
-                "困难帮扶",
-                "异议",
                 "1-101、2-202",
             ] {
                 assert!(text.contains(must), "{s:?} lacks {must}: {text}");
             }
+            // Nothing promised that does not exist yet, whatever the community switched on.
+            for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
+                assert!(!text.contains(w.sentence()), "{s:?} offers {w:?}");
+            }
+            for word in ["分期", "困难", "异议", "积分", "代扣"] {
+                assert!(!text.contains(word), "{s:?} promises {word}: {text}");
+            }
+            assert!(!text.contains("欠缴物业费"), "parking is not 物业费: {text}");
         }
+    }
+
+    #[test]
+    fn a_prior_demand_is_stated_only_when_one_was_delivered() {
+        let mut f = facts();
+        assert!(!render(Stage::FinalNotice, &f).contains("催告，截至"));
+        assert!(!render(Stage::FinalNotice, &f).contains("此前"));
+        f.prior_demand = Some(d("2026-03-02"));
+        assert!(render(Stage::FinalNotice, &f).contains("本公司已于2026年03月02日向您送达催告，截至"));
+    }
+
+    #[test]
+    fn features_switch_live_ways_out_off_and_short_labels_fit() {
+        assert_eq!(offered(|_| false), vec![WayOut::Pay]);
+        assert!(offered(|_| true).iter().all(|w| LIVE.contains(w)));
+        let f = facts();
+        assert_eq!(short_label(&f.items), "物业等费用");
+        assert_eq!(short_label(&f.items[..1]), "物业服务费");
+        assert!(
+            short_label(&[ItemSum {
+                name: "一二三四五六七八九十一二三四五六七八九十一二".into(),
+                count: 1,
+                amount: Fen(1)
+            }])
+            .chars()
+            .count()
+                <= 20
+        );
     }
 }

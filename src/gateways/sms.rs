@@ -22,6 +22,9 @@ pub struct SmsSettings {
     /// Template id per reminder stage.
     #[serde(default)]
     pub templates: HashMap<String, String>,
+    /// The wording registered with Tencent for each stage's template (what evidence records as sent).
+    #[serde(default)]
+    pub template_texts: HashMap<String, String>,
 }
 
 fn default_region() -> String {
@@ -177,6 +180,8 @@ impl SmsClient {
             .text()
             .await
             .map_err(|e| SmsError::Transport(e.without_url().to_string()))?;
+        // The answer is kept as evidence and logged: it never carries the whole number (PIPL).
+        let text = text.replace(phone, &crate::domain::phone::mask(phone));
         let a: Answer = serde_json::from_str(&text).map_err(|e| SmsError::Transport(e.to_string()))?;
         if let Some(e) = a.response.error {
             return Err(SmsError::Refused(e.code, e.message));

@@ -203,6 +203,48 @@ impl WechatClient {
         }
     }
 
+    /// Whether app id and secret are set (otherwise every call answers `NotConfigured`).
+    pub fn configured(&self) -> bool {
+        self.creds().is_ok()
+    }
+
+    /// A mini-program code (小程序码) opening `page` with `scene` (`POST /wxa/getwxacodeunlimit`):
+    /// the image bytes, or WeChat's errcode (41030 page not published, 45009 rate limit). Codes
+    /// never expire, so callers make one per notice and keep it.
+    pub async fn mini_program_code(&self, scene: &str, page: &str) -> Result<Vec<u8>, WechatError> {
+        let body = serde_json::json!({"scene": scene, "page": page, "check_path": false, "width": 280});
+        let mut token = self.access_token().await?;
+        for attempt in 0..2 {
+            let resp = self
+                .http
+                .post(format!("{}/wxa/getwxacodeunlimit", self.base))
+                .query(&[("access_token", token.as_str())])
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+            let is_image = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("image/"));
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+            if is_image {
+                return Ok(bytes.to_vec());
+            }
+            let a: SendAnswer = serde_json::from_slice(&bytes)
+                .map_err(|e| WechatError::Transport(format!("neither an image nor an error: {e}")))?;
+            match a.errcode {
+                40001 | 42001 if attempt == 0 => token = self.refresh_token(Some(&token)).await?,
+                code => return Err(WechatError::Code(code, a.errmsg)),
+            }
+        }
+        Err(WechatError::Code(40001, "access token rejected twice".into()))
+    }
+
     /// POSTs with the access token, refetching it once when WeChat says it is no longer valid.
     async fn post_with_token<B, T>(&self, path: &str, body: &B) -> Result<T, WechatError>
     where

@@ -78,3 +78,15 @@ pub async fn reminder_preferences(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(collection::set_preferences(&state, who.account_id, body.0).await?))
 }
+
+/// The printed notice a paper's mini-program code opened (`scene`): its bills, what was due then
+/// and what is due today, and how to pay; 404 unless the notice is about the owner's own bills.
+#[utoipa::path(get, path = "/api/v1/notices/{scene}", tag = "owner", params(("scene" = String, Path)),
+    responses((status = 200, body = crate::services::notices::OwnerNotice), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn notice(
+    state: web::Data<AppState>,
+    who: OwnerAuth,
+    scene: web::Path<String>,
+) -> crate::error::ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(crate::services::notices::for_owner(&state, who.account_id, &scene).await?))
+}

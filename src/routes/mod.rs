@@ -117,6 +117,8 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/staff/reminders", staff::reminders::list_reminders),
         route!(post, "/api/v1/staff/holds", staff::reminders::create_hold),
         route!(get, "/api/v1/staff/holds", staff::reminders::list_holds),
+        route!(delete, "/api/v1/staff/holds/{id}", staff::reminders::end_hold),
+        route!(get, "/api/v1/notices/{scene}", me::notice),
         route!(get, "/api/v1/staff/tasks", staff::reminders::list_tasks),
         route!(
             get,
@@ -204,7 +206,7 @@ impl utoipa::Modify for BearerAuth {
         staff::staff_users::create, staff::staff_users::list, staff::staff_users::update,
         me::subscriptions, me::reminder_preferences,
         staff::reminders::get_policy, staff::reminders::put_policy, staff::reminders::run, staff::reminders::list_reminders,
-        staff::reminders::create_hold, staff::reminders::list_holds, staff::reminders::list_tasks, staff::reminders::notice_html,
+        staff::reminders::create_hold, staff::reminders::list_holds, staff::reminders::end_hold, me::notice, staff::reminders::list_tasks, staff::reminders::notice_html,
         staff::reminders::contact, staff::reminders::evidence_list, staff::reminders::evidence_verify,
         staff::reminders::case_file, staff::reminders::case_file_html, staff::reminders::limitation_alerts,
     ),

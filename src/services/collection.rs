@@ -45,6 +45,10 @@ pub struct HoldView {
     pub until: NaiveDate,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// When staff ended it before `until`, by whom and why.
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<String>,
+    pub end_reason: Option<String>,
 }
 
 impl From<collection_hold::Model> for HoldView {
@@ -58,6 +62,9 @@ impl From<collection_hold::Model> for HoldView {
             until: h.until,
             created_by: h.created_by,
             created_at: h.created_at,
+            ended_at: h.ended_at,
+            ended_by: h.ended_by,
+            end_reason: h.end_reason,
         }
     }
 }
@@ -160,7 +167,9 @@ pub struct HoldQuery {
 /// `GET /staff/holds`: holds in force today.
 pub async fn list_holds(state: &AppState, ctx: &StaffCtx, q: HoldQuery) -> ApiResult<Vec<HoldView>> {
     ctx.require(Action::ReadSetup)?;
-    let mut find = collection_hold::Entity::find().filter(collection_hold::Column::Until.gte(state.today()));
+    let mut find = collection_hold::Entity::find()
+        .filter(collection_hold::Column::Until.gte(state.today()))
+        .filter(collection_hold::Column::EndedAt.is_null());
     if let Some(c) = q.community_id {
         ctx.require_community(c)?;
         find = find.filter(collection_hold::Column::CommunityId.eq(c));
@@ -173,6 +182,64 @@ pub async fn list_holds(state: &AppState, ctx: &StaffCtx, q: HoldQuery) -> ApiRe
         .filter(|h| ctx.sees(h.community_id))
         .map(HoldView::from)
         .collect())
+}
+
+/// `DELETE /staff/holds/{id}` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EndHold {
+    pub reason: String,
+}
+
+/// Ends a hold before its date (reason required; audited, appended to evidence): reminders and the
+/// follow-up tasks it suspended resume. Ending it twice is 409.
+pub async fn end_hold(state: &AppState, ctx: &StaffCtx, id: i32, body: EndHold) -> ApiResult<HoldView> {
+    ctx.require(Action::ManageCollection)?;
+    let reason = text::name(&body.reason, 200).map_err(|m| ApiError::field("reason", m))?;
+    let h = collection_hold::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|h| ctx.sees(h.community_id))
+        .ok_or(ApiError::NotFound)?;
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let ended = collection_hold::Entity::update_many()
+        .col_expr(collection_hold::Column::EndedAt, Expr::value(now))
+        .col_expr(collection_hold::Column::EndedBy, Expr::value(ctx.actor()))
+        .col_expr(collection_hold::Column::EndReason, Expr::value(reason.clone()))
+        .filter(collection_hold::Column::Id.eq(id))
+        .filter(collection_hold::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if ended.rows_affected != 1 {
+        return Err(ApiError::Conflict("HOLD_ENDED", "该暂缓已结束".into()));
+    }
+    let detail = serde_json::json!({"hold_id": id, "unit_id": h.unit_id, "bill_id": h.bill_id, "reason": reason});
+    audit::record(
+        &txn,
+        &ctx.actor(),
+        "hold.end",
+        "collection_hold",
+        id,
+        detail.clone(),
+        now,
+    )
+    .await?;
+    if let Some(unit_id) = h.unit_id {
+        let rec = NewEvidence {
+            kind: "hold_end",
+            stage: None,
+            channel: "staff".into(),
+            content: detail.to_string(),
+            result: format!("by {}", ctx.actor()),
+        };
+        evidence::append(&txn, unit_id, now, rec).await?;
+    }
+    txn.commit().await?;
+    let h = collection_hold::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HoldView::from(h))
 }
 
 // ---------- staff tasks and contacts ----------
@@ -192,6 +259,11 @@ pub struct TaskView {
     pub mail_no: Option<String>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The printed notice a printed-notice task delivers.
+    pub notice_id: Option<i32>,
+    /// True while a hold covers the task's unit or bills: follow-up waits (it resumes when the
+    /// hold ends).
+    pub suspended: bool,
 }
 
 impl From<staff_task::Model> for TaskView {
@@ -210,37 +282,66 @@ impl From<staff_task::Model> for TaskView {
             mail_no: t.mail_no,
             created_at: t.created_at,
             completed_at: t.completed_at,
+            notice_id: t.notice_id,
+            suspended: false,
         }
     }
+}
+
+/// Whether a hold covers an open task now: its unit, or any bill its reminder named.
+async fn task_held(state: &AppState, t: &staff_task::Model) -> ApiResult<bool> {
+    if t.status != "open" {
+        return Ok(false);
+    }
+    let bill_ids: Vec<i32> = match t.reminder_id {
+        Some(id) => reminder::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .and_then(|r| serde_json::from_str(&r.bill_ids).ok())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let tz = state.community_tz(t.community_id).await?;
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    crate::services::notices::held(&state.db, t.unit_id, &bill_ids, today).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TaskQuery {
     pub community_id: Option<i32>,
-    /// `open` (default) or `done`.
+    /// `open` (default: open and not held), `suspended` (open, but a hold covers it) or `done`.
     pub status: Option<String>,
 }
 
-/// `GET /staff/tasks`: the follow-up queue, oldest first.
+/// `GET /staff/tasks`: the follow-up queue, oldest first. Tasks a hold covers are suspended: not in
+/// the open queue until the hold ends.
 pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiResult<Vec<TaskView>> {
     ctx.require(Action::ReadSetup)?;
     let status = q.status.unwrap_or_else(|| "open".into());
-    if status != "open" && status != "done" {
-        return Err(ApiError::field("status", "须为 open 或 done"));
+    if !matches!(status.as_str(), "open" | "suspended" | "done") {
+        return Err(ApiError::field("status", "须为 open、suspended 或 done"));
     }
-    let mut find = staff_task::Entity::find().filter(staff_task::Column::Status.eq(status));
+    let stored = if status == "done" { "done" } else { "open" };
+    let mut find = staff_task::Entity::find().filter(staff_task::Column::Status.eq(stored));
     if let Some(c) = q.community_id {
         ctx.require_community(c)?;
         find = find.filter(staff_task::Column::CommunityId.eq(c));
     }
-    Ok(find
-        .order_by_asc(staff_task::Column::Id)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .filter(|t| ctx.sees(t.community_id))
-        .map(TaskView::from)
-        .collect())
+    let mut out = Vec::new();
+    for t in find.order_by_asc(staff_task::Column::Id).all(&state.db).await? {
+        if !ctx.sees(t.community_id) {
+            continue;
+        }
+        let suspended = task_held(state, &t).await?;
+        if stored == "open" && suspended != (status == "suspended") {
+            continue;
+        }
+        out.push(TaskView {
+            suspended,
+            ..TaskView::from(t)
+        });
+    }
+    Ok(out)
 }
 
 /// `POST /staff/contacts`: a call, visit or printed-notice delivery, appended to evidence.
@@ -313,6 +414,12 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
             if t.kind != body.kind {
                 return Err(ApiError::field("task_id", "任务类型与联系方式不符"));
             }
+            if task_held(state, &t).await? {
+                return Err(ApiError::Conflict(
+                    "TASK_SUSPENDED",
+                    "该任务所涉账单处于暂缓催缴期间，暂停跟进".into(),
+                ));
+            }
             let done = staff_task::Entity::update_many()
                 .col_expr(staff_task::Column::Status, Expr::value("done"))
                 .col_expr(staff_task::Column::Outcome, Expr::value(outcome.clone()))
@@ -332,22 +439,28 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
         }
         None => None,
     };
-    // A formal notice delivered on paper interrupts the limitation period of the bills it named.
+    // A formal notice delivered on paper names its bills and amount: it interrupts their
+    // limitation period (art. 195), and the evidence keeps the letter exactly as printed.
     let mut restarted = Vec::new();
+    let mut printed = None;
     if let Some(t) = &task {
         let formal = t
             .stage
             .as_deref()
             .and_then(crate::domain::reminders::Stage::parse)
             .is_some_and(|s| s.is_formal());
-        if t.kind == "printed_notice" && formal {
-            if let Some(rid) = t.reminder_id {
-                if let Some(r) = reminder::Entity::find_by_id(rid).one(&txn).await? {
-                    restarted = serde_json::from_str::<Vec<i32>>(&r.bill_ids).unwrap_or_default();
-                    let tz = state.community_tz_on(&txn, u.community_id).await?;
-                    reminders::restart_limitation(&txn, &restarted, now.with_timezone(&tz).date_naive()).await?;
-                }
-            }
+        let notice = match t.notice_id {
+            Some(id) => entity::notice::Entity::find_by_id(id).one(&txn).await?,
+            None => None,
+        };
+        if let (true, "printed_notice", Some(n)) = (formal, t.kind.as_str(), notice) {
+            let snap = crate::services::notices::snapshot_of(&n)?;
+            restarted = snap.rows.iter().map(|r| r.bill_id).collect();
+            let tz = state.community_tz_on(&txn, u.community_id).await?;
+            reminders::restart_limitation(&txn, &restarted, now.with_timezone(&tz).date_naive()).await?;
+            printed = Some(
+                serde_json::json!({"number": n.number, "letter": snap.letter, "rows": snap.rows, "due": snap.due}),
+            );
         }
     }
     let content = serde_json::json!({
@@ -356,6 +469,7 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
         "delivery": body.delivery,
         "proof_url": body.proof_url,
         "mail_no": body.mail_no,
+        "notice": printed,
         "limitation_restarted_for": restarted,
     });
     let rec = NewEvidence {
@@ -449,67 +563,7 @@ pub async fn set_preferences(
 
 // ---------- printed notices ----------
 
-/// `GET /staff/tasks/{id}/notice.html`: the printable notice of a printed-notice task: the
-/// demand as sent, its bills with amounts, the basis, a QR code to pay, and a delivery receipt.
+/// `GET /staff/tasks/{id}/notice.html` (see `notices`).
 pub async fn printed_notice_html(state: &AppState, ctx: &StaffCtx, task_id: i32) -> ApiResult<String> {
-    ctx.require(Action::ReadSetup)?;
-    let t = staff_task::Entity::find_by_id(task_id)
-        .one(&state.db)
-        .await?
-        .filter(|t| t.kind == "printed_notice" && ctx.sees(t.community_id))
-        .ok_or(ApiError::NotFound)?;
-    let r = match t.reminder_id {
-        Some(id) => reminder::Entity::find_by_id(id).one(&state.db).await?,
-        None => None,
-    }
-    .ok_or(ApiError::NotFound)?;
-    let ids: Vec<i32> = serde_json::from_str(&r.bill_ids).unwrap_or_default();
-    let bills = bill::Entity::find()
-        .filter(bill::Column::Id.is_in(ids))
-        .order_by_asc(bill::Column::DueDate)
-        .all(&state.db)
-        .await?;
-    let with = crate::services::bills::with_amounts(state, bills).await?;
-    let pay_url = state
-        .settings
-        .reminders
-        .pay_url
-        .replace("{unit}", &t.unit_id.to_string());
-    let qr = qrcode::QrCode::new(pay_url.as_bytes())
-        .map(|c| {
-            c.render::<qrcode::render::svg::Color>()
-                .min_dimensions(160, 160)
-                .build()
-        })
-        .unwrap_or_default();
-    let esc = crate::services::casefile::esc;
-    let mut h = String::from(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>催缴通知</title>\
-         <style>body{font-family:serif;margin:2.5em;max-width:48em}pre{white-space:pre-wrap;font-family:serif;font-size:15px}\
-         table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:4px}.qr{float:right;margin-left:1em;text-align:center}</style></head><body>",
-    );
-    h.push_str(&format!(
-        "<div class=\"qr\">{qr}<br>扫码缴费（支付宝或微信）</div><pre>{}</pre>",
-        esc(r.content.as_deref().unwrap_or(""))
-    ));
-    h.push_str("<h3>欠费明细</h3><table><tr><th>房屋</th><th>项目</th><th>账期</th><th>到期日</th><th>本金</th><th>违约金</th><th>应缴</th></tr>");
-    for (_, v, _) in &with {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&v.unit_code),
-            esc(&v.fee_item),
-            esc(&v.period),
-            v.due_date,
-            esc(&v.principal),
-            esc(&v.late_fee),
-            esc(&v.amount_due)
-        ));
-    }
-    let total = crate::domain::money::sum_fen(with.iter().map(|(_, _, a)| a.due()))?;
-    h.push_str(&format!(
-        "</table><p>合计应缴：{} 元。依据：物业服务合同；《中华人民共和国民法典》第九百四十四条。</p>\
-         <h3>送达回执</h3><p>受送达人签收：__________　送达人：__________　日期：__________</p></body></html>",
-        crate::domain::Fen(total).to_yuan_string()
-    ));
-    Ok(h)
+    crate::services::notices::task_notice_html(state, ctx, task_id).await
 }

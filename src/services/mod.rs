@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod fee_items;
 pub mod identity;
 pub mod import;
+pub mod notices;
 pub mod owners;
 pub mod payments;
 pub mod rate_limit;

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::evidence::{self, NewEvidence};
 use crate::services::setup::community_in_scope;
 use crate::services::staff::StaffCtx;
-use crate::services::{audit, bills};
+use crate::services::{audit, bills, notices};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{bill, community, owner, owner_account, reminder, reminder_policy, staff_task, subscribe_grant};
@@ -98,7 +98,7 @@ pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: 
 pub fn suppressed_sql(today: &str) -> String {
     format!(
         "(b.status <> 'unpaid' OR EXISTS (SELECT 1 FROM collection_holds h WHERE h.until >= {today} \
-         AND (h.bill_id = b.id OR (h.bill_id IS NULL AND h.unit_id = b.unit_id))))"
+         AND h.ended_at IS NULL AND (h.bill_id = b.id OR (h.bill_id IS NULL AND h.unit_id = b.unit_id))))"
     )
 }
 
@@ -117,10 +117,14 @@ fn stmt<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement 
 
 // ---------- a pass ----------
 
-/// What one pass did. `sent`, `suppressed` and `by_stage` count messages.
+/// What one pass did; every count is of owner messages. `sent`: accepted by a channel (WeChat,
+/// SMS); `tasks`: formal notices with no electronic channel, handed to staff (call, print); `skipped`:
+/// courtesy reminders with no channel (never turned into calls); `by_stage` counts `sent` only.
 #[derive(Debug, Default, Serialize, ToSchema, PartialEq, Eq)]
 pub struct RunReport {
     pub sent: u64,
+    pub tasks: u64,
+    pub skipped: u64,
     pub suppressed: u64,
     /// Due but waiting: quiet hours, a no-send date, or the per-owner rate limit.
     pub deferred: u64,
@@ -497,6 +501,8 @@ async fn send_due(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiRe
                         report.sent += 1;
                         *report.by_stage.entry(stage.as_str().into()).or_default() += 1;
                     }
+                    Outcome::Task => report.tasks += 1,
+                    Outcome::Skipped => report.skipped += 1,
                     Outcome::Suppressed => report.suppressed += 1,
                     // Counted below with everything else that waits.
                     Outcome::Deferred | Outcome::Lost => {}
@@ -519,6 +525,10 @@ use sea_orm::PaginatorTrait;
 
 enum Outcome {
     Sent(Stage),
+    /// No electronic channel: handed to staff (a formal notice).
+    Task,
+    /// No channel for a courtesy reminder: nothing sent, nothing handed on.
+    Skipped,
     Suppressed,
     Deferred,
     /// Another sender took the row over (our lease ran out): it reports the row.
@@ -564,15 +574,74 @@ async fn reminder_bills<C: ConnectionTrait>(
         .await?)
 }
 
-/// What was tried, and what each channel answered (kept as evidence).
+/// What was tried, and what each channel answered.
 struct Delivery {
-    channel: &'static str,
-    delivered_electronically: bool,
+    /// `wechat`, `sms`, or None when no channel accepted the message.
+    channel: Option<&'static str>,
+    /// Exactly what was transmitted (template, its registered wording, the parameters).
+    transmitted: Option<String>,
     answers: Vec<String>,
     provider_ref: Option<String>,
 }
 
-/// Re-checks, renders and sends one claimed reminder, then records it.
+/// The fee items of a notice, each with its count and the amount due today.
+fn item_sums(with: &[(bill::Model, bills::BillView, bills::Amounts)]) -> ApiResult<Vec<rules::ItemSum>> {
+    let mut out: Vec<rules::ItemSum> = Vec::new();
+    for (b, v, a) in with {
+        match out.iter_mut().find(|i| i.name == v.fee_item) {
+            Some(i) => {
+                i.count += 1;
+                i.amount = Fen(crate::domain::money::add_fen(i.amount.0, a.due())?);
+            }
+            None => out.push(rules::ItemSum {
+                name: if v.fee_item.is_empty() {
+                    format!("账单{}", b.id)
+                } else {
+                    v.fee_item.clone()
+                },
+                count: 1,
+                amount: Fen(a.due()),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// The last formal demand delivered to this owner in the reminder's episode: a WeChat message the
+/// platform accepted (errcode 0), or a printed notice delivered in person or by registered mail.
+async fn prior_demand(state: &AppState, m: &Moment, r: &reminder::Model) -> ApiResult<Option<NaiveDate>> {
+    if !r.episode_key.starts_with("episode:") {
+        return Ok(None);
+    }
+    let earlier = reminder::Entity::find()
+        .filter(reminder::Column::OwnerId.eq(r.owner_id))
+        .filter(reminder::Column::CommunityId.eq(r.community_id))
+        .filter(reminder::Column::EpisodeKey.eq(r.episode_key.clone()))
+        .filter(reminder::Column::Id.ne(r.id))
+        .filter(reminder::Column::Stage.is_in([Stage::OverdueFormal.as_str(), Stage::FinalNotice.as_str()]))
+        .all(&state.db)
+        .await?;
+    let local = |t: DateTime<Utc>| t.with_timezone(&m.tz).date_naive();
+    let mut dates: Vec<NaiveDate> = earlier
+        .iter()
+        .filter(|e| e.status == "sent" && e.channel.as_deref() == Some("wechat"))
+        .filter_map(|e| e.sent_at.map(local))
+        .collect();
+    let ids: Vec<i32> = earlier.iter().map(|e| e.id).collect();
+    if !ids.is_empty() {
+        let printed = staff_task::Entity::find()
+            .filter(staff_task::Column::ReminderId.is_in(ids))
+            .filter(staff_task::Column::Kind.eq("printed_notice"))
+            .filter(staff_task::Column::Status.eq("done"))
+            .filter(staff_task::Column::Delivery.is_in(["in_person", "registered_mail"]))
+            .all(&state.db)
+            .await?;
+        dates.extend(printed.iter().filter_map(|t| t.completed_at.map(local)));
+    }
+    Ok(dates.into_iter().max())
+}
+
+/// Re-checks, renders and sends one claimed reminder, then records what happened.
 async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<Outcome> {
     let now = state.clock.now();
     let Some(stage) = Stage::parse(&r.stage) else {
@@ -629,20 +698,28 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     unit_codes.dedup();
     let principal = sum_fen(with.iter().map(|(_, _, a)| a.outstanding_principal))?;
     let late = sum_fen(with.iter().map(|(_, _, a)| a.outstanding_late_fee))?;
+    let features = crate::services::setup::Features::of(&m.community);
     let facts = NoticeFacts {
         community: m.community.name.clone(),
         company: state.settings.reminders.company_name.clone(),
         owner_name: o.name.clone(),
         units: unit_codes.into_iter().map(|(_, code)| code).collect(),
         bill_count: with.len(),
+        items: item_sums(&with)?,
         principal: Fen(principal),
         late_fee: Fen(late),
         oldest_due: with.first().map(|(b, _, _)| b.due_date).unwrap_or(m.today),
         today: m.today,
         deadline: m.today + Duration::days(m.policy.deadline_days),
+        prior_demand: if stage.is_formal() {
+            prior_demand(state, m, &r).await?
+        } else {
+            None
+        },
+        ways: rules::offered(|f| features.on(f)),
     };
-    let content = rules::render(stage, &facts);
-    if let Some(word) = rules::banned_word(&content) {
+    let letter = rules::render(stage, &facts);
+    if let Some(word) = rules::banned_word(&letter) {
         // Defence in depth: a name or unit code could carry such a word; never send it.
         tracing::error!(reminder_id = r.id, word, "reminder refused: wording");
         finish(state, &r, "failed", None).await?;
@@ -650,12 +727,28 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     }
     let delivery = send_through_channels(state, &r, stage, &o, &facts).await?;
     let bill_ids: Vec<i32> = with.iter().map(|(b, _, _)| b.id).collect();
+    // Honest status: sent only when a channel accepted it; a formal notice with no channel goes to
+    // staff; a courtesy reminder with no channel is skipped (never turned into a call).
+    let (status, outcome) = match delivery.channel {
+        Some(_) => ("sent", Outcome::Sent(stage)),
+        None if stage.is_formal() => ("task", Outcome::Task),
+        None => ("skipped", Outcome::Skipped),
+    };
+    let channel = delivery
+        .channel
+        .unwrap_or(if status == "task" { "staff_task" } else { "none" });
+    // What the row keeps as its content: what was transmitted, or the letter staff will deliver.
+    let content = match status {
+        "sent" => delivery.transmitted.clone(),
+        "task" => Some(letter.clone()),
+        _ => None,
+    };
 
-    // Record: the row (fenced by the attempt we claimed), tasks, evidence, limitation.
+    // Record: the row (fenced by the attempt we claimed), tasks, notices, evidence.
     let txn = state.db.begin().await?;
     let marked = reminder::Entity::update_many()
-        .col_expr(reminder::Column::Status, Expr::value("sent"))
-        .col_expr(reminder::Column::Channel, Expr::value(delivery.channel))
+        .col_expr(reminder::Column::Status, Expr::value(status))
+        .col_expr(reminder::Column::Channel, Expr::value(channel))
         .col_expr(reminder::Column::Content, Expr::value(content.clone()))
         .col_expr(
             reminder::Column::ProviderAnswer,
@@ -665,7 +758,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
             reminder::Column::ProviderRef,
             Expr::value(delivery.provider_ref.clone()),
         )
-        .col_expr(reminder::Column::SentAt, Expr::value(now))
+        .col_expr(reminder::Column::SentAt, Expr::value((status == "sent").then_some(now)))
         .col_expr(
             reminder::Column::BillIds,
             Expr::value(serde_json::to_string(&bill_ids).unwrap_or_default()),
@@ -683,7 +776,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     }
     let first_unit = unit_ids.first().copied().unwrap_or_default();
     let mut tasks: Vec<(&str, i32)> = Vec::new();
-    if delivery.channel == "staff_task" {
+    if status == "task" {
         tasks.push(("call", first_unit));
     }
     if stage.is_formal() {
@@ -717,21 +810,35 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
             .exec_without_returning(&txn)
             .await?;
     }
-    for unit_id in &unit_ids {
-        let rec = NewEvidence {
-            kind: "reminder",
-            stage: Some(stage.as_str().into()),
-            channel: delivery.channel.into(),
-            content: content.clone(),
-            result: delivery.answers.join("\n"),
-        };
-        evidence::append(&txn, *unit_id, now, rec).await?;
+    if stage.is_formal() {
+        // The printed notice's identity and snapshot: a reprint says exactly this.
+        let snapshot = notices::NoticeSnapshot::new(
+            state,
+            stage.as_str(),
+            letter.clone(),
+            &o.name,
+            &m.community.name,
+            m.today,
+            &with,
+        )?;
+        let n = notices::create(&txn, m.community.id, first_unit, r.owner_id, r.id, &snapshot, now).await?;
+        notices::attach(&txn, r.id, first_unit, n.id).await?;
     }
-    if stage.is_formal() && delivery.delivered_electronically {
-        restart_limitation(&txn, &bill_ids, m.today).await?;
+    // Evidence keeps exactly what was transmitted: nothing, when nothing was.
+    if let (Some(ch), Some(payload)) = (delivery.channel, &delivery.transmitted) {
+        for unit_id in &unit_ids {
+            let rec = NewEvidence {
+                kind: "reminder",
+                stage: Some(stage.as_str().into()),
+                channel: ch.into(),
+                content: payload.clone(),
+                result: delivery.answers.join("\n"),
+            };
+            evidence::append(&txn, *unit_id, now, rec).await?;
+        }
     }
     txn.commit().await?;
-    Ok(Outcome::Sent(stage))
+    Ok(outcome)
 }
 
 /// A delivered demand interrupts the limitation period of the bills it names (art. 195).
@@ -760,7 +867,7 @@ async fn finish(state: &AppState, r: &reminder::Model, status: &str, answer: Opt
     Ok(())
 }
 
-/// WeChat subscribe message (spending one grant), else SMS, else a call task for a collector.
+/// WeChat subscribe message (spending one grant), else SMS; None when neither accepted it.
 async fn send_through_channels(
     state: &AppState,
     r: &reminder::Model,
@@ -771,11 +878,24 @@ async fn send_through_channels(
     let now = state.clock.now();
     let mut answers = Vec::new();
     let total = Fen(f.principal.0 + f.late_fee.0).to_yuan_string();
+    let registered = |texts: &std::collections::HashMap<String, String>| {
+        texts
+            .get(stage.as_str())
+            .cloned()
+            .unwrap_or_else(|| "（未登记模板文字）".into())
+    };
     if let Some(template) = state.settings.wechat.templates.get(stage.as_str()) {
         let accounts = owner_account::Entity::find()
             .filter(owner_account::Column::PhoneIndex.eq(o.phone_index.clone()))
             .all(&state.db)
             .await?;
+        // A `thing` holds 20 characters: the fees are named as truthfully as that allows.
+        let data = serde_json::json!({
+            "thing1": {"value": f.community.chars().take(20).collect::<String>()},
+            "amount2": {"value": format!("{total}元")},
+            "date3": {"value": f.oldest_due.to_string()},
+            "thing4": {"value": stage_title(stage, &f.items)},
+        });
         for a in accounts {
             let Some(grant) = spend_grant(state, a.id, template, r.id, now).await? else {
                 continue;
@@ -784,21 +904,24 @@ async fn send_through_channels(
                 touser: a.openid.clone(),
                 template_id: template.clone(),
                 page: "pages/bills/index".into(),
-                data: serde_json::json!({
-                    "thing1": {"value": f.community.chars().take(20).collect::<String>()},
-                    "amount2": {"value": format!("{total}元")},
-                    "date3": {"value": f.oldest_due.to_string()},
-                    "thing4": {"value": stage_title(stage)},
-                }),
+                data: data.clone(),
                 miniprogram_state: "formal".into(),
                 lang: "zh_CN".into(),
             };
             match state.wechat.send_subscribe(&msg).await {
                 Ok(()) => {
                     answers.push("wechat: errcode 0".into());
+                    let params = ["thing1", "amount2", "date3", "thing4"]
+                        .iter()
+                        .map(|k| format!("{k}={}", data[k]["value"].as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join("；");
                     return Ok(Delivery {
-                        channel: "wechat",
-                        delivered_electronically: true,
+                        channel: Some("wechat"),
+                        transmitted: Some(format!(
+                            "微信订阅消息\n模板：{template}\n模板文字：{}\n参数：{params}\n页面：pages/bills/index",
+                            registered(&state.settings.wechat.template_texts)
+                        )),
                         answers,
                         provider_ref: Some(format!("grant:{grant}")),
                     });
@@ -824,9 +947,19 @@ async fn send_through_channels(
                 {
                     Ok(sent) => {
                         answers.push(format!("sms: Ok {}", sent.answer));
+                        let listed = params
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| format!("{{{}}}={p}", i + 1))
+                            .collect::<Vec<_>>()
+                            .join("；");
                         return Ok(Delivery {
-                            channel: "sms",
-                            delivered_electronically: false,
+                            channel: Some("sms"),
+                            transmitted: Some(format!(
+                                "短信\n模板：{template}\n模板文字：{}\n参数：{listed}\n号码：{}",
+                                registered(&state.settings.sms.template_texts),
+                                crate::domain::phone::mask(&phone)
+                            )),
                             answers,
                             provider_ref: Some(sent.serial_no),
                         });
@@ -837,22 +970,26 @@ async fn send_through_channels(
             Err(_) => answers.push("sms: phone unreadable".into()),
         }
     }
-    answers.push("staff_task: call".into());
+    answers.push("no channel".into());
     Ok(Delivery {
-        channel: "staff_task",
-        delivered_electronically: false,
+        channel: None,
+        transmitted: None,
         answers,
         provider_ref: None,
     })
 }
 
-fn stage_title(stage: Stage) -> &'static str {
-    match stage {
-        Stage::PreDue => "物业费即将到期",
-        Stage::OverdueFriendly => "物业费缴费提醒",
-        Stage::OverdueFormal => "物业费催告函",
-        Stage::FinalNotice => "物业费最终催告通知",
-    }
+/// The `thing4` title: ≤ 20 characters, naming the fees as `short_label` allows.
+fn stage_title(stage: Stage, items: &[rules::ItemSum]) -> String {
+    let label = rules::short_label(items);
+    let suffix = match stage {
+        Stage::PreDue => "即将到期",
+        Stage::OverdueFriendly => "缴费提醒",
+        Stage::OverdueFormal => "催告函",
+        Stage::FinalNotice => "最终催告",
+    };
+    let room = 20 - suffix.chars().count();
+    format!("{}{suffix}", label.chars().take(room).collect::<String>())
 }
 
 /// Takes one unspent grant of the account for the template; its id, or None if there is none.
@@ -911,7 +1048,8 @@ pub struct ReminderView {
     pub owner_id: i32,
     pub community_id: i32,
     pub stage: String,
-    /// `pending`, `sending`, `sent`, `suppressed` or `failed`.
+    /// `pending`, `sending`, `sent` (a channel accepted it), `task` (handed to staff), `skipped`
+    /// (a courtesy reminder with no channel), `suppressed` or `failed`.
     pub status: String,
     pub not_before: DateTime<Utc>,
     pub attempts: i32,
@@ -967,7 +1105,10 @@ pub async fn list(
         find = find.filter(reminder::Column::Stage.eq(stage.as_str()));
     }
     if let Some(s) = &q.status {
-        if !matches!(s.as_str(), "pending" | "sending" | "sent" | "suppressed" | "failed") {
+        if !matches!(
+            s.as_str(),
+            "pending" | "sending" | "sent" | "task" | "skipped" | "suppressed" | "failed"
+        ) {
             return Err(ApiError::field("status", "未知的状态"));
         }
         find = find.filter(reminder::Column::Status.eq(s.clone()));

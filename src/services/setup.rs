@@ -112,6 +112,78 @@ pub struct NewCommunity {
 pub struct CommunityPatch {
     pub name: Option<String>,
     pub late_fee: Option<LateFeeTerms>,
+    /// Switches ways out on or off; keys left out keep their value.
+    pub features: Option<FeaturesPatch>,
+}
+
+/// The ways out a community offers owners (API.md `features`): a notice offers one only when its
+/// capability exists and it is on here. All on unless switched off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct Features {
+    pub points: bool,
+    pub installments: bool,
+    pub hardship: bool,
+    pub disputes: bool,
+    pub autodebit: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            points: true,
+            installments: true,
+            hardship: true,
+            disputes: true,
+            autodebit: true,
+        }
+    }
+}
+
+impl Features {
+    /// A community's switches (stored JSON; absent or unreadable = all on).
+    pub fn of(c: &community::Model) -> Features {
+        c.features
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether the feature named `key` (`points`, `installments`, …) is on.
+    pub fn on(&self, key: &str) -> bool {
+        match key {
+            "points" => self.points,
+            "installments" => self.installments,
+            "hardship" => self.hardship,
+            "disputes" => self.disputes,
+            "autodebit" => self.autodebit,
+            _ => false,
+        }
+    }
+
+    fn apply(mut self, p: &FeaturesPatch) -> Features {
+        let set = |v: &mut bool, n: Option<bool>| {
+            if let Some(n) = n {
+                *v = n;
+            }
+        };
+        set(&mut self.points, p.points);
+        set(&mut self.installments, p.installments);
+        set(&mut self.hardship, p.hardship);
+        set(&mut self.disputes, p.disputes);
+        set(&mut self.autodebit, p.autodebit);
+        self
+    }
+}
+
+/// `features` in `PATCH /staff/communities/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct FeaturesPatch {
+    pub points: Option<bool>,
+    pub installments: Option<bool>,
+    pub hardship: Option<bool>,
+    pub disputes: Option<bool>,
+    pub autodebit: Option<bool>,
 }
 
 /// A community as staff see it.
@@ -126,6 +198,7 @@ pub struct CommunityView {
     /// Every set of terms with the day it took effect, oldest first (the first has none: it
     /// applies from the start).
     pub late_fee_terms: Vec<LateFeeTermsView>,
+    pub features: Features,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -170,6 +243,7 @@ fn community_view(c: community::Model, changes: &[late_fee_term::Model], today: 
         created_by: Some(t.created_by.clone()),
         created_at: t.created_at,
     }));
+    let features = Features::of(&c);
     let current = terms
         .iter()
         .rev()
@@ -186,6 +260,7 @@ fn community_view(c: community::Model, changes: &[late_fee_term::Model], today: 
             cap_ratio: current.cap_ratio.clone(),
         },
         late_fee_terms: terms,
+        features,
         created_at: c.created_at,
     }
 }
@@ -383,6 +458,7 @@ pub async fn update_community(
 ) -> ApiResult<CommunityView> {
     let c = community_in_scope(state, ctx, id).await?;
     ctx.require(Action::ManageCommunities)?;
+    let features = patch.features.as_ref().map(|p| Features::of(&c).apply(p));
     let mut errors = FieldErrors::new();
     let name = patch
         .name
@@ -398,6 +474,9 @@ pub async fn update_community(
     if let Some(Some(n)) = name {
         am.name = Set(n);
     }
+    if let Some(f) = &features {
+        am.features = Set(Some(serde_json::to_string(f).map_err(ApiError::internal)?));
+    }
     let c = am.update(&txn).await?;
     // The old form of changing terms: new terms from today, never rewriting the past.
     if let Some(Some(p)) = policy {
@@ -409,7 +488,7 @@ pub async fn update_community(
         "community.update",
         "community",
         id,
-        serde_json::json!({"name": patch.name, "late_fee": patch.late_fee}),
+        serde_json::json!({"name": patch.name, "late_fee": patch.late_fee, "features": patch.features}),
         now,
     )
     .await?;

@@ -224,6 +224,11 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
 impl TestApp {
     /// A second replica sharing this app's database, store (Redis prefix or in-process store) and WeChat.
     pub async fn replica(&self) -> TestApp {
+        self.replica_with(Vec::new()).await
+    }
+
+    /// A replica with extra settings (those this app was built with, e.g. its gateways).
+    pub async fn replica_with(&self, overrides: Vec<(&'static str, String)>) -> TestApp {
         let shared_store = if self.state.store.kind() == "memory" {
             Some(self.state.store.clone())
         } else {
@@ -234,6 +239,7 @@ impl TestApp {
             wechat: Some(self.wechat.clone()),
             store: shared_store,
             redis_prefix: Some(self.redis_prefix.clone()),
+            overrides,
             ..Default::default()
         })
         .await;

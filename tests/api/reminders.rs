@@ -17,6 +17,51 @@ struct Estate {
     admin: String,
     community: i64,
     item: i64,
+    /// The fake Tencent SMS (kept alive for the test), how many messages it accepted, and the
+    /// settings that point at it (for replicas).
+    sms: Option<FakeSmsSetup>,
+}
+
+/// The fake SMS server, its count of accepted messages, and the settings pointing at it.
+type FakeSmsSetup = (Arc<MockServer>, Arc<AtomicUsize>, Vec<(&'static str, String)>);
+
+/// A fake Tencent SMS that verifies signatures, and the settings pointing every stage at it.
+async fn fake_sms() -> FakeSmsSetup {
+    let server = Arc::new(MockServer::start().await);
+    let sent = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .respond_with(FakeSms {
+            secret_key: "test-sms-key".into(),
+            sent: sent.clone(),
+        })
+        .mount(&server)
+        .await;
+    let mut settings = vec![
+        ("sms.api_base", server.uri()),
+        ("sms.secret_id", "AKIDtest".into()),
+        ("sms.secret_key", "test-sms-key".into()),
+        ("sms.sdk_app_id", "1400000000".into()),
+        ("sms.sign_name", "物业".into()),
+    ];
+    for (stage, id) in [
+        ("pre_due", "100000"),
+        ("overdue_friendly", "100001"),
+        ("overdue_formal", "100002"),
+        ("final_notice", "100003"),
+    ] {
+        settings.push((leak(format!("sms.templates.{stage}")), id.into()));
+        settings.push((
+            leak(format!("sms.template_texts.{stage}")),
+            "您有{2}笔费用共{1}元待缴，请于{3}前缴纳，详情见小程序。".into(),
+        ));
+    }
+    (server, sent, settings)
+}
+
+/// Settings keys are `&'static str`; the few built here live for the test run.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 async fn estate_on(app: TestApp) -> Estate {
@@ -37,10 +82,26 @@ async fn estate_on(app: TestApp) -> Estate {
         admin,
         community,
         item,
+        sms: None,
     }
 }
 
+/// An estate whose owners are reachable by SMS (every stage has a template).
 async fn estate() -> Estate {
+    let (server, sent, settings) = fake_sms().await;
+    let app = spawn_app_with(TestOptions {
+        overrides: settings.clone(),
+        ..Default::default()
+    })
+    .await;
+    Estate {
+        sms: Some((server, sent, settings)),
+        ..estate_on(app).await
+    }
+}
+
+/// An estate with no WeChat templates and no SMS: nobody can be messaged electronically.
+async fn estate_without_channels() -> Estate {
     estate_on(spawn_app().await).await
 }
 
@@ -148,6 +209,25 @@ fn stage_count(report: &Value, stage: &str) -> i64 {
     report["by_stage"][stage].as_i64().unwrap_or(0)
 }
 
+/// The printed notice (letter and table) of the open printed-notice task of `unit`.
+async fn notice_page(e: &Estate, unit: i64) -> String {
+    let task = e
+        .tasks()
+        .await
+        .into_iter()
+        .find(|t| t["unit_id"] == unit && t["kind"] == "printed_notice")
+        .expect("a printed-notice task");
+    let r = e
+        .app
+        .get(
+            &format!("/api/v1/staff/tasks/{}/notice.html", task["id"]),
+            Some(&e.admin),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills() {
     let e = estate().await;
@@ -165,34 +245,61 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
     }
     let report = e.run().await;
     assert_eq!(report["sent"], 3, "{report}");
+    assert_eq!(
+        (report["tasks"].as_i64(), report["skipped"].as_i64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(stage_count(&report, "overdue_friendly"), 1);
     assert_eq!(stage_count(&report, "overdue_formal"), 1);
     assert_eq!(stage_count(&report, "final_notice"), 1);
     assert!(e.evidence(u_new).await.is_empty());
 
-    // One message per owner covering all their bills, and it says so.
+    // Evidence keeps exactly what SMS carried: the template, its registered wording, the parameters.
     let final_records = e.evidence(u_final).await;
     assert_eq!(final_records.len(), 1);
-    let notice = final_records[0]["content"].as_str().unwrap();
-    assert_eq!(final_records[0]["stage"], "final_notice");
-    assert!(notice.contains("最终催告通知书") && notice.contains("4笔"), "{notice}");
-    // 4 × 300.00 principal; late fee 0.05 % a day after 15 days' grace: 300 × 0.0005 × (385 + 355 +
-    // 325 + 80) days = 171.75.
-    assert!(
-        notice.contains("合计人民币1371.75元") && notice.contains("本金1200.00元") && notice.contains("违约金171.75元"),
-        "{notice}"
+    assert_eq!(
+        (&final_records[0]["stage"], &final_records[0]["channel"]),
+        (&json!("final_notice"), &json!("sms"))
     );
-    let formal = e.evidence(u_formal).await;
-    assert!(formal[0]["content"].as_str().unwrap().contains("催告函"));
-    assert!(formal[0]["content"].as_str().unwrap().contains("2笔"));
-    // Nothing threatening in anything sent.
+    let sms = final_records[0]["content"].as_str().unwrap();
+    assert!(
+        sms.contains("模板：100003") && sms.contains("您有{2}笔费用共{1}元待缴") && sms.contains("{1}=1371.75；{2}=4"),
+        "{sms}"
+    );
+    assert!(
+        !sms.contains("最终催告通知书"),
+        "the letter was not what SMS carried: {sms}"
+    );
+
+    // The letter itself is the printed notice: one per owner covering all their bills, naming the
+    // fee items. 4 × 300.00 principal; late fee 0.05 % a day after 15 days' grace:
+    // 300 × 0.0005 × (385 + 355 + 325 + 80) days = 171.75.
+    let page = notice_page(&e, u_final).await;
+    for must in [
+        "最终催告通知书",
+        "物业服务费4笔计1371.75元",
+        "合计人民币1371.75元",
+        "本金1200.00元",
+        "违约金171.75元",
+    ] {
+        assert!(page.contains(must), "notice lacks {must}");
+    }
+    // Its first demand to this owner: it claims no earlier one.
+    assert!(
+        !page.contains("送达催告") && !page.contains("此前"),
+        "no prior demand was delivered"
+    );
+    let formal = notice_page(&e, u_formal).await;
+    assert!(formal.contains("催告函") && formal.contains("物业服务费2笔计"));
+    // Nothing threatening in anything sent or printed.
     for u in [u_friendly, u_formal, u_final] {
         for r in e.evidence(u).await {
             assert_eq!(banned_word(r["content"].as_str().unwrap()), None);
         }
     }
-    // No WeChat or SMS configured: the owners get call tasks; formal and final notices are also
-    // printed for delivery, and the final notice opens a visit.
+    assert_eq!(banned_word(&page), None);
+    // SMS reached everyone: no call tasks; formal and final notices are also printed for
+    // delivery, and the final notice opens a visit.
     let tasks = e.tasks().await;
     let kinds = |unit: i64| {
         let mut k: Vec<String> = tasks
@@ -203,9 +310,10 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
         k.sort();
         k
     };
-    assert_eq!(kinds(u_friendly), ["call"]);
-    assert_eq!(kinds(u_formal), ["call", "printed_notice"]);
-    assert_eq!(kinds(u_final), ["call", "printed_notice", "visit"]);
+    assert!(kinds(u_friendly).is_empty());
+    assert_eq!(kinds(u_formal), ["printed_notice"]);
+    assert_eq!(kinds(u_final), ["printed_notice", "visit"]);
+    assert_eq!(e.sms.as_ref().unwrap().1.load(Ordering::SeqCst), 3);
 
     // Staff see what went out, to whom and how.
     let sent: Value = e
@@ -227,7 +335,7 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
         )
         .await;
     assert_eq!(finals["items"][0]["bill_ids"].as_array().unwrap().len(), 4);
-    assert_eq!(finals["items"][0]["channel"], "staff_task");
+    assert_eq!(finals["items"][0]["channel"], "sms");
     assert_eq!(finals["items"][0]["amount"], "1371.75");
     let r = e
         .app
@@ -248,6 +356,56 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
     assert_eq!(month_later["sent"], 2, "{month_later}");
     assert_eq!(stage_count(&month_later, "overdue_formal"), 2);
     assert_eq!(e.app.count("reminders").await, 5);
+}
+
+#[tokio::test]
+async fn with_no_channel_nothing_is_called_sent_and_courtesy_reminders_are_skipped() {
+    let e = estate_without_channels().await;
+    let (u_friendly, _) = e.household("1-102", "13800000102").await;
+    let (u_formal, _) = e.household("1-103", "13800000103").await;
+    let (u_final, _) = e.household("1-104", "13800000104").await;
+    e.bill_due(u_friendly, 5).await;
+    e.bill_due(u_formal, 40).await;
+    e.bill_due(u_final, 95).await;
+    let report = e.run().await;
+    assert_eq!(
+        (
+            report["sent"].as_i64(),
+            report["tasks"].as_i64(),
+            report["skipped"].as_i64()
+        ),
+        (Some(0), Some(2), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["by_stage"], json!({}), "by_stage counts what was sent");
+    // Nothing was transmitted, so nothing is evidence yet.
+    for u in [u_friendly, u_formal, u_final] {
+        assert!(e.evidence(u).await.is_empty());
+    }
+    // A courtesy reminder is never turned into a collector's call; formal notices go to staff.
+    let tasks = e.tasks().await;
+    let kinds = |unit: i64| {
+        let mut k: Vec<String> = tasks
+            .iter()
+            .filter(|t| t["unit_id"] == unit)
+            .map(|t| t["kind"].as_str().unwrap().to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    assert!(kinds(u_friendly).is_empty());
+    assert_eq!(kinds(u_formal), ["call", "printed_notice"]);
+    assert_eq!(kinds(u_final), ["call", "printed_notice", "visit"]);
+    for (status, n) in [("sent", 0), ("task", 2), ("skipped", 1)] {
+        let page: Value = e
+            .app
+            .get_json(
+                &format!("/api/v1/staff/reminders?community_id={}&status={status}", e.community),
+                Some(&e.admin),
+            )
+            .await;
+        assert_eq!(page["total"], n, "{status}: {page}");
+    }
 }
 
 #[tokio::test]
@@ -390,7 +548,7 @@ async fn a_paid_bill_is_rechecked_just_before_sending() {
 #[tokio::test]
 async fn four_passes_at_once_on_two_replicas_send_each_message_once() {
     let e = estate().await;
-    let replica = e.app.replica().await;
+    let replica = e.app.replica_with(e.sms.as_ref().unwrap().2.clone()).await;
     let mut units = Vec::new();
     for i in 0..12 {
         let (u, _) = e.household(&format!("5-{i:03}"), &format!("138000005{i:02}")).await;
@@ -721,8 +879,8 @@ async fn a_delivered_formal_notice_restarts_the_limitation_period() {
     assert_eq!(alerts[0]["limitation_ends"], "2026-12-10");
     assert_eq!(alerts[0]["days_left"], 51);
     let _ = recent;
-    // The final notice goes out as a call task plus a printed notice; delivering it by
-    // registered mail restarts the period of every bill it named.
+    // The final notice goes out by SMS plus a printed notice; delivering the printed notice (which
+    // names the bills and the amount) by registered mail restarts the period of every bill in it.
     assert_eq!(stage_count(&e.run().await, "final_notice"), 1);
     let printed = e
         .tasks()
@@ -743,7 +901,7 @@ async fn a_delivered_formal_notice_restarts_the_limitation_period() {
     for must in [
         "最终催告通知书",
         "第九百四十四条",
-        "合计应缴",
+        "合计（截至",
         "<svg",
         "扫码缴费",
         "送达回执",
@@ -752,11 +910,11 @@ async fn a_delivered_formal_notice_restarts_the_limitation_period() {
         assert!(page.contains(must), "notice lacks {must}");
     }
     assert_eq!(banned_word(&page), None);
-    let call = e.tasks().await.into_iter().find(|t| t["kind"] == "call").unwrap();
+    let visit = e.tasks().await.into_iter().find(|t| t["kind"] == "visit").unwrap();
     let r = e
         .app
         .get(
-            &format!("/api/v1/staff/tasks/{}/notice.html", call["id"]),
+            &format!("/api/v1/staff/tasks/{}/notice.html", visit["id"]),
             Some(&e.admin),
         )
         .await;
@@ -953,4 +1111,351 @@ async fn contacts_are_validated_and_recorded_by_follow_up_staff_only() {
     let records = e.evidence(unit).await;
     assert_eq!(records.len(), 1);
     assert!(records[0]["result"].as_str().unwrap().starts_with("by staff:"));
+}
+
+/// A second fee item (parking, fixed 150.00 a month) for the estate.
+async fn parking_item(e: &Estate) -> i32 {
+    let v = e
+        .created(
+            "/api/v1/staff/fee-items",
+            json!({"community_id": e.community, "name": "车位费", "kind": "fixed",
+                   "unit_price": "150.00", "cycle": "monthly", "due_day": 10}),
+        )
+        .await;
+    v["id"].as_i64().unwrap() as i32
+}
+
+#[tokio::test]
+async fn notices_name_each_fee_item_and_state_a_prior_demand_only_when_one_was_delivered() {
+    let mut e = estate().await;
+    let parking = parking_item(&e).await;
+    let (unit, _) = e.household("13-1", "13800001301").await;
+    e.bill_due(unit, 40).await;
+    let p = e.bill_due(unit, 35).await;
+    e.exec(&format!(
+        "UPDATE bills SET fee_item_id = {parking}, principal_fen = 15000 WHERE id = {p}"
+    ))
+    .await;
+    assert_eq!(stage_count(&e.run().await, "overdue_formal"), 1);
+    let formal = notice_page(&e, unit).await;
+    assert!(
+        formal.contains("物业服务费1笔计") && formal.contains("车位费1笔计"),
+        "fees named"
+    );
+    assert!(!formal.contains("欠缴物业费2笔"), "parking is not 物业费");
+    assert!(!formal.contains("送达催告"));
+    // The formal notice is delivered in person; sixty days later the final notice says so, dated.
+    let printed = e
+        .tasks()
+        .await
+        .into_iter()
+        .find(|t| t["kind"] == "printed_notice")
+        .unwrap();
+    e.created(
+        "/api/v1/staff/contacts",
+        json!({"unit_id": unit, "kind": "printed_notice", "outcome": "业主签收", "task_id": printed["id"],
+               "delivery": "in_person", "proof_url": "https://files.example/p1.jpg"}),
+    )
+    .await;
+    e.advance(Duration::days(60)).await;
+    assert_eq!(stage_count(&e.run().await, "final_notice"), 1);
+    let tasks = e.tasks().await;
+    let final_task = tasks
+        .iter()
+        .find(|t| t["kind"] == "printed_notice" && t["stage"] == "final_notice")
+        .unwrap();
+    let page = e
+        .app
+        .get(
+            &format!("/api/v1/staff/tasks/{}/notice.html", final_task["id"]),
+            Some(&e.admin),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("本公司已于2026年10月20日向您送达催告"),
+        "the delivered demand, dated"
+    );
+    // The evidence of the delivery keeps the letter exactly as printed.
+    let records = e.evidence(unit).await;
+    let delivered = records.iter().find(|r| r["kind"] == "printed_notice").unwrap();
+    let content: Value = serde_json::from_str(delivered["content"].as_str().unwrap()).unwrap();
+    assert!(content["notice"]["letter"].as_str().unwrap().starts_with("催告函"));
+    assert!(content["notice"]["number"].as_str().unwrap().starts_with("TZ20261020"));
+}
+
+#[tokio::test]
+async fn only_live_ways_out_are_offered_and_each_has_its_route() {
+    use wuye::domain::reminders::{WayOut, LIVE};
+    // Every promise a template can make is a route the app serves (or the promise is not live).
+    let routes: Vec<(String, String)> = wuye::routes::table(false)
+        .iter()
+        .map(|r| (r.method.to_uppercase(), r.path.to_string()))
+        .collect();
+    for w in WayOut::ALL {
+        let (m, p) = w.route();
+        let served = routes.contains(&(m.to_string(), p.to_string()));
+        if LIVE.contains(&w) {
+            assert!(served, "{w:?} is offered but {m} {p} is not served");
+        } else {
+            assert!(!served, "{w:?} is served at {p}: make it LIVE so notices offer it");
+        }
+    }
+    // A community can switch ways out off; switched on or off, nothing not live is offered.
+    let e = estate().await;
+    let r = e
+        .app
+        .patch(
+            &format!("/api/v1/staff/communities/{}", e.community),
+            Some(&e.admin),
+            &json!({"features": {"installments": false}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let c: Value = r.json().await.unwrap();
+    assert_eq!(c["features"]["installments"], false);
+    assert_eq!(c["features"]["points"], true);
+    let (unit, _) = e.household("14-1", "13800001401").await;
+    e.bill_due(unit, 40).await;
+    e.run().await;
+    let page = notice_page(&e, unit).await;
+    assert!(page.contains(WayOut::Pay.sentence()));
+    for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
+        assert!(!page.contains(w.sentence()), "{w:?} offered");
+    }
+    for word in ["分期", "困难帮扶", "困难减免", "异议", "积分"] {
+        assert!(!page.contains(word), "promises {word}");
+    }
+}
+
+/// The table rows of a printed notice: each row's cells as text.
+fn notice_rows(page: &str) -> Vec<Vec<String>> {
+    let body = page.split("<tbody>").nth(1).unwrap().split("</tbody>").next().unwrap();
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|c| c.split('>').nth(1).unwrap().split('<').next().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_notice_is_a_numbered_snapshot_and_a_reprint_is_identical() {
+    let e = estate().await;
+    let (unit, _) = e.household("15-1", "13800001501").await;
+    let a = e.bill_due(unit, 45).await;
+    let b = e.bill_due(unit, 40).await;
+    // Part of the second bill was paid before (carried over from an earlier system).
+    e.exec(&format!("UPDATE bills SET paid_principal_fen = 10000 WHERE id = {b}"))
+        .await;
+    e.run().await;
+    let first = notice_page(&e, unit).await;
+    assert!(first.contains("通知书号：TZ20261020"), "numbered");
+    assert_eq!(notice_page(&e, unit).await, first, "a reprint is identical");
+    let n: Value = serde_json::from_str(&{
+        use sea_orm::EntityTrait;
+        entity::notice::Entity::find()
+            .one(&e.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .snapshot
+    })
+    .unwrap();
+    assert_eq!(n["rows"].as_array().unwrap().len(), 2);
+    // Every row adds up, with a 已缴 column because something was paid: principal + late fee − paid = due.
+    assert!(first.contains("<th class=n>已缴</th>"));
+    let adds_up = |page: &str| {
+        for row in notice_rows(page) {
+            assert_eq!(row.len(), 8, "{row:?}");
+            let money = |i: usize| wuye::domain::Fen::parse(&row[i]).unwrap().0;
+            assert_eq!(money(4) + money(5) - money(6), money(7), "{row:?}");
+        }
+    };
+    adds_up(&first);
+    assert!(notice_rows(&first).iter().any(|r| r[6] == "100.00"));
+    // A payment after the notice: the snapshot stands, with a dated line of what is due today.
+    e.created(
+        "/api/v1/staff/payments/counter",
+        json!({"bill_ids": [a], "method": "cash", "reference": "R-15"}),
+    )
+    .await;
+    let after = notice_page(&e, unit).await;
+    assert!(
+        after.contains("截至2026-10-20，因其后已有缴款或退款，上列账单尚需缴纳"),
+        "due-today line"
+    );
+    let frozen = |p: &str| {
+        p.split("<tbody>")
+            .nth(1)
+            .unwrap()
+            .split("</tfoot>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(frozen(&after), frozen(&first), "the table is the snapshot");
+    adds_up(&after);
+}
+
+#[tokio::test]
+async fn a_hold_suspends_follow_up_and_ending_it_early_resumes_everything() {
+    let e = estate_without_channels().await;
+    let (unit, _) = e.household("16-1", "13800001601").await;
+    let b = e.bill_due(unit, 40).await;
+    assert_eq!(e.run().await["tasks"], 1);
+    assert_eq!(e.tasks().await.len(), 2, "call and printed notice");
+    let hold = e
+        .created(
+            "/api/v1/staff/holds",
+            json!({"bill_ids": [b], "reason": "业主投诉漏水，维修后再议", "until": "2026-12-31"}),
+        )
+        .await;
+    let hold_id = hold[0]["id"].as_i64().unwrap();
+    // Open follow-up on held bills is suspended: out of the queue, no notice to print, no contact.
+    assert!(e.tasks().await.is_empty());
+    let suspended: Vec<Value> = e
+        .app
+        .get_json(
+            &format!("/api/v1/staff/tasks?community_id={}&status=suspended", e.community),
+            Some(&e.admin),
+        )
+        .await;
+    assert_eq!(suspended.len(), 2);
+    assert!(suspended.iter().all(|t| t["suspended"] == true));
+    let printed = suspended.iter().find(|t| t["kind"] == "printed_notice").unwrap();
+    let r = e
+        .app
+        .get(
+            &format!("/api/v1/staff/tasks/{}/notice.html", printed["id"]),
+            Some(&e.admin),
+        )
+        .await;
+    assert_error(r, 409, "HELD").await;
+    let call = suspended.iter().find(|t| t["kind"] == "call").unwrap();
+    let r = e
+        .app
+        .post(
+            "/api/v1/staff/contacts",
+            Some(&e.admin),
+            &json!({"unit_id": unit, "kind": "call", "outcome": "电话", "task_id": call["id"]}),
+        )
+        .await;
+    assert_error(r, 409, "TASK_SUSPENDED").await;
+    // Ending the hold early needs a reason, is audited and kept as evidence; then all resumes.
+    let url = format!("/api/v1/staff/holds/{hold_id}");
+    let r = e
+        .app
+        .http
+        .delete(e.app.url(&url))
+        .bearer_auth(&e.admin)
+        .json(&json!({"reason": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 422, "VALIDATION_FAILED").await;
+    let r = e
+        .app
+        .http
+        .delete(e.app.url(&url))
+        .bearer_auth(&e.admin)
+        .json(&json!({"reason": "已维修完毕"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ended: Value = r.json().await.unwrap();
+    assert_eq!(ended["end_reason"], "已维修完毕");
+    let r = e
+        .app
+        .http
+        .delete(e.app.url(&url))
+        .bearer_auth(&e.admin)
+        .json(&json!({"reason": "再来"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 409, "HOLD_ENDED").await;
+    assert_eq!(e.tasks().await.len(), 2, "tasks resume");
+    let holds: Vec<Value> = e
+        .app
+        .get_json(
+            &format!("/api/v1/staff/holds?community_id={}", e.community),
+            Some(&e.admin),
+        )
+        .await;
+    assert!(holds.is_empty());
+    assert_eq!(e.app.count("audit_log WHERE action = 'hold.end'").await, 1);
+    let kinds: Vec<String> = e
+        .evidence(unit)
+        .await
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["hold", "hold_end"]);
+    assert_eq!(e.verify(unit).await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_paper_notice_opens_in_the_mini_program_for_its_owner_only() {
+    let e = estate().await;
+    e.app.wechat_token("tok").await;
+    // WeChat makes the code once (an image), and it is kept.
+    Mock::given(method("POST"))
+        .and(path("/wxa/getwxacodeunlimit"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "image/png")
+                .set_body_bytes(b"\x89PNG-fake".to_vec()),
+        )
+        .mount(&e.app.wechat)
+        .await;
+    let (unit, _) = e.household("17-1", "13800001701").await;
+    e.bill_due(unit, 40).await;
+    e.run().await;
+    let page = notice_page(&e, unit).await;
+    assert!(
+        page.contains("data:image/png;base64,"),
+        "the mini-program code is printed"
+    );
+    notice_page(&e, unit).await;
+    assert_eq!(
+        e.app.wechat_calls("/wxa/getwxacodeunlimit").await,
+        1,
+        "made once, then stored"
+    );
+    let scene = {
+        use sea_orm::EntityTrait;
+        entity::notice::Entity::find()
+            .one(&e.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .scene
+    };
+    assert!(scene.len() <= 32 && scene.chars().all(|c| c.is_ascii_alphanumeric()));
+    // The owner opens it: the bills, what was due then and today, how to pay.
+    let (owner, _) = e.app.owner_login("openid-1701").await;
+    e.app.bind_phone(&owner, "13800001701").await;
+    let n: Value = e.app.get_json(&format!("/api/v1/notices/{scene}"), Some(&owner)).await;
+    assert_eq!(n["rows"].as_array().unwrap().len(), 1, "{n}");
+    assert_eq!(n["due_then"], n["due_today"]);
+    assert_eq!(n["payable_bill_ids"].as_array().unwrap().len(), 1);
+    // Anyone else, or a made-up scene, finds nothing.
+    let (u2, _) = e.household("17-2", "13800001702").await;
+    let _ = u2;
+    let (other, _) = e.app.owner_login("openid-1702").await;
+    e.app.bind_phone(&other, "13800001702").await;
+    assert_error(
+        e.app.get(&format!("/api/v1/notices/{scene}"), Some(&other)).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    assert_error(e.app.get("/api/v1/notices/nope", Some(&owner)).await, 404, "NOT_FOUND").await;
 }

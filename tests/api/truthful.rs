@@ -514,3 +514,24 @@ async fn owners_see_counter_payments_with_a_receipt_and_staff_print_it() {
         .await;
     assert_error(r, 409, "NOT_PAID").await;
 }
+
+#[tokio::test]
+async fn the_demos_first_reminder_pass_reports_no_one_reached_who_was_not() {
+    let app = spawn_app_with(TestOptions {
+        demo: true,
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let r: Value = app
+        .post("/api/v1/staff/reminder-runs", Some(&admin), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The demo has no WeChat templates and no SMS: nothing was sent; formal notices went to staff.
+    assert_eq!(r["sent"], 0, "{r}");
+    assert_eq!(r["by_stage"], json!({}), "{r}");
+    assert!(r["tasks"].as_i64().unwrap() > 0, "{r}");
+    assert_eq!(app.count("evidence WHERE kind = 'reminder'").await, 0);
+}

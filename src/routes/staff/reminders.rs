@@ -4,7 +4,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::casefile::{self, AlertQuery, CaseFile, LimitationAlert};
 use crate::services::collection::{
-    self, ContactRecorded, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
+    self, ContactRecorded, EndHold, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
 };
 use crate::services::evidence::{self, EvidenceView, Verification};
 use crate::services::reminders::{self, RunReport, RunRequest};
@@ -65,6 +65,19 @@ pub async fn list_holds(
     q: Query<HoldQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(collection::list_holds(&state, &ctx, q.into_inner()).await?))
+}
+
+/// Ends a hold before its date (reason required; audited, kept as evidence): reminders and the
+/// tasks it suspended resume.
+#[utoipa::path(delete, path = "/api/v1/staff/holds/{id}", tag = "staff-reminders", params(("id" = i32, Path)), request_body = EndHold,
+    responses((status = 200, body = HoldView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn end_hold(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<EndHold>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(collection::end_hold(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// The follow-up queue: calls, visits and printed notices to deliver.
