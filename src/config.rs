@@ -138,7 +138,8 @@ pub struct ReminderSettings {
     #[serde(default)]
     pub company_phone: Option<String>,
     /// Where a printed notice's QR code leads; `{unit}` is replaced by the unit id.
-    pub pay_url: String,
+    #[serde(default)]
+    pub pay_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -137,6 +137,11 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap admin: {e}"))?;
     }
+    if !state.wechat.configured() && state.settings.reminders.pay_url.as_deref().is_none_or(str::is_empty) {
+        tracing::warn!(
+            "no mini-program codes (wechat.appid/secret unset) and no reminders.pay_url: printed notices will carry no code, only how to pay"
+        );
+    }
     if state.settings.demo
         && demo::seed_if_empty(&state)
             .await

@@ -184,12 +184,23 @@ fn code_block(state: &AppState, n: &notice::Model) -> String {
             esc(png)
         );
     }
-    let url = state
+    // No code and no page the company runs: print no code rather than one that leads nowhere.
+    let Some(url) = state
         .settings
         .reminders
         .pay_url
-        .replace("{notice}", &n.number)
-        .replace("{unit}", &n.unit_id.to_string());
+        .as_ref()
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            u.replace("{notice}", &n.number)
+                .replace("{unit}", &n.unit_id.to_string())
+        })
+    else {
+        return format!(
+            "请在微信小程序“物业缴费”内缴费，或到物业服务中心缴费<br>（通知书号 {}）",
+            esc(&n.number)
+        );
+    };
     let svg = qrcode::QrCode::new(url.as_bytes())
         .map(|c| {
             c.render::<qrcode::render::svg::Color>()

@@ -178,6 +178,8 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         ("wechat.secret", "test-secret".into()),
         // Tests call scheduler ticks themselves, on the injected clock.
         ("scheduler.enabled", "false".into()),
+        // Printed notices' fallback code leads to the company's page.
+        ("reminders.pay_url", "https://pay.example.test/notice/{notice}".into()),
         // The private metrics listener on a free port.
         ("server.metrics_bind", "127.0.0.1:0".into()),
     ];

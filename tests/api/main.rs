@@ -13,6 +13,7 @@ mod openapi;
 mod outage;
 mod payments;
 mod pii;
+mod print;
 mod reminders;
 mod sessions;
 mod setup;

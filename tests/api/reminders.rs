@@ -1459,3 +1459,22 @@ async fn a_paper_notice_opens_in_the_mini_program_for_its_owner_only() {
     .await;
     assert_error(e.app.get("/api/v1/notices/nope", Some(&owner)).await, 404, "NOT_FOUND").await;
 }
+
+#[tokio::test]
+async fn without_a_code_or_a_company_page_a_notice_prints_no_code() {
+    let app = spawn_app_with(TestOptions {
+        overrides: vec![("reminders.pay_url", String::new())],
+        ..Default::default()
+    })
+    .await;
+    let e = estate_on(app).await;
+    let (unit, _) = e.household("18-1", "13800001801").await;
+    e.bill_due(unit, 40).await;
+    e.run().await;
+    let page = notice_page(&e, unit).await;
+    assert!(
+        !page.contains("<svg") && !page.contains("data:image"),
+        "no code that leads nowhere"
+    );
+    assert!(page.contains("请在微信小程序“物业缴费”内缴费，或到物业服务中心缴费"));
+}
