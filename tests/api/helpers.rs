@@ -515,6 +515,20 @@ impl TestApp {
         r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
     }
 
+    /// A monthly property fee of 2.50/m² due on the 10th; returns its id.
+    pub async fn property_fee(&self, admin: &str, community: i64) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/staff/fee-items",
+                Some(admin),
+                &json!({"community_id": community, "name": "物业服务费",
+                        "kind": "per_area", "unit_price": "2.50", "cycle": "monthly", "due_day": 10}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
+    }
+
     /// Counts rows of a table (or of `table WHERE …`).
     pub async fn count(&self, table: &str) -> i64 {
         let row = self

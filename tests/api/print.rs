@@ -101,15 +101,7 @@ async fn the_case_file_and_a_notice_print_on_a4_with_every_column() {
     let c = app.community(&admin, "P1").await;
     let unit = app.unit(&admin, c, "A-3-1201").await;
     app.owner(&admin, "王小明", "13800002001", &[unit]).await;
-    let r = app
-        .post(
-            "/api/v1/staff/fee-items",
-            Some(&admin),
-            &json!({"community_id": c, "name": "物业服务费",
-            "kind": "per_area", "unit_price": "2.50", "cycle": "monthly", "due_day": 10}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    app.property_fee(&admin, c).await;
     for p in ["2026-05", "2026-06", "2026-07"] {
         let r = app
             .post(

@@ -209,6 +209,17 @@ fn stage_count(report: &Value, stage: &str) -> i64 {
     report["by_stage"][stage].as_i64().unwrap_or(0)
 }
 
+/// The kinds of `unit`'s tasks, sorted.
+fn task_kinds(tasks: &[Value], unit: i64) -> Vec<String> {
+    let mut k: Vec<String> = tasks
+        .iter()
+        .filter(|t| t["unit_id"] == unit)
+        .map(|t| t["kind"].as_str().unwrap().to_string())
+        .collect();
+    k.sort();
+    k
+}
+
 /// The printed notice (letter and table) of the open printed-notice task of `unit`.
 async fn notice_page(e: &Estate, unit: i64) -> String {
     let task = e
@@ -301,15 +312,7 @@ async fn the_highest_passed_stage_goes_once_per_owner_covering_all_their_bills()
     // SMS reached everyone: no call tasks; formal and final notices are also printed for
     // delivery, and the final notice opens a visit.
     let tasks = e.tasks().await;
-    let kinds = |unit: i64| {
-        let mut k: Vec<String> = tasks
-            .iter()
-            .filter(|t| t["unit_id"] == unit)
-            .map(|t| t["kind"].as_str().unwrap().to_string())
-            .collect();
-        k.sort();
-        k
-    };
+    let kinds = |unit: i64| task_kinds(&tasks, unit);
     assert!(kinds(u_friendly).is_empty());
     assert_eq!(kinds(u_formal), ["printed_notice"]);
     assert_eq!(kinds(u_final), ["printed_notice", "visit"]);
@@ -384,15 +387,7 @@ async fn with_no_channel_nothing_is_called_sent_and_courtesy_reminders_are_skipp
     }
     // A courtesy reminder is never turned into a collector's call; formal notices go to staff.
     let tasks = e.tasks().await;
-    let kinds = |unit: i64| {
-        let mut k: Vec<String> = tasks
-            .iter()
-            .filter(|t| t["unit_id"] == unit)
-            .map(|t| t["kind"].as_str().unwrap().to_string())
-            .collect();
-        k.sort();
-        k
-    };
+    let kinds = |unit: i64| task_kinds(&tasks, unit);
     assert!(kinds(u_friendly).is_empty());
     assert_eq!(kinds(u_formal), ["call", "printed_notice"]);
     assert_eq!(kinds(u_final), ["call", "printed_notice", "visit"]);

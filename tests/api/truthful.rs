@@ -276,15 +276,7 @@ async fn one_ownership_rule_for_the_app_the_reminders_and_the_case_file() {
     let c = app.community(&admin, "C1").await;
     let unit = app.unit(&admin, c, "A-1-101").await;
     let zhang = app.owner(&admin, "张三", "13800000001", &[unit]).await;
-    let r = app
-        .post(
-            "/api/v1/staff/fee-items",
-            Some(&admin),
-            &json!({"community_id": c, "name": "物业服务费",
-            "kind": "per_area", "unit_price": "2.50", "cycle": "monthly", "due_day": 10}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    app.property_fee(&admin, c).await;
     // 过户 to 李四 on 2026-09-15; 王五 joins 李四 as a co-owner on 2026-10-20.
     app.clock.set(at("2026-09-20T02:00:00Z"));
     let admin = app.admin_token().await;
