@@ -18,6 +18,12 @@ enum Command {
         /// Embedded demo: SQLite under ./data, generated data key, demo company and demo login.
         #[arg(long)]
         demo: bool,
+        /// Port to listen on (beside `server.port` / `WUYE__SERVER__PORT`).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Address to bind (beside `server.host` / `WUYE__SERVER__HOST`), e.g. 0.0.0.0.
+        #[arg(long)]
+        bind: Option<String>,
     },
     /// Run database migrations and exit.
     Migrate,
@@ -36,8 +42,14 @@ pub async fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::Migrate => migrate(&settings).await,
-        Command::Serve { demo } => {
+        Command::Serve { demo, port, bind } => {
             settings.demo = demo;
+            if let Some(p) = port {
+                settings.server.port = p;
+            }
+            if let Some(b) = bind {
+                settings.server.host = b;
+            }
             serve(settings).await
         }
     };
@@ -59,18 +71,29 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let demo = settings.demo;
-    let host = settings.server.host.clone();
     let app = Application::build(settings).await?;
-    let base = format!("http://{host}:{}", app.port());
-    tracing::info!(api = %format!("{base}/api/v1"), docs = %format!("{base}/docs/"), "wuye listening");
-    if demo {
-        tracing::info!(
-            owner_login = %format!("POST {base}/api/v1/auth/demo/login {{\"phone\":\"{}\"}}", crate::services::demo::DEMO_OWNER_PHONE),
-            staff_login = %format!("POST {base}/api/v1/auth/staff/login {{\"username\":\"admin\",\"password\":\"wuye-demo-2026\"}}"),
-            "demo logins"
-        );
-    }
+    // A short human summary first (where to go, how to log in, what is configured); JSON logs follow.
+    println!("{}", crate::startup::banner(&app.state, app.port(), app.metrics_port()));
+    tracing::info!(port = app.port(), "wuye listening");
     app.run_until_stopped().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_takes_port_and_bind() {
+        let cli = Cli::try_parse_from(["wuye", "serve", "--demo", "--port", "9000", "--bind", "0.0.0.0"]).unwrap();
+        match cli.command {
+            Command::Serve { demo, port, bind } => {
+                assert!(demo);
+                assert_eq!(port, Some(9000));
+                assert_eq!(bind.as_deref(), Some("0.0.0.0"));
+            }
+            Command::Migrate => panic!("parsed as migrate"),
+        }
+        assert!(Cli::try_parse_from(["wuye", "serve", "--port", "x"]).is_err());
+    }
 }

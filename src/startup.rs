@@ -202,6 +202,75 @@ impl Application {
     }
 }
 
+/// The start-up banner: API, docs and metrics addresses, demo logins, and each gateway and channel
+/// with what happens without it — for a person reading the terminal (logs are JSON).
+pub fn banner(state: &AppState, port: u16, metrics_port: Option<u16>) -> String {
+    let s = &state.settings;
+    let host = match s.server.host.as_str() {
+        "0.0.0.0" | "::" => "127.0.0.1",
+        h => h,
+    };
+    let base = format!("http://{host}:{port}");
+    let on = |yes: bool, what: &str, without: &str| {
+        if yes {
+            format!("  ✓ {what}")
+        } else {
+            format!("  – {what}: 未配置，{without}")
+        }
+    };
+    let mut lines = vec![
+        format!("wuye 物业缴费 {}", if s.demo { "（演示模式 --demo）" } else { "" }),
+        format!("  API      {base}/api/v1"),
+        format!("  文档     {base}/docs/"),
+        match metrics_port {
+            Some(p) => format!(
+                "  指标     http://{}:{p}/metrics（仅本机）",
+                s.server.metrics_bind.split(':').next().unwrap_or("127.0.0.1")
+            ),
+            None if s.server.metrics_token.is_some() => format!("  指标     {base}/metrics（需 Bearer 令牌）"),
+            None => "  指标     关闭".into(),
+        },
+        format!(
+            "  数据库   {}，会话{}",
+            if s.is_sqlite() { "SQLite" } else { "PostgreSQL" },
+            if state.store.kind() == "redis" {
+                "在 Redis"
+            } else {
+                "在数据库（缓存与限流在进程内，仅单实例）"
+            }
+        ),
+        "渠道：".into(),
+        on(
+            state.wechat.configured(),
+            "微信登录与订阅消息",
+            "业主无法用微信登录，提醒不走微信",
+        ),
+        on(state.wechatpay.is_some(), "微信支付", "业主下单选微信支付会得到 503"),
+        on(state.alipay.is_some(), "支付宝当面付", "下单选支付宝会得到 503"),
+        on(
+            state.sms.is_some(),
+            "腾讯云短信",
+            "提醒无其他渠道时：书面催告转工作人员，友情提醒跳过",
+        ),
+        on(
+            s.reminders.pay_url.as_deref().is_some_and(|u| !u.is_empty()) || state.wechat.configured(),
+            "书面通知书上的缴费码",
+            "通知书只印缴费方式，不印码",
+        ),
+    ];
+    if s.demo {
+        lines.push("演示登录：".into());
+        lines.push(format!(
+            "  业主  POST {base}/api/v1/auth/demo/login {{\"phone\":\"{}\"}}",
+            crate::services::demo::DEMO_OWNER_PHONE
+        ));
+        lines.push(format!(
+            "  员工  POST {base}/api/v1/auth/staff/login {{\"username\":\"admin\",\"password\":\"wuye-demo-2026\"}}"
+        ));
+    }
+    lines.join("\n")
+}
+
 /// The metrics listener: `/metrics` only, for Prometheus on a private address.
 fn run_metrics(listener: TcpListener, metrics: web::Data<Metrics>) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
@@ -228,6 +297,15 @@ fn run(listener: TcpListener, state: AppState, metrics: web::Data<Metrics>) -> a
             .wrap(TracingLogger::<telemetry::MaskedRootSpan>::new())
             .app_data(data.clone())
             .app_data(metrics.clone())
+            // `/docs` (no slash) is what people type: send them to the UI.
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    actix_web::HttpResponse::PermanentRedirect()
+                        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                        .finish()
+                }),
+            )
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
             .configure(|cfg| routes::configure(cfg, demo))
     })

@@ -25,6 +25,10 @@ pub fn wechatpay_from(
 ) -> anyhow::Result<Option<wechatpay::WechatPay>> {
     use secrecy::ExposeSecret;
     let w = &s.wechatpay;
+    // An empty value (e.g. `WUYE__WECHATPAY__MCHID=`) switches the channel off like an absent one.
+    if w.mchid.as_deref().is_none_or(str::is_empty) {
+        return Ok(None);
+    }
     let (Some(mchid), Some(key), Some(serial), Some(priv_path), Some(pub_path), Some(key_id), Some(notify)) = (
         &w.mchid,
         &w.apiv3_key,
@@ -66,6 +70,9 @@ pub fn alipay_from(
     clock: crate::clock::SharedClock,
 ) -> anyhow::Result<Option<alipay::Alipay>> {
     let a = &s.alipay;
+    if a.app_id.as_deref().is_none_or(str::is_empty) {
+        return Ok(None);
+    }
     let (Some(app_id), Some(priv_path), Some(pub_path), Some(notify)) =
         (&a.app_id, &a.private_key_path, &a.alipay_public_key_path, &a.notify_url)
     else {

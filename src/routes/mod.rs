@@ -158,8 +158,7 @@ pub fn table(demo: bool) -> Vec<Route> {
 pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
         .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| ApiError::BadRequest(format!("查询参数有误: {e}"), None).into()),
+            web::QueryConfig::default().error_handler(|_, _| ApiError::BadRequest("查询参数有误".into(), None).into()),
         );
     for r in table(demo) {
         (r.register)(cfg);

@@ -278,16 +278,20 @@ pub async fn create(
             return Ok(created(&p));
         }
     }
-    let channel = match body.channel.as_str() {
-        "wechat" if state.wechatpay.is_none() => return Err(unavailable("wechat")),
-        "alipay" if state.alipay.is_none() => return Err(unavailable("alipay")),
-        "wechat" | "alipay" => body.channel.clone(),
-        _ => return Err(ApiError::field("channel", "支付方式应为wechat或alipay")),
-    };
+    if !matches!(body.channel.as_str(), "wechat" | "alipay") {
+        return Err(ApiError::field("channel", "支付方式应为wechat或alipay"));
+    }
+    // The order is checked before any gateway is needed: a bad one is 422 whatever is configured.
     let plan = match (&body.bill_ids, &body.prepay) {
         (Some(ids), None) => plan_bills(state, bills::owner_visible(state, account_id).await?, ids).await?,
         (None, Some(p)) => plan_prepay(state, account_id, p).await?,
         _ => return Err(ApiError::field("bill_ids", "请提供bill_ids或prepay其中之一")),
+    };
+    // A valid order whose channel is not available here: 503.
+    let channel = match body.channel.as_str() {
+        "wechat" if state.wechatpay.is_none() => return Err(unavailable("wechat")),
+        "alipay" if state.alipay.is_none() => return Err(unavailable("alipay")),
+        other => other.to_string(),
     };
     let now = state.clock.now();
     let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);

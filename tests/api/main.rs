@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod identity;
 mod imports;
+mod newcomer;
 mod openapi;
 mod outage;
 mod payments;
