@@ -4,6 +4,7 @@ use crate::domain::role::Action;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::evidence::{self, NewEvidence};
+use crate::services::setup::{page_of, Page, PageQuery};
 use crate::services::staff::StaffCtx;
 use crate::services::{audit, reminders};
 use crate::state::AppState;
@@ -162,10 +163,19 @@ pub async fn create_hold(state: &AppState, ctx: &StaffCtx, body: NewHold) -> Api
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct HoldQuery {
     pub community_id: Option<i32>,
+    #[param(minimum = 1, maximum = 10000)]
+    pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 200)]
+    pub per_page: Option<u64>,
 }
 
-/// `GET /staff/holds`: holds in force today.
-pub async fn list_holds(state: &AppState, ctx: &StaffCtx, q: HoldQuery) -> ApiResult<Vec<HoldView>> {
+/// `GET /staff/holds`: holds in force today, a page at a time.
+pub async fn list_holds(state: &AppState, ctx: &StaffCtx, q: HoldQuery) -> ApiResult<Page<HoldView>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    page.bounds()?;
     ctx.require(Action::ReadSetup)?;
     let mut find = collection_hold::Entity::find()
         .filter(collection_hold::Column::Until.gte(state.today()))
@@ -174,14 +184,15 @@ pub async fn list_holds(state: &AppState, ctx: &StaffCtx, q: HoldQuery) -> ApiRe
         ctx.require_community(c)?;
         find = find.filter(collection_hold::Column::CommunityId.eq(c));
     }
-    Ok(find
+    let holds = find
         .order_by_asc(collection_hold::Column::Id)
         .all(&state.db)
         .await?
         .into_iter()
         .filter(|h| ctx.sees(h.community_id))
         .map(HoldView::from)
-        .collect())
+        .collect();
+    page_of(holds, &page)
 }
 
 /// `DELETE /staff/holds/{id}` body.
@@ -311,12 +322,21 @@ pub struct TaskQuery {
     pub community_id: Option<i32>,
     /// `open` (default: open and not held), `suspended` (open, but a hold covers it) or `done`.
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 10000)]
+    pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 200)]
+    pub per_page: Option<u64>,
 }
 
 /// `GET /staff/tasks`: the follow-up queue, oldest first. Tasks a hold covers are suspended: not in
 /// the open queue until the hold ends.
-pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiResult<Vec<TaskView>> {
+pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiResult<Page<TaskView>> {
     ctx.require(Action::ReadSetup)?;
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    page.bounds()?;
     let status = q.status.unwrap_or_else(|| "open".into());
     if !matches!(status.as_str(), "open" | "suspended" | "done") {
         return Err(ApiError::field("status", "须为 open、suspended 或 done"));
@@ -341,7 +361,7 @@ pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiRe
             ..TaskView::from(t)
         });
     }
-    Ok(out)
+    page_of(out, &page)
 }
 
 /// `POST /staff/contacts`: a call, visit or printed-notice delivery, appended to evidence.

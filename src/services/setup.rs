@@ -78,6 +78,24 @@ where
     Ok((rows, total, page_no, per_page))
 }
 
+/// One page of a list already filtered in memory (lists whose filter is not a query).
+pub fn page_of<T: utoipa::ToSchema>(items: Vec<T>, page: &PageQuery) -> ApiResult<Page<T>> {
+    let (page_no, per_page) = page.bounds()?;
+    let total = items.len() as u64;
+    let skip = usize::try_from((page_no - 1) * per_page).unwrap_or(usize::MAX);
+    let items = items
+        .into_iter()
+        .skip(skip)
+        .take(usize::try_from(per_page).unwrap_or(200))
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page: page_no,
+        per_page,
+    })
+}
+
 /// A page of results with the total count.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T: utoipa::ToSchema> {
@@ -351,14 +369,20 @@ pub async fn create_community(state: &AppState, ctx: &StaffCtx, body: NewCommuni
     one_view(state, c).await
 }
 
-/// Communities in the caller's scope.
-pub async fn list_communities(state: &AppState, ctx: &StaffCtx) -> ApiResult<Vec<CommunityView>> {
+/// Communities in the caller's scope, a page at a time.
+pub async fn list_communities(state: &AppState, ctx: &StaffCtx, page: PageQuery) -> ApiResult<Page<CommunityView>> {
     ctx.require(Action::ReadSetup)?;
     let mut q = community::Entity::find().order_by_asc(community::Column::Id);
     if !ctx.role.sees_all_communities() {
         q = q.filter(community::Column::Id.is_in(ctx.communities.clone()));
     }
-    community_views(state, q.all(&state.db).await?).await
+    let (rows, total, page_no, per_page) = paginate(state, q, &page).await?;
+    Ok(Page {
+        items: community_views(state, rows).await?,
+        total,
+        page: page_no,
+        per_page,
+    })
 }
 
 pub(crate) async fn community_in_scope(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<community::Model> {
@@ -901,8 +925,8 @@ pub struct OwnerQuery {
 /// `POST /staff/owners/{id}/reveal-phone`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RevealRequest {
-    /// Why the full number is needed, e.g. "催缴电话".
-    pub purpose: Option<String>,
+    /// Why the full number is needed, e.g. "催缴电话" (required: PIPL asks why personal data is used).
+    pub purpose: String,
 }
 
 /// The full number, shown once and recorded.
@@ -1167,10 +1191,7 @@ pub async fn update_owner(state: &AppState, ctx: &StaffCtx, id: i32, patch: Owne
 pub async fn reveal_phone(state: &AppState, ctx: &StaffCtx, id: i32, req: RevealRequest) -> ApiResult<RevealedPhone> {
     let o = owner_in_scope(state, ctx, id).await?;
     ctx.require(Action::RevealPhone)?;
-    let purpose = match req.purpose.as_deref() {
-        Some(p) => Some(text::name(p, 100).map_err(|m| ApiError::field("purpose", m))?),
-        None => None,
-    };
+    let purpose = Some(text::name(&req.purpose, 100).map_err(|m| ApiError::field("purpose", m))?);
     let phone = state.cipher.decrypt(&o.phone_enc).map_err(ApiError::internal)?;
     pii_access_log::ActiveModel {
         staff_id: Set(ctx.id),

@@ -312,6 +312,9 @@ async fn paging_outside_its_bounds_is_a_422_on_every_paged_route() {
         format!("/api/v1/staff/owners?community_id={c}"),
         format!("/api/v1/staff/bills?community_id={c}"),
         format!("/api/v1/staff/reminders?community_id={c}"),
+        format!("/api/v1/staff/tasks?community_id={c}"),
+        format!("/api/v1/staff/holds?community_id={c}"),
+        "/api/v1/staff/communities?x=1".to_string(),
     ];
     let bad = [
         ("page", "9223372036854775808"),

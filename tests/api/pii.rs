@@ -24,12 +24,25 @@ async fn staff_see_masked_phones_and_every_reveal_is_recorded() {
         .post(
             &format!("/api/v1/staff/owners/{owner}/reveal-phone"),
             Some(&finance),
-            &json!({}),
+            &json!({"purpose": "对账"}),
         )
         .await;
     assert_error(r, 403, "FORBIDDEN").await;
     assert_eq!(app.count("pii_access_log").await, 0);
 
+    // Without a purpose nothing is revealed and nothing recorded.
+    for body in [json!({}), json!({"purpose": ""})] {
+        let r = app
+            .post(
+                &format!("/api/v1/staff/owners/{owner}/reveal-phone"),
+                Some(&collector),
+                &body,
+            )
+            .await;
+        let v = assert_error(r, 422, "VALIDATION_FAILED").await;
+        assert!(v["details"]["fields"]["purpose"].is_string(), "{v}");
+    }
+    assert_eq!(app.count("pii_access_log").await, 0);
     app.clock.advance(chrono::Duration::minutes(5));
     let r = app
         .post(
@@ -81,7 +94,7 @@ async fn no_phone_number_is_stored_in_clear_anywhere_in_the_database() {
     app.post(
         &format!("/api/v1/staff/owners/{o}/reveal-phone"),
         Some(&admin),
-        &json!({}),
+        &json!({"purpose": "核对"}),
     )
     .await;
 

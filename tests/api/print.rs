@@ -120,10 +120,15 @@ async fn the_case_file_and_a_notice_print_on_a4_with_every_column() {
         .await
         .unwrap();
     assert_eq!(run["tasks"], 1, "{run}");
-    let tasks: Vec<Value> = app
+    let tasks: Value = app
         .get_json(&format!("/api/v1/staff/tasks?community_id={c}"), Some(&admin))
         .await;
-    let printed = tasks.iter().find(|t| t["kind"] == "printed_notice").unwrap();
+    let printed = tasks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "printed_notice")
+        .unwrap();
     let r = app
         .post(
             "/api/v1/staff/contacts",

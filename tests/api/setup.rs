@@ -56,9 +56,15 @@ async fn staff_outside_a_community_get_404_for_everything_in_it() {
     let owner = app.owner(&admin, "王五", "13800000009", &[unit]).await;
     let (_, service) = app.staff_member(&admin, "svc", "service", &[mine]).await;
 
-    let list: Vec<Value> = app.get_json("/api/v1/staff/communities", Some(&service)).await;
+    let list: Value = app.get_json("/api/v1/staff/communities", Some(&service)).await;
+    assert_eq!(list["total"], 1);
     assert_eq!(
-        list.iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>(),
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
         vec![mine]
     );
     for p in [

@@ -1,7 +1,8 @@
 //! Communities and their late-fee policy.
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::extract::{Json, StaffAuth};
+use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::setup::{self, CommunityPatch, CommunityView, NewCommunity, NewLateFeeTerms};
+use crate::services::setup::{Page, PageQuery};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -16,10 +17,15 @@ pub async fn create(
     Ok(HttpResponse::Created().json(setup::create_community(&state, &ctx, body.0).await?))
 }
 
-/// Communities in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/staff/communities", tag = "staff-setup", responses((status = 200, body = Vec<CommunityView>)), security(("bearer" = [])))]
-pub async fn list(state: web::Data<AppState>, StaffAuth(ctx): StaffAuth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::list_communities(&state, &ctx).await?))
+/// Communities in the caller's scope, a page at a time.
+#[utoipa::path(get, path = "/api/v1/staff/communities", tag = "staff-setup", params(PageQuery),
+    responses((status = 200, body = Page<CommunityView>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    page: Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(setup::list_communities(&state, &ctx, page.into_inner()).await?))
 }
 
 /// One community; 404 outside the caller's scope.

@@ -8,6 +8,7 @@ use crate::services::collection::{
 };
 use crate::services::evidence::{self, EvidenceView, Verification};
 use crate::services::reminders::{self, RunReport, RunRequest};
+use crate::services::setup::Page;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -58,7 +59,7 @@ pub async fn create_hold(
 
 /// Holds in force today.
 #[utoipa::path(get, path = "/api/v1/staff/holds", tag = "staff-reminders", params(HoldQuery),
-    responses((status = 200, body = Vec<HoldView>)), security(("bearer" = [])))]
+    responses((status = 200, body = Page<HoldView>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_holds(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
@@ -82,7 +83,7 @@ pub async fn end_hold(
 
 /// The follow-up queue: calls, visits and printed notices to deliver.
 #[utoipa::path(get, path = "/api/v1/staff/tasks", tag = "staff-reminders", params(TaskQuery),
-    responses((status = 200, body = Vec<TaskView>)), security(("bearer" = [])))]
+    responses((status = 200, body = Page<TaskView>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_tasks(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,
