@@ -25,6 +25,7 @@ pub mod rejected_notification;
 pub mod reminder;
 pub mod reminder_episode;
 pub mod reminder_policy;
+pub mod session;
 pub mod staff_community;
 pub mod staff_task;
 pub mod staff_user;

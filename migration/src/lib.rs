@@ -12,6 +12,7 @@ mod m20261127_000005_reminders;
 mod m20261130_000006_security;
 mod m20261130_000007_dated_terms;
 mod m20261130_000008_notices;
+mod m20261130_000009_sessions;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_security::Migration),
             Box::new(m20261130_000007_dated_terms::Migration),
             Box::new(m20261130_000008_notices::Migration),
+            Box::new(m20261130_000009_sessions::Migration),
         ]
     }
 }

@@ -27,6 +27,9 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::rejections::prune(&state).await {
                 tracing::warn!(error = %e, "pruning rejected notifications failed");
             }
+            if let Err(e) = crate::services::sessions::prune(&state).await {
+                tracing::warn!(error = %e, "pruning expired sessions failed");
+            }
             match crate::services::reminders::tick(&state).await {
                 Ok(r) if r.sent + r.suppressed > 0 => {
                     tracing::info!(
