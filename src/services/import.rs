@@ -1,4 +1,5 @@
-//! CSV import of units and owners: all or nothing, errors by row and column.
+//! Imports of units and owners from CSV (UTF-8 with or without BOM, or GBK) or Excel (.xlsx):
+//! all or nothing, errors by row and column.
 //!
 //! Header (row 1): `building,unit_code,area_m2,owner_name,owner_phone`. A unit may appear on several
 //! rows (co-owners, each their own record); an owner (same phone) may appear with several units.
@@ -22,6 +23,7 @@ pub struct ImportResult {
     pub owners_created: usize,
 }
 
+#[derive(Debug)]
 struct Row {
     building: String,
     code: String,
@@ -38,28 +40,137 @@ fn err(row: usize, column: &str, message: impl Into<String>) -> ImportRowError {
     }
 }
 
-/// Parses and checks every row; returns all problems, not just the first.
-fn parse(body: &[u8]) -> Result<Vec<(usize, Row)>, Vec<ImportRowError>> {
-    let text = std::str::from_utf8(body).map_err(|_| vec![err(1, "file", "文件必须是UTF-8编码的CSV")])?;
-    let text = text.trim_start_matches('\u{feff}');
+/// Chinese column names an office's own sheet may carry instead of the keys.
+const HEADER_ZH: [&str; 5] = ["楼栋", "房号", "建筑面积", "业主姓名", "业主手机号"];
+
+/// The template a download gives: the header row (UTF-8 with BOM, so Excel opens it).
+pub fn template_csv() -> Vec<u8> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    out.extend_from_slice(HEADER.join(",").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The same header as an Excel workbook (one sheet, 导入).
+pub fn template_xlsx() -> ApiResult<Vec<u8>> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("导入").map_err(ApiError::internal)?;
+    for (i, h) in HEADER.iter().enumerate() {
+        let col = u16::try_from(i).unwrap_or(0);
+        sheet.write_string(0, col, *h).map_err(ApiError::internal)?;
+        sheet.set_column_width(col, 16).map_err(ApiError::internal)?;
+    }
+    book.save_to_buffer().map_err(ApiError::internal)
+}
+
+/// What an upload is: an Excel workbook (a zip) or CSV text.
+fn is_xlsx(body: &[u8]) -> bool {
+    body.starts_with(b"PK\x03\x04")
+}
+
+/// CSV text as offices save it: UTF-8 (with or without BOM) or GBK (Excel's "CSV" in Chinese
+/// Windows), detected — GBK only when the bytes are not UTF-8 and decode cleanly as GBK.
+fn decode_csv(body: &[u8]) -> Result<String, ImportRowError> {
+    if let Ok(t) = std::str::from_utf8(body) {
+        return Ok(t.trim_start_matches('\u{feff}').to_string());
+    }
+    // Without BOM sniffing: a stray FF FE must not turn the file into UTF-16.
+    let (text, bad) = encoding_rs::GBK.decode_without_bom_handling(body);
+    if bad {
+        return Err(err(
+            1,
+            "file",
+            "无法识别文件编码：请另存为UTF-8或GBK编码的CSV，或上传.xlsx文件",
+        ));
+    }
+    Ok(text.into_owned())
+}
+
+/// The cells of every CSV line (line 1 is the header).
+fn csv_rows(body: &[u8]) -> Result<Vec<Vec<String>>, Vec<ImportRowError>> {
+    let text = decode_csv(body).map_err(|e| vec![e])?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        match record {
+            Ok(r) => rows.push(r.iter().map(str::to_string).collect()),
+            Err(e) => {
+                errors.push(err(i + 1, "file", format!("CSV格式错误: {e}")));
+                rows.push(Vec::new());
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The cells of the first sheet of a workbook, as text: numbers as Excel shows them (a phone typed
+/// as a number reads `13800000001`, an area `89.5`).
+fn xlsx_rows(body: &[u8]) -> Result<Vec<Vec<String>>, Vec<ImportRowError>> {
+    use calamine::{Data, Reader};
+    let unreadable = || vec![err(1, "file", "无法读取该Excel文件：请上传.xlsx格式的工作簿")];
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(body.to_vec())).map_err(|_| unreadable())?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(unreadable)?
+        .map_err(|_| unreadable())?;
+    let mut errors = Vec::new();
+    let rows = range
+        .rows()
+        .enumerate()
+        .map(|(i, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(j, c)| match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.clone(),
+                    Data::Int(n) => n.to_string(),
+                    // Shortest text that reads back as the same number: what the cell shows.
+                    Data::Float(f) => f.to_string(),
+                    Data::Bool(b) => b.to_string(),
+                    _ => {
+                        let col = HEADER.get(j).copied().unwrap_or("file");
+                        errors.push(err(i + 1, col, "单元格应为文字或数字"));
+                        String::new()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses and checks every row of a CSV or Excel upload; returns all problems, not just the first.
+fn parse(body: &[u8]) -> Result<Vec<(usize, Row)>, Vec<ImportRowError>> {
+    let table = if is_xlsx(body) {
+        xlsx_rows(body)?
+    } else {
+        csv_rows(body)?
+    };
+    check(table)
+}
+
+/// Checks a table whose first row is the header.
+fn check(table: Vec<Vec<String>>) -> Result<Vec<(usize, Row)>, Vec<ImportRowError>> {
     let mut errors = Vec::new();
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
+    for (i, record) in table.into_iter().enumerate() {
         let row_no = i + 1;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(err(row_no, "file", format!("CSV格式错误: {e}")));
-                continue;
-            }
-        };
         if row_no == 1 {
             let header: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
-            if header != HEADER {
+            if header != HEADER && header != HEADER_ZH {
                 return Err(vec![err(1, "header", format!("表头应为 {}", HEADER.join(",")))]);
             }
             continue;
@@ -79,7 +190,7 @@ fn parse(body: &[u8]) -> Result<Vec<(usize, Row)>, Vec<ImportRowError>> {
             ));
             continue;
         }
-        let f = |i: usize| record.get(i).unwrap_or_default();
+        let f = |i: usize| record.get(i).map(String::as_str).unwrap_or_default();
         let building = text::name(f(0), 32)
             .map_err(|m| errors.push(err(row_no, "building", m)))
             .ok();
@@ -262,6 +373,10 @@ mod tests {
                 prop_assert!(errors.iter().all(|e| e.row >= 1));
             }
             let _ = parse(&tail);
+            // A zip signature followed by junk is an unreadable workbook, not a panic.
+            let mut zip = b"PK\x03\x04".to_vec();
+            zip.extend_from_slice(&tail);
+            prop_assert!(parse(&zip).is_err());
         }
 
         /// Structured junk: plausible rows with arbitrary cells.
@@ -274,6 +389,23 @@ mod tests {
             }
             let _ = parse(body.as_bytes());
         }
+    }
+
+    #[test]
+    fn gbk_and_bom_csv_and_the_template_workbook_read_back() {
+        let row = "building,unit_code,area_m2,owner_name,owner_phone\r\nA,A-1-101,89.50,张三,13800000001\r\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(row);
+        assert_eq!(parse(&gbk).unwrap()[0].1.name, "张三");
+        let mut bom = "\u{feff}".as_bytes().to_vec();
+        bom.extend_from_slice(row.as_bytes());
+        assert_eq!(parse(&bom).unwrap()[0].1.name, "张三");
+        assert!(template_csv().starts_with("\u{feff}building,".as_bytes()));
+        // The template workbook is a header only: read back, it has no data row.
+        let errs = parse(&template_xlsx().unwrap()).unwrap_err();
+        assert_eq!((errs[0].row, errs[0].column.as_str()), (2, "file"));
+        // Chinese headers are accepted too.
+        let zh = "楼栋,房号,建筑面积,业主姓名,业主手机号\nA,A-1-101,89.5,张三,13800000001\n";
+        assert_eq!(parse(zh.as_bytes()).unwrap().len(), 1);
     }
 
     #[test]
