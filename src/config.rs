@@ -52,6 +52,9 @@ pub struct ServerSettings {
     /// `trusted_proxies`, parsed at load.
     #[serde(skip)]
     pub trusted: Vec<ipnet::IpNet>,
+    /// The address owners and staff reach (links, QR fallbacks); unset = `http://host:port`.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// Where the separate `/metrics` listener binds (empty: no listener).
     pub metrics_bind: String,
     /// When set, `/metrics` is served on the API port to `Authorization: Bearer <token>` only.

@@ -108,6 +108,31 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
     let wechatpay = crate::gateways::wechatpay_from(&settings, http_client()?, clock.clone())?.map(Arc::new);
     let alipay = crate::gateways::alipay_from(&settings, http_client()?, clock.clone())?.map(Arc::new);
     let sms = crate::gateways::sms::SmsClient::from_settings(http_client()?, &settings.sms).map(Arc::new);
+    let base_url = settings
+        .server
+        .public_url
+        .clone()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            let host = match settings.server.host.as_str() {
+                "0.0.0.0" | "::" => "127.0.0.1",
+                h => h,
+            };
+            format!("http://{host}:{}", settings.server.port)
+        });
+    // The sandbox gateway exists only in the demo; its key is accepted nowhere else.
+    let sandbox = if settings.demo {
+        Some(Arc::new(crate::gateways::sandbox::Sandbox::new(
+            http_client()?,
+            &base_url,
+        )?))
+    } else {
+        None
+    };
+    if settings.demo && settings.reminders.pay_url.as_deref().is_none_or(str::is_empty) {
+        // In the demo a paper notice's code leads to the sandbox's notice page.
+        settings.reminders.pay_url = Some(format!("{base_url}/sandbox/notices/{{notice}}"));
+    }
     let state = AppState {
         db,
         store,
@@ -117,6 +142,8 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         wechatpay,
         alipay,
         sms,
+        sandbox,
+        base_url,
         settings: Arc::new(settings),
         tz,
         zones: Default::default(),
@@ -163,6 +190,9 @@ impl Application {
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
         let port = listener.local_addr()?.port();
+        // The bound port (port 0 picks one), so links the app makes point at itself.
+        let mut settings = settings;
+        settings.server.port = port;
         let metrics_listener = match settings.server.metrics_bind.as_str() {
             "" => None,
             bind => Some(TcpListener::bind(bind).with_context(|| format!("binding server.metrics_bind {bind}"))?),

@@ -21,6 +21,10 @@ pub struct AppState {
     pub wechatpay: Option<Arc<crate::gateways::wechatpay::WechatPay>>,
     pub alipay: Option<Arc<crate::gateways::alipay::Alipay>>,
     pub sms: Option<Arc<crate::gateways::sms::SmsClient>>,
+    /// The demo's payment sandbox (`serve --demo` only).
+    pub sandbox: Option<Arc<crate::gateways::sandbox::Sandbox>>,
+    /// Where this process is reached (`server.public_url`, else its own address): for links.
+    pub base_url: String,
     pub settings: Arc<Settings>,
     pub tz: chrono_tz::Tz,
     /// Communities' time zones (they never change), so hot paths need no query.

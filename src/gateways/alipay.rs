@@ -123,30 +123,47 @@ pub fn signing_string<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) 
         .join("&")
 }
 
+/// Verifies a signed form (Alipay's notification format): one strict parse (a repeated key is
+/// refused before anything else), RSA2 with `key` over the signing string of exactly those fields,
+/// and the verified fields back.
+pub fn verify_form(raw: &[u8], key: &Verifier) -> Result<VerifiedNotification, NotifyRejection> {
+    let mut fields = strict::form(raw).map_err(|e| match e {
+        StrictError::RepeatedKey(k) => NotifyRejection::RepeatedKey(k),
+        StrictError::Malformed(m) => NotifyRejection::Malformed(m),
+    })?;
+    let sign = fields.remove("sign").unwrap_or_default();
+    let sign_type = fields.remove("sign_type").unwrap_or_else(|| "RSA2".into());
+    if sign.is_empty() || sign_type != "RSA2" {
+        return Err(NotifyRejection::BadSignature);
+    }
+    // Empty values are not signed, so they are not kept either: nothing unsigned is read.
+    fields.retain(|_, v| !v.is_empty());
+    let s = signing_string(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if !key.verify_b64(s.as_bytes(), &sign) {
+        return Err(NotifyRejection::BadSignature);
+    }
+    Ok(VerifiedNotification { fields })
+}
+
+/// A form signed like Alipay's notifications (the sandbox sends these): fields, then `sign_type`
+/// and `sign` over their signing string.
+pub fn signed_form(fields: &[(&str, &str)], key: &Signer) -> Result<String, super::rsa_keys::KeyError> {
+    let sig = key.sign_b64(signing_string(fields.iter().copied()).as_bytes())?;
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        ser.append_pair(k, v);
+    }
+    Ok(ser.append_pair("sign_type", "RSA2").append_pair("sign", &sig).finish())
+}
+
 impl Alipay {
     pub fn new(http: reqwest::Client, cfg: AlipayConfig, clock: SharedClock) -> Self {
         Self { http, cfg, clock }
     }
 
-    /// Verifies a notification body: one strict parse (a repeated key is refused before anything
-    /// else), RSA2 over the signing string of exactly those fields, and the verified fields back.
+    /// Verifies a notification body with the Alipay public key (see `verify_form`).
     pub fn verify_notification(&self, raw: &[u8]) -> Result<VerifiedNotification, NotifyRejection> {
-        let mut fields = strict::form(raw).map_err(|e| match e {
-            StrictError::RepeatedKey(k) => NotifyRejection::RepeatedKey(k),
-            StrictError::Malformed(m) => NotifyRejection::Malformed(m),
-        })?;
-        let sign = fields.remove("sign").unwrap_or_default();
-        let sign_type = fields.remove("sign_type").unwrap_or_else(|| "RSA2".into());
-        if sign.is_empty() || sign_type != "RSA2" {
-            return Err(NotifyRejection::BadSignature);
-        }
-        // Empty values are not signed, so they are not kept either: nothing unsigned is read.
-        fields.retain(|_, v| !v.is_empty());
-        let s = signing_string(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        if !self.cfg.alipay_public.verify_b64(s.as_bytes(), &sign) {
-            return Err(NotifyRejection::BadSignature);
-        }
-        Ok(VerifiedNotification { fields })
+        verify_form(raw, &self.cfg.alipay_public)
     }
 
     /// Calls `method` with `biz_content`; returns the verified `<method>_response` object.

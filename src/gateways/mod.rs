@@ -1,6 +1,7 @@
 //! Outbound clients, one module per provider: typed requests/answers, base URL from config.
 pub mod alipay;
 pub mod rsa_keys;
+pub mod sandbox;
 pub mod sms;
 pub mod strict;
 pub mod wechat;

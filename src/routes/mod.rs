@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod me;
 pub mod payments;
+pub mod sandbox;
 pub mod staff;
 
 use crate::error::ApiError;
@@ -151,6 +152,7 @@ pub fn table(demo: bool) -> Vec<Route> {
     ];
     if demo {
         t.push(route!(post, "/api/v1/auth/demo/login", auth::demo_login));
+        t.push(route!(post, "/api/v1/notify/sandbox", payments::sandbox));
     }
     t
 }
@@ -163,6 +165,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
         );
     for r in table(demo) {
         (r.register)(cfg);
+    }
+    if demo {
+        sandbox::configure(cfg);
     }
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
@@ -193,7 +198,7 @@ impl utoipa::Modify for BearerAuth {
         bills::list, bills::get, bills::arrears, bills::prepay_quote,
         payments::create, payments::get, payments::mine, payments::counter, payments::exceptions,
         payments::wechatpay, payments::alipay, payments::refund, payments::refunds_of, payments::summary,
-        payments::receipt, payments::receipt_html,
+        payments::receipt, payments::receipt_html, payments::sandbox,
         staff::billing::create_item, staff::billing::list_items, staff::billing::get_item, staff::billing::update_item,
         staff::billing::add_price, staff::billing::run, staff::billing::list_bills, staff::billing::get_bill,
         staff::billing::waive, staff::billing::adjust, staff::billing::cancel,

@@ -174,3 +174,24 @@ pub async fn receipt_html(
     let html = receipts::staff_receipt_html(&state, &ctx, id.into_inner()).await?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }
+
+/// The demo sandbox's notification (`serve --demo` only), form-encoded and signed like Alipay's with
+/// the sandbox's demo-only key: `success` once recorded, `fail` otherwise.
+#[utoipa::path(post, path = "/api/v1/notify/sandbox", tag = "gateways", request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "success"), (status = 400, description = "fail"), (status = 413, description = "fail: too large"),
+        (status = 429, description = "fail: too many from this source"), (status = 503, description = "fail: a dependency is down")))]
+pub async fn sandbox(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let fail = |status: StatusCode| HttpResponse::build(status).content_type("text/plain").body("fail");
+    let answer = async {
+        let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
+        payments::sandbox_notification(&state, &client_ip(&req), &body).await
+    };
+    match answer.await {
+        Ok(NotifyAnswer::Recorded) => HttpResponse::Ok().content_type("text/plain").body("success"),
+        Ok(NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_)) => fail(StatusCode::BAD_REQUEST),
+        Err(e) => {
+            e.log();
+            fail(e.status_code())
+        }
+    }
+}

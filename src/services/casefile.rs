@@ -292,6 +292,7 @@ fn label(code: &str) -> &str {
         "pos" => "POS刷卡",
         "bank_transfer" => "银行转账",
         "alipay" => "支付宝",
+        "sandbox" => "沙箱支付（演示）",
         "open" => "待办",
         "done" => "已完成",
         "in_person" => "当面送达",

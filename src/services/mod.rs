@@ -18,6 +18,7 @@ pub mod receipts;
 pub mod refunds;
 pub mod rejections;
 pub mod reminders;
+pub mod sandbox;
 pub mod sessions;
 pub mod setup;
 pub mod staff;

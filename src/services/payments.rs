@@ -278,8 +278,14 @@ pub async fn create(
             return Ok(created(&p));
         }
     }
-    if !matches!(body.channel.as_str(), "wechat" | "alipay") {
-        return Err(ApiError::field("channel", "支付方式应为wechat或alipay"));
+    let sandbox = body.channel == "sandbox" && state.sandbox.is_some();
+    if !matches!(body.channel.as_str(), "wechat" | "alipay") && !sandbox {
+        let choices = if state.sandbox.is_some() {
+            "支付方式应为wechat、alipay或sandbox（演示沙箱）"
+        } else {
+            "支付方式应为wechat或alipay"
+        };
+        return Err(ApiError::field("channel", choices));
     }
     // The order is checked before any gateway is needed: a bad one is 422 whatever is configured.
     let plan = match (&body.bill_ids, &body.prepay) {
@@ -293,13 +299,25 @@ pub async fn create(
         "alipay" if state.alipay.is_none() => return Err(unavailable("alipay")),
         other => other.to_string(),
     };
+    place(state, Some(account_id), idempotency_key, channel, plan).await
+}
+
+/// Places an order for a checked plan: inserts it holding its bills (closing older orders for
+/// them), then asks the channel for payment parameters (closing the order if it cannot).
+async fn place(
+    state: &AppState,
+    account_id: Option<i32>,
+    idempotency_key: Option<String>,
+    channel: String,
+    plan: Plan,
+) -> ApiResult<PaymentCreated> {
     let now = state.clock.now();
     let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);
     let txn = crate::db::begin_write(&state.db).await?;
     let p = payment::ActiveModel {
         out_trade_no: Set(out_trade_no(now)?),
         community_id: Set(plan.community_id),
-        account_id: Set(Some(account_id)),
+        account_id: Set(account_id),
         staff_id: Set(None),
         channel: Set(channel.clone()),
         kind: Set(if plan.prepay.is_some() { "prepay" } else { "bills" }.into()),
@@ -322,8 +340,8 @@ pub async fn create(
         Err(e) => {
             // The same Idempotency-Key raced us: answer the order that won.
             drop(txn);
-            if let Some(k) = &idempotency_key {
-                if let Some(p) = by_idempotency(state, account_id, k).await? {
+            if let (Some(k), Some(a)) = (&idempotency_key, account_id) {
+                if let Some(p) = by_idempotency(state, a, k).await? {
                     return Ok(created(&p));
                 }
             }
@@ -421,13 +439,17 @@ async fn close_at_gateways(state: &AppState, closed: Vec<payment::Model>) {
 async fn gateway_params(
     state: &AppState,
     p: &payment::Model,
-    account_id: i32,
+    account_id: Option<i32>,
     description: &str,
 ) -> ApiResult<serde_json::Value> {
     match p.channel.as_str() {
+        // The demo's sandbox: a local page where the payer confirms (labelled 沙箱).
+        "sandbox" if state.sandbox.is_some() => Ok(serde_json::json!({
+            "sandbox_url": format!("{}/sandbox/pay/{}", state.base_url, p.out_trade_no)
+        })),
         "wechat" => {
             let wx = state.wechatpay.as_ref().ok_or_else(|| unavailable("wechat"))?;
-            let account = owner_account::Entity::find_by_id(account_id)
+            let account = owner_account::Entity::find_by_id(account_id.ok_or(ApiError::Unauthenticated)?)
                 .one(&state.db)
                 .await?
                 .ok_or(ApiError::Unauthenticated)?;
@@ -801,6 +823,7 @@ pub fn channel_name(c: &str) -> &'static str {
         "alipay" => "支付宝",
         "cash" => "现金",
         "pos" => "POS刷卡",
+        "sandbox" => "沙箱支付（演示）",
         _ => "银行转账",
     }
 }
@@ -982,7 +1005,11 @@ async fn settle(
     transaction_id: &str,
 ) -> ApiResult<NotifyAnswer> {
     let now = state.clock.now();
-    let channel = if n.provider == "wechatpay" { "wechat" } else { "alipay" };
+    let channel = match n.provider {
+        "wechatpay" => "wechat",
+        "sandbox" => "sandbox",
+        _ => "alipay",
+    };
     let txn = crate::db::begin_write(&state.db).await?;
     // The common case in one statement: a pending order of this channel and amount moves to paid.
     if let Ok(amount) = &paid {
@@ -1184,6 +1211,52 @@ pub async fn alipay_notification(state: &AppState, source: &str, raw: &[u8]) -> 
             .map_err(|_| format!("total_amount {:?}", f.total_amount()))
     };
     settle(state, &n, key, &out_trade_no, paid, f.trade_no()).await
+}
+
+/// `POST /notify/sandbox` (demo only): the sandbox's notification, verified with its demo-only key
+/// and credited through the same path as a gateway's.
+pub async fn sandbox_notification(state: &AppState, source: &str, raw: &[u8]) -> ApiResult<NotifyAnswer> {
+    rejections::limit(state, "sandbox", source).await?;
+    let Some(sb) = state.sandbox.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    let f = match sb.verify_notification(raw) {
+        Ok(f) => f,
+        Err(why) => {
+            rejections::record(state, "sandbox", source, why.reason(), raw).await?;
+            return Ok(NotifyAnswer::Refused("fail"));
+        }
+    };
+    let n = Inbound {
+        provider: "sandbox",
+        headers: serde_json::json!({}),
+        raw,
+    };
+    let paid = if f.app_id() != crate::gateways::sandbox::APP_ID {
+        Err(format!("app_id {}", f.app_id()))
+    } else if f.trade_status() != "TRADE_SUCCESS" || f.trade_no().is_empty() {
+        Err(format!("trade_status {}", f.trade_status()))
+    } else {
+        Fen::parse(f.total_amount())
+            .map(|f| f.0)
+            .map_err(|_| format!("total_amount {:?}", f.total_amount()))
+    };
+    let key = Some(f.notify_id().to_string());
+    settle(state, &n, key, f.out_trade_no(), paid, f.trade_no()).await
+}
+
+/// An order in the demo's sandbox for bills a paper notice names (the sandbox's notice page):
+/// checked like any order, held by no owner account.
+pub async fn sandbox_order_for_bills(state: &AppState, bill_ids: &[i32]) -> ApiResult<PaymentCreated> {
+    if state.sandbox.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let bills = bill::Entity::find()
+        .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
+        .all(&state.db)
+        .await?;
+    let plan = plan_bills(state, bills, bill_ids).await?;
+    place(state, None, None, "sandbox".into(), plan).await
 }
 
 // ---------- counter payments and views ----------

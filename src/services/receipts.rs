@@ -71,7 +71,7 @@ fn method_name(channel: &str) -> &'static str {
         "cash" => "现金",
         "pos" => "POS刷卡",
         "bank_transfer" => "银行转账",
-        "sandbox" => "演示支付",
+        "sandbox" => "沙箱支付（演示）",
         _ => "其他",
     }
 }

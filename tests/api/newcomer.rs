@@ -145,3 +145,157 @@ async fn docs_redirect_and_the_start_up_banner_says_what_is_configured() {
     );
     assert!(b.contains("– 微信支付: 未配置，业主下单选微信支付会得到 503"), "{b}");
 }
+
+/// A demo app and its owner's token (the demo login).
+async fn demo() -> (TestApp, String) {
+    let app = spawn_app_with(TestOptions {
+        demo: true,
+        ..Default::default()
+    })
+    .await;
+    let r = app
+        .post(
+            "/api/v1/auth/demo/login",
+            None,
+            &json!({"phone": wuye::services::demo::DEMO_OWNER_PHONE}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    (app, token)
+}
+
+#[tokio::test]
+async fn the_demo_sandbox_shows_the_whole_money_path() {
+    let (app, owner) = demo().await;
+    let unpaid: Vec<Value> = app.get_json("/api/v1/me/bills?status=unpaid", Some(&owner)).await;
+    let bill = unpaid
+        .iter()
+        .find(|b| b["amount_due"] != "0.00")
+        .expect("the demo owner owes something");
+    let r = app
+        .post(
+            "/api/v1/payments",
+            Some(&owner),
+            &json!({"bill_ids": [bill["id"]], "channel": "sandbox"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let order: Value = r.json().await.unwrap();
+    let url = order["pay_params"]["sandbox_url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&app.address), "{url}");
+    // The sandbox page says it is one, and confirming goes through the verified notification path.
+    let page = app.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("沙箱") && page.contains(order["amount"].as_str().unwrap()));
+    let done = app.http.post(&url).send().await.unwrap().text().await.unwrap();
+    assert!(done.contains("支付成功（沙箱）"), "{done}");
+    let p: Value = app
+        .get_json(&format!("/api/v1/payments/{}", order["payment_id"]), Some(&owner))
+        .await;
+    assert_eq!(p["status"], "paid");
+    let receipt: Value = app
+        .get_json(
+            &format!("/api/v1/payments/{}/receipt", order["payment_id"]),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(receipt["method_name"], "沙箱支付（演示）");
+    let b: Value = app
+        .get_json(&format!("/api/v1/me/bills/{}", bill["id"]), Some(&owner))
+        .await;
+    assert_eq!(b["status"], "paid");
+    assert_eq!(
+        app.count("gateway_notifications WHERE provider = 'sandbox' AND verdict = 'credited'")
+            .await,
+        1
+    );
+    let unit = bill["unit_id"].as_i64().unwrap();
+    let admin = app.admin_token().await;
+    let evidence: Vec<Value> = app
+        .get_json(&format!("/api/v1/staff/units/{unit}/evidence"), Some(&admin))
+        .await;
+    assert!(evidence
+        .iter()
+        .any(|e| e["kind"] == "payment" && e["channel"] == "sandbox"));
+    // A forged sandbox notification is refused like any gateway's.
+    let r = app
+        .post_raw(
+            "/api/v1/notify/sandbox",
+            None,
+            "application/x-www-form-urlencoded",
+            format!(
+                "out_trade_no={}&trade_status=TRADE_SUCCESS&sign=AAAA",
+                order["out_trade_no"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(r.text().await.unwrap(), "fail");
+
+    // A paper notice's code leads, in the demo, to the sandbox's notice page, which pays its bills.
+    let run: Value = app
+        .post("/api/v1/staff/reminder-runs", Some(&admin), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(run["tasks"].as_i64().unwrap() > 0, "{run}");
+    let n = {
+        use sea_orm::EntityTrait;
+        entity::notice::Entity::find().one(&app.db).await.unwrap().unwrap()
+    };
+    let page = app
+        .http
+        .get(app.url(&format!("/sandbox/notices/{}", n.number)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("沙箱") && page.contains(&n.number), "{page}");
+    let r = app
+        .http
+        .post(app.url(&format!("/sandbox/notices/{}/pay", n.number)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let done = app.http.post(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(done.contains("支付成功（沙箱）"), "{done}");
+    let after = app
+        .http
+        .get(app.url(&format!("/sandbox/notices/{}", n.number)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(after.contains("均已结清"), "{after}");
+}
+
+#[tokio::test]
+async fn there_is_no_sandbox_outside_the_demo() {
+    let s = crate::payments::shop_on(spawn_app().await).await;
+    let v = assert_error(
+        order(&s, json!({"bill_ids": [s.sep], "channel": "sandbox"}), None).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert!(v["details"]["fields"]["channel"].is_string());
+    assert_error(s.app.get("/sandbox/pay/WY1", None).await, 404, "NOT_FOUND").await;
+    let r = s.app.notify_alipay("a=1").await;
+    assert_eq!(r.status(), 400);
+    let r = s
+        .app
+        .post_raw(
+            "/api/v1/notify/sandbox",
+            None,
+            "application/x-www-form-urlencoded",
+            "a=1",
+        )
+        .await;
+    assert_error(r, 404, "NOT_FOUND").await;
+}
