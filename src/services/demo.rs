@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use entity::{bill, bill_entry, community, fee_item, owner, unit, unit_owner};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 /// The demo owner whose phone `POST /auth/demo/login` accepts (printed at start-up).
 pub const DEMO_OWNER_PHONE: &str = "13800000001";
@@ -32,6 +32,14 @@ struct Spec {
     name: &'static str,
     buildings: &'static [&'static str],
     price: &'static str,
+    /// The late-fee cap as a share of principal (锦绣家园's contract caps it at 20 %).
+    cap: &'static str,
+}
+
+/// One seeded bill waiting for its payment record.
+struct Paid {
+    bill: bill::Model,
+    late_fee: i64,
 }
 
 /// Seeds when the database holds no community; returns whether it did.
@@ -45,29 +53,36 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
             name: "翠湖花园",
             buildings: &["A", "B", "C", "D"],
             price: "2.50",
+            cap: "1.00",
         },
         Spec {
             code: "JXJY",
             name: "锦绣家园",
             buildings: &["1", "2", "3"],
             price: "1.80",
+            cap: "0.20",
         },
     ];
     let now = state.clock.now();
     let today = state.today();
-    let policy =
-        LateFeePolicy::parse("0.0005", 15, "1.00").map_err(|_| ApiError::internal(anyhow::anyhow!("demo policy")))?;
     let mut rng = Lcg(20261127);
     let mut phone_no = 0u32;
+    let admin = entity::staff_user::Entity::find()
+        .filter(entity::staff_user::Column::Username.eq("admin"))
+        .one(&state.db)
+        .await?
+        .map(|u| u.id);
     let txn = crate::db::begin_write(&state.db).await?;
     for spec in &specs {
+        let policy = LateFeePolicy::parse("0.0005", 15, spec.cap)
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("demo policy")))?;
         let c = community::ActiveModel {
             code: Set(spec.code.into()),
             name: Set(spec.name.into()),
             timezone: Set(state.settings.app.timezone.clone()),
             late_fee_daily_rate: Set("0.0005".into()),
             late_fee_grace_days: Set(15),
-            late_fee_cap_ratio: Set("1.00".into()),
+            late_fee_cap_ratio: Set(spec.cap.into()),
             created_at: Set(now),
             ..Default::default()
         }
@@ -131,6 +146,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
         .await?;
 
         let mut entries = Vec::new();
+        let mut migrated_done = false;
         for u in &units {
             phone_no += 1;
             let phone = format!("138{phone_no:08}");
@@ -165,67 +181,75 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                 if parking_units.contains(&u.id) {
                     items.push((&parking, 15_000));
                 }
-                for (item, principal) in items {
-                    let due = period.due_date(15);
-                    let paid = due < today
-                        && match habit {
-                            0..=69 => true,
-                            70..=89 => age >= 2,
-                            _ => false,
-                        };
-                    // Punctual payers pay a few days before the due date; late payers 20 days
-                    // after it, with the late fee that had accrued by then.
-                    let habit_late = (70..=89).contains(&habit);
-                    let paid_on = if habit_late {
-                        due + chrono::Duration::days(20)
-                    } else {
-                        due - chrono::Duration::days(3)
+                let due = period.due_date(15);
+                let paid = due < today
+                    && match habit {
+                        0..=69 => true,
+                        70..=89 => age >= 2,
+                        _ => false,
                     };
-                    let paid = paid && paid_on < today;
+                // Punctual payers pay a few days before the due date; late payers 20 days after it,
+                // with the late fee that had accrued by then.
+                let paid_on = if (70..=89).contains(&habit) {
+                    due + chrono::Duration::days(20)
+                } else {
+                    due - chrono::Duration::days(3)
+                };
+                let paid = paid && paid_on < today;
+                let mut month = Vec::new();
+                for (item, principal) in items {
                     let late_fee = if paid {
                         policy.late_fee(principal, due, &[], paid_on).accrued.0
                     } else {
                         0
                     };
-                    let b = bill::ActiveModel {
-                        community_id: Set(c.id),
-                        unit_id: Set(u.id),
-                        fee_item_id: Set(item.id),
-                        period: Set(period.to_string()),
-                        period_start: Set(period.start()),
-                        period_end: Set(period.end()),
-                        due_date: Set(due),
-                        // Issued in time, three weeks before it fell due.
-                        issued_on: Set(Some(due - chrono::Duration::days(21))),
-                        principal_fen: Set(principal),
-                        paid_principal_fen: Set(if paid { principal } else { 0 }),
-                        late_fee_paid_fen: Set(late_fee),
-                        late_fee_waived_fen: Set(0),
-                        status: Set(if paid { "paid" } else { "unpaid" }.into()),
-                        paid_at: Set(paid
-                            .then(|| paid_on.and_hms_opt(2, 0, 0).map(|t| t.and_utc()))
-                            .flatten()),
-                        created_at: Set(now),
-                        ..Default::default()
-                    }
-                    .insert(&txn)
-                    .await?;
-                    if paid {
-                        entries.push(bill_entry::ActiveModel {
-                            bill_id: Set(b.id),
-                            kind: Set("payment".into()),
-                            principal_fen: Set(principal),
-                            late_fee_fen: Set(late_fee),
-                            on_date: Set(paid_on),
-                            reason: Set("演示数据：历史缴费".into()),
-                            actor: Set("demo".into()),
-                            reference: Set(None),
-                            created_at: Set(now),
-                            ..Default::default()
-                        });
-                    }
+                    let b = demo_bill(c.id, u.id, item.id, period, due, principal, now, &txn).await?;
+                    month.push(Paid { bill: b, late_fee });
+                }
+                if paid {
+                    let method = match rng.next(20) {
+                        0..=11 => "wechat",
+                        12..=14 => "alipay",
+                        15..=17 => "cash",
+                        _ => "pos",
+                    };
+                    pay_demo(&txn, &c, u, &month, method, paid_on, admin, &mut entries).await?;
                 }
                 period = period.previous_month();
+            }
+            // Migrated opening arrears (issued by the earlier system, `issued_on`): one habitual
+            // debtor per community has an old debt — near its three-year limitation in 翠湖花园, at
+            // the late-fee cap in 锦绣家园.
+            if habit >= 90 && !migrated_done {
+                migrated_done = true;
+                let months_back = if spec.cap == "1.00" { 34 } else { 14 };
+                let old = (0..months_back).fold(Period::month_of(today), |p, _| p.previous_month());
+                let due = old.due_date(15);
+                let b = demo_bill(
+                    c.id,
+                    u.id,
+                    property.id,
+                    old,
+                    due,
+                    price_fen(spec.price, u.area_centi_m2),
+                    now,
+                    &txn,
+                )
+                .await?;
+                let mut am: bill::ActiveModel = b.into();
+                am.issued_on = Set(Some(due - chrono::Duration::days(21)));
+                am.update(&txn).await?;
+                crate::services::audit::record(
+                    &txn,
+                    "demo",
+                    "billing_run.issued_on",
+                    "community",
+                    c.id,
+                    serde_json::json!({"period": old.to_string(), "issued_on": due - chrono::Duration::days(21), "unit_id": u.id,
+                        "note": "演示数据：从原系统迁入的历史欠费"}),
+                    now,
+                )
+                .await?;
             }
         }
         for chunk in entries.chunks(500) {
@@ -236,6 +260,140 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
     }
     txn.commit().await?;
     Ok(true)
+}
+
+/// An unpaid bill of the demo, issued in time (three weeks before it fell due).
+#[allow(clippy::too_many_arguments)] // one row's columns
+async fn demo_bill(
+    community_id: i32,
+    unit_id: i32,
+    fee_item_id: i32,
+    period: Period,
+    due: chrono::NaiveDate,
+    principal: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    txn: &sea_orm::DatabaseTransaction,
+) -> ApiResult<bill::Model> {
+    Ok(bill::ActiveModel {
+        community_id: Set(community_id),
+        unit_id: Set(unit_id),
+        fee_item_id: Set(fee_item_id),
+        period: Set(period.to_string()),
+        period_start: Set(period.start()),
+        period_end: Set(period.end()),
+        due_date: Set(due),
+        issued_on: Set(Some(due - chrono::Duration::days(21))),
+        principal_fen: Set(principal),
+        paid_principal_fen: Set(0),
+        late_fee_paid_fen: Set(0),
+        late_fee_waived_fen: Set(0),
+        status: Set("unpaid".into()),
+        paid_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// A month's bills of a unit paid on `paid_on` through `method`: the payment record with its lines
+/// and receipt, the bills settled, their ledger entries, and the unit's evidence — what the real
+/// crediting path leaves behind.
+#[allow(clippy::too_many_arguments)] // one payment's facts
+async fn pay_demo(
+    txn: &sea_orm::DatabaseTransaction,
+    c: &community::Model,
+    u: &unit::Model,
+    month: &[Paid],
+    method: &str,
+    paid_on: chrono::NaiveDate,
+    admin: Option<i32>,
+    entries: &mut Vec<bill_entry::ActiveModel>,
+) -> ApiResult<()> {
+    use entity::{payment, payment_line};
+    let at = paid_on
+        .and_hms_opt(2, 30, 0)
+        .map(|t| t.and_utc())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("demo time")))?;
+    let amount = crate::domain::money::sum_fen(month.iter().map(|p| p.bill.principal_fen + p.late_fee))?;
+    let counter = matches!(method, "cash" | "pos");
+    let p = payment::ActiveModel {
+        out_trade_no: Set(format!("WYDEMO{}{:05}", paid_on.format("%Y%m%d"), month[0].bill.id)),
+        community_id: Set(c.id),
+        account_id: Set(None),
+        staff_id: Set(if counter { admin } else { None }),
+        channel: Set(method.into()),
+        kind: Set("bills".into()),
+        amount_fen: Set(amount),
+        refunded_fen: Set(0),
+        status: Set("paid".into()),
+        reference: Set(counter.then(|| format!("演示收据{}", month[0].bill.id))),
+        expires_at: Set(at + chrono::Duration::minutes(15)),
+        paid_at: Set(Some(at)),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let transaction_id = match method {
+        "wechat" => format!("42000{}{:08}", paid_on.format("%Y%m%d"), p.id),
+        "alipay" => format!("{}22001{:08}", paid_on.format("%Y%m%d"), p.id),
+        _ => format!("counter-{}", p.id),
+    };
+    let mut am: payment::ActiveModel = p.clone().into();
+    am.transaction_id = Set(Some(transaction_id.clone()));
+    am.receipt_no = Set(Some(format!("R{}{:08}", paid_on.format("%Y%m%d"), p.id)));
+    am.update(txn).await?;
+    let mut periods = Vec::new();
+    for paid in month {
+        let b = &paid.bill;
+        let line_amount = b.principal_fen + paid.late_fee;
+        payment_line::ActiveModel {
+            payment_id: Set(p.id),
+            bill_id: Set(Some(b.id)),
+            unit_id: Set(b.unit_id),
+            fee_item_id: Set(b.fee_item_id),
+            period: Set(b.period.clone()),
+            principal_fen: Set(b.principal_fen),
+            late_fee_fen: Set(paid.late_fee),
+            discount_fen: Set(0),
+            amount_fen: Set(line_amount),
+            credited_fen: Set(Some(line_amount)),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let mut bm: bill::ActiveModel = b.clone().into();
+        bm.paid_principal_fen = Set(b.principal_fen);
+        bm.late_fee_paid_fen = Set(paid.late_fee);
+        bm.status = Set("paid".into());
+        bm.paid_at = Set(Some(at));
+        bm.update(txn).await?;
+        entries.push(bill_entry::ActiveModel {
+            bill_id: Set(b.id),
+            kind: Set("payment".into()),
+            principal_fen: Set(b.principal_fen),
+            late_fee_fen: Set(paid.late_fee),
+            on_date: Set(paid_on),
+            reason: Set(format!("{}缴费", crate::services::payments::channel_name(method))),
+            actor: Set(format!("payment:{}", p.id)),
+            reference: Set(Some(transaction_id.clone())),
+            created_at: Set(at),
+            ..Default::default()
+        });
+        periods.push(format!("{} {}", b.period, Fen(line_amount).to_yuan_string()));
+    }
+    let rec = crate::services::evidence::NewEvidence {
+        kind: "payment",
+        stage: None,
+        channel: method.into(),
+        content: serde_json::json!({"payment_id": p.id, "out_trade_no": p.out_trade_no,
+            "transaction_id": transaction_id, "bills": periods})
+        .to_string(),
+        result: "credited".into(),
+    };
+    crate::services::evidence::append(txn, u.id, at, rec).await?;
+    Ok(())
 }
 
 /// `round_half_up(unit_price × area, 2)` in fen for one month (API.md's principal formula).

@@ -299,3 +299,64 @@ async fn there_is_no_sandbox_outside_the_demo() {
         .await;
     assert_error(r, 404, "NOT_FOUND").await;
 }
+
+#[tokio::test]
+async fn the_demo_has_something_true_to_show_on_every_screen() {
+    let (app, _) = demo().await;
+    let admin = app.admin_token().await;
+    // Every paid bill has a real payment record behind it, through every kind of channel.
+    assert_eq!(
+        app.count("bills b WHERE b.status = 'paid' AND NOT EXISTS (SELECT 1 FROM payment_lines l JOIN payments p ON p.id = l.payment_id WHERE l.bill_id = b.id AND p.status = 'paid')").await,
+        0
+    );
+    for method in ["wechat", "alipay", "cash", "pos"] {
+        assert!(
+            app.count(&format!(
+                "payments WHERE channel = '{method}' AND receipt_no IS NOT NULL"
+            ))
+            .await
+                > 0,
+            "{method}"
+        );
+    }
+    // Payments are evidence, and every unit's chain verifies.
+    assert!(app.count("evidence WHERE kind = 'payment'").await > 0);
+    let communities: Value = app.get_json("/api/v1/staff/communities", Some(&admin)).await;
+    let ids: Vec<i64> = communities["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(communities["items"][1]["late_fee"]["cap_ratio"], "0.20");
+    // An old debt near its three-year limitation, migrated with its issue date.
+    let alerts: Vec<Value> = app
+        .get_json(
+            &format!("/api/v1/staff/limitation-alerts?community_id={}", ids[0]),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0]["days_left"].as_i64().unwrap() > 0);
+    assert_eq!(app.count("audit_log WHERE action = 'billing_run.issued_on'").await, 2);
+    // A bill at the late-fee cap, and the explanation says so.
+    let bills: Value = app
+        .get_json(
+            &format!("/api/v1/staff/bills?community_id={}&status=unpaid&per_page=200", ids[1]),
+            Some(&admin),
+        )
+        .await;
+    assert!(
+        bills["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["late_fee_explanation"].as_str().unwrap().contains("已达上限")),
+        "a capped bill"
+    );
+    let unit = alerts[0]["unit_id"].as_i64().unwrap();
+    let verify: Value = app
+        .get_json(&format!("/api/v1/staff/units/{unit}/evidence/verify"), Some(&admin))
+        .await;
+    assert_eq!(verify["ok"], true);
+}
