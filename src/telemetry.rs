@@ -13,7 +13,8 @@ use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilte
 
 /// Installs the global JSON subscriber (`RUST_LOG` filters, default `info`). Safe to call twice.
 pub fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Migrations log each step at info; start-up reads better with only their warnings.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(
