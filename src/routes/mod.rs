@@ -186,11 +186,85 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Declares the error answers every operation can give, from what it takes: any API call can find
+/// a dependency down (503); one with a bearer can be 401/403; one with a path id, 404; one with
+/// query parameters or a body, 400 (malformed, wrong types) and 422 (a field refused); one with a
+/// body, 413; logins and gateway notifications, 429. Answers an operation documents itself are
+/// kept as they are.
+struct StandardErrors;
+impl utoipa::Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |why: &str| -> RefOr<utoipa::openapi::Response> {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(why)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        let add = |op: &mut Operation, path: &str| {
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+            let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+            let has_body = op.request_body.is_some();
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let mut wanted: Vec<(&str, &str)> = Vec::new();
+            if path.starts_with("/api/") {
+                wanted.push(("503", "UNAVAILABLE: a dependency (database, Redis, a gateway) is down"));
+            }
+            if secured {
+                wanted.push(("401", "UNAUTHENTICATED: no, unknown or ended session"));
+                wanted.push(("403", "FORBIDDEN: the role may not do this"));
+            }
+            if has_path || secured {
+                wanted.push(("404", "NOT_FOUND: no such resource, or not the caller's"));
+            }
+            if has_query || has_body {
+                wanted.push(("400", "BAD_REQUEST: malformed input or a wrong type (details.fields)"));
+                wanted.push(("422", "VALIDATION_FAILED: a field was refused (details.fields)"));
+            }
+            if has_body {
+                wanted.push(("413", "PAYLOAD_TOO_LARGE"));
+            }
+            if path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/notify/") {
+                wanted.push(("429", "RATE_LIMITED"));
+            }
+            for (code, why) in wanted {
+                op.responses
+                    .responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| error(why));
+            }
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add(op, path);
+            }
+        }
+    }
+}
+
 /// The OpenAPI document served at `/api-docs/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "wuye API", description = "物业缴费 owner app and staff API (see shared/API.md)"),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardErrors),
     paths(
         health::healthz, health::readyz, health::metrics,
         auth::wechat_login, auth::staff_login, auth::demo_login, auth::logout,
@@ -215,6 +289,6 @@ impl utoipa::Modify for BearerAuth {
         staff::reminders::contact, staff::reminders::evidence_list, staff::reminders::evidence_verify,
         staff::reminders::case_file, staff::reminders::case_file_html, staff::reminders::limitation_alerts,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ImportRowError))
+    components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::bills::StatusFilter))
 )]
 pub struct ApiDoc;
