@@ -32,8 +32,9 @@ pub async fn scheduler_ran(state: &AppState, community_id: i32, period: Period) 
 /// Rows per insert statement and transaction.
 const BATCH: usize = 1000;
 
-/// `POST /staff/billing-runs` body.
+/// `POST /staff/billing-runs` body (named apart from the reminder run's in the OpenAPI document).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = BillingRunRequest)]
 pub struct RunRequest {
     pub community_id: i32,
     pub period: String,

@@ -132,6 +132,7 @@ pub struct RunReport {
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
+#[schema(as = ReminderRunRequest)]
 pub struct RunRequest {
     pub community_id: Option<i32>,
 }

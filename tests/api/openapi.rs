@@ -74,3 +74,49 @@ async fn every_operation_declares_the_errors_it_can_answer() {
         );
     }
 }
+
+#[test]
+fn no_two_schemas_share_a_name() {
+    // utoipa keys components by type name: two `RunRequest`s once made billing runs document the
+    // reminder run's body. Every ToSchema type needs its own name (or `#[schema(as = …)]`).
+    let mut names = std::collections::BTreeMap::new();
+    let mut stack = vec![std::path::PathBuf::from("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let Some(rest) = line
+                    .strip_prefix("pub struct ")
+                    .or_else(|| line.strip_prefix("pub enum "))
+                else {
+                    continue;
+                };
+                let attrs = lines[i.saturating_sub(4)..i].join("\n");
+                if !attrs.contains("ToSchema") {
+                    continue;
+                }
+                let name = attrs
+                    .split("#[schema(as = ")
+                    .nth(1)
+                    .and_then(|r| r.split(')').next())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                            .next()
+                            .unwrap()
+                            .to_string()
+                    });
+                if let Some(other) = names.insert(name.clone(), path.display().to_string()) {
+                    panic!("schema {name} is defined in {other} and {}", path.display());
+                }
+            }
+        }
+    }
+    assert!(names.len() > 50);
+}
