@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs schemathesis (PyPI) against `wuye serve --demo` as an admin and as an owner: fails on any
-# server error or undocumented status. Usage: scripts/schemathesis.sh [examples per operation=20]
+# server error, undocumented status or schema-valid rejection. Usage: scripts/schemathesis.sh [examples per operation=20]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXAMPLES=${1:-20}
@@ -27,7 +27,7 @@ for who in ADMIN OWNER; do
   echo "== schemathesis as $who"
   st --config-file scripts/schemathesis.toml run "$BASE/api-docs/openapi.json" \
     -H "Authorization: Bearer ${!who}" \
-    --checks not_a_server_error,status_code_conformance \
+    --checks "${CHECKS:-not_a_server_error,status_code_conformance,positive_data_acceptance}" \
     --exclude-path /api/v1/auth/logout \
     --max-examples "$EXAMPLES" --phases examples,coverage,fuzzing -w 2 --no-color \
     --suppress-health-check filter_too_much \

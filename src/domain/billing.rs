@@ -164,8 +164,10 @@ pub fn principal_fen(
 /// One prepayment discount tier: paying `months` or more ahead earns `rate` off.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PrepayDiscount {
+    #[schema(minimum = 1, maximum = 36)]
     pub months: u32,
     /// e.g. `"0.05"` for 5 % off.
+    #[schema(pattern = r#"^(0(\.[0-4][0-9]{0,3})?|0\.50{0,3})$"#)]
     pub rate: String,
 }
 

@@ -62,6 +62,7 @@ impl Stage {
 /// One stage's setting: days before (pre-due) or after (overdue) the due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StageSetting {
+    #[schema(minimum = 1, maximum = 3650)]
     pub days: i64,
     pub enabled: bool,
 }
@@ -84,8 +85,10 @@ pub struct Policy {
     pub quiet_hours: Option<String>,
     pub no_send_dates: Option<Vec<NaiveDate>>,
     /// Days a formal demand gives the owner to pay.
+    #[schema(minimum = 1, maximum = 90)]
     pub deadline_days: i64,
     /// At most one message to an owner within this many hours; later ones wait.
+    #[schema(minimum = 0, maximum = 720)]
     pub min_gap_hours: i64,
 }
 

@@ -10,19 +10,27 @@ use serde::Deserialize;
 /// A one-time code from `wx.login` or `getPhoneNumber`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 128
+    )]
     pub code: String,
 }
 
 /// Staff credentials.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StaffCredentials {
+    #[schema(pattern = r#"\S"#, min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(pattern = r#"\S"#, min_length = 1, max_length = 128)]
     pub password: String,
 }
 
 /// Demo login by phone.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct DemoLoginBody {
+    #[schema(pattern = r#"^(\+86)?1[3-9][0-9]{9}$"#)]
     pub phone: String,
 }
 

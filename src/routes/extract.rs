@@ -37,10 +37,32 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -
     Ok(body.freeze())
 }
 
+/// JSON numbers that are whole (`7.0`) read as integers: JSON Schema calls them integers, so a
+/// client that sends one for an id or a count is right.
+fn whole_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // An exact integral value within i64 converts without loss.
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = f as i64;
+                    *v = serde_json::Value::from(i);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(o) => o.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
 /// Parses JSON, naming the field on a type error (400) or a missing field (422).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("请求体不是合法的JSON".into(), None))?;
+    whole_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let msg = inner.to_string();

@@ -19,6 +19,11 @@ pub struct BoundUnits {
 /// `POST /me/consents` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ConsentBody {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 32
+    )]
     pub policy_version: String,
 }
 

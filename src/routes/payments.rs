@@ -16,7 +16,7 @@ const NOTIFY_LIMIT: usize = 64 * 1024;
 
 /// Creates a payment order for bills or a prepayment; honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments", request_body = NewPayment,
-    params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key answers the first order")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 64, pattern = r"^[\x21-\x7e]+$", description = "a repeat with the same key answers the first order")),
     responses((status = 201, body = PaymentCreated), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,

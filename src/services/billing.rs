@@ -37,9 +37,11 @@ const BATCH: usize = 1000;
 #[schema(as = BillingRunRequest)]
 pub struct RunRequest {
     pub community_id: i32,
+    #[schema(pattern = r#"^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$"#)]
     pub period: String,
     /// `YYYY-MM-DD`, today or earlier: the bills were already issued on that day by an earlier
     /// system (migrating opening arrears), so their due dates are not pushed back. Audited.
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub issued_on: Option<String>,
 }
 

@@ -580,6 +580,7 @@ pub async fn owner_bill(state: &AppState, account_id: i32, bill_id: i32) -> ApiR
 pub struct PrepayQuery {
     pub unit_id: i32,
     pub fee_item_id: i32,
+    #[param(minimum = 1, maximum = 36)]
     pub months: u32,
 }
 
@@ -716,9 +717,17 @@ pub async fn prepay_quote(state: &AppState, account_id: i32, q: PrepayQuery) -> 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct StaffBillQuery {
     pub community_id: i32,
+    #[param(pattern = r#"^(unpaid|paid|waived|cancelled)$"#)]
     pub status: Option<String>,
+    #[param(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 32
+    )]
     pub building: Option<String>,
+    #[param(minimum = 0, maximum = 36500)]
     pub min_days_overdue: Option<i64>,
+    #[param(pattern = r#"^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$"#)]
     pub period: Option<String>,
 }
 
@@ -825,7 +834,13 @@ pub async fn staff_bills(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct WaiveRequest {
     /// Part of the outstanding late fee to waive; absent = all of it.
+    #[schema(pattern = r#"^(10000000(\.0{1,2})?|[0-9]{1,7}(\.[0-9]{1,2})?)$"#)]
     pub amount: Option<String>,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: String,
 }
 
@@ -833,13 +848,24 @@ pub struct WaiveRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AdjustRequest {
     /// The corrected principal.
+    #[schema(pattern = r#"^(10000000(\.0{1,2})?|[0-9]{1,7}(\.[0-9]{1,2})?)$"#)]
     pub principal: String,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: String,
 }
 
 /// `POST /staff/bills/{id}/cancel`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CancelRequest {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: String,
 }
 

@@ -29,10 +29,17 @@ async fn named_unit(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult
 /// `POST /staff/holds`: either `bill_ids` or `unit_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewHold {
+    #[schema(min_items = 1, max_items = 500)]
     pub bill_ids: Option<Vec<i32>>,
     pub unit_id: Option<i32>,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: String,
     /// Last day of the hold (community date), inclusive.
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub until: String,
 }
 
@@ -198,6 +205,11 @@ pub async fn list_holds(state: &AppState, ctx: &StaffCtx, q: HoldQuery) -> ApiRe
 /// `DELETE /staff/holds/{id}` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EndHold {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: String,
 }
 
@@ -321,6 +333,7 @@ async fn task_held(state: &AppState, t: &staff_task::Model) -> ApiResult<bool> {
 pub struct TaskQuery {
     pub community_id: Option<i32>,
     /// `open` (default: open and not held), `suspended` (open, but a hold covers it) or `done`.
+    #[param(pattern = r#"^(open|suspended|done)$"#)]
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u64>,
@@ -369,13 +382,22 @@ pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiRe
 pub struct NewContact {
     pub unit_id: i32,
     /// `call`, `visit` or `printed_notice`.
+    #[schema(pattern = r#"^(call|visit|printed_notice)$"#)]
     pub kind: String,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 500
+    )]
     pub outcome: String,
     pub task_id: Option<i32>,
     /// Photo of an in-person delivery.
+    #[schema(pattern = r#"^https?://\S+$"#, max_length = 500)]
     pub proof_url: Option<String>,
     /// For a printed notice: `in_person` (with `proof_url`) or `registered_mail` (with `mail_no`).
+    #[schema(pattern = r#"^(in_person|registered_mail)$"#)]
     pub delivery: Option<String>,
+    #[schema(pattern = r#"\S"#, min_length = 1, max_length = 64)]
     pub mail_no: Option<String>,
 }
 
@@ -515,6 +537,7 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewSubscriptions {
+    #[schema(min_items = 1, max_items = 20)]
     pub template_ids: Vec<String>,
 }
 

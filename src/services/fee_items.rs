@@ -39,23 +39,39 @@ impl AppliesTo {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewFeeItem {
     pub community_id: i32,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 32
+    )]
     pub name: String,
     /// `per_area` or `fixed`.
+    #[schema(pattern = r#"^(per_area|fixed)$"#)]
     pub kind: String,
+    #[schema(pattern = r#"^(1000000(\.0{1,4})?|[1-9][0-9]{0,5}(\.[0-9]{1,4})?|0\.[0-9]{0,3}[1-9])$"#)]
     pub unit_price: String,
     /// `monthly`, `quarterly` or `yearly`.
+    #[schema(pattern = r#"^(monthly|quarterly|yearly)$"#)]
     pub cycle: String,
+    #[schema(minimum = 1, maximum = 31)]
     pub due_day: i64,
     pub applies_to: Option<AppliesTo>,
     pub prepay_discounts: Option<Vec<PrepayDiscount>>,
     /// First day of the first period this item bills (default: always).
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub effective_from: Option<String>,
 }
 
 /// `PATCH /staff/fee-items/{id}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FeeItemPatch {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 32
+    )]
     pub name: Option<String>,
+    #[schema(minimum = 1, maximum = 31)]
     pub due_day: Option<i64>,
     pub applies_to: Option<AppliesTo>,
     pub prepay_discounts: Option<Vec<PrepayDiscount>>,
@@ -66,7 +82,9 @@ pub struct FeeItemPatch {
 /// `POST /staff/fee-items/{id}/prices`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewPrice {
+    #[schema(pattern = r#"^(1000000(\.0{1,4})?|[1-9][0-9]{0,5}(\.[0-9]{1,4})?|0\.[0-9]{0,3}[1-9])$"#)]
     pub unit_price: String,
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub effective_from: String,
 }
 

@@ -19,9 +19,11 @@ use std::collections::BTreeSet;
 /// `POST /payments` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewPayment {
+    #[schema(min_items = 1, max_items = 120)]
     pub bill_ids: Option<Vec<i32>>,
     pub prepay: Option<PrepayRequest>,
     /// `wechat` (mini-program) or `alipay` (QR).
+    #[schema(pattern = r#"^(wechat|alipay|sandbox)$"#)]
     pub channel: String,
 }
 
@@ -30,6 +32,7 @@ pub struct NewPayment {
 pub struct PrepayRequest {
     pub unit_id: i32,
     pub fee_item_id: i32,
+    #[schema(minimum = 1, maximum = 36)]
     pub months: u32,
 }
 
@@ -77,10 +80,17 @@ pub struct PaymentView {
 /// `POST /staff/payments/counter` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CounterPayment {
+    #[schema(min_items = 1, max_items = 120)]
     pub bill_ids: Vec<i32>,
     /// `cash`, `pos` or `bank_transfer`.
+    #[schema(pattern = r#"^(cash|pos|bank_transfer)$"#)]
     pub method: String,
     /// POS slip or bank reference; for cash, the receipt book number.
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 64
+    )]
     pub reference: String,
 }
 
@@ -1528,6 +1538,7 @@ pub async fn reconcile(state: &AppState) -> ApiResult<ReconcileReport> {
 pub struct SummaryQuery {
     pub community_id: i32,
     /// Local date `YYYY-MM-DD`; default today.
+    #[param(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub date: Option<String>,
 }
 

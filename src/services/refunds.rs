@@ -16,7 +16,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefundRequest {
     /// Absent = everything still refundable.
+    #[schema(pattern = r#"^(10000000(\.0{1,2})?|[0-9]{1,7}(\.[0-9]{1,2})?)$"#)]
     pub amount: Option<String>,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: String,
 }
 

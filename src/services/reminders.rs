@@ -1085,10 +1085,14 @@ impl From<reminder::Model> for ReminderView {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReminderQuery {
     pub community_id: i32,
+    #[param(pattern = r#"^(pre_due|overdue_friendly|overdue_formal|final_notice)$"#)]
     pub stage: Option<String>,
+    #[param(pattern = r#"^(pending|sending|sent|task|skipped|suppressed|failed)$"#)]
     pub status: Option<String>,
     pub owner_id: Option<i32>,
+    #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 

@@ -110,15 +110,24 @@ pub struct Page<T: utoipa::ToSchema> {
 /// Late-fee terms as the API spells them (rates as decimal strings).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LateFeeTerms {
+    #[schema(pattern = r#"^(0|0\.0|0\.00[0-9]{0,4}|0\.010{0,4})$"#)]
     pub daily_rate: String,
+    #[schema(minimum = 0, maximum = 365)]
     pub grace_days: i64,
+    #[schema(pattern = r#"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"#)]
     pub cap_ratio: String,
 }
 
 /// `POST /staff/communities`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewCommunity {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 64
+    )]
     pub name: String,
+    #[schema(pattern = r#"^\s*[A-Za-z0-9_-]{1,32}\s*$"#)]
     pub code: String,
     pub late_fee: LateFeeTerms,
     /// IANA zone; defaults to `app.timezone`.
@@ -128,6 +137,11 @@ pub struct NewCommunity {
 /// `PATCH /staff/communities/{id}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CommunityPatch {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 64
+    )]
     pub name: Option<String>,
     pub late_fee: Option<LateFeeTerms>,
     /// Switches ways out on or off; keys left out keep their value.
@@ -235,10 +249,14 @@ pub struct LateFeeTermsView {
 /// `POST /staff/communities/{id}/late-fee-terms`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewLateFeeTerms {
+    #[schema(pattern = r#"^(0|0\.0|0\.00[0-9]{0,4}|0\.010{0,4})$"#)]
     pub daily_rate: String,
+    #[schema(minimum = 0, maximum = 365)]
     pub grace_days: i64,
+    #[schema(pattern = r#"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"#)]
     pub cap_ratio: String,
     /// `YYYY-MM-DD`, today or later (community time): terms are never retroactive.
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub effective_from: String,
 }
 
@@ -527,25 +545,43 @@ pub async fn update_community(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewUnit {
     pub community_id: i32,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 32
+    )]
     pub building: String,
+    #[schema(pattern = r#"^\s*[A-Za-z0-9_-]{1,32}\s*$"#)]
     pub code: String,
+    #[schema(pattern = r#"^([1-9][0-9]{0,4}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"#)]
     pub area_m2: String,
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub handover_date: Option<String>,
 }
 
 /// `PATCH /staff/units/{id}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UnitPatch {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 32
+    )]
     pub building: Option<String>,
+    #[schema(pattern = r#"^\s*[A-Za-z0-9_-]{1,32}\s*$"#)]
     pub code: Option<String>,
+    #[schema(pattern = r#"^([1-9][0-9]{0,4}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"#)]
     pub area_m2: Option<String>,
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub handover_date: Option<String>,
 }
 
 /// `POST /staff/units/{id}/transfer`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Transfer {
+    #[schema(min_items = 1)]
     pub to_owner_ids: Vec<i32>,
+    #[schema(pattern = r#"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, format = Date)]
     pub date: String,
 }
 
@@ -577,6 +613,11 @@ pub struct UnitDetail {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UnitQuery {
     pub community_id: i32,
+    #[param(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 32
+    )]
     pub building: Option<String>,
 }
 
@@ -887,7 +928,13 @@ pub async fn transfer_unit(state: &AppState, ctx: &StaffCtx, id: i32, body: Tran
 /// `POST /staff/owners`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOwner {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 64
+    )]
     pub name: String,
+    #[schema(pattern = r#"^(\+86)?1[3-9][0-9]{9}$"#)]
     pub phone: String,
     #[serde(default)]
     pub unit_ids: Vec<i32>,
@@ -898,7 +945,13 @@ pub struct NewOwner {
 /// `PATCH /staff/owners/{id}`: `unit_ids`, when given, is the new set of current units.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OwnerPatch {
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 64
+    )]
     pub name: Option<String>,
+    #[schema(pattern = r#"^(\+86)?1[3-9][0-9]{9}$"#)]
     pub phone: Option<String>,
     pub unit_ids: Option<Vec<i32>>,
 }
@@ -919,6 +972,7 @@ pub struct OwnerView {
 pub struct OwnerQuery {
     pub community_id: i32,
     /// Exact phone number, matched through the blind index.
+    #[param(pattern = r#"^(\+86)?1[3-9][0-9]{9}$"#)]
     pub phone: Option<String>,
 }
 
@@ -926,6 +980,11 @@ pub struct OwnerQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RevealRequest {
     /// Why the full number is needed, e.g. "催缴电话" (required: PIPL asks why personal data is used).
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 100
+    )]
     pub purpose: String,
 }
 

@@ -158,8 +158,11 @@ pub struct StaffView {
 /// `POST /staff/staff-users` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewStaff {
+    #[schema(pattern = r#"^\s*[A-Za-z0-9._-]{3,32}\s*$"#)]
     pub username: String,
+    #[schema(pattern = r#"\S"#, min_length = 10, max_length = 128)]
     pub password: String,
+    #[schema(pattern = r#"^(admin|finance|service|collector)$"#)]
     pub role: String,
     #[serde(default)]
     pub community_ids: Vec<i32>,
@@ -168,8 +171,10 @@ pub struct NewStaff {
 /// `PATCH /staff/staff-users/{id}` body: any subset.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StaffPatch {
+    #[schema(pattern = r#"^(admin|finance|service|collector)$"#)]
     pub role: Option<String>,
     pub community_ids: Option<Vec<i32>>,
+    #[schema(pattern = r#"\S"#, min_length = 10, max_length = 128)]
     pub password: Option<String>,
     /// `false` deactivates the member and ends their sessions at once.
     pub active: Option<bool>,
@@ -188,7 +193,7 @@ fn check_username(raw: &str) -> Result<String, &'static str> {
 }
 
 fn check_password(p: &str) -> Result<(), &'static str> {
-    if p.chars().count() < 10 || p.len() > 128 {
+    if !(10..=128).contains(&p.chars().count()) {
         return Err("密码长度应为10到128个字符");
     }
     Ok(())

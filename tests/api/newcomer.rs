@@ -360,3 +360,31 @@ async fn the_demo_has_something_true_to_show_on_every_screen() {
         .await;
     assert_eq!(verify["ok"], true);
 }
+
+#[tokio::test]
+async fn whole_numbers_written_with_a_decimal_point_are_integers() {
+    // JSON Schema calls 1.0 an integer; so does the API.
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let c = app.community(&admin, "C1").await;
+    let r = app
+        .post(
+            "/api/v1/staff/units",
+            Some(&admin),
+            &json!({"community_id": c as f64, "building": "A", "code": "A-1-1", "area_m2": "80"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v = assert_error(
+        app.post(
+            "/api/v1/staff/units",
+            Some(&admin),
+            &json!({"community_id": 1.5, "building": "A", "code": "A-1-2", "area_m2": "80"}),
+        )
+        .await,
+        400,
+        "BAD_REQUEST",
+    )
+    .await;
+    assert!(v["details"]["fields"]["community_id"].is_string());
+}

@@ -120,3 +120,49 @@ fn no_two_schemas_share_a_name() {
     }
     assert!(names.len() > 50);
 }
+
+#[tokio::test]
+async fn the_schemas_state_the_constraints_the_handlers_enforce() {
+    let app = spawn_app().await;
+    let doc: Value = app.get_json("/api-docs/openapi.json", None).await;
+    let schema = |name: &str, field: &str| doc["components"]["schemas"][name]["properties"][field].clone();
+    let re = |name: &str, field: &str| regex_of(&schema(name, field));
+    // Money: at most two decimals and 10,000,000.00.
+    let money = re("AdjustRequest", "principal");
+    assert!(money.contains("10000000"), "{money}");
+    // Enums, areas, dates, non-empty names, ranges.
+    assert!(re("NewPayment", "channel").contains("wechat|alipay"));
+    assert!(re("NewUnit", "area_m2").starts_with('^'));
+    assert!(re("NewLateFeeTerms", "effective_from").contains("2100"));
+    assert!(re("NewOwner", "phone").contains("1[3-9]"));
+    assert_eq!(schema("NewOwner", "name")["minLength"], 1);
+    assert_eq!(schema("NewFeeItem", "due_day")["maximum"], 31);
+    assert_eq!(schema("NewPayment", "bill_ids")["maxItems"], 120);
+    let params = doc["paths"]["/api/v1/staff/units"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let page = params.iter().find(|p| p["name"] == "page").unwrap();
+    assert_eq!(
+        (page["schema"]["minimum"].as_i64(), page["schema"]["maximum"].as_i64()),
+        (Some(1), Some(10000))
+    );
+}
+
+/// A property's pattern, looking through `oneOf`/`type: [.., null]` wrappers.
+fn regex_of(v: &Value) -> String {
+    if let Some(p) = v["pattern"].as_str() {
+        return p.to_string();
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(list) = v[key].as_array() {
+            for item in list {
+                let p = regex_of(item);
+                if !p.is_empty() {
+                    return p;
+                }
+            }
+        }
+    }
+    String::new()
+}
