@@ -282,10 +282,8 @@ impl FromRequest for AnySession {
 /// were written by the client and prove nothing).
 pub fn client_ip(req: &HttpRequest) -> String {
     let peer = req.peer_addr().map(|a| a.ip());
-    let trusted = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.settings.server.trusted.clone())
-        .unwrap_or_default();
+    let state = req.app_data::<web::Data<AppState>>();
+    let trusted = state.map(|s| s.settings.server.trusted.as_slice()).unwrap_or_default();
     let chain: Vec<String> = req
         .headers()
         .get_all("x-forwarded-for")
@@ -293,7 +291,7 @@ pub fn client_ip(req: &HttpRequest) -> String {
         .flat_map(|v| v.split(','))
         .map(|s| s.trim().to_string())
         .collect();
-    client_address(peer, &trusted, &chain).unwrap_or_else(|| "unknown".into())
+    client_address(peer, trusted, &chain).unwrap_or_else(|| "unknown".into())
 }
 
 /// `client_ip`'s rule, without the request.

@@ -157,12 +157,10 @@ pub fn table(demo: bool) -> Vec<Route> {
     t
 }
 
-/// Registers the routes, extractor error handlers and the JSON 404 fallback.
+/// Registers the routes, the path extractor's error handler (query strings go through
+/// `extract::Query`, which names the field) and the JSON 404 fallback.
 pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
-    cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
-        .app_data(
-            web::QueryConfig::default().error_handler(|_, _| ApiError::BadRequest("查询参数有误".into(), None).into()),
-        );
+    cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()));
     for r in table(demo) {
         (r.register)(cfg);
     }

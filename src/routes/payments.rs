@@ -106,12 +106,18 @@ pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: we
     responses((status = 200, description = "success"), (status = 400, description = "fail"), (status = 413, description = "fail: too large"),
         (status = 429, description = "fail: too many from this source"), (status = 503, description = "fail: a dependency is down")))]
 pub async fn alipay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let fail = |status: StatusCode| HttpResponse::build(status).content_type("text/plain").body("fail");
     let answer = async {
         let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
         payments::alipay_notification(&state, &client_ip(&req), &body).await
     };
-    match answer.await {
+    form_answer(answer.await)
+}
+
+/// How a form-notification gateway (Alipay, and the demo sandbox that speaks its format) is
+/// answered: exactly `success`, else `fail` with the status (so it retries).
+fn form_answer(answer: ApiResult<NotifyAnswer>) -> HttpResponse {
+    let fail = |status: StatusCode| HttpResponse::build(status).content_type("text/plain").body("fail");
+    match answer {
         Ok(NotifyAnswer::Recorded) => HttpResponse::Ok().content_type("text/plain").body("success"),
         Ok(NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_)) => fail(StatusCode::BAD_REQUEST),
         Err(e) => {
@@ -181,17 +187,9 @@ pub async fn receipt_html(
     responses((status = 200, description = "success"), (status = 400, description = "fail"), (status = 413, description = "fail: too large"),
         (status = 429, description = "fail: too many from this source"), (status = 503, description = "fail: a dependency is down")))]
 pub async fn sandbox(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let fail = |status: StatusCode| HttpResponse::build(status).content_type("text/plain").body("fail");
     let answer = async {
         let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
         payments::sandbox_notification(&state, &client_ip(&req), &body).await
     };
-    match answer.await {
-        Ok(NotifyAnswer::Recorded) => HttpResponse::Ok().content_type("text/plain").body("success"),
-        Ok(NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_)) => fail(StatusCode::BAD_REQUEST),
-        Err(e) => {
-            e.log();
-            fail(e.status_code())
-        }
-    }
+    form_answer(answer.await)
 }

@@ -311,22 +311,46 @@ impl From<staff_task::Model> for TaskView {
     }
 }
 
-/// Whether a hold covers an open task now: its unit, or any bill its reminder named.
-async fn task_held(state: &AppState, t: &staff_task::Model) -> ApiResult<bool> {
-    if t.status != "open" {
-        return Ok(false);
+/// The open tasks a hold covers now (their unit, or any bill their reminder named), in two queries
+/// whatever the number of tasks.
+async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<std::collections::HashSet<i32>> {
+    use entity::collection_hold as h;
+    let open: Vec<&staff_task::Model> = tasks.iter().filter(|t| t.status == "open").collect();
+    if open.is_empty() {
+        return Ok(Default::default());
     }
-    let bill_ids: Vec<i32> = match t.reminder_id {
-        Some(id) => reminder::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .and_then(|r| serde_json::from_str(&r.bill_ids).ok())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let tz = state.community_tz(t.community_id).await?;
-    let today = state.clock.now().with_timezone(&tz).date_naive();
-    crate::services::notices::held(&state.db, t.unit_id, &bill_ids, today).await
+    let reminder_ids: Vec<i32> = open.iter().filter_map(|t| t.reminder_id).collect();
+    let bills_of: std::collections::HashMap<i32, Vec<i32>> = reminder::Entity::find()
+        .filter(reminder::Column::Id.is_in(reminder_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, serde_json::from_str(&r.bill_ids).unwrap_or_default()))
+        .collect();
+    let holds = h::Entity::find()
+        .filter(h::Column::UnitId.is_in(open.iter().map(|t| t.unit_id).collect::<Vec<_>>()))
+        .filter(h::Column::EndedAt.is_null())
+        .all(&state.db)
+        .await?;
+    let mut held = std::collections::HashSet::new();
+    for t in open {
+        let tz = state.community_tz(t.community_id).await?;
+        let today = state.clock.now().with_timezone(&tz).date_naive();
+        let bills = t
+            .reminder_id
+            .and_then(|r| bills_of.get(&r))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if crate::services::notices::holds_cover(&holds, t.unit_id, bills, today) {
+            held.insert(t.id);
+        }
+    }
+    Ok(held)
+}
+
+/// Whether a hold covers an open task now.
+async fn task_held(state: &AppState, t: &staff_task::Model) -> ApiResult<bool> {
+    Ok(held_tasks(state, std::slice::from_ref(t)).await?.contains(&t.id))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -360,12 +384,17 @@ pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiRe
         ctx.require_community(c)?;
         find = find.filter(staff_task::Column::CommunityId.eq(c));
     }
+    let tasks: Vec<staff_task::Model> = find
+        .order_by_asc(staff_task::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|t| ctx.sees(t.community_id))
+        .collect();
+    let held = held_tasks(state, &tasks).await?;
     let mut out = Vec::new();
-    for t in find.order_by_asc(staff_task::Column::Id).all(&state.db).await? {
-        if !ctx.sees(t.community_id) {
-            continue;
-        }
-        let suspended = task_held(state, &t).await?;
+    for t in tasks {
+        let suspended = held.contains(&t.id);
         if stored == "open" && suspended != (status == "suspended") {
             continue;
         }
@@ -602,11 +631,4 @@ pub async fn set_preferences(
         .exec(&state.db)
         .await?;
     Ok(p)
-}
-
-// ---------- printed notices ----------
-
-/// `GET /staff/tasks/{id}/notice.html` (see `notices`).
-pub async fn printed_notice_html(state: &AppState, ctx: &StaffCtx, task_id: i32) -> ApiResult<String> {
-    crate::services::notices::task_notice_html(state, ctx, task_id).await
 }

@@ -152,7 +152,18 @@ pub async fn held<C: ConnectionTrait>(db: &C, unit_id: i32, bill_ids: &[i32], to
         .filter(h::Column::EndedAt.is_null())
         .all(db)
         .await?;
-    Ok(holds.iter().any(|h| h.bill_id.is_none_or(|b| bill_ids.contains(&b))))
+    Ok(holds_cover(&holds, unit_id, bill_ids, today))
+}
+
+/// The hold rule for follow-up, without I/O: a hold in force on `today` (not ended) covers the unit
+/// as a whole, or one of `bill_ids` of it.
+pub fn holds_cover(holds: &[entity::collection_hold::Model], unit_id: i32, bill_ids: &[i32], today: NaiveDate) -> bool {
+    holds.iter().any(|h| {
+        h.unit_id == Some(unit_id)
+            && h.until >= today
+            && h.ended_at.is_none()
+            && h.bill_id.is_none_or(|b| bill_ids.contains(&b))
+    })
 }
 
 /// The amount the notice's bills come to today, when payments or refunds changed it since.

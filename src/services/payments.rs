@@ -1188,31 +1188,76 @@ pub async fn alipay_notification(state: &AppState, source: &str, raw: &[u8]) -> 
     let Some(ali) = state.alipay.as_ref() else {
         return Ok(NotifyAnswer::Retry("支付宝未配置"));
     };
-    let f = match ali.verify_notification(raw) {
+    let merchant = FormMerchant {
+        provider: "alipay",
+        credits: &["TRADE_SUCCESS", "TRADE_FINISHED"],
+        app_id: &ali.cfg.app_id,
+        seller_id: ali.cfg.seller_id.as_deref(),
+    };
+    settle_form(state, &merchant, source, raw, ali.verify_notification(raw)).await
+}
+
+/// `POST /notify/sandbox` (demo only): the sandbox's notification, in Alipay's form format, verified
+/// with its demo-only key and credited by the same rule and path as a gateway's.
+pub async fn sandbox_notification(state: &AppState, source: &str, raw: &[u8]) -> ApiResult<NotifyAnswer> {
+    rejections::limit(state, "sandbox", source).await?;
+    let Some(sb) = state.sandbox.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    let merchant = FormMerchant {
+        provider: "sandbox",
+        // The sandbox only ever signs TRADE_SUCCESS; no other status of its credits.
+        credits: &["TRADE_SUCCESS"],
+        app_id: crate::gateways::sandbox::APP_ID,
+        seller_id: None,
+    };
+    settle_form(state, &merchant, source, raw, sb.verify_notification(raw)).await
+}
+
+/// What a form notification (Alipay's format) must name to credit us.
+struct FormMerchant<'a> {
+    provider: &'static str,
+    /// Trade statuses that mean paid; any other is recorded as ignored.
+    credits: &'a [&'a str],
+    app_id: &'a str,
+    seller_id: Option<&'a str>,
+}
+
+/// A form notification once verified, or its rejection recorded: a trade whose status does not
+/// credit is recorded as ignored; one whose app id, seller, trade number or amount do not fit is a
+/// mismatch; anything else is settled against our order.
+async fn settle_form(
+    state: &AppState,
+    m: &FormMerchant<'_>,
+    source: &str,
+    raw: &[u8],
+    verified: Result<crate::gateways::alipay::VerifiedNotification, crate::gateways::alipay::NotifyRejection>,
+) -> ApiResult<NotifyAnswer> {
+    let f = match verified {
         Ok(f) => f,
         Err(why) => {
-            rejections::record(state, "alipay", source, why.reason(), raw).await?;
+            rejections::record(state, m.provider, source, why.reason(), raw).await?;
             return Ok(NotifyAnswer::Refused("fail"));
         }
     };
     let n = Inbound {
-        provider: "alipay",
+        provider: m.provider,
         headers: serde_json::json!({}),
         raw,
     };
     let key = Some(f.notify_id().to_string());
     let out_trade_no = f.out_trade_no().to_string();
     let status = f.trade_status();
-    if status != "TRADE_SUCCESS" && status != "TRADE_FINISHED" {
+    if !m.credits.contains(&status) {
         store_notification(state, &n, key, Some(out_trade_no), "ignored", Some(status.to_string())).await?;
         return Ok(NotifyAnswer::Recorded);
     }
-    let seller_ok = ali.cfg.seller_id.as_ref().is_none_or(|s| f.seller_id() == s);
     // What the event says was paid, or why it cannot credit anything whatever the order.
-    let paid = if f.app_id() != ali.cfg.app_id {
-        Err(format!("app_id {} ≠ {}", f.app_id(), ali.cfg.app_id))
-    } else if !seller_ok {
-        Err(format!("seller_id {} ≠ {:?}", f.seller_id(), ali.cfg.seller_id))
+    let (app_id, seller_id) = (m.app_id, m.seller_id);
+    let paid = if f.app_id() != app_id {
+        Err(format!("app_id {} ≠ {app_id}", f.app_id()))
+    } else if seller_id.is_some_and(|s| f.seller_id() != s) {
+        Err(format!("seller_id {} ≠ {seller_id:?}", f.seller_id()))
     } else if f.trade_no().is_empty() {
         Err("no trade_no".into())
     } else {
@@ -1221,38 +1266,6 @@ pub async fn alipay_notification(state: &AppState, source: &str, raw: &[u8]) -> 
             .map_err(|_| format!("total_amount {:?}", f.total_amount()))
     };
     settle(state, &n, key, &out_trade_no, paid, f.trade_no()).await
-}
-
-/// `POST /notify/sandbox` (demo only): the sandbox's notification, verified with its demo-only key
-/// and credited through the same path as a gateway's.
-pub async fn sandbox_notification(state: &AppState, source: &str, raw: &[u8]) -> ApiResult<NotifyAnswer> {
-    rejections::limit(state, "sandbox", source).await?;
-    let Some(sb) = state.sandbox.as_ref() else {
-        return Err(ApiError::NotFound);
-    };
-    let f = match sb.verify_notification(raw) {
-        Ok(f) => f,
-        Err(why) => {
-            rejections::record(state, "sandbox", source, why.reason(), raw).await?;
-            return Ok(NotifyAnswer::Refused("fail"));
-        }
-    };
-    let n = Inbound {
-        provider: "sandbox",
-        headers: serde_json::json!({}),
-        raw,
-    };
-    let paid = if f.app_id() != crate::gateways::sandbox::APP_ID {
-        Err(format!("app_id {}", f.app_id()))
-    } else if f.trade_status() != "TRADE_SUCCESS" || f.trade_no().is_empty() {
-        Err(format!("trade_status {}", f.trade_status()))
-    } else {
-        Fen::parse(f.total_amount())
-            .map(|f| f.0)
-            .map_err(|_| format!("total_amount {:?}", f.total_amount()))
-    };
-    let key = Some(f.notify_id().to_string());
-    settle(state, &n, key, f.out_trade_no(), paid, f.trade_no()).await
 }
 
 /// An order in the demo's sandbox for bills a paper notice names (the sandbox's notice page):

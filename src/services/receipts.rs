@@ -76,8 +76,36 @@ fn method_name(channel: &str) -> &'static str {
     }
 }
 
-/// Whether an owner account may see payment `p`: its own order, a payment of bills it owns, or a
-/// counter payment for a unit it owns today.
+/// What an owner account reaches: the bills it owns (the one ownership rule) and the units it owns
+/// today.
+struct Reach {
+    bills: BTreeSet<i32>,
+    units_today: BTreeSet<i32>,
+}
+
+impl Reach {
+    async fn of(state: &AppState, account_id: i32) -> ApiResult<Reach> {
+        let bills = bills::owner_visible(state, account_id)
+            .await?
+            .iter()
+            .map(|b| b.id)
+            .collect();
+        Ok(Reach {
+            bills,
+            units_today: units_owned_today(state, account_id).await?,
+        })
+    }
+
+    /// Whether payment `p` (with its `lines`) is the account's to see: its own order, a payment of
+    /// bills it owns, or a counter payment for a unit it owns today.
+    fn sees(&self, account_id: i32, p: &payment::Model, lines: &[payment_line::Model]) -> bool {
+        p.account_id == Some(account_id)
+            || lines.iter().any(|l| l.bill_id.is_some_and(|b| self.bills.contains(&b)))
+            || (p.staff_id.is_some() && lines.iter().any(|l| self.units_today.contains(&l.unit_id)))
+    }
+}
+
+/// Whether an owner account may see payment `p` (see `Reach::sees`).
 pub async fn owner_may_see(state: &AppState, account_id: i32, p: &payment::Model) -> ApiResult<bool> {
     if p.account_id == Some(account_id) {
         return Ok(true);
@@ -86,19 +114,7 @@ pub async fn owner_may_see(state: &AppState, account_id: i32, p: &payment::Model
         .filter(payment_line::Column::PaymentId.eq(p.id))
         .all(&state.db)
         .await?;
-    let visible: BTreeSet<i32> = bills::owner_visible(state, account_id)
-        .await?
-        .iter()
-        .map(|b| b.id)
-        .collect();
-    if lines.iter().any(|l| l.bill_id.is_some_and(|b| visible.contains(&b))) {
-        return Ok(true);
-    }
-    if p.staff_id.is_none() {
-        return Ok(false);
-    }
-    let owned_today = units_owned_today(state, account_id).await?;
-    Ok(lines.iter().any(|l| owned_today.contains(&l.unit_id)))
+    Ok(Reach::of(state, account_id).await?.sees(account_id, p, &lines))
 }
 
 async fn units_owned_today(state: &AppState, account_id: i32) -> ApiResult<BTreeSet<i32>> {
@@ -127,40 +143,47 @@ async fn units_owned_today(state: &AppState, account_id: i32) -> ApiResult<BTree
         .collect())
 }
 
-/// The payments an owner account may see, newest first.
+/// The payments an owner account may see, newest first: its own orders, and the completed
+/// payments of its bills or (counter payments) of units it owns today.
 pub async fn owner_payments(state: &AppState, account_id: i32) -> ApiResult<Vec<payment::Model>> {
-    let mut ids: BTreeSet<i32> = payment::Entity::find()
-        .filter(payment::Column::AccountId.eq(account_id))
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(|p| p.id)
-        .collect();
-    // Counter payments of their bills, or of units they own today.
-    let bill_ids: Vec<i32> = bills::owner_visible(state, account_id)
-        .await?
-        .iter()
-        .map(|b| b.id)
-        .collect();
-    let units: Vec<i32> = units_owned_today(state, account_id).await?.into_iter().collect();
+    let reach = Reach::of(state, account_id).await?;
     let lines = payment_line::Entity::find()
         .filter(
             sea_orm::Condition::any()
-                .add(payment_line::Column::BillId.is_in(bill_ids))
-                .add(payment_line::Column::UnitId.is_in(units)),
+                .add(payment_line::Column::BillId.is_in(reach.bills.iter().copied().collect::<Vec<_>>()))
+                .add(payment_line::Column::UnitId.is_in(reach.units_today.iter().copied().collect::<Vec<_>>())),
         )
         .all(&state.db)
         .await?;
-    let candidates: BTreeSet<i32> = lines.iter().map(|l| l.payment_id).collect();
-    for p in payment::Entity::find()
-        .filter(payment::Column::Id.is_in(candidates))
-        .all(&state.db)
-        .await?
-    {
-        if p.account_id.is_none() && p.status != "pending" && owner_may_see(state, account_id, &p).await? {
-            ids.insert(p.id);
-        }
+    let mut by_payment: HashMap<i32, Vec<payment_line::Model>> = HashMap::new();
+    for l in lines {
+        by_payment.entry(l.payment_id).or_default().push(l);
     }
+    let theirs = payment::Entity::find()
+        .filter(payment::Column::Id.is_in(by_payment.keys().copied().collect::<Vec<_>>()))
+        .filter(payment::Column::AccountId.is_null())
+        .filter(payment::Column::Status.ne("pending"))
+        .all(&state.db)
+        .await?;
+    let mut ids: BTreeSet<i32> = theirs
+        .iter()
+        .filter(|p| {
+            reach.sees(
+                account_id,
+                p,
+                by_payment.get(&p.id).map(Vec::as_slice).unwrap_or_default(),
+            )
+        })
+        .map(|p| p.id)
+        .collect();
+    ids.extend(
+        payment::Entity::find()
+            .filter(payment::Column::AccountId.eq(account_id))
+            .all(&state.db)
+            .await?
+            .iter()
+            .map(|p| p.id),
+    );
     Ok(payment::Entity::find()
         .filter(payment::Column::Id.is_in(ids))
         .order_by_desc(payment::Column::Id)

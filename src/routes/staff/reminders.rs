@@ -169,7 +169,7 @@ pub async fn notice_html(
     StaffAuth(ctx): StaffAuth,
     id: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
-    let page = collection::printed_notice_html(&state, &ctx, id.into_inner()).await?;
+    let page = crate::services::notices::task_notice_html(&state, &ctx, id.into_inner()).await?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
 }
 
