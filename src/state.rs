@@ -36,7 +36,18 @@ pub struct AppState {
 impl AppState {
     /// Today's date in the company's default zone (communities' dates are local).
     pub fn today(&self) -> NaiveDate {
-        self.clock.now().with_timezone(&self.tz).date_naive()
+        self.today_in(self.tz)
+    }
+
+    /// Today's date in `tz`.
+    pub fn today_in(&self, tz: chrono_tz::Tz) -> NaiveDate {
+        self.clock.now().with_timezone(&tz).date_naive()
+    }
+
+    /// A community's time zone from its row: the one parse rule (setup refuses an unknown zone,
+    /// so the company default only guards rows written by hand).
+    pub fn zone_of(&self, c: &entity::community::Model) -> chrono_tz::Tz {
+        c.timezone.parse().unwrap_or(self.tz)
     }
 
     /// A community's time zone if already loaded (no I/O).
@@ -63,8 +74,7 @@ impl AppState {
         let tz = entity::community::Entity::find_by_id(community_id)
             .one(db)
             .await?
-            .and_then(|c| c.timezone.parse().ok())
-            .unwrap_or(self.tz);
+            .map_or(self.tz, |c| self.zone_of(&c));
         if let Ok(mut m) = self.zones.write() {
             m.insert(community_id, tz);
         }

@@ -56,7 +56,7 @@ pub async fn billing_tick(state: &AppState) -> Result<u64, crate::error::ApiErro
     let mut created = 0;
     for c in community::Entity::find().all(&state.db).await? {
         let tz = state.community_tz(c.id).await?;
-        let today = state.clock.now().with_timezone(&tz).date_naive();
+        let today = state.today_in(tz);
         let Some(next_month) = today
             .with_day(1)
             .and_then(|d| d.checked_add_months(chrono::Months::new(1)))

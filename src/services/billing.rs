@@ -60,8 +60,8 @@ pub async fn run_for_staff(state: &AppState, ctx: &StaffCtx, req: RunRequest) ->
     let Some(c) = c.filter(|_| ctx.sees(req.community_id)) else {
         return Err(ApiError::field("community_id", "小区不存在"));
     };
-    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let tz = state.zone_of(&c);
+    let today = state.today_in(tz);
     let issued_on = match &req.issued_on {
         None => today,
         Some(raw) => {

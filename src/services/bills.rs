@@ -244,7 +244,7 @@ impl Lookup {
 
     fn today(&self, state: &AppState, community_id: i32) -> NaiveDate {
         let tz = self.policies.get(&community_id).map(|(_, tz)| *tz).unwrap_or(state.tz);
-        state.clock.now().with_timezone(&tz).date_naive()
+        state.today_in(tz)
     }
 
     fn view(&self, state: &AppState, b: &bill::Model) -> ApiResult<(BillView, Amounts)> {
@@ -651,7 +651,7 @@ pub async fn prepay_quote(state: &AppState, account_id: i32, q: PrepayQuery) -> 
         ));
     }
     let tz = state.community_tz(u.community_id).await?;
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let today = state.today_in(tz);
     let billed: BTreeSet<String> = bill::Entity::find()
         .select_only()
         .column(bill::Column::Period)
@@ -762,8 +762,8 @@ pub async fn staff_bills(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let tz = state.zone_of(&c);
+    let today = state.today_in(tz);
     let mut cond = Condition::all().add(bill::Column::CommunityId.eq(q.community_id));
     if let Some(s) = &q.status {
         if !matches!(s.as_str(), "unpaid" | "paid" | "waived" | "cancelled") {

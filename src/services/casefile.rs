@@ -48,7 +48,7 @@ pub async fn limitation_alerts(state: &AppState, ctx: &StaffCtx, q: AlertQuery) 
     ctx.require(Action::ReadSetup)?;
     ctx.require_community(q.community_id)?;
     let tz = state.community_tz(q.community_id).await?;
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let today = state.today_in(tz);
     // Ends within the window ⇔ its start is on or before this day.
     let cutoff = (today + chrono::Duration::days(ALERT_DAYS))
         .checked_sub_months(Months::new(36))
@@ -173,8 +173,8 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
         }
     }
     // Only arrears are claimed: unpaid bills whose due date has passed on the file's date.
-    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let tz = state.zone_of(&c);
+    let today = state.today_in(tz);
     let unpaid = bill::Entity::find()
         .filter(bill::Column::UnitId.eq(u.id))
         .filter(bill::Column::Status.eq("unpaid"))

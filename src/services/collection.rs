@@ -335,7 +335,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
     let mut held = std::collections::HashSet::new();
     for t in open {
         let tz = state.community_tz(t.community_id).await?;
-        let today = state.clock.now().with_timezone(&tz).date_naive();
+        let today = state.today_in(tz);
         let bills = t
             .reminder_id
             .and_then(|r| bills_of.get(&r))

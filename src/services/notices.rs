@@ -318,7 +318,7 @@ pub async fn task_notice_html(state: &AppState, ctx: &StaffCtx, task_id: i32) ->
     let s = snapshot_of(&n)?;
     let ids: Vec<i32> = s.rows.iter().map(|r| r.bill_id).collect();
     let tz = state.community_tz(t.community_id).await?;
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let today = state.today_in(tz);
     if held(&state.db, t.unit_id, &ids, today).await? {
         return Err(ApiError::Conflict(
             "HELD",

@@ -1574,7 +1574,7 @@ pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) ->
     let tz = state.community_tz(q.community_id).await?;
     let day = match &q.date {
         Some(d) => crate::domain::period::parse_date(d).map_err(|m| ApiError::field("date", m))?,
-        None => state.clock.now().with_timezone(&tz).date_naive(),
+        None => state.today_in(tz),
     };
     let start = day
         .and_hms_opt(0, 0, 0)

@@ -201,7 +201,7 @@ pub async fn receipt(state: &AppState, p: &payment::Model) -> ApiResult<Receipt>
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
+    let tz = state.zone_of(&c);
     let lines = payment_line::Entity::find()
         .filter(payment_line::Column::PaymentId.eq(p.id))
         .order_by_asc(payment_line::Column::Id)

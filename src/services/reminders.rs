@@ -184,7 +184,7 @@ impl Moment {
             .ok_or(ApiError::NotFound)?;
         let policy = policy_of(db, community_id).await?;
         let tz = state.community_tz_on(db, community_id).await?;
-        let today = state.clock.now().with_timezone(&tz).date_naive();
+        let today = state.today_in(tz);
         let defaults = &state.settings.reminders;
         let quiet = QuietHours::parse(policy.quiet_hours.as_deref().unwrap_or(&defaults.quiet_hours));
         let no_send = policy

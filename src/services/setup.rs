@@ -310,8 +310,8 @@ async fn community_views(state: &AppState, list: Vec<community::Model>) -> ApiRe
         .await?;
     let mut out = Vec::with_capacity(list.len());
     for c in list {
-        let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
-        let today = state.clock.now().with_timezone(&tz).date_naive();
+        let tz = state.zone_of(&c);
+        let today = state.today_in(tz);
         out.push(community_view(c, &changes, today));
     }
     Ok(out)
@@ -471,8 +471,8 @@ pub async fn add_late_fee_terms(
             }
         })
         .ok();
-    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let tz = state.zone_of(&c);
+    let today = state.today_in(tz);
     let from = parse_date("effective_from", &body.effective_from, &mut errors);
     if from.is_some_and(|f| f < today) {
         errors.insert(
@@ -509,7 +509,7 @@ pub async fn update_community(
     let policy = patch.late_fee.as_ref().map(|t| check_terms(t, &mut errors));
     ApiError::check(errors)?;
     let now = state.clock.now();
-    let tz: chrono_tz::Tz = c.timezone.parse().unwrap_or(state.tz);
+    let tz = state.zone_of(&c);
     let today = now.with_timezone(&tz).date_naive();
     let txn = crate::db::begin_write(&state.db).await?;
     let mut am: community::ActiveModel = c.into();
