@@ -113,13 +113,7 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         .public_url
         .clone()
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| {
-            let host = match settings.server.host.as_str() {
-                "0.0.0.0" | "::" => "127.0.0.1",
-                h => h,
-            };
-            format!("http://{host}:{}", settings.server.port)
-        });
+        .unwrap_or_else(|| local_url(&settings.server.host, settings.server.port));
     // The sandbox gateway exists only in the demo; its key is accepted nowhere else.
     let sandbox = if settings.demo {
         Some(Arc::new(crate::gateways::sandbox::Sandbox::new(
@@ -232,15 +226,20 @@ impl Application {
     }
 }
 
+/// This process's own address, for links and the banner: a wildcard bind is reached on loopback.
+fn local_url(host: &str, port: u16) -> String {
+    let host = match host {
+        "0.0.0.0" | "::" => "127.0.0.1",
+        h => h,
+    };
+    format!("http://{host}:{port}")
+}
+
 /// The start-up banner: API, docs and metrics addresses, demo logins, and each gateway and channel
 /// with what happens without it — for a person reading the terminal (logs are JSON).
 pub fn banner(state: &AppState, port: u16, metrics_port: Option<u16>) -> String {
     let s = &state.settings;
-    let host = match s.server.host.as_str() {
-        "0.0.0.0" | "::" => "127.0.0.1",
-        h => h,
-    };
-    let base = format!("http://{host}:{port}");
+    let base = local_url(&s.server.host, port);
     let on = |yes: bool, what: &str, without: &str| {
         if yes {
             format!("  ✓ {what}")
