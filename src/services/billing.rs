@@ -8,11 +8,51 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::fee_items::rules_for_community;
 use crate::services::{cache, staff::StaffCtx};
 use crate::state::AppState;
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{bill, billing_run, community, unit};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+
+/// A bill as the ledger issues it: unpaid, nothing yet paid or waived. Every new bill (a billing
+/// run's, a prepayment's, the demo's history) is this one shape.
+pub struct NewBill {
+    pub community_id: i32,
+    pub unit_id: i32,
+    pub fee_item_id: i32,
+    pub period: Period,
+    pub due_date: NaiveDate,
+    /// The fee item's own due date, when notice moved `due_date` later.
+    pub nominal_due_date: Option<NaiveDate>,
+    pub issued_on: Option<NaiveDate>,
+    pub principal_fen: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewBill {
+    pub fn row(self) -> bill::ActiveModel {
+        bill::ActiveModel {
+            community_id: Set(self.community_id),
+            unit_id: Set(self.unit_id),
+            fee_item_id: Set(self.fee_item_id),
+            period: Set(self.period.to_string()),
+            period_start: Set(self.period.start()),
+            period_end: Set(self.period.end()),
+            due_date: Set(self.due_date),
+            nominal_due_date: Set(self.nominal_due_date),
+            issued_on: Set(self.issued_on),
+            principal_fen: Set(self.principal_fen),
+            paid_principal_fen: Set(0),
+            late_fee_paid_fen: Set(0),
+            late_fee_waived_fen: Set(0),
+            status: Set("unpaid".into()),
+            paid_at: Set(None),
+            created_at: Set(self.created_at),
+            ..Default::default()
+        }
+    }
+}
 
 /// The actor recorded for runs the scheduler starts.
 pub const SCHEDULER: &str = "scheduler";
@@ -146,25 +186,20 @@ pub async fn run(
                 already += 1;
                 continue;
             }
-            candidates.push(bill::ActiveModel {
-                community_id: Set(community_id),
-                unit_id: Set(u.id),
-                fee_item_id: Set(r.item.id),
-                period: Set(period.to_string()),
-                period_start: Set(period.start()),
-                period_end: Set(period.end()),
-                due_date: Set(due),
-                nominal_due_date: Set(moved_from),
-                issued_on: Set(Some(issued_on)),
-                principal_fen: Set(principal),
-                paid_principal_fen: Set(0),
-                late_fee_paid_fen: Set(0),
-                late_fee_waived_fen: Set(0),
-                status: Set("unpaid".into()),
-                paid_at: Set(None),
-                created_at: Set(started),
-                ..Default::default()
-            });
+            candidates.push(
+                NewBill {
+                    community_id,
+                    unit_id: u.id,
+                    fee_item_id: r.item.id,
+                    period,
+                    due_date: due,
+                    nominal_due_date: moved_from,
+                    issued_on: Some(issued_on),
+                    principal_fen: principal,
+                    created_at: started,
+                }
+                .row(),
+            );
         }
     }
     let total = candidates.len();

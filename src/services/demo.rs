@@ -274,24 +274,18 @@ async fn demo_bill(
     now: chrono::DateTime<chrono::Utc>,
     txn: &sea_orm::DatabaseTransaction,
 ) -> ApiResult<bill::Model> {
-    Ok(bill::ActiveModel {
-        community_id: Set(community_id),
-        unit_id: Set(unit_id),
-        fee_item_id: Set(fee_item_id),
-        period: Set(period.to_string()),
-        period_start: Set(period.start()),
-        period_end: Set(period.end()),
-        due_date: Set(due),
-        issued_on: Set(Some(due - chrono::Duration::days(21))),
-        principal_fen: Set(principal),
-        paid_principal_fen: Set(0),
-        late_fee_paid_fen: Set(0),
-        late_fee_waived_fen: Set(0),
-        status: Set("unpaid".into()),
-        paid_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
+    Ok(crate::services::billing::NewBill {
+        community_id,
+        unit_id,
+        fee_item_id,
+        period,
+        due_date: due,
+        nominal_due_date: None,
+        issued_on: Some(due - chrono::Duration::days(21)),
+        principal_fen: principal,
+        created_at: now,
     }
+    .row()
     .insert(txn)
     .await?)
 }

@@ -859,23 +859,18 @@ async fn prepaid_bill(
         .await?
         .ok_or(ApiError::NotFound)?;
     let period = crate::domain::period::Period::parse(&l.period).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
-    let b = bill::ActiveModel {
-        community_id: Set(p.community_id),
-        unit_id: Set(l.unit_id),
-        fee_item_id: Set(l.fee_item_id),
-        period: Set(l.period.clone()),
-        period_start: Set(period.start()),
-        period_end: Set(period.end()),
-        due_date: Set(period.due_date(u32::try_from(item.due_day).unwrap_or(1))),
-        principal_fen: Set(l.principal_fen),
-        paid_principal_fen: Set(0),
-        late_fee_paid_fen: Set(0),
-        late_fee_waived_fen: Set(0),
-        status: Set("unpaid".into()),
-        paid_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
+    let b = crate::services::billing::NewBill {
+        community_id: p.community_id,
+        unit_id: l.unit_id,
+        fee_item_id: l.fee_item_id,
+        period,
+        due_date: period.due_date(u32::try_from(item.due_day).unwrap_or(1)),
+        nominal_due_date: None,
+        issued_on: None,
+        principal_fen: l.principal_fen,
+        created_at: now,
     }
+    .row()
     .insert(txn)
     .await?;
     Ok(Some(b))
