@@ -166,15 +166,29 @@ pub fn holds_cover(holds: &[entity::collection_hold::Model], unit_id: i32, bill_
     })
 }
 
-/// The amount the notice's bills come to today, when payments or refunds changed it since.
-async fn due_today(state: &AppState, s: &NoticeSnapshot) -> ApiResult<Option<(NaiveDate, String)>> {
+/// A notice by the number printed on it.
+pub async fn by_number(state: &AppState, number: &str) -> ApiResult<notice::Model> {
+    notice::Entity::find()
+        .filter(notice::Column::Number.eq(number))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The notice's bills as they stand now, priced for today, earliest due first.
+pub async fn bills_now(state: &AppState, s: &NoticeSnapshot) -> ApiResult<Vec<(bill::Model, BillView, Amounts)>> {
     let ids: Vec<i32> = s.rows.iter().map(|r| r.bill_id).collect();
     let current = bill::Entity::find()
         .filter(bill::Column::Id.is_in(ids))
         .order_by_asc(bill::Column::DueDate)
         .all(&state.db)
         .await?;
-    let priced = bills::with_amounts(state, current).await?;
+    bills::with_amounts(state, current).await
+}
+
+/// The amount the notice's bills come to today, when payments or refunds changed it since.
+async fn due_today(state: &AppState, s: &NoticeSnapshot) -> ApiResult<Option<(NaiveDate, String)>> {
+    let priced = bills_now(state, s).await?;
     let paid_now = sum_fen(
         priced
             .iter()

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::casefile::esc;
 use crate::services::notices;
 use crate::state::AppState;
-use entity::{bill, notice, payment, payment_line};
+use entity::{bill, payment, payment_line};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 fn page(title: &str, body: &str) -> String {
@@ -108,19 +108,9 @@ pub async fn confirm(state: &AppState, out_trade_no: &str) -> ApiResult<String> 
 /// `GET /sandbox/notices/{number}`: what a paper notice's code opens in the demo: the notice's bills
 /// with what is due today, and a button to pay the open ones in the sandbox.
 pub async fn notice_page(state: &AppState, number: &str) -> ApiResult<String> {
-    let n = notice::Entity::find()
-        .filter(notice::Column::Number.eq(number))
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let n = notices::by_number(state, number).await?;
     let s = notices::snapshot_of(&n)?;
-    let ids: Vec<i32> = s.rows.iter().map(|r| r.bill_id).collect();
-    let current = bill::Entity::find()
-        .filter(bill::Column::Id.is_in(ids))
-        .order_by_asc(bill::Column::DueDate)
-        .all(&state.db)
-        .await?;
-    let priced = crate::services::bills::with_amounts(state, current).await?;
+    let priced = notices::bills_now(state, &s).await?;
     let rows: String = priced
         .iter()
         .map(|(_, v, _)| {
@@ -156,11 +146,7 @@ pub async fn notice_page(state: &AppState, number: &str) -> ApiResult<String> {
 /// `POST /sandbox/notices/{number}/pay`: a sandbox order for the notice's open bills; the answer
 /// is where to confirm it.
 pub async fn pay_notice(state: &AppState, number: &str) -> ApiResult<String> {
-    let n = notice::Entity::find()
-        .filter(notice::Column::Number.eq(number))
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let n = notices::by_number(state, number).await?;
     let s = notices::snapshot_of(&n)?;
     let ids: Vec<i32> = s.rows.iter().map(|r| r.bill_id).collect();
     let open: Vec<i32> = bill::Entity::find()
