@@ -13,15 +13,7 @@ async fn second_owner(s: &Shop) -> (String, i64) {
     s.app.owner(&s.admin, "李四", "13800000002", &[unit]).await;
     let (token, _) = s.app.owner_login("openid-li").await;
     s.app.bind_phone(&token, "13800000002").await;
-    let r = s
-        .app
-        .post(
-            "/api/v1/staff/billing-runs",
-            Some(&s.admin),
-            &json!({"community_id": s.community, "period": "2026-10", "issued_on": "2026-08-01"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    s.app.billing_run(&s.admin, s.community, "2026-10", "2026-08-01").await;
     let bills: Vec<Value> = s.app.get_json("/api/v1/me/bills?status=unpaid", Some(&token)).await;
     (token, bills[0]["id"].as_i64().unwrap())
 }

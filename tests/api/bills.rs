@@ -46,15 +46,7 @@ pub(crate) async fn fee_item(app: &TestApp, admin: &str, body: Value) -> i64 {
 /// A billing run as a migration of opening arrears: issued on 2026-01-01 by the earlier system, so
 /// every period in these tests keeps its nominal due date.
 pub(crate) async fn run(app: &TestApp, admin: &str, community: i64, period: &str) -> Value {
-    let r = app
-        .post(
-            "/api/v1/staff/billing-runs",
-            Some(admin),
-            &json!({"community_id": community, "period": period, "issued_on": "2026-01-01"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    r.json().await.unwrap()
+    app.billing_run(admin, community, period, "2026-01-01").await
 }
 
 pub(crate) async fn my_bills(app: &TestApp, token: &str, status: &str) -> Vec<Value> {

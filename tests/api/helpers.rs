@@ -316,6 +316,27 @@ impl TestApp {
             .expect("request")
     }
 
+    pub async fn delete(&self, p: &str, token: Option<&str>, body: &Value) -> Response {
+        Self::auth(self.http.delete(self.url(p)), token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A billing run that must succeed (201): the bills of `period` as if issued on `issued_on`.
+    pub async fn billing_run(&self, admin: &str, community: i64, period: &str, issued_on: &str) -> Value {
+        let r = self
+            .post(
+                "/api/v1/staff/billing-runs",
+                Some(admin),
+                &json!({"community_id": community, "period": period, "issued_on": issued_on}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        r.json().await.unwrap()
+    }
+
     pub async fn staff_login(&self, username: &str, password: &str) -> Response {
         self.post(
             "/api/v1/auth/staff/login",

@@ -25,15 +25,7 @@ async fn an_order_is_validated_before_any_gateway_is_needed() {
     // Another owner's bill is as unknown as a missing one.
     let other_unit = s.app.unit(&s.admin, s.community, "B-9-901").await;
     s.app.owner(&s.admin, "李四", "13800000009", &[other_unit]).await;
-    let r = s
-        .app
-        .post(
-            "/api/v1/staff/billing-runs",
-            Some(&s.admin),
-            &json!({"community_id": s.community, "period": "2026-10", "issued_on": "2026-08-01"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    s.app.billing_run(&s.admin, s.community, "2026-10", "2026-08-01").await;
     let all: Value = s
         .app
         .get_json(

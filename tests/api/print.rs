@@ -103,14 +103,7 @@ async fn the_case_file_and_a_notice_print_on_a4_with_every_column() {
     app.owner(&admin, "王小明", "13800002001", &[unit]).await;
     app.property_fee(&admin, c).await;
     for p in ["2026-05", "2026-06", "2026-07"] {
-        let r = app
-            .post(
-                "/api/v1/staff/billing-runs",
-                Some(&admin),
-                &json!({"community_id": c, "period": p, "issued_on": "2026-04-20"}),
-            )
-            .await;
-        assert_eq!(r.status(), 201);
+        app.billing_run(&admin, c, p, "2026-04-20").await;
     }
     // A final notice (no channel: it goes to staff and is printed), a payment and a call as evidence.
     let run: Value = app

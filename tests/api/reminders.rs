@@ -1347,37 +1347,16 @@ async fn a_hold_suspends_follow_up_and_ending_it_early_resumes_everything() {
     assert_error(r, 409, "TASK_SUSPENDED").await;
     // Ending the hold early needs a reason, is audited and kept as evidence; then all resumes.
     let url = format!("/api/v1/staff/holds/{hold_id}");
-    let r = e
-        .app
-        .http
-        .delete(e.app.url(&url))
-        .bearer_auth(&e.admin)
-        .json(&json!({"reason": ""}))
-        .send()
-        .await
-        .unwrap();
+    let r = e.app.delete(&url, Some(&e.admin), &json!({"reason": ""})).await;
     assert_error(r, 422, "VALIDATION_FAILED").await;
     let r = e
         .app
-        .http
-        .delete(e.app.url(&url))
-        .bearer_auth(&e.admin)
-        .json(&json!({"reason": "已维修完毕"}))
-        .send()
-        .await
-        .unwrap();
+        .delete(&url, Some(&e.admin), &json!({"reason": "已维修完毕"}))
+        .await;
     assert_eq!(r.status(), 200);
     let ended: Value = r.json().await.unwrap();
     assert_eq!(ended["end_reason"], "已维修完毕");
-    let r = e
-        .app
-        .http
-        .delete(e.app.url(&url))
-        .bearer_auth(&e.admin)
-        .json(&json!({"reason": "再来"}))
-        .send()
-        .await
-        .unwrap();
+    let r = e.app.delete(&url, Some(&e.admin), &json!({"reason": "再来"})).await;
     assert_error(r, 409, "HOLD_ENDED").await;
     assert_eq!(e.tasks().await.len(), 2, "tasks resume");
     let holds: Value = e

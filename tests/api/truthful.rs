@@ -295,14 +295,7 @@ async fn one_ownership_rule_for_the_app_the_reminders_and_the_case_file() {
     for p in [
         "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11",
     ] {
-        let r = app
-            .post(
-                "/api/v1/staff/billing-runs",
-                Some(&admin),
-                &json!({"community_id": c, "period": p, "issued_on": "2026-04-20"}),
-            )
-            .await;
-        assert_eq!(r.status(), 201);
+        app.billing_run(&admin, c, p, "2026-04-20").await;
     }
     let (sql, rust) = ownership_both_ways(&app).await;
     assert_eq!(sql, rust, "the SQL and Rust forms of the rule agree");
