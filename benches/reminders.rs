@@ -167,7 +167,7 @@ async fn main() {
     );
 
     let started = Instant::now();
-    let report = wuye::services::reminders::tick(&state).await.expect("pass");
+    let report = wuye::services::collection::reminders::tick(&state).await.expect("pass");
     let secs = started.elapsed().as_secs_f64();
     let total = per_owner * owners;
     println!(
@@ -181,7 +181,9 @@ async fn main() {
         rss_mb("VmHWM:")
     );
     let again = Instant::now();
-    let second = wuye::services::reminders::tick(&state).await.expect("second pass");
+    let second = wuye::services::collection::reminders::tick(&state)
+        .await
+        .expect("second pass");
     println!(
         "second pass (nothing new to send): {:.1}s, sent {}",
         again.elapsed().as_secs_f64(),

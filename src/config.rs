@@ -27,7 +27,7 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub scheduler: SchedulerSettings,
     pub cache: CacheSettings,
-    pub sms: crate::gateways::sms::SmsSettings,
+    pub sms: SmsSettings,
     pub reminders: ReminderSettings,
     /// Set by `serve --demo`, never from files.
     #[serde(skip)]
@@ -368,4 +368,26 @@ impl Settings {
     pub fn is_sqlite(&self) -> bool {
         self.database.url.starts_with("sqlite:")
     }
+}
+
+/// `sms.*` settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct SmsSettings {
+    pub api_base: String,
+    pub secret_id: Option<String>,
+    pub secret_key: Option<SecretString>,
+    pub sdk_app_id: Option<String>,
+    pub sign_name: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Template id per reminder stage.
+    #[serde(default)]
+    pub templates: std::collections::HashMap<String, String>,
+    /// The wording registered with Tencent for each stage's template (what evidence records as sent).
+    #[serde(default)]
+    pub template_texts: std::collections::HashMap<String, String>,
+}
+
+fn default_region() -> String {
+    "ap-guangzhou".into()
 }

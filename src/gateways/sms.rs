@@ -4,32 +4,12 @@ use chrono::{DateTime, Utc};
 use ring::hmac;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+use crate::config::SmsSettings;
 use std::collections::HashMap;
 
 const SERVICE: &str = "sms";
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
-
-/// `sms.*` settings.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct SmsSettings {
-    pub api_base: String,
-    pub secret_id: Option<String>,
-    pub secret_key: Option<SecretString>,
-    pub sdk_app_id: Option<String>,
-    pub sign_name: Option<String>,
-    #[serde(default = "default_region")]
-    pub region: String,
-    /// Template id per reminder stage.
-    #[serde(default)]
-    pub templates: HashMap<String, String>,
-    /// The wording registered with Tencent for each stage's template (what evidence records as sent).
-    #[serde(default)]
-    pub template_texts: HashMap<String, String>,
-}
-
-fn default_region() -> String {
-    "ap-guangzhou".into()
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {

@@ -1,8 +1,8 @@
 //! Extractors that turn a request into typed input or a JSON error: bodies (size-limited, with the
 //! offending field named), bearer sessions for owners and staff, the client address.
 use crate::error::{ApiError, FieldErrors};
-use crate::services::sessions::{self, Subject};
-use crate::services::staff::{self, StaffCtx};
+use crate::services::access::sessions::{self, Subject};
+use crate::services::access::staff::{self, StaffCtx};
 use crate::state::AppState;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;

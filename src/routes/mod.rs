@@ -1,13 +1,13 @@
 //! HTTP surface: thin handlers, one file per resource, and the one table that both registers
 //! every route and lets a test check that each is in the OpenAPI document.
-pub mod auth;
-pub mod bills;
+pub mod access;
+pub mod billing;
+pub mod collection;
 pub mod extract;
 pub mod health;
-pub mod me;
 pub mod payments;
 pub mod sandbox;
-pub mod staff;
+pub mod setup;
 
 use crate::error::ApiError;
 use actix_web::web;
@@ -39,18 +39,18 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/readyz", health::readyz),
         route!(get, "/metrics", health::metrics),
         // Owner look-ups first: actix tries routes in order, and these are the hot ones.
-        route!(get, "/api/v1/me/bills", bills::list),
-        route!(get, "/api/v1/me/bills/{id}", bills::get),
-        route!(get, "/api/v1/me/arrears", bills::arrears),
-        route!(get, "/api/v1/me/prepay-quote", bills::prepay_quote),
-        route!(post, "/api/v1/auth/wechat/login", auth::wechat_login),
-        route!(post, "/api/v1/auth/staff/login", auth::staff_login),
-        route!(post, "/api/v1/auth/logout", auth::logout),
-        route!(get, "/api/v1/me", me::me),
-        route!(post, "/api/v1/me/phone", me::bind_phone),
-        route!(get, "/api/v1/me/units", me::my_units),
-        route!(get, "/api/v1/me/units/{id}", me::my_unit),
-        route!(post, "/api/v1/me/consents", me::consent),
+        route!(get, "/api/v1/me/bills", billing::owner::list),
+        route!(get, "/api/v1/me/bills/{id}", billing::owner::get),
+        route!(get, "/api/v1/me/arrears", billing::owner::arrears),
+        route!(get, "/api/v1/me/prepay-quote", billing::owner::prepay_quote),
+        route!(post, "/api/v1/auth/wechat/login", access::auth::wechat_login),
+        route!(post, "/api/v1/auth/staff/login", access::auth::staff_login),
+        route!(post, "/api/v1/auth/logout", access::auth::logout),
+        route!(get, "/api/v1/me", access::me::me),
+        route!(post, "/api/v1/me/phone", access::me::bind_phone),
+        route!(get, "/api/v1/me/units", access::me::my_units),
+        route!(get, "/api/v1/me/units/{id}", access::me::my_unit),
+        route!(post, "/api/v1/me/consents", access::me::consent),
         route!(post, "/api/v1/payments", payments::create),
         route!(get, "/api/v1/payments/{id}", payments::get),
         route!(get, "/api/v1/me/payments", payments::mine),
@@ -63,95 +63,83 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/staff/payment-exceptions", payments::exceptions),
         route!(post, "/api/v1/notify/wechatpay", payments::wechatpay),
         route!(post, "/api/v1/notify/alipay", payments::alipay),
-        route!(post, "/api/v1/staff/fee-items", staff::billing::create_item),
-        route!(get, "/api/v1/staff/fee-items", staff::billing::list_items),
-        route!(get, "/api/v1/staff/fee-items/{id}", staff::billing::get_item),
-        route!(patch, "/api/v1/staff/fee-items/{id}", staff::billing::update_item),
-        route!(post, "/api/v1/staff/fee-items/{id}/prices", staff::billing::add_price),
-        route!(post, "/api/v1/staff/billing-runs", staff::billing::run),
-        route!(get, "/api/v1/staff/bills", staff::billing::list_bills),
-        route!(get, "/api/v1/staff/bills/{id}", staff::billing::get_bill),
-        route!(post, "/api/v1/staff/bills/{id}/waive-late-fee", staff::billing::waive),
-        route!(post, "/api/v1/staff/bills/{id}/adjust", staff::billing::adjust),
-        route!(post, "/api/v1/staff/bills/{id}/cancel", staff::billing::cancel),
-        route!(post, "/api/v1/staff/communities", staff::communities::create),
-        route!(get, "/api/v1/staff/communities", staff::communities::list),
-        route!(get, "/api/v1/staff/communities/{id}", staff::communities::get),
-        route!(patch, "/api/v1/staff/communities/{id}", staff::communities::update),
+        route!(post, "/api/v1/staff/fee-items", billing::staff::create_item),
+        route!(get, "/api/v1/staff/fee-items", billing::staff::list_items),
+        route!(get, "/api/v1/staff/fee-items/{id}", billing::staff::get_item),
+        route!(patch, "/api/v1/staff/fee-items/{id}", billing::staff::update_item),
+        route!(post, "/api/v1/staff/fee-items/{id}/prices", billing::staff::add_price),
+        route!(post, "/api/v1/staff/billing-runs", billing::staff::run),
+        route!(get, "/api/v1/staff/bills", billing::staff::list_bills),
+        route!(get, "/api/v1/staff/bills/{id}", billing::staff::get_bill),
+        route!(post, "/api/v1/staff/bills/{id}/waive-late-fee", billing::staff::waive),
+        route!(post, "/api/v1/staff/bills/{id}/adjust", billing::staff::adjust),
+        route!(post, "/api/v1/staff/bills/{id}/cancel", billing::staff::cancel),
+        route!(post, "/api/v1/staff/communities", setup::communities::create),
+        route!(get, "/api/v1/staff/communities", setup::communities::list),
+        route!(get, "/api/v1/staff/communities/{id}", setup::communities::get),
+        route!(patch, "/api/v1/staff/communities/{id}", setup::communities::update),
         route!(
             post,
             "/api/v1/staff/communities/{id}/late-fee-terms",
-            staff::communities::add_terms
+            setup::communities::add_terms
         ),
-        route!(post, "/api/v1/staff/units", staff::units::create),
-        route!(get, "/api/v1/staff/units", staff::units::list),
-        route!(get, "/api/v1/staff/units/{id}", staff::units::get),
-        route!(patch, "/api/v1/staff/units/{id}", staff::units::update),
-        route!(post, "/api/v1/staff/units/{id}/transfer", staff::units::transfer),
-        route!(post, "/api/v1/staff/owners", staff::owners::create),
-        route!(get, "/api/v1/staff/owners", staff::owners::list),
-        route!(get, "/api/v1/staff/owners/{id}", staff::owners::get),
-        route!(patch, "/api/v1/staff/owners/{id}", staff::owners::update),
+        route!(post, "/api/v1/staff/units", setup::units::create),
+        route!(get, "/api/v1/staff/units", setup::units::list),
+        route!(get, "/api/v1/staff/units/{id}", setup::units::get),
+        route!(patch, "/api/v1/staff/units/{id}", setup::units::update),
+        route!(post, "/api/v1/staff/units/{id}/transfer", setup::units::transfer),
+        route!(post, "/api/v1/staff/owners", setup::owners::create),
+        route!(get, "/api/v1/staff/owners", setup::owners::list),
+        route!(get, "/api/v1/staff/owners/{id}", setup::owners::get),
+        route!(patch, "/api/v1/staff/owners/{id}", setup::owners::update),
         route!(
             post,
             "/api/v1/staff/owners/{id}/reveal-phone",
-            staff::owners::reveal_phone
+            setup::owners::reveal_phone
         ),
-        route!(get, "/api/v1/staff/pii-access-log", staff::owners::pii_log),
-        route!(post, "/api/v1/staff/imports", staff::imports::import_csv),
-        route!(get, "/api/v1/staff/imports/template", staff::imports::template),
-        route!(post, "/api/v1/staff/staff-users", staff::staff_users::create),
-        route!(get, "/api/v1/staff/staff-users", staff::staff_users::list),
-        route!(patch, "/api/v1/staff/staff-users/{id}", staff::staff_users::update),
-        route!(post, "/api/v1/me/subscriptions", me::subscriptions),
-        route!(put, "/api/v1/me/reminder-preferences", me::reminder_preferences),
+        route!(get, "/api/v1/staff/pii-access-log", setup::owners::pii_log),
+        route!(post, "/api/v1/staff/imports", setup::imports::import_csv),
+        route!(get, "/api/v1/staff/imports/template", setup::imports::template),
+        route!(post, "/api/v1/staff/staff-users", access::staff_users::create),
+        route!(get, "/api/v1/staff/staff-users", access::staff_users::list),
+        route!(patch, "/api/v1/staff/staff-users/{id}", access::staff_users::update),
+        route!(post, "/api/v1/me/subscriptions", access::me::subscriptions),
+        route!(put, "/api/v1/me/reminder-preferences", access::me::reminder_preferences),
         route!(
             get,
             "/api/v1/staff/communities/{id}/reminder-policy",
-            staff::reminders::get_policy
+            collection::get_policy
         ),
         route!(
             put,
             "/api/v1/staff/communities/{id}/reminder-policy",
-            staff::reminders::put_policy
+            collection::put_policy
         ),
-        route!(post, "/api/v1/staff/reminder-runs", staff::reminders::run),
-        route!(get, "/api/v1/staff/reminders", staff::reminders::list_reminders),
-        route!(post, "/api/v1/staff/holds", staff::reminders::create_hold),
-        route!(get, "/api/v1/staff/holds", staff::reminders::list_holds),
-        route!(delete, "/api/v1/staff/holds/{id}", staff::reminders::end_hold),
-        route!(get, "/api/v1/notices/{scene}", me::notice),
-        route!(get, "/api/v1/staff/tasks", staff::reminders::list_tasks),
-        route!(
-            get,
-            "/api/v1/staff/tasks/{id}/notice.html",
-            staff::reminders::notice_html
-        ),
-        route!(post, "/api/v1/staff/contacts", staff::reminders::contact),
-        route!(
-            get,
-            "/api/v1/staff/units/{id}/evidence",
-            staff::reminders::evidence_list
-        ),
+        route!(post, "/api/v1/staff/reminder-runs", collection::run),
+        route!(get, "/api/v1/staff/reminders", collection::list_reminders),
+        route!(post, "/api/v1/staff/holds", collection::create_hold),
+        route!(get, "/api/v1/staff/holds", collection::list_holds),
+        route!(delete, "/api/v1/staff/holds/{id}", collection::end_hold),
+        route!(get, "/api/v1/notices/{scene}", access::me::notice),
+        route!(get, "/api/v1/staff/tasks", collection::list_tasks),
+        route!(get, "/api/v1/staff/tasks/{id}/notice.html", collection::notice_html),
+        route!(post, "/api/v1/staff/contacts", collection::contact),
+        route!(get, "/api/v1/staff/units/{id}/evidence", collection::evidence_list),
         route!(
             get,
             "/api/v1/staff/units/{id}/evidence/verify",
-            staff::reminders::evidence_verify
+            collection::evidence_verify
         ),
-        route!(get, "/api/v1/staff/units/{id}/case-file", staff::reminders::case_file),
+        route!(get, "/api/v1/staff/units/{id}/case-file", collection::case_file),
         route!(
             get,
             "/api/v1/staff/units/{id}/case-file.html",
-            staff::reminders::case_file_html
+            collection::case_file_html
         ),
-        route!(
-            get,
-            "/api/v1/staff/limitation-alerts",
-            staff::reminders::limitation_alerts
-        ),
+        route!(get, "/api/v1/staff/limitation-alerts", collection::limitation_alerts),
     ];
     if demo {
-        t.push(route!(post, "/api/v1/auth/demo/login", auth::demo_login));
+        t.push(route!(post, "/api/v1/auth/demo/login", access::auth::demo_login));
         t.push(route!(post, "/api/v1/notify/sandbox", payments::sandbox));
     }
     t
@@ -265,28 +253,28 @@ impl utoipa::Modify for StandardErrors {
     modifiers(&BearerAuth, &StandardErrors),
     paths(
         health::healthz, health::readyz, health::metrics,
-        auth::wechat_login, auth::staff_login, auth::demo_login, auth::logout,
-        me::me, me::bind_phone, me::my_units, me::my_unit, me::consent,
-        bills::list, bills::get, bills::arrears, bills::prepay_quote,
+        access::auth::wechat_login, access::auth::staff_login, access::auth::demo_login, access::auth::logout,
+        access::me::me, access::me::bind_phone, access::me::my_units, access::me::my_unit, access::me::consent,
+        billing::owner::list, billing::owner::get, billing::owner::arrears, billing::owner::prepay_quote,
         payments::create, payments::get, payments::mine, payments::counter, payments::exceptions,
         payments::wechatpay, payments::alipay, payments::refund, payments::refunds_of, payments::summary,
         payments::receipt, payments::receipt_html, payments::sandbox,
-        staff::billing::create_item, staff::billing::list_items, staff::billing::get_item, staff::billing::update_item,
-        staff::billing::add_price, staff::billing::run, staff::billing::list_bills, staff::billing::get_bill,
-        staff::billing::waive, staff::billing::adjust, staff::billing::cancel,
-        staff::communities::create, staff::communities::list, staff::communities::get, staff::communities::update,
-        staff::communities::add_terms,
-        staff::units::create, staff::units::list, staff::units::get, staff::units::update, staff::units::transfer,
-        staff::owners::create, staff::owners::list, staff::owners::get, staff::owners::update, staff::owners::reveal_phone,
-        staff::owners::pii_log,
-        staff::imports::import_csv, staff::imports::template,
-        staff::staff_users::create, staff::staff_users::list, staff::staff_users::update,
-        me::subscriptions, me::reminder_preferences,
-        staff::reminders::get_policy, staff::reminders::put_policy, staff::reminders::run, staff::reminders::list_reminders,
-        staff::reminders::create_hold, staff::reminders::list_holds, staff::reminders::end_hold, me::notice, staff::reminders::list_tasks, staff::reminders::notice_html,
-        staff::reminders::contact, staff::reminders::evidence_list, staff::reminders::evidence_verify,
-        staff::reminders::case_file, staff::reminders::case_file_html, staff::reminders::limitation_alerts,
+        billing::staff::create_item, billing::staff::list_items, billing::staff::get_item, billing::staff::update_item,
+        billing::staff::add_price, billing::staff::run, billing::staff::list_bills, billing::staff::get_bill,
+        billing::staff::waive, billing::staff::adjust, billing::staff::cancel,
+        setup::communities::create, setup::communities::list, setup::communities::get, setup::communities::update,
+        setup::communities::add_terms,
+        setup::units::create, setup::units::list, setup::units::get, setup::units::update, setup::units::transfer,
+        setup::owners::create, setup::owners::list, setup::owners::get, setup::owners::update, setup::owners::reveal_phone,
+        setup::owners::pii_log,
+        setup::imports::import_csv, setup::imports::template,
+        access::staff_users::create, access::staff_users::list, access::staff_users::update,
+        access::me::subscriptions, access::me::reminder_preferences,
+        collection::get_policy, collection::put_policy, collection::run, collection::list_reminders,
+        collection::create_hold, collection::list_holds, collection::end_hold, access::me::notice, collection::list_tasks, collection::notice_html,
+        collection::contact, collection::evidence_list, collection::evidence_verify,
+        collection::case_file, collection::case_file_html, collection::limitation_alerts,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::bills::StatusFilter))
+    components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::bills::StatusFilter))
 )]
 pub struct ApiDoc;

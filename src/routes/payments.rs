@@ -1,12 +1,12 @@
 //! Owner payments, counter payments, payment exceptions, and the gateways' notifications.
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::routes::extract::{client_ip, read_body, Json, OwnerAuth, Query, StaffAuth};
+use crate::services::payments::receipts::{self, Receipt};
+use crate::services::payments::refunds::{self, RefundRequest, RefundView};
 use crate::services::payments::{
     self, ChannelDay, CounterPayment, ExceptionQuery, ExceptionView, NewPayment, NotifyAnswer, PaymentCreated,
     PaymentView, SummaryQuery,
 };
-use crate::services::receipts::{self, Receipt};
-use crate::services::refunds::{self, RefundRequest, RefundView};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};

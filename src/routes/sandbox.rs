@@ -1,7 +1,7 @@
-//! The demo's sandbox pages (served only under `serve --demo`; see `services::sandbox`). They are
+//! The demo's sandbox pages (served only under `serve --demo`; see `services::payments::sandbox`). They are
 //! pages for people, not API: they are registered beside the API, outside the OpenAPI table.
 use crate::error::ApiResult;
-use crate::services::sandbox;
+use crate::services::payments::sandbox;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 

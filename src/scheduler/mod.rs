@@ -1,6 +1,6 @@
 //! Background jobs. Each job is a plain `tick` over the app state, idempotent and safe with many
 //! replicas (unique keys decide who did what), so the loop only has to call it now and then.
-use crate::services::billing;
+use crate::services::billing::runs as billing;
 use crate::state::AppState;
 use chrono::{Datelike, NaiveDate};
 use entity::community;
@@ -24,13 +24,13 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::payments::reconcile(&state).await {
                 tracing::warn!(error = %e, "payment reconciliation failed");
             }
-            if let Err(e) = crate::services::rejections::prune(&state).await {
+            if let Err(e) = crate::services::payments::rejections::prune(&state).await {
                 tracing::warn!(error = %e, "pruning rejected notifications failed");
             }
-            if let Err(e) = crate::services::sessions::prune(&state).await {
+            if let Err(e) = crate::services::access::sessions::prune(&state).await {
                 tracing::warn!(error = %e, "pruning expired sessions failed");
             }
-            match crate::services::reminders::tick(&state).await {
+            match crate::services::collection::reminders::tick(&state).await {
                 Ok(r) if r.sent + r.suppressed > 0 => {
                     tracing::info!(
                         sent = r.sent,
@@ -66,7 +66,7 @@ pub async fn billing_tick(state: &AppState) -> Result<u64, crate::error::ApiErro
         let Some(auto_day) = today.with_day(settings.auto_run_day) else {
             continue;
         };
-        let rules = crate::services::fee_items::rules_for_community(state, c.id).await?;
+        let rules = crate::services::billing::fee_items::rules_for_community(state, c.id).await?;
         for cycle in [Cycle::Monthly, Cycle::Quarterly, Cycle::Yearly] {
             let period = cycle.period_of(next_month);
             if period.start() != next_month {

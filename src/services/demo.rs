@@ -274,7 +274,7 @@ async fn demo_bill(
     now: chrono::DateTime<chrono::Utc>,
     txn: &sea_orm::DatabaseTransaction,
 ) -> ApiResult<bill::Model> {
-    Ok(crate::services::billing::NewBill {
+    Ok(crate::services::billing::runs::NewBill {
         community_id,
         unit_id,
         fee_item_id,
@@ -377,7 +377,7 @@ async fn pay_demo(
         });
         periods.push(format!("{} {}", b.period, Fen(line_amount).to_yuan_string()));
     }
-    let rec = crate::services::evidence::NewEvidence {
+    let rec = crate::services::collection::evidence::NewEvidence {
         kind: "payment",
         stage: None,
         channel: method.into(),
@@ -386,7 +386,7 @@ async fn pay_demo(
         .to_string(),
         result: "credited".into(),
     };
-    crate::services::evidence::append(txn, u.id, at, rec).await?;
+    crate::services::collection::evidence::append(txn, u.id, at, rec).await?;
     Ok(())
 }
 

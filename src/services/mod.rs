@@ -1,24 +1,12 @@
-//! Use cases. Database transactions live here; routes stay thin and domain stays pure.
+//! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
+//! thin and domain stays pure. Contexts depend downwards only: access ← setup ← billing ←
+//! payments, collection (collection reads billing's views; payments credit through billing's
+//! ledger); `cache`, `audit` and `demo` serve them all.
+pub mod access;
 pub mod audit;
 pub mod billing;
-pub mod bills;
 pub mod cache;
-pub mod casefile;
 pub mod collection;
 pub mod demo;
-pub mod evidence;
-pub mod fee_items;
-pub mod identity;
-pub mod import;
-pub mod notices;
-pub mod owners;
 pub mod payments;
-pub mod rate_limit;
-pub mod receipts;
-pub mod refunds;
-pub mod rejections;
-pub mod reminders;
-pub mod sandbox;
-pub mod sessions;
 pub mod setup;
-pub mod staff;

@@ -288,9 +288,15 @@ async fn rejected_notifications_are_pruned_after_the_retention_period() {
     .await;
     assert_eq!(app.count("rejected_notifications").await, 1);
     app.clock.advance(chrono::Duration::days(29));
-    assert_eq!(wuye::services::rejections::prune(&app.state).await.unwrap(), 0);
+    assert_eq!(
+        wuye::services::payments::rejections::prune(&app.state).await.unwrap(),
+        0
+    );
     app.clock.advance(chrono::Duration::days(2));
-    assert_eq!(wuye::services::rejections::prune(&app.state).await.unwrap(), 1);
+    assert_eq!(
+        wuye::services::payments::rejections::prune(&app.state).await.unwrap(),
+        1
+    );
     assert_eq!(app.count("rejected_notifications").await, 0);
 }
 

@@ -213,6 +213,6 @@ async fn sessions_survive_a_restart() {
         assert_eq!(app.count(&format!("sessions WHERE token_hash = '{owner}'")).await, 0);
         // Expired ones are swept.
         app.clock.advance(chrono::Duration::days(31));
-        assert_eq!(wuye::services::sessions::prune(&app.state).await.unwrap(), 1);
+        assert_eq!(wuye::services::access::sessions::prune(&app.state).await.unwrap(), 1);
     }
 }

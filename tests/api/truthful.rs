@@ -254,7 +254,7 @@ async fn ownership_both_ways(app: &TestApp) -> (Vec<(i32, i32)>, Vec<(i32, i32)>
         .await
         .unwrap()
         .iter()
-        .map(wuye::services::bills::link_of)
+        .map(wuye::services::billing::bills::link_of)
         .collect();
     let mut rust = Vec::new();
     for b in entity::bill::Entity::find().all(&app.db).await.unwrap() {

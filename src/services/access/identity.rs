@@ -5,7 +5,7 @@
 use crate::domain::Phone;
 use crate::error::{ApiError, ApiResult};
 use crate::gateways::wechat::WechatError;
-use crate::services::{owners, rate_limit, sessions};
+use crate::services::access::{me as owners, rate_limit, sessions};
 use crate::state::AppState;
 use entity::{consent, owner_account, staff_user};
 use sea_orm::sea_query::OnConflict;
@@ -203,10 +203,11 @@ pub async fn staff_login(state: &AppState, username: &str, password: &str, ip: &
         .one(&state.db)
         .await?;
     let ok = match &user {
-        Some(u) => u.active && crate::services::staff::verify_password(password, &u.password_hash).await,
+        Some(u) => u.active && crate::services::access::staff::verify_password(password, &u.password_hash).await,
         None => {
             // Same work for unknown names, so timing does not reveal which usernames exist.
-            crate::services::staff::verify_password(password, crate::services::staff::dummy_hash()).await;
+            crate::services::access::staff::verify_password(password, crate::services::access::staff::dummy_hash())
+                .await;
             false
         }
     };

@@ -1,8 +1,8 @@
 //! Logins and logout.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{client_ip, AnySession, Json};
-use crate::services::identity::{self, OwnerLogin, StaffLogin};
-use crate::services::sessions;
+use crate::services::access::identity::{self, OwnerLogin, StaffLogin};
+use crate::services::access::sessions;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;

@@ -5,7 +5,7 @@
 //! record's `chain_hash` (empty for the first), a newline, and this record's canonical fields.
 use crate::crypto::sha256_hex;
 use crate::error::{ApiError, ApiResult};
-use crate::services::staff::StaffCtx;
+use crate::services::access::staff::StaffCtx;
 use crate::state::AppState;
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{evidence, evidence_head, unit};

@@ -3,7 +3,7 @@
 //! size and first bytes, pruned after `security.rejected_retention_days`. Verified notifications
 //! are evidence and are stored whole elsewhere (`payments`); this is only the junk.
 use crate::error::ApiResult;
-use crate::services::rate_limit;
+use crate::services::access::rate_limit;
 use crate::state::AppState;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use entity::rejected_notification as rn;

@@ -1,7 +1,8 @@
 //! Staff users: argon2id passwords, roles, community scopes, the bootstrap admin.
 use crate::domain::role::{Action, Role};
 use crate::error::{ApiError, ApiResult, FieldErrors};
-use crate::services::{audit, sessions};
+use crate::services::access::sessions;
+use crate::services::audit;
 use crate::state::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;

@@ -3,10 +3,10 @@
 //! and every notice, contact and delivery proof from the evidence chain.
 use crate::domain::role::Action;
 use crate::error::{ApiError, ApiResult};
-use crate::services::bills::{self, BillView};
-use crate::services::collection::TaskView;
-use crate::services::evidence::{self, EvidenceView, Verification};
-use crate::services::staff::StaffCtx;
+use crate::services::access::staff::StaffCtx;
+use crate::services::billing::bills::{self, BillView};
+use crate::services::collection::evidence::{self, EvidenceView, Verification};
+use crate::services::collection::followup::TaskView;
 use crate::state::AppState;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use entity::{bill, community, evidence_head, fee_item, owner, staff_task, unit_owner};

@@ -9,10 +9,11 @@ use crate::domain::period::Period;
 use crate::domain::role::Action;
 use crate::domain::{text, Area, Fen};
 use crate::error::{ApiError, ApiResult, FieldErrors};
+use crate::services::access::{sessions, staff::StaffCtx};
+use crate::services::audit;
+use crate::services::billing::fee_items::rules;
 use crate::services::cache::{self, Deps};
-use crate::services::fee_items::rules;
 use crate::services::setup::Page;
-use crate::services::{audit, sessions, staff::StaffCtx};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{bill, bill_entry, community, fee_item, late_fee_term, owner, owner_account, unit, unit_owner};
@@ -620,7 +621,7 @@ pub async fn prepay_quote(state: &AppState, account_id: i32, q: PrepayQuery) -> 
         .one(&state.db)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let mine = crate::services::owners::unit_ids_of_account(state, &account).await?;
+    let mine = crate::services::access::me::unit_ids_of_account(state, &account).await?;
     if !mine.contains(&q.unit_id) {
         return Err(ApiError::NotFound);
     }

@@ -1,11 +1,17 @@
 //! Payments: orders that freeze what they pay, gateway notifications verified and recorded, and
 //! crediting bills exactly once whatever the gateways repeat, reorder or send concurrently.
+pub mod receipts;
+pub mod refunds;
+pub mod rejections;
+pub mod sandbox;
+
 use crate::domain::money::{add_fen, sum_fen, MAX_AMOUNT};
 use crate::domain::role::Action;
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
-use crate::services::bills::{self, PrepayQuery};
-use crate::services::{audit, cache, rejections, staff::StaffCtx};
+use crate::services::access::staff::StaffCtx;
+use crate::services::billing::bills::{self, PrepayQuery};
+use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{bill, bill_entry, gateway_notification, owner_account, payment, payment_exception, payment_line};
@@ -577,7 +583,8 @@ async fn after_credit(state: &AppState, done: &Credited) -> ApiResult<()> {
     tracing::info!(payment_id = done.payment_id, "payment credited");
     // Money that paid bills someone else already paid goes back through its own gateway.
     if done.uncredited_fen > 0 {
-        crate::services::refunds::automatic_for_double_payment(state, done.payment_id, done.uncredited_fen).await?;
+        crate::services::payments::refunds::automatic_for_double_payment(state, done.payment_id, done.uncredited_fen)
+            .await?;
     }
     Ok(())
 }
@@ -753,7 +760,7 @@ async fn apply_lines(
     }
     // Every payment is evidence of the unit's account: which order, which gateway transaction.
     for (unit_id, periods) in settled {
-        let rec = crate::services::evidence::NewEvidence {
+        let rec = crate::services::collection::evidence::NewEvidence {
             kind: "payment",
             stage: None,
             channel: p.channel.clone(),
@@ -766,7 +773,7 @@ async fn apply_lines(
             .to_string(),
             result: "credited".into(),
         };
-        crate::services::evidence::append(txn, unit_id, now, rec).await?;
+        crate::services::collection::evidence::append(txn, unit_id, now, rec).await?;
     }
     Ok(done)
 }
@@ -859,7 +866,7 @@ async fn prepaid_bill(
         .await?
         .ok_or(ApiError::NotFound)?;
     let period = crate::domain::period::Period::parse(&l.period).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
-    let b = crate::services::billing::NewBill {
+    let b = crate::services::billing::runs::NewBill {
         community_id: p.community_id,
         unit_id: l.unit_id,
         fee_item_id: l.fee_item_id,
@@ -1133,7 +1140,7 @@ pub async fn wechatpay_notification(
     };
     let (key, tx) = match event {
         Event::Refund { id, refund: r } => {
-            let verdict = crate::services::refunds::on_gateway_result(
+            let verdict = crate::services::payments::refunds::on_gateway_result(
                 state,
                 &r.out_refund_no,
                 &r.refund_status,
@@ -1386,7 +1393,7 @@ pub async fn owner_payment(state: &AppState, account_id: i32, id: i32) -> ApiRes
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if !crate::services::receipts::owner_may_see(state, account_id, &p).await? {
+    if !crate::services::payments::receipts::owner_may_see(state, account_id, &p).await? {
         return Err(ApiError::NotFound);
     }
     view(state, p).await
@@ -1395,7 +1402,7 @@ pub async fn owner_payment(state: &AppState, account_id: i32, id: i32) -> ApiRes
 /// `GET /me/payments`: every payment of the owner's bills (their orders and counter payments),
 /// newest first.
 pub async fn owner_payments(state: &AppState, account_id: i32) -> ApiResult<Vec<PaymentView>> {
-    let ps = crate::services::receipts::owner_payments(state, account_id).await?;
+    let ps = crate::services::payments::receipts::owner_payments(state, account_id).await?;
     let mut out = Vec::with_capacity(ps.len());
     for p in ps {
         out.push(view(state, p).await?);

@@ -6,7 +6,8 @@
 use crate::domain::role::Action;
 use crate::domain::{text, Area, Phone};
 use crate::error::{ApiError, ApiResult, ImportRowError};
-use crate::services::{audit, cache, setup, staff::StaffCtx};
+use crate::services::access::staff::StaffCtx;
+use crate::services::{audit, cache, setup};
 use crate::state::AppState;
 use entity::{community, owner, unit};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};

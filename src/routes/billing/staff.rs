@@ -1,11 +1,11 @@
 //! Fee items, billing runs and bills for staff.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
-use crate::services::billing::{self, RunRequest, RunResult};
-use crate::services::bills::{
+use crate::services::billing::bills::{
     self, AdjustRequest, BillDetail, CancelRequest, StaffBillPage, StaffBillQuery, WaiveRequest,
 };
-use crate::services::fee_items::{self, FeeItemPatch, FeeItemQuery, FeeItemView, NewFeeItem, NewPrice};
+use crate::services::billing::fee_items::{self, FeeItemPatch, FeeItemQuery, FeeItemView, NewFeeItem, NewPrice};
+use crate::services::billing::runs::{self as billing, RunRequest, RunResult};
 use crate::services::setup::PageQuery;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};

@@ -4,8 +4,9 @@ use crate::domain::billing::{parse_discounts, parse_unit_price, Cycle, FeeKind, 
 use crate::domain::role::Action;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
+use crate::services::access::staff::StaffCtx;
 use crate::services::setup::parse_date;
-use crate::services::{audit, cache, staff::StaffCtx};
+use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{community, fee_item, fee_item_price, unit};

@@ -1,7 +1,7 @@
 //! Staff users (admin only).
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, StaffAuth};
-use crate::services::staff::{self, NewStaff, StaffPatch, StaffView};
+use crate::services::access::staff::{self, NewStaff, StaffPatch, StaffView};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 

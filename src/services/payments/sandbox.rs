@@ -4,8 +4,8 @@
 //! in the demo (`reminders.pay_url`), which offers to pay the notice's open bills the same way.
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
-use crate::services::casefile::esc;
-use crate::services::notices;
+use crate::services::collection::casefile::esc;
+use crate::services::collection::notices;
 use crate::state::AppState;
 use entity::{bill, payment, payment_line};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};

@@ -1,7 +1,7 @@
 //! CSV import of units and owners.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{read_body, Query, StaffAuth};
-use crate::services::import::{self, ImportResult};
+use crate::services::setup::import::{self, ImportResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;

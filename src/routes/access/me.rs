@@ -1,10 +1,10 @@
 //! The owner's own profile, units and consents.
 use crate::error::{ApiResult, ErrorBody};
-use crate::routes::auth::CodeBody;
+use crate::routes::access::auth::CodeBody;
 use crate::routes::extract::{Json, OwnerAuth};
-use crate::services::collection;
-use crate::services::identity::{self, ConsentView};
-use crate::services::owners::{self, MeView, UnitView};
+use crate::services::access::identity::{self, ConsentView};
+use crate::services::access::me::{self as owners, MeView, UnitView};
+use crate::services::collection::followup as collection;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -87,11 +87,11 @@ pub async fn reminder_preferences(
 /// The printed notice a paper's mini-program code opened (`scene`): its bills, what was due then
 /// and what is due today, and how to pay; 404 unless the notice is about the owner's own bills.
 #[utoipa::path(get, path = "/api/v1/notices/{scene}", tag = "owner", params(("scene" = String, Path)),
-    responses((status = 200, body = crate::services::notices::OwnerNotice), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = crate::services::collection::notices::OwnerNotice), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn notice(
     state: web::Data<AppState>,
     who: OwnerAuth,
     scene: web::Path<String>,
 ) -> crate::error::ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(crate::services::notices::for_owner(&state, who.account_id, &scene).await?))
+    Ok(HttpResponse::Ok().json(crate::services::collection::notices::for_owner(&state, who.account_id, &scene).await?))
 }

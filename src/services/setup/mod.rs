@@ -1,11 +1,14 @@
 //! Staff setup: communities with their late-fee policy, units, owner records, transfers (过户),
 //! and recorded reveals of full phone numbers.
+pub mod import;
+
 use crate::domain::late_fee::LateFeePolicy;
 use crate::domain::role::Action;
 use crate::domain::{phone, text, Area, Phone};
 use crate::error::{ApiError, ApiResult, FieldErrors};
-use crate::services::owners::link_active;
-use crate::services::{audit, cache, staff::StaffCtx};
+use crate::services::access::me::link_active;
+use crate::services::access::staff::StaffCtx;
+use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{community, late_fee_term, owner, pii_access_log, unit, unit_owner};

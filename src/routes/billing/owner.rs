@@ -1,7 +1,7 @@
 //! Owner bill look-ups and prepayment quotes.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Bearer, OwnerAuth, Query};
-use crate::services::bills::{
+use crate::services::billing::bills::{
     self, Arrears, BillDetail, BillView, OwnerBillQuery, PrepayQuery, PrepayQuote, StatusFilter,
 };
 use crate::state::AppState;

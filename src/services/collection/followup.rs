@@ -3,10 +3,11 @@
 use crate::domain::role::Action;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
-use crate::services::evidence::{self, NewEvidence};
+use crate::services::access::staff::StaffCtx;
+use crate::services::audit;
+use crate::services::collection::evidence::{self, NewEvidence};
+use crate::services::collection::reminders;
 use crate::services::setup::{page_of, Page, PageQuery};
-use crate::services::staff::StaffCtx;
-use crate::services::{audit, reminders};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{bill, collection_hold, owner, owner_account, reminder, staff_task, subscribe_grant, unit};
@@ -341,7 +342,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
             .and_then(|r| bills_of.get(&r))
             .map(Vec::as_slice)
             .unwrap_or_default();
-        if crate::services::notices::holds_cover(&holds, t.unit_id, bills, today) {
+        if crate::services::collection::notices::holds_cover(&holds, t.unit_id, bills, today) {
             held.insert(t.id);
         }
     }
@@ -525,7 +526,7 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
             None => None,
         };
         if let (true, "printed_notice", Some(n)) = (formal, t.kind.as_str(), notice) {
-            let snap = crate::services::notices::snapshot_of(&n)?;
+            let snap = crate::services::collection::notices::snapshot_of(&n)?;
             restarted = snap.rows.iter().map(|r| r.bill_id).collect();
             let tz = state.community_tz_on(&txn, u.community_id).await?;
             reminders::restart_limitation(&txn, &restarted, now.with_timezone(&tz).date_naive()).await?;

@@ -11,10 +11,12 @@ use crate::domain::reminders::{self as rules, NoticeFacts, Policy, QuietHours, S
 use crate::domain::role::Action;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult, FieldErrors};
-use crate::services::evidence::{self, NewEvidence};
+use crate::services::access::staff::StaffCtx;
+use crate::services::audit;
+use crate::services::billing::bills;
+use crate::services::collection::evidence::{self, NewEvidence};
+use crate::services::collection::notices;
 use crate::services::setup::community_in_scope;
-use crate::services::staff::StaffCtx;
-use crate::services::{audit, bills, notices};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{bill, community, owner, owner_account, reminder, reminder_policy, staff_task, subscribe_grant};

@@ -2,12 +2,12 @@
 use crate::domain::reminders::Policy;
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
-use crate::services::casefile::{self, AlertQuery, CaseFile, LimitationAlert};
-use crate::services::collection::{
-    self, ContactRecorded, EndHold, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
+use crate::services::collection::casefile::{self, AlertQuery, CaseFile, LimitationAlert};
+use crate::services::collection::evidence::{self, EvidenceView, Verification};
+use crate::services::collection::followup::{
+    self as collection, ContactRecorded, EndHold, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
 };
-use crate::services::evidence::{self, EvidenceView, Verification};
-use crate::services::reminders::{self, RunReport, RunRequest};
+use crate::services::collection::reminders::{self, RunReport, RunRequest};
 use crate::services::setup::Page;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -169,7 +169,7 @@ pub async fn notice_html(
     StaffAuth(ctx): StaffAuth,
     id: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
-    let page = crate::services::notices::task_notice_html(&state, &ctx, id.into_inner()).await?;
+    let page = crate::services::collection::notices::task_notice_html(&state, &ctx, id.into_inner()).await?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
 }
 

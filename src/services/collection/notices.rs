@@ -5,9 +5,9 @@
 use crate::domain::money::sum_fen;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
-use crate::services::bills::{self, Amounts, BillView};
-use crate::services::casefile::esc;
-use crate::services::staff::StaffCtx;
+use crate::services::access::staff::StaffCtx;
+use crate::services::billing::bills::{self, Amounts, BillView};
+use crate::services::collection::casefile::esc;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{bill, community, notice, staff_task};

@@ -1,0 +1,8 @@
+//! Collection: getting overdue bills paid, politely and on the record. Reminder policy and passes,
+//! printed notices, staff holds, tasks and contacts, the hash-chained evidence archive, case files
+//! and limitation.
+pub mod casefile;
+pub mod evidence;
+pub mod followup;
+pub mod notices;
+pub mod reminders;
