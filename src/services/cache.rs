@@ -1,9 +1,11 @@
 //! Answer cache for owner bill look-ups, in the shared store.
 //!
 //! Each cached answer records the version counters it depends on (its communities, the owner's
-//! account, the owner records) and each community's local date when it was computed. Anything that
-//! changes bills bumps its community's counter; binding a phone bumps the account's; creating or
-//! editing owner records bumps theirs. A read serves the cached answer only if every counter and
+//! units, the owner's account, the owner records) and each community's local date when it was
+//! computed. The ledger bumps a unit's counter when a payment, refund or correction changes its
+//! bills, and a community's for community-wide writes (billing runs, terms, transfers); binding a
+//! phone bumps the account's; creating or editing owner records bumps theirs. So one payment at the
+//! month-start peak leaves every other owner's cached answer in place. A read serves the cached answer only if every counter and
 //! every local date still match, so it is never stale, not even across a community's midnight.
 //! Answers are cached per session and fetched in the same round trip as the session, so a warm
 //! look-up costs two store round trips and no database query.
@@ -18,6 +20,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Deps {
     pub communities: Vec<i32>,
+    pub units: Vec<i32>,
     pub account: Option<i32>,
 }
 
@@ -33,6 +36,10 @@ fn community_key(id: i32) -> String {
     format!("ver:community:{id}")
 }
 
+fn unit_key(id: i32) -> String {
+    format!("ver:unit:{id}")
+}
+
 fn account_key(id: i32) -> String {
     format!("ver:account:{id}")
 }
@@ -40,6 +47,12 @@ fn account_key(id: i32) -> String {
 /// Marks every cached answer over this community's bills as stale.
 pub async fn bump_community(state: &AppState, community_id: i32) -> ApiResult<()> {
     state.store.bump(&community_key(community_id)).await?;
+    Ok(())
+}
+
+/// Marks every cached answer over this unit's bills as stale.
+pub async fn bump_unit(state: &AppState, unit_id: i32) -> ApiResult<()> {
+    state.store.bump(&unit_key(unit_id)).await?;
     Ok(())
 }
 
@@ -60,6 +73,7 @@ pub async fn bump_owner_records(state: &AppState) -> ApiResult<()> {
 
 fn dep_keys(deps: &Deps) -> Vec<String> {
     let mut keys: Vec<String> = deps.communities.iter().map(|c| community_key(*c)).collect();
+    keys.extend(deps.units.iter().map(|u| unit_key(*u)));
     if let Some(a) = deps.account {
         keys.push(account_key(a));
     }

@@ -4,8 +4,9 @@ use crate::domain::late_fee::LateFeePolicy;
 use crate::domain::period::Period;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
+use crate::services::billing::ledger::{self, Ledger, NewBill};
 use crate::state::AppState;
-use entity::{bill, bill_entry, community, fee_item, owner, unit, unit_owner};
+use entity::{bill, community, fee_item, owner, unit, unit_owner};
 use rust_decimal::Decimal;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
@@ -72,7 +73,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
         .one(&state.db)
         .await?
         .map(|u| u.id);
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut ledger = Ledger::begin(state).await?;
     for spec in &specs {
         let policy = LateFeePolicy::parse("0.0005", 15, spec.cap)
             .map_err(|_| ApiError::internal(anyhow::anyhow!("demo policy")))?;
@@ -86,7 +87,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(ledger.txn())
         .await?;
         let property = fee_item::ActiveModel {
             community_id: Set(c.id),
@@ -102,7 +103,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(ledger.txn())
         .await?;
         let mut units = Vec::new();
         for b in spec.buildings {
@@ -119,7 +120,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                             created_at: Set(now),
                             ..Default::default()
                         }
-                        .insert(&txn)
+                        .insert(ledger.txn())
                         .await?;
                         units.push(u);
                     }
@@ -142,10 +143,9 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(ledger.txn())
         .await?;
 
-        let mut entries = Vec::new();
         let mut migrated_done = false;
         for u in &units {
             phone_no += 1;
@@ -160,7 +160,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                 updated_at: Set(now),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(ledger.txn())
             .await?;
             let since = today - chrono::Duration::days(400);
             unit_owner::ActiveModel {
@@ -171,7 +171,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                 created_at: Set(now),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(ledger.txn())
             .await?;
             // Payment habit: most pay, some are late, a few have stopped paying.
             let habit = rng.next(100);
@@ -203,7 +203,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                     } else {
                         0
                     };
-                    let b = demo_bill(c.id, u.id, item.id, period, due, principal, now, &txn).await?;
+                    let b = demo_bill(&mut ledger, c.id, u.id, item.id, period, due, principal, now).await?;
                     month.push(Paid { bill: b, late_fee });
                 }
                 if paid {
@@ -213,7 +213,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                         15..=17 => "cash",
                         _ => "pos",
                     };
-                    pay_demo(&txn, &c, u, &month, method, paid_on, admin, &mut entries).await?;
+                    pay_demo(&mut ledger, &c, u, &month, method, paid_on, admin).await?;
                 }
                 period = period.previous_month();
             }
@@ -225,7 +225,8 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                 let months_back = if spec.cap == "1.00" { 34 } else { 14 };
                 let old = (0..months_back).fold(Period::month_of(today), |p, _| p.previous_month());
                 let due = old.due_date(15);
-                let b = demo_bill(
+                demo_bill(
+                    &mut ledger,
                     c.id,
                     u.id,
                     property.id,
@@ -233,14 +234,10 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                     due,
                     price_fen(spec.price, u.area_centi_m2),
                     now,
-                    &txn,
                 )
                 .await?;
-                let mut am: bill::ActiveModel = b.into();
-                am.issued_on = Set(Some(due - chrono::Duration::days(21)));
-                am.update(&txn).await?;
                 crate::services::audit::record(
-                    &txn,
+                    ledger.txn(),
                     "demo",
                     "billing_run.issued_on",
                     "community",
@@ -252,19 +249,15 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                 .await?;
             }
         }
-        for chunk in entries.chunks(500) {
-            bill_entry::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
-        }
     }
-    txn.commit().await?;
+    ledger.commit(state).await?;
     Ok(true)
 }
 
 /// An unpaid bill of the demo, issued in time (three weeks before it fell due).
 #[allow(clippy::too_many_arguments)] // one row's columns
 async fn demo_bill(
+    ledger: &mut Ledger,
     community_id: i32,
     unit_id: i32,
     fee_item_id: i32,
@@ -272,22 +265,20 @@ async fn demo_bill(
     due: chrono::NaiveDate,
     principal: i64,
     now: chrono::DateTime<chrono::Utc>,
-    txn: &sea_orm::DatabaseTransaction,
 ) -> ApiResult<bill::Model> {
-    Ok(crate::services::billing::runs::NewBill {
-        community_id,
-        unit_id,
-        fee_item_id,
-        period,
-        due_date: due,
-        nominal_due_date: None,
-        issued_on: Some(due - chrono::Duration::days(21)),
-        principal_fen: principal,
-        created_at: now,
-    }
-    .row()
-    .insert(txn)
-    .await?)
+    ledger
+        .issue_one(NewBill {
+            community_id,
+            unit_id,
+            fee_item_id,
+            period,
+            due_date: due,
+            nominal_due_date: None,
+            issued_on: Some(due - chrono::Duration::days(21)),
+            principal_fen: principal,
+            created_at: now,
+        })
+        .await
 }
 
 /// A month's bills of a unit paid on `paid_on` through `method`: the payment record with its lines
@@ -295,14 +286,13 @@ async fn demo_bill(
 /// crediting path leaves behind.
 #[allow(clippy::too_many_arguments)] // one payment's facts
 async fn pay_demo(
-    txn: &sea_orm::DatabaseTransaction,
+    ledger: &mut Ledger,
     c: &community::Model,
     u: &unit::Model,
     month: &[Paid],
     method: &str,
     paid_on: chrono::NaiveDate,
     admin: Option<i32>,
-    entries: &mut Vec<bill_entry::ActiveModel>,
 ) -> ApiResult<()> {
     use entity::{payment, payment_line};
     let at = paid_on
@@ -327,7 +317,7 @@ async fn pay_demo(
         created_at: Set(at),
         ..Default::default()
     }
-    .insert(txn)
+    .insert(ledger.txn())
     .await?;
     let transaction_id = match method {
         "wechat" => format!("42000{}{:08}", paid_on.format("%Y%m%d"), p.id),
@@ -337,7 +327,8 @@ async fn pay_demo(
     let mut am: payment::ActiveModel = p.clone().into();
     am.transaction_id = Set(Some(transaction_id.clone()));
     am.receipt_no = Set(Some(format!("R{}{:08}", paid_on.format("%Y%m%d"), p.id)));
-    am.update(txn).await?;
+    am.update(ledger.txn()).await?;
+    let actor = format!("payment:{}", p.id);
     let mut periods = Vec::new();
     for paid in month {
         let b = &paid.bill;
@@ -355,26 +346,19 @@ async fn pay_demo(
             credited_fen: Set(Some(line_amount)),
             ..Default::default()
         }
-        .insert(txn)
+        .insert(ledger.txn())
         .await?;
-        let mut bm: bill::ActiveModel = b.clone().into();
-        bm.paid_principal_fen = Set(b.principal_fen);
-        bm.late_fee_paid_fen = Set(paid.late_fee);
-        bm.status = Set("paid".into());
-        bm.paid_at = Set(Some(at));
-        bm.update(txn).await?;
-        entries.push(bill_entry::ActiveModel {
-            bill_id: Set(b.id),
-            kind: Set("payment".into()),
-            principal_fen: Set(b.principal_fen),
-            late_fee_fen: Set(paid.late_fee),
-            on_date: Set(paid_on),
-            reason: Set(format!("{}缴费", crate::services::payments::channel_name(method))),
-            actor: Set(format!("payment:{}", p.id)),
-            reference: Set(Some(transaction_id.clone())),
-            created_at: Set(at),
-            ..Default::default()
-        });
+        let paid = ledger::Payment {
+            principal_fen: b.principal_fen,
+            late_fee_fen: paid.late_fee,
+            discount_fen: 0,
+            on: paid_on,
+            at,
+            reason: format!("{}缴费", crate::services::payments::channel_name(method)),
+            actor: &actor,
+            reference: Some(transaction_id.clone()),
+        };
+        ledger.credit(b.id, &paid).await?;
         periods.push(format!("{} {}", b.period, Fen(line_amount).to_yuan_string()));
     }
     let rec = crate::services::collection::evidence::NewEvidence {
@@ -386,7 +370,7 @@ async fn pay_demo(
         .to_string(),
         result: "credited".into(),
     };
-    crate::services::collection::evidence::append(txn, u.id, at, rec).await?;
+    crate::services::collection::evidence::append(ledger.txn(), u.id, at, rec).await?;
     Ok(())
 }
 

@@ -651,3 +651,47 @@ async fn look_ups_are_served_from_the_cache_until_something_relevant_changes() {
     assert_eq!(by_period(&bills, "2026-09")["principal"], "1.00");
     assert_eq!(bills.len(), 2);
 }
+
+#[tokio::test]
+async fn a_payment_invalidates_only_its_units_cached_answers() {
+    use sea_orm::ConnectionTrait;
+    let e = estate().await;
+    // A neighbour in the same community, with a unit of her own.
+    let other_unit = e.app.unit(&e.admin, e.community, "A-1-102").await;
+    e.app.owner(&e.admin, "李四", "13800000002", &[other_unit]).await;
+    let (neighbour, _) = e.app.owner_login("openid-li").await;
+    e.app.bind_phone(&neighbour, "13800000002").await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    let mine = by_period(&my_bills(&e.app, &e.owner, "all").await, "2026-09").clone();
+    let theirs = by_period(&my_bills(&e.app, &neighbour, "all").await, "2026-09").clone();
+    assert_eq!(mine["status"], "unpaid");
+    assert_eq!(theirs["status"], "unpaid");
+    // Behind the service's back, so a served answer shows whether it came from the cache.
+    e.app
+        .db
+        .execute_unprepared("UPDATE bills SET principal_fen = principal_fen + 1")
+        .await
+        .unwrap();
+    // The neighbour pays at the counter: her unit's answers go stale, nobody else's.
+    let r = e
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&e.admin),
+            &json!({"bill_ids": [theirs["id"]], "method": "cash", "reference": "收据0001"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let theirs_now = by_period(&my_bills(&e.app, &neighbour, "all").await, "2026-09").clone();
+    assert_eq!(theirs_now["status"], "paid", "the payer's answer was recomputed");
+    let mine_now = by_period(&my_bills(&e.app, &e.owner, "all").await, "2026-09").clone();
+    assert_eq!(
+        mine_now["principal"], mine["principal"],
+        "another unit's payment left this owner's cached answer in place"
+    );
+    // A community-wide write (a billing run) still reaches everyone.
+    run(&e.app, &e.admin, e.community, "2026-10").await;
+    let mine_after_run = my_bills(&e.app, &e.owner, "all").await;
+    assert_eq!(mine_after_run.len(), 2);
+    assert_ne!(by_period(&mine_after_run, "2026-09")["principal"], mine["principal"]);
+}

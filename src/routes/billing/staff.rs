@@ -1,9 +1,8 @@
 //! Fee items, billing runs and bills for staff.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
-use crate::services::billing::bills::{
-    self, AdjustRequest, BillDetail, CancelRequest, StaffBillPage, StaffBillQuery, WaiveRequest,
-};
+use crate::services::billing::bills::{self, BillDetail, StaffBillPage, StaffBillQuery};
+use crate::services::billing::corrections::{self, AdjustRequest, CancelRequest, WaiveRequest};
 use crate::services::billing::fee_items::{self, FeeItemPatch, FeeItemQuery, FeeItemView, NewFeeItem, NewPrice};
 use crate::services::billing::runs::{self as billing, RunRequest, RunResult};
 use crate::services::setup::PageQuery;
@@ -110,7 +109,7 @@ pub async fn waive(
     id: web::Path<i32>,
     body: Json<WaiveRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bills::waive_late_fee(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(corrections::waive_late_fee(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// Corrects the principal, with a reason.
@@ -122,7 +121,7 @@ pub async fn adjust(
     id: web::Path<i32>,
     body: Json<AdjustRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bills::adjust(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(corrections::adjust(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// Cancels an unpaid bill, with a reason.
@@ -134,5 +133,5 @@ pub async fn cancel(
     id: web::Path<i32>,
     body: Json<CancelRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bills::cancel(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(corrections::cancel(&state, &ctx, id.into_inner(), body.0).await?))
 }

@@ -1,23 +1,21 @@
 //! Bills as owners and staff see them: amounts as of the community's local date, late fees
-//! explained, owner look-ups cached; and staff waivers, adjustments and cancellations, each kept
-//! with its reason, who and when.
+//! explained, owner look-ups cached, staff lists and totals.
 use crate::domain::billing::{discount_rate, principal_fen, spread_discount};
 use crate::domain::late_fee::{LateFee, LateFeePolicy, LateFeeSchedule, PrincipalMove};
 use crate::domain::money::{add_fen, sum_fen};
 use crate::domain::ownership::{self, Link};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
-use crate::domain::{text, Area, Fen};
-use crate::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::{Area, Fen};
+use crate::error::{ApiError, ApiResult};
 use crate::services::access::{sessions, staff::StaffCtx};
-use crate::services::audit;
 use crate::services::billing::fee_items::rules;
 use crate::services::cache::{self, Deps};
 use crate::services::setup::Page;
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{bill, bill_entry, community, fee_item, late_fee_term, owner, owner_account, unit, unit_owner};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
@@ -365,26 +363,32 @@ async fn account_records(state: &AppState, account_id: i32) -> ApiResult<Vec<own
     }
 }
 
-/// Bills an account may see: those its owner records own under the one ownership rule
-/// (`domain::ownership`): a transfer leaves the transfer month with the seller, and an owner added
-/// later sees the periods from their start on.
-async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill::Model>, Vec<i32>)> {
+/// The owner records an account reaches and their links to units: what its answers depend on.
+async fn account_reach(state: &AppState, account_id: i32) -> ApiResult<(Vec<unit_owner::Model>, Deps)> {
     let records = account_records(state, account_id).await?;
     let communities: Vec<i32> = records.iter().map(|o| o.community_id).collect();
-    if records.is_empty() {
-        return Ok((Vec::new(), communities));
-    }
-    let mine: BTreeSet<i32> = records.iter().map(|o| o.id).collect();
-    let own_links = unit_owner::Entity::find()
-        .filter(unit_owner::Column::OwnerId.is_in(mine.clone()))
-        .all(&state.db)
-        .await?;
-    let unit_ids: BTreeSet<i32> = own_links.iter().map(|l| l.unit_id).collect();
-    if unit_ids.is_empty() {
-        return Ok((Vec::new(), communities));
+    let own_links = if records.is_empty() {
+        Vec::new()
+    } else {
+        unit_owner::Entity::find()
+            .filter(unit_owner::Column::OwnerId.is_in(records.iter().map(|o| o.id).collect::<BTreeSet<_>>()))
+            .all(&state.db)
+            .await?
+    };
+    let units = own_links.iter().map(|l| l.unit_id).collect();
+    Ok((own_links, normalized(communities, units, account_id)))
+}
+
+/// Bills an account may see: those its owner records own under the one ownership rule
+/// (`domain::ownership`): a transfer leaves the transfer month with the seller, and an owner added
+/// later sees the periods from their start on. With what the answer depends on.
+async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill::Model>, Deps)> {
+    let (own_links, deps) = account_reach(state, account_id).await?;
+    if deps.units.is_empty() {
+        return Ok((Vec::new(), deps));
     }
     let all_links: Vec<Link> = unit_owner::Entity::find()
-        .filter(unit_owner::Column::UnitId.is_in(unit_ids.clone()))
+        .filter(unit_owner::Column::UnitId.is_in(deps.units.clone()))
         .all(&state.db)
         .await?
         .iter()
@@ -392,7 +396,7 @@ async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill
         .collect();
     let own: Vec<Link> = own_links.iter().map(link_of).collect();
     let bills = bill::Entity::find()
-        .filter(bill::Column::UnitId.is_in(unit_ids))
+        .filter(bill::Column::UnitId.is_in(deps.units.clone()))
         .order_by_desc(bill::Column::DueDate)
         .order_by_desc(bill::Column::Id)
         .all(&state.db)
@@ -401,7 +405,7 @@ async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill
         own.iter()
             .any(|l| l.unit_id == b.unit_id && ownership::owns(l, &all_links, b.period_start))
     };
-    Ok((bills.into_iter().filter(covered).collect(), communities))
+    Ok((bills.into_iter().filter(covered).collect(), deps))
 }
 
 /// A stored link as the ownership rule sees it.
@@ -414,21 +418,20 @@ pub fn link_of(l: &unit_owner::Model) -> Link {
     }
 }
 
-/// What an account's answers depend on: the communities of its owner records, and the account.
+/// What an account's answers depend on: the communities of its owner records, the units they
+/// are linked to, and the account.
 async fn owner_deps(state: &AppState, account_id: i32) -> ApiResult<Deps> {
-    let communities = account_records(state, account_id)
-        .await?
-        .into_iter()
-        .map(|o| o.community_id)
-        .collect();
-    Ok(normalized(communities, account_id))
+    Ok(account_reach(state, account_id).await?.1)
 }
 
-fn normalized(mut communities: Vec<i32>, account_id: i32) -> Deps {
+fn normalized(mut communities: Vec<i32>, mut units: Vec<i32>, account_id: i32) -> Deps {
     communities.sort_unstable();
     communities.dedup();
+    units.sort_unstable();
+    units.dedup();
     Deps {
         communities,
+        units,
         account: Some(account_id),
     }
 }
@@ -453,16 +456,13 @@ pub async fn owner_bills(state: &AppState, token: &str, filter: StatusFilter) ->
         prefetched,
         || owner_deps(state, account_id),
         || async {
-            let (bills, communities) = visible_bills(state, account_id).await?;
+            let (bills, deps) = visible_bills(state, account_id).await?;
             let lookup = Lookup::load(state, &bills).await?;
             let mut views = Vec::new();
             for b in bills.iter().filter(|b| filter.keeps(&b.status)) {
                 views.push(lookup.view(state, b)?.0);
             }
-            Ok((
-                serde_json::to_string(&views).map_err(ApiError::internal)?,
-                normalized(communities, account_id),
-            ))
+            Ok((serde_json::to_string(&views).map_err(ApiError::internal)?, deps))
         },
     )
     .await
@@ -477,7 +477,7 @@ pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
         prefetched,
         || owner_deps(state, account_id),
         || async {
-            let (bills, communities) = visible_bills(state, account_id).await?;
+            let (bills, deps) = visible_bills(state, account_id).await?;
             let lookup = Lookup::load(state, &bills).await?;
             let (mut principal, mut late, mut n, mut oldest) = (0i64, 0i64, 0usize, None::<NaiveDate>);
             for b in bills
@@ -497,10 +497,7 @@ pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
                 bills: n,
                 oldest_due_date: oldest,
             };
-            Ok((
-                serde_json::to_string(&answer).map_err(ApiError::internal)?,
-                normalized(communities, account_id),
-            ))
+            Ok((serde_json::to_string(&answer).map_err(ApiError::internal)?, deps))
         },
     )
     .await
@@ -831,194 +828,6 @@ pub async fn staff_bills(
     })
 }
 
-/// `POST /staff/bills/{id}/waive-late-fee`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct WaiveRequest {
-    /// Part of the outstanding late fee to waive; absent = all of it.
-    #[schema(pattern = r#"^(10000000(\.0{1,2})?|[0-9]{1,7}(\.[0-9]{1,2})?)$"#)]
-    pub amount: Option<String>,
-    #[schema(
-        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
-        min_length = 1,
-        max_length = 200
-    )]
-    pub reason: String,
-}
-
-/// `POST /staff/bills/{id}/adjust`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct AdjustRequest {
-    /// The corrected principal.
-    #[schema(pattern = r#"^(10000000(\.0{1,2})?|[0-9]{1,7}(\.[0-9]{1,2})?)$"#)]
-    pub principal: String,
-    #[schema(
-        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
-        min_length = 1,
-        max_length = 200
-    )]
-    pub reason: String,
-}
-
-/// `POST /staff/bills/{id}/cancel`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct CancelRequest {
-    #[schema(
-        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
-        min_length = 1,
-        max_length = 200
-    )]
-    pub reason: String,
-}
-
-fn reason(raw: &str) -> ApiResult<String> {
-    text::name(raw, 200).map_err(|m| ApiError::field("reason", format!("原因{m}")))
-}
-
-/// Runs a staff change on one bill inside a write transaction with the bill locked, records the
-/// ledger entry and audit, settles the status, and invalidates cached answers.
-async fn change_bill<F>(state: &AppState, ctx: &StaffCtx, id: i32, action: &str, f: F) -> ApiResult<BillDetail>
-where
-    F: FnOnce(&bill::Model, &Amounts) -> ApiResult<(bill::ActiveModel, bill_entry::ActiveModel)>,
-{
-    ctx.require(Action::ManageBilling)?;
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
-    let b = bill::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ctx.require_community(b.community_id)?;
-    let (policy, tz) = schedules(&txn, [b.community_id])
-        .await?
-        .remove(&b.community_id)
-        .ok_or(ApiError::NotFound)?;
-    let today = now.with_timezone(&tz).date_naive();
-    let entries = bill_entry::Entity::find()
-        .filter(bill_entry::Column::BillId.eq(id))
-        .all(&txn)
-        .await?;
-    let a = amounts(&b, &entries.iter().collect::<Vec<_>>(), &policy, today);
-    let (mut am, mut entry) = f(&b, &a)?;
-    entry.bill_id = Set(id);
-    entry.on_date = Set(today);
-    entry.actor = Set(ctx.actor());
-    entry.created_at = Set(now);
-    let e = entry.insert(&txn).await?;
-    let updated = am.clone().update(&txn).await?;
-    // Settle: nothing left to pay means paid.
-    if updated.status == "unpaid" {
-        let all: Vec<_> = entries.iter().chain(std::iter::once(&e)).collect();
-        if amounts(&updated, &all, &policy, today).due() == 0 {
-            am.status = Set("paid".into());
-            am.paid_at = Set(Some(now));
-            am.update(&txn).await?;
-        }
-    }
-    audit::record(
-        &txn,
-        &ctx.actor(),
-        action,
-        "bill",
-        id,
-        serde_json::json!({"reason": e.reason, "principal_fen": e.principal_fen, "late_fee_fen": e.late_fee_fen}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    cache::bump_community(state, b.community_id).await?;
-    let b = bill::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let lookup = Lookup::load(state, std::slice::from_ref(&b)).await?;
-    detail(&lookup, state, &b)
-}
-
-fn entry(kind: &str, principal_fen: i64, late_fee_fen: i64, reason: String) -> bill_entry::ActiveModel {
-    bill_entry::ActiveModel {
-        kind: Set(kind.into()),
-        principal_fen: Set(principal_fen),
-        late_fee_fen: Set(late_fee_fen),
-        reason: Set(reason),
-        reference: Set(None),
-        ..Default::default()
-    }
-}
-
-fn require_open(b: &bill::Model) -> ApiResult<()> {
-    if b.status == "unpaid" {
-        Ok(())
-    } else {
-        Err(ApiError::Conflict(
-            "BILL_NOT_OPEN",
-            "该账单不是待缴状态，不能修改".into(),
-        ))
-    }
-}
-
-/// Waives all or part of a bill's outstanding late fee.
-pub async fn waive_late_fee(state: &AppState, ctx: &StaffCtx, id: i32, req: WaiveRequest) -> ApiResult<BillDetail> {
-    let why = reason(&req.reason)?;
-    let amount = match &req.amount {
-        Some(a) => Some(Fen::parse(a).map_err(|m| ApiError::field("amount", m))?),
-        None => None,
-    };
-    change_bill(state, ctx, id, "bill.waive_late_fee", |b, a| {
-        require_open(b)?;
-        let waive = amount.map_or(a.outstanding_late_fee, |f| f.0);
-        if waive <= 0 || waive > a.outstanding_late_fee {
-            return Err(ApiError::field(
-                "amount",
-                format!(
-                    "减免金额应大于0且不超过未缴滞纳金{}",
-                    Fen(a.outstanding_late_fee).to_yuan_string()
-                ),
-            ));
-        }
-        let mut am: bill::ActiveModel = b.clone().into();
-        am.late_fee_waived_fen = Set(b.late_fee_waived_fen + waive);
-        Ok((am, entry("late_fee_waiver", 0, waive, why)))
-    })
-    .await
-}
-
-/// Corrects a bill's principal (never below what was already paid).
-pub async fn adjust(state: &AppState, ctx: &StaffCtx, id: i32, req: AdjustRequest) -> ApiResult<BillDetail> {
-    let why = reason(&req.reason)?;
-    let new = Fen::parse(&req.principal).map_err(|m| ApiError::field("principal", m))?;
-    change_bill(state, ctx, id, "bill.adjust", |b, _| {
-        require_open(b)?;
-        if new.0 <= 0 || new.0 < b.paid_principal_fen {
-            let mut f = FieldErrors::new();
-            f.insert("principal".into(), "调整后本金应大于0且不低于已缴本金".into());
-            return Err(ApiError::Validation(f));
-        }
-        let mut am: bill::ActiveModel = b.clone().into();
-        am.principal_fen = Set(new.0);
-        Ok((am, entry("adjustment", b.principal_fen - new.0, 0, why)))
-    })
-    .await
-}
-
-/// Cancels a bill nothing has been paid on.
-pub async fn cancel(state: &AppState, ctx: &StaffCtx, id: i32, req: CancelRequest) -> ApiResult<BillDetail> {
-    let why = reason(&req.reason)?;
-    change_bill(state, ctx, id, "bill.cancel", |b, _| {
-        require_open(b)?;
-        if b.paid_principal_fen > 0 || b.late_fee_paid_fen > 0 {
-            return Err(ApiError::Conflict(
-                "BILL_HAS_PAYMENTS",
-                "已有缴费的账单不能取消，请办理退款".into(),
-            ));
-        }
-        let mut am: bill::ActiveModel = b.clone().into();
-        am.status = Set("cancelled".into());
-        Ok((am, entry("cancel", 0, 0, why)))
-    })
-    .await
-}
-
 /// One bill for staff, with its ledger.
 pub async fn staff_bill(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<BillDetail> {
     ctx.require(Action::ReadSetup)?;
@@ -1027,8 +836,13 @@ pub async fn staff_bill(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<
         .await?
         .ok_or(ApiError::NotFound)?;
     ctx.require_community(b.community_id)?;
-    let lookup = Lookup::load(state, std::slice::from_ref(&b)).await?;
-    detail(&lookup, state, &b)
+    detail_of(state, &b).await
+}
+
+/// One bill as staff see it after a change.
+pub async fn detail_of(state: &AppState, b: &bill::Model) -> ApiResult<BillDetail> {
+    let lookup = Lookup::load(state, std::slice::from_ref(b)).await?;
+    detail(&lookup, state, b)
 }
 
 // ---------- for payments ----------

@@ -2,5 +2,7 @@
 //! staff read (with exact late fees), and the ledger — the only code that writes bills and their
 //! entries.
 pub mod bills;
+pub mod corrections;
 pub mod fee_items;
+pub mod ledger;
 pub mod runs;

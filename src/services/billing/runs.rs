@@ -7,53 +7,12 @@ use crate::domain::Area;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::fee_items::rules_for_community;
-use crate::services::cache;
+use crate::services::billing::ledger::{Ledger, NewBill};
 use crate::state::AppState;
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::{bill, billing_run, community, unit};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-
-/// A bill as the ledger issues it: unpaid, nothing yet paid or waived. Every new bill (a billing
-/// run's, a prepayment's, the demo's history) is this one shape.
-pub struct NewBill {
-    pub community_id: i32,
-    pub unit_id: i32,
-    pub fee_item_id: i32,
-    pub period: Period,
-    pub due_date: NaiveDate,
-    /// The fee item's own due date, when notice moved `due_date` later.
-    pub nominal_due_date: Option<NaiveDate>,
-    pub issued_on: Option<NaiveDate>,
-    pub principal_fen: i64,
-    pub created_at: DateTime<Utc>,
-}
-
-impl NewBill {
-    pub fn row(self) -> bill::ActiveModel {
-        bill::ActiveModel {
-            community_id: Set(self.community_id),
-            unit_id: Set(self.unit_id),
-            fee_item_id: Set(self.fee_item_id),
-            period: Set(self.period.to_string()),
-            period_start: Set(self.period.start()),
-            period_end: Set(self.period.end()),
-            due_date: Set(self.due_date),
-            nominal_due_date: Set(self.nominal_due_date),
-            issued_on: Set(self.issued_on),
-            principal_fen: Set(self.principal_fen),
-            paid_principal_fen: Set(0),
-            late_fee_paid_fen: Set(0),
-            late_fee_waived_fen: Set(0),
-            status: Set("unpaid".into()),
-            paid_at: Set(None),
-            created_at: Set(self.created_at),
-            ..Default::default()
-        }
-    }
-}
 
 /// The actor recorded for runs the scheduler starts.
 pub const SCHEDULER: &str = "scheduler";
@@ -187,38 +146,34 @@ pub async fn run(
                 already += 1;
                 continue;
             }
-            candidates.push(
-                NewBill {
-                    community_id,
-                    unit_id: u.id,
-                    fee_item_id: r.item.id,
-                    period,
-                    due_date: due,
-                    nominal_due_date: moved_from,
-                    issued_on: Some(issued_on),
-                    principal_fen: principal,
-                    created_at: started,
-                }
-                .row(),
-            );
+            candidates.push(NewBill {
+                community_id,
+                unit_id: u.id,
+                fee_item_id: r.item.id,
+                period,
+                due_date: due,
+                nominal_due_date: moved_from,
+                issued_on: Some(issued_on),
+                principal_fen: principal,
+                created_at: started,
+            });
         }
     }
     let total = candidates.len();
     let mut created = 0u64;
-    for (i, chunk) in candidates.chunks(BATCH).enumerate() {
-        let txn = crate::db::begin_write(&state.db).await?;
-        // A concurrent run may have inserted some of these: the unique key skips them.
-        created += bill::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([bill::Column::UnitId, bill::Column::FeeItemId, bill::Column::Period])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        txn.commit().await?;
+    let mut batches = Vec::new();
+    let mut rest = candidates.into_iter().peekable();
+    while rest.peek().is_some() {
+        batches.push(rest.by_ref().take(BATCH).collect::<Vec<_>>());
+    }
+    for (i, batch) in batches.into_iter().enumerate() {
+        // One transaction per batch; the ledger skips bills a concurrent run already issued and
+        // marks the community's cached answers stale after each commit.
+        let mut ledger = Ledger::begin(state).await?;
+        created += ledger.issue(batch).await?;
+        ledger.commit(state).await?;
         if total > BATCH {
-            tracing::info!(community_id, period = %period, done = (i + 1) * BATCH.min(total), total, "billing run progress");
+            tracing::info!(community_id, period = %period, done = ((i + 1) * BATCH).min(total), total, "billing run progress");
         }
     }
     let result = RunResult {
@@ -237,9 +192,6 @@ pub async fn run(
     }
     .insert(&state.db)
     .await?;
-    if created > 0 {
-        cache::bump_community(state, community_id).await?;
-    }
     tracing::Span::current().record("bills_created", created);
     tracing::info!(community_id, period = %period, created, existing = result.bills_existing, "billing run finished");
     Ok(result)

@@ -6,7 +6,6 @@ use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::services::collection::evidence::{self, NewEvidence};
-use crate::services::collection::reminders;
 use crate::services::setup::{page_of, Page, PageQuery};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -529,7 +528,8 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
             let snap = crate::services::collection::notices::snapshot_of(&n)?;
             restarted = snap.rows.iter().map(|r| r.bill_id).collect();
             let tz = state.community_tz_on(&txn, u.community_id).await?;
-            reminders::restart_limitation(&txn, &restarted, now.with_timezone(&tz).date_naive()).await?;
+            crate::services::billing::ledger::restart_limitation(&txn, &restarted, now.with_timezone(&tz).date_naive())
+                .await?;
             printed = Some(
                 serde_json::json!({"number": n.number, "letter": snap.letter, "rows": snap.rows, "due": snap.due}),
             );

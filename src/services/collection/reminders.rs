@@ -844,19 +844,6 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     Ok(outcome)
 }
 
-/// A delivered demand interrupts the limitation period of the bills it names (art. 195).
-pub async fn restart_limitation<C: ConnectionTrait>(db: &C, bill_ids: &[i32], on: NaiveDate) -> ApiResult<()> {
-    if bill_ids.is_empty() {
-        return Ok(());
-    }
-    bill::Entity::update_many()
-        .col_expr(bill::Column::LimitationFrom, Expr::value(on))
-        .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// Ends a claimed row without sending (suppressed, refused wording), fenced like a send.
 async fn finish(state: &AppState, r: &reminder::Model, status: &str, answer: Option<String>) -> ApiResult<()> {
     reminder::Entity::update_many()

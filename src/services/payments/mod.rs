@@ -10,11 +10,12 @@ use crate::domain::role::Action;
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
+use crate::services::audit;
 use crate::services::billing::bills::{self, PrepayQuery};
-use crate::services::{audit, cache};
+use crate::services::billing::ledger::{self, Ledger, NewBill};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use entity::{bill, bill_entry, gateway_notification, owner_account, payment, payment_exception, payment_line};
+use entity::{bill, gateway_notification, owner_account, payment, payment_exception, payment_line};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -553,14 +554,14 @@ async fn record_exception<C: ConnectionTrait>(db: &C, e: Exception<'_>, now: Dat
 /// transaction id) index stops a second order claiming the same gateway transaction. Concurrent
 /// duplicates wait on the lock and then see the order paid.
 pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> ApiResult<Credit> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut ledger = Ledger::begin(state).await?;
     let p = payment::Entity::find_by_id(payment_id)
         .lock_exclusive()
-        .one(&txn)
+        .one(ledger.txn())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let done = credit_locked(state, &txn, p, transaction_id).await?;
-    txn.commit().await?;
+    let done = credit_locked(state, &mut ledger, p, transaction_id).await?;
+    ledger.commit(state).await?;
     after_credit(state, &done).await?;
     Ok(done.outcome)
 }
@@ -569,17 +570,16 @@ pub async fn credit(state: &AppState, payment_id: i32, transaction_id: &str) -> 
 pub struct Credited {
     pub outcome: Credit,
     payment_id: i32,
-    community_id: i32,
     /// Paid for bills already paid through another order: to be refunded.
     uncredited_fen: i64,
 }
 
-/// After the commit: invalidate cached answers, refund a double payment.
+/// After the commit (which bumped the cached answers of the units it credited): refund a double
+/// payment.
 async fn after_credit(state: &AppState, done: &Credited) -> ApiResult<()> {
     if done.outcome != Credit::Credited {
         return Ok(());
     }
-    cache::bump_community(state, done.community_id).await?;
     tracing::info!(payment_id = done.payment_id, "payment credited");
     // Money that paid bills someone else already paid goes back through its own gateway.
     if done.uncredited_fen > 0 {
@@ -592,15 +592,15 @@ async fn after_credit(state: &AppState, done: &Credited) -> ApiResult<()> {
 /// The crediting itself, inside the caller's transaction, on a payment row the caller locked.
 async fn credit_locked(
     state: &AppState,
-    txn: &DatabaseTransaction,
+    ledger: &mut Ledger,
     p: payment::Model,
     transaction_id: &str,
 ) -> ApiResult<Credited> {
     let now = state.clock.now();
+    let txn = ledger.txn();
     let done = Credited {
         outcome: Credit::AlreadyPaid,
         payment_id: p.id,
-        community_id: p.community_id,
         uncredited_fen: 0,
     };
     if p.status == "paid" || p.status == "refunded" || p.status == "partially_refunded" {
@@ -651,21 +651,21 @@ async fn credit_locked(
         }
         return Ok(done);
     }
-    apply_lines(state, txn, &p, transaction_id, done).await
+    apply_lines(state, ledger, &p, transaction_id, done).await
 }
 
-/// After the order moved to paid: credits each line's bill (or records a double payment), writes
-/// the ledger and appends the payment to each unit's evidence.
+/// After the order moved to paid: credits each line's bill through the ledger (or records a double
+/// payment) and appends the payment to each unit's evidence.
 async fn apply_lines(
     state: &AppState,
-    txn: &DatabaseTransaction,
+    ledger: &mut Ledger,
     p: &payment::Model,
     transaction_id: &str,
     mut done: Credited,
 ) -> ApiResult<Credited> {
     let now = state.clock.now();
     done.outcome = Credit::Credited;
-    let tz = state.community_tz_on(txn, p.community_id).await?;
+    let tz = state.community_tz_on(ledger.txn(), p.community_id).await?;
     let today = now.with_timezone(&tz).date_naive();
     // Marks every line credited in full and reads them in the same statement; a line whose bill
     // turns out to be paid already is set back to 0 below (the rare path).
@@ -675,33 +675,40 @@ async fn apply_lines(
             sea_orm::sea_query::Expr::col(payment_line::Column::AmountFen),
         )
         .filter(payment_line::Column::PaymentId.eq(p.id))
-        .exec_with_returning(txn)
+        .exec_with_returning(ledger.txn())
         .await?;
     lines.sort_by_key(|l| l.id);
+    let actor = format!("payment:{}", p.id);
     // What this payment settled, per unit, for the evidence archive.
     let mut settled: std::collections::BTreeMap<i32, Vec<String>> = Default::default();
     for l in lines {
-        let credited_bill = match l.bill_id {
-            // One statement credits an open bill (and locks it); nothing changes if it is not open.
-            Some(id) => credit_open_bill(txn, id, l.principal_fen, l.late_fee_fen, now)
-                .await?
-                .then_some(id),
-            None => match prepaid_bill(txn, p, &l, now).await? {
-                Some(b) if b.status == "unpaid" => credit_open_bill(txn, b.id, l.principal_fen, l.late_fee_fen, now)
-                    .await?
-                    .then_some(b.id),
-                _ => None,
-            },
+        let paid = ledger::Payment {
+            principal_fen: l.principal_fen,
+            late_fee_fen: l.late_fee_fen,
+            discount_fen: l.discount_fen,
+            on: today,
+            at: now,
+            reason: format!("{}缴费", channel_name(&p.channel)),
+            actor: &actor,
+            reference: Some(actor.clone()),
         };
-        let line_id = l.id;
-        let Some(bill_id) = credited_bill else {
-            set_credited(txn, line_id, 0).await?;
+        let bill_id = match l.bill_id {
+            Some(id) => Some(id),
+            None => prepaid_bill(ledger, p, &l, now).await?.map(|b| b.id),
+        };
+        let credited = match bill_id {
+            // One statement credits an open bill (and locks it); nothing changes if it is not open.
+            Some(id) => ledger.credit(id, &paid).await?,
+            None => None,
+        };
+        if credited.is_none() {
+            set_credited(ledger.txn(), l.id, 0).await?;
             done.uncredited_fen = add_fen(done.uncredited_fen, l.amount_fen)?;
             // Paid meanwhile through another channel or order: the first credit wins; this line's
             // money goes back (automatically, after the commit).
-            let status = match l.bill_id {
+            let status = match bill_id {
                 Some(id) => bill::Entity::find_by_id(id)
-                    .one(txn)
+                    .one(ledger.txn())
                     .await?
                     .map(|b| b.status)
                     .unwrap_or_default(),
@@ -719,40 +726,9 @@ async fn apply_lines(
                     Fen(l.amount_fen).to_yuan_string()
                 ),
             };
-            record_exception(txn, e, now).await?;
+            record_exception(ledger.txn(), e, now).await?;
             continue;
-        };
-        let reference = Some(format!("payment:{}", p.id));
-        if l.discount_fen > 0 {
-            bill_entry::ActiveModel {
-                bill_id: Set(bill_id),
-                kind: Set("prepay_discount".into()),
-                principal_fen: Set(l.discount_fen),
-                late_fee_fen: Set(0),
-                on_date: Set(today),
-                reason: Set("预缴折扣".into()),
-                actor: Set(format!("payment:{}", p.id)),
-                reference: Set(reference.clone()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await?;
         }
-        bill_entry::ActiveModel {
-            bill_id: Set(bill_id),
-            kind: Set("payment".into()),
-            principal_fen: Set(l.principal_fen - l.discount_fen),
-            late_fee_fen: Set(l.late_fee_fen),
-            on_date: Set(today),
-            reason: Set(format!("{}缴费", channel_name(&p.channel))),
-            actor: Set(format!("payment:{}", p.id)),
-            reference: Set(reference),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
         settled
             .entry(l.unit_id)
             .or_default()
@@ -773,55 +749,9 @@ async fn apply_lines(
             .to_string(),
             result: "credited".into(),
         };
-        crate::services::collection::evidence::append(txn, unit_id, now, rec).await?;
+        crate::services::collection::evidence::append(ledger.txn(), unit_id, now, rec).await?;
     }
     Ok(done)
-}
-
-/// Adds a payment to an open bill in one statement (the row is locked by the update itself);
-/// false when the bill is no longer open. Right-hand sides see the row as it was (standard SQL).
-async fn credit_open_bill(
-    txn: &DatabaseTransaction,
-    bill_id: i32,
-    principal_fen: i64,
-    late_fee_fen: i64,
-    now: DateTime<Utc>,
-) -> ApiResult<bool> {
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    // Built with sea-query expressions so both backends get their own placeholders.
-    let settles = || {
-        Expr::col(bill::Column::PaidPrincipalFen)
-            .add(principal_fen)
-            .gte(Expr::col(bill::Column::PrincipalFen))
-    };
-    let r = bill::Entity::update_many()
-        .col_expr(
-            bill::Column::PaidPrincipalFen,
-            Expr::case(settles(), Expr::col(bill::Column::PrincipalFen))
-                .finally(Expr::col(bill::Column::PaidPrincipalFen).add(principal_fen))
-                .into(),
-        )
-        .col_expr(
-            bill::Column::LateFeePaidFen,
-            Expr::col(bill::Column::LateFeePaidFen).add(late_fee_fen),
-        )
-        .col_expr(
-            bill::Column::Status,
-            Expr::case(settles(), "paid")
-                .finally(Expr::col(bill::Column::Status))
-                .into(),
-        )
-        .col_expr(
-            bill::Column::PaidAt,
-            Expr::case(settles(), now)
-                .finally(Expr::col(bill::Column::PaidAt))
-                .into(),
-        )
-        .filter(bill::Column::Id.eq(bill_id))
-        .filter(bill::Column::Status.eq("unpaid"))
-        .exec(txn)
-        .await?;
-    Ok(r.rows_affected == 1)
 }
 
 async fn set_credited(txn: &DatabaseTransaction, line_id: i32, fen: i64) -> ApiResult<()> {
@@ -847,7 +777,7 @@ pub fn channel_name(c: &str) -> &'static str {
 
 /// The bill a prepayment line pays: the one a billing run created meanwhile, or a new one.
 async fn prepaid_bill(
-    txn: &DatabaseTransaction,
+    ledger: &mut Ledger,
     p: &payment::Model,
     l: &payment_line::Model,
     now: DateTime<Utc>,
@@ -856,30 +786,29 @@ async fn prepaid_bill(
         .filter(bill::Column::UnitId.eq(l.unit_id))
         .filter(bill::Column::FeeItemId.eq(l.fee_item_id))
         .filter(bill::Column::Period.eq(l.period.clone()))
-        .one(txn)
+        .one(ledger.txn())
         .await?;
     if existing.is_some() {
         return Ok(existing);
     }
     let item = entity::fee_item::Entity::find_by_id(l.fee_item_id)
-        .one(txn)
+        .one(ledger.txn())
         .await?
         .ok_or(ApiError::NotFound)?;
     let period = crate::domain::period::Period::parse(&l.period).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
-    let b = crate::services::billing::runs::NewBill {
-        community_id: p.community_id,
-        unit_id: l.unit_id,
-        fee_item_id: l.fee_item_id,
-        period,
-        due_date: period.due_date(u32::try_from(item.due_day).unwrap_or(1)),
-        nominal_due_date: None,
-        issued_on: None,
-        principal_fen: l.principal_fen,
-        created_at: now,
-    }
-    .row()
-    .insert(txn)
-    .await?;
+    let b = ledger
+        .issue_one(NewBill {
+            community_id: p.community_id,
+            unit_id: l.unit_id,
+            fee_item_id: l.fee_item_id,
+            period,
+            due_date: period.due_date(u32::try_from(item.due_day).unwrap_or(1)),
+            nominal_due_date: None,
+            issued_on: None,
+            principal_fen: l.principal_fen,
+            created_at: now,
+        })
+        .await?;
     Ok(Some(b))
 }
 
@@ -1022,20 +951,29 @@ async fn settle(
         "sandbox" => "sandbox",
         _ => "alipay",
     };
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut ledger = Ledger::begin(state).await?;
     // The common case in one statement: a pending order of this channel and amount moves to paid.
     if let Ok(amount) = &paid {
-        if let Some(o) = pay_matching_order(state, &txn, out_trade_no, channel, *amount, transaction_id).await? {
+        if let Some(o) = pay_matching_order(state, ledger.txn(), out_trade_no, channel, *amount, transaction_id).await?
+        {
             let done = Credited {
                 outcome: Credit::Credited,
                 payment_id: o.id,
-                community_id: o.community_id,
                 uncredited_fen: 0,
             };
-            let d = apply_lines(state, &txn, &o, transaction_id, done).await?;
+            let d = apply_lines(state, &mut ledger, &o, transaction_id, done).await?;
             let key = event_key;
-            store_notification_in(&txn, now, n, key, Some(out_trade_no.to_string()), "credited", None).await?;
-            txn.commit().await?;
+            store_notification_in(
+                ledger.txn(),
+                now,
+                n,
+                key,
+                Some(out_trade_no.to_string()),
+                "credited",
+                None,
+            )
+            .await?;
+            ledger.commit(state).await?;
             after_credit(state, &d).await?;
             return Ok(NotifyAnswer::Recorded);
         }
@@ -1045,7 +983,7 @@ async fn settle(
     let order = payment::Entity::find()
         .filter(payment::Column::OutTradeNo.eq(out_trade_no))
         .lock_exclusive()
-        .one(&txn)
+        .one(ledger.txn())
         .await?;
     let mismatch = |payment_id, kind, why| Some(Mismatch { payment_id, kind, why });
     let (verdict, problem, done) = match order {
@@ -1072,7 +1010,7 @@ async fn settle(
         }) {
             Err(why) => ("mismatch", mismatch(Some(o.id), "mismatch", why), None),
             Ok(()) => {
-                let d = credit_locked(state, &txn, o, transaction_id).await?;
+                let d = credit_locked(state, &mut ledger, o, transaction_id).await?;
                 (
                     if d.outcome == Credit::Credited {
                         "credited"
@@ -1086,7 +1024,16 @@ async fn settle(
         },
     };
     let detail = problem.as_ref().map(|m| m.why.clone());
-    let id = store_notification_in(&txn, now, n, event_key, Some(out_trade_no.to_string()), verdict, detail).await?;
+    let id = store_notification_in(
+        ledger.txn(),
+        now,
+        n,
+        event_key,
+        Some(out_trade_no.to_string()),
+        verdict,
+        detail,
+    )
+    .await?;
     if let Some(m) = problem {
         let e = Exception {
             provider: n.provider,
@@ -1096,9 +1043,9 @@ async fn settle(
             out_trade_no: Some(out_trade_no),
             detail: m.why,
         };
-        record_exception(&txn, e, now).await?;
+        record_exception(ledger.txn(), e, now).await?;
     }
-    txn.commit().await?;
+    ledger.commit(state).await?;
     if let Some(d) = done {
         after_credit(state, &d).await?;
     }

@@ -6,10 +6,11 @@ use crate::domain::role::Action;
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
-use crate::services::{audit, cache};
+use crate::services::audit;
+use crate::services::billing::ledger::Ledger;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use entity::{bill, bill_entry, payment, payment_line, refund};
+use entity::{payment, payment_line, refund};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 
@@ -239,7 +240,7 @@ pub async fn on_gateway_result(
 /// Marks a refund successful once, updates the payment, and reopens the bills it had paid.
 async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) -> ApiResult<&'static str> {
     let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut ledger = Ledger::begin(state).await?;
     let moved = refund::Entity::update_many()
         .col_expr(refund::Column::Status, sea_orm::sea_query::Expr::value("success"))
         .col_expr(refund::Column::FinishedAt, sea_orm::sea_query::Expr::value(now))
@@ -249,18 +250,18 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
         )
         .filter(refund::Column::Id.eq(refund_id))
         .filter(refund::Column::Status.eq("processing"))
-        .exec(&txn)
+        .exec(ledger.txn())
         .await?;
     if moved.rows_affected != 1 {
         return Ok("duplicate");
     }
     let r = refund::Entity::find_by_id(refund_id)
-        .one(&txn)
+        .one(ledger.txn())
         .await?
         .ok_or(ApiError::NotFound)?;
     let p = payment::Entity::find_by_id(r.payment_id)
         .lock_exclusive()
-        .one(&txn)
+        .one(ledger.txn())
         .await?
         .ok_or(ApiError::NotFound)?;
     let refunded = add_fen(p.refunded_fen, r.amount_fen)?;
@@ -272,16 +273,16 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
         "partially_refunded"
     }
     .into());
-    pm.update(&txn).await?;
+    pm.update(ledger.txn()).await?;
     if r.reopens_bills {
         let today = now
-            .with_timezone(&state.community_tz_on(&txn, p.community_id).await?)
+            .with_timezone(&state.community_tz_on(ledger.txn(), p.community_id).await?)
             .date_naive();
         let mut left = r.amount_fen;
         let lines = payment_line::Entity::find()
             .filter(payment_line::Column::PaymentId.eq(p.id))
             .order_by_desc(payment_line::Column::Id)
-            .all(&txn)
+            .all(ledger.txn())
             .await?;
         for l in lines {
             let credited = l.credited_fen.unwrap_or(0);
@@ -289,47 +290,29 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
                 continue;
             }
             let Some(bill_id) = l.bill_id else { continue };
-            let Some(b) = bill::Entity::find_by_id(bill_id).lock_exclusive().one(&txn).await? else {
-                continue;
-            };
-            let take = left.min(credited);
-            let principal_back = take.min(b.paid_principal_fen);
-            let late_back = (take - principal_back).min(b.late_fee_paid_fen);
-            left -= principal_back + late_back;
-            bill_entry::ActiveModel {
-                bill_id: Set(b.id),
-                kind: Set("refund".into()),
-                principal_fen: Set(-principal_back),
-                late_fee_fen: Set(-late_back),
-                on_date: Set(today),
-                reason: Set(r.reason.clone()),
-                actor: Set(r.actor.clone()),
-                reference: Set(Some(format!("refund:{}", r.id))),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            let mut bm: bill::ActiveModel = b.clone().into();
-            bm.paid_principal_fen = Set(b.paid_principal_fen - principal_back);
-            bm.late_fee_paid_fen = Set(b.late_fee_paid_fen - late_back);
-            if principal_back + late_back > 0 {
-                bm.status = Set("unpaid".into());
-                bm.paid_at = Set(None);
-            }
-            bm.update(&txn).await?;
+            let back = ledger
+                .refund(
+                    bill_id,
+                    left.min(credited),
+                    today,
+                    now,
+                    &r.reason,
+                    &r.actor,
+                    format!("refund:{}", r.id),
+                )
+                .await?;
+            left -= back;
             payment_line::Entity::update_many()
                 .col_expr(
                     payment_line::Column::CreditedFen,
-                    sea_orm::sea_query::Expr::value(credited - (principal_back + late_back)),
+                    sea_orm::sea_query::Expr::value(credited - back),
                 )
                 .filter(payment_line::Column::Id.eq(l.id))
-                .exec(&txn)
+                .exec(ledger.txn())
                 .await?;
         }
     }
-    txn.commit().await?;
-    cache::bump_community(state, p.community_id).await?;
+    ledger.commit(state).await?;
     tracing::info!(refund_id, payment_id = p.id, "refund completed");
     Ok("refunded")
 }

@@ -1,0 +1,450 @@
+//! The ledger: the only code that writes bills and their entries (`tests::only_the_ledger_writes_bills`
+//! keeps it so). Billing runs, payments, refunds, staff corrections, reminders and the demo all call
+//! it; auto-debit, points toward fees, installments and hardship reductions will too.
+//!
+//! A `Ledger` owns the write transaction. Each money movement is one entry beside the bill's new
+//! totals, and after the commit the ledger bumps the cache versions of exactly what it touched —
+//! the units a payment, refund or correction changed, the communities a billing run filled — once.
+use crate::domain::money::Fen;
+use crate::domain::period::Period;
+use crate::error::{ApiError, ApiResult, FieldErrors};
+use crate::services::billing::bills::{amounts, schedules};
+use crate::services::cache;
+use crate::state::AppState;
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{bill, bill_entry};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use std::collections::BTreeSet;
+
+/// A bill as the ledger issues it: unpaid, nothing yet paid or waived. Every new bill (a billing
+/// run's, a prepayment's, the demo's history) is this one shape.
+pub struct NewBill {
+    pub community_id: i32,
+    pub unit_id: i32,
+    pub fee_item_id: i32,
+    pub period: Period,
+    pub due_date: NaiveDate,
+    /// The fee item's own due date, when notice moved `due_date` later.
+    pub nominal_due_date: Option<NaiveDate>,
+    pub issued_on: Option<NaiveDate>,
+    pub principal_fen: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewBill {
+    fn row(self) -> bill::ActiveModel {
+        bill::ActiveModel {
+            community_id: Set(self.community_id),
+            unit_id: Set(self.unit_id),
+            fee_item_id: Set(self.fee_item_id),
+            period: Set(self.period.to_string()),
+            period_start: Set(self.period.start()),
+            period_end: Set(self.period.end()),
+            due_date: Set(self.due_date),
+            nominal_due_date: Set(self.nominal_due_date),
+            issued_on: Set(self.issued_on),
+            principal_fen: Set(self.principal_fen),
+            paid_principal_fen: Set(0),
+            late_fee_paid_fen: Set(0),
+            late_fee_waived_fen: Set(0),
+            status: Set("unpaid".into()),
+            paid_at: Set(None),
+            created_at: Set(self.created_at),
+            ..Default::default()
+        }
+    }
+}
+
+/// Money paid toward one bill, as the ledger records it.
+pub struct Payment<'a> {
+    /// Principal this payment settles, any prepayment discount included.
+    pub principal_fen: i64,
+    pub late_fee_fen: i64,
+    /// The part of `principal_fen` a prepayment discount covers (its own entry).
+    pub discount_fen: i64,
+    /// The community's local date of the payment, and its instant.
+    pub on: NaiveDate,
+    pub at: DateTime<Utc>,
+    /// What the entry says, e.g. `微信支付缴费`.
+    pub reason: String,
+    pub actor: &'a str,
+    pub reference: Option<String>,
+}
+
+/// A staff correction of one open bill.
+#[derive(Debug, Clone, Copy)]
+pub enum Correction {
+    /// Waive this much of the outstanding late fee (all of it when absent).
+    WaiveLateFee(Option<i64>),
+    /// Set the principal to this (never below what was already paid).
+    Adjust(i64),
+    /// Cancel a bill nothing has been paid on.
+    Cancel,
+}
+
+/// Who corrects, why and when.
+pub struct By<'a> {
+    pub actor: &'a str,
+    pub reason: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// A write transaction over bills, and what it touched.
+pub struct Ledger {
+    txn: DatabaseTransaction,
+    units: BTreeSet<i32>,
+    communities: BTreeSet<i32>,
+}
+
+impl Ledger {
+    /// Begins a write transaction (see `db::begin_write` for SQLite's lock order).
+    pub async fn begin(state: &AppState) -> ApiResult<Self> {
+        Ok(Ledger {
+            txn: crate::db::begin_write(&state.db).await?,
+            units: BTreeSet::new(),
+            communities: BTreeSet::new(),
+        })
+    }
+
+    /// The transaction, for the caller's own rows (payments, evidence, audit) beside the ledger's.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Commits, then marks stale exactly the cached answers over what changed.
+    pub async fn commit(self, state: &AppState) -> ApiResult<()> {
+        self.txn.commit().await?;
+        for c in &self.communities {
+            cache::bump_community(state, *c).await?;
+        }
+        for u in &self.units {
+            cache::bump_unit(state, *u).await?;
+        }
+        Ok(())
+    }
+
+    /// Issues a batch of new bills; one whose unit × fee item × period exists (a concurrent run's)
+    /// is skipped. How many were created. Community-wide: every owner's answer there is stale.
+    pub async fn issue(&mut self, bills: Vec<NewBill>) -> ApiResult<u64> {
+        let communities: BTreeSet<i32> = bills.iter().map(|b| b.community_id).collect();
+        if bills.is_empty() {
+            return Ok(0);
+        }
+        let created = bill::Entity::insert_many(bills.into_iter().map(NewBill::row))
+            .on_conflict(
+                OnConflict::columns([bill::Column::UnitId, bill::Column::FeeItemId, bill::Column::Period])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.txn)
+            .await?;
+        if created > 0 {
+            self.communities.extend(communities);
+        }
+        Ok(created)
+    }
+
+    /// Issues one new bill (a prepayment's, the demo's).
+    pub async fn issue_one(&mut self, b: NewBill) -> ApiResult<bill::Model> {
+        let b = b.row().insert(&self.txn).await?;
+        self.units.insert(b.unit_id);
+        Ok(b)
+    }
+
+    /// Credits a payment to a bill in one statement, which also locks the row; the bill as
+    /// credited, or None when it is no longer open (paid meanwhile, cancelled: the caller refunds).
+    /// Right-hand sides see the row as it was (standard SQL), so "settles" is judged once.
+    pub async fn credit(&mut self, bill_id: i32, p: &Payment<'_>) -> ApiResult<Option<bill::Model>> {
+        let principal = p.principal_fen;
+        let settles = || {
+            Expr::col(bill::Column::PaidPrincipalFen)
+                .add(principal)
+                .gte(Expr::col(bill::Column::PrincipalFen))
+        };
+        let credited = bill::Entity::update_many()
+            .col_expr(
+                bill::Column::PaidPrincipalFen,
+                Expr::case(settles(), Expr::col(bill::Column::PrincipalFen))
+                    .finally(Expr::col(bill::Column::PaidPrincipalFen).add(principal))
+                    .into(),
+            )
+            .col_expr(
+                bill::Column::LateFeePaidFen,
+                Expr::col(bill::Column::LateFeePaidFen).add(p.late_fee_fen),
+            )
+            .col_expr(
+                bill::Column::Status,
+                Expr::case(settles(), "paid")
+                    .finally(Expr::col(bill::Column::Status))
+                    .into(),
+            )
+            .col_expr(
+                bill::Column::PaidAt,
+                Expr::case(settles(), p.at)
+                    .finally(Expr::col(bill::Column::PaidAt))
+                    .into(),
+            )
+            .filter(bill::Column::Id.eq(bill_id))
+            .filter(bill::Column::Status.eq("unpaid"))
+            .exec_with_returning(&self.txn)
+            .await?
+            .into_iter()
+            .next();
+        let Some(b) = credited else {
+            return Ok(None);
+        };
+        let entry = |kind: &str, principal_fen: i64, late_fee_fen: i64, reason: String| bill_entry::ActiveModel {
+            bill_id: Set(b.id),
+            kind: Set(kind.into()),
+            principal_fen: Set(principal_fen),
+            late_fee_fen: Set(late_fee_fen),
+            on_date: Set(p.on),
+            reason: Set(reason),
+            actor: Set(p.actor.to_string()),
+            reference: Set(p.reference.clone()),
+            created_at: Set(p.at),
+            ..Default::default()
+        };
+        if p.discount_fen > 0 {
+            entry("prepay_discount", p.discount_fen, 0, "预缴折扣".into())
+                .insert(&self.txn)
+                .await?;
+        }
+        entry(
+            "payment",
+            p.principal_fen - p.discount_fen,
+            p.late_fee_fen,
+            p.reason.clone(),
+        )
+        .insert(&self.txn)
+        .await?;
+        self.units.insert(b.unit_id);
+        Ok(Some(b))
+    }
+
+    /// Gives back up to `take` fen of what a bill was paid, principal first, and reopens it: a
+    /// refund. What was given back (0 when the bill is gone or nothing was paid).
+    #[allow(clippy::too_many_arguments)] // one refund entry's facts
+    pub async fn refund(
+        &mut self,
+        bill_id: i32,
+        take: i64,
+        on: NaiveDate,
+        at: DateTime<Utc>,
+        reason: &str,
+        actor: &str,
+        reference: String,
+    ) -> ApiResult<i64> {
+        let Some(b) = bill::Entity::find_by_id(bill_id)
+            .lock_exclusive()
+            .one(&self.txn)
+            .await?
+        else {
+            return Ok(0);
+        };
+        let principal_back = std::cmp::min(take, b.paid_principal_fen);
+        let late_back = std::cmp::min(take - principal_back, b.late_fee_paid_fen);
+        bill_entry::ActiveModel {
+            bill_id: Set(b.id),
+            kind: Set("refund".into()),
+            principal_fen: Set(-principal_back),
+            late_fee_fen: Set(-late_back),
+            on_date: Set(on),
+            reason: Set(reason.to_string()),
+            actor: Set(actor.to_string()),
+            reference: Set(Some(reference)),
+            created_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await?;
+        let mut bm: bill::ActiveModel = b.clone().into();
+        bm.paid_principal_fen = Set(b.paid_principal_fen - principal_back);
+        bm.late_fee_paid_fen = Set(b.late_fee_paid_fen - late_back);
+        if principal_back + late_back > 0 {
+            bm.status = Set("unpaid".into());
+            bm.paid_at = Set(None);
+        }
+        bm.update(&self.txn).await?;
+        self.units.insert(b.unit_id);
+        Ok(principal_back + late_back)
+    }
+
+    /// Applies a staff correction to a bill the caller locked: checks it against the bill's amounts
+    /// today, records the entry, and settles the bill when nothing is left to pay.
+    pub async fn correct(&mut self, b: &bill::Model, c: Correction, by: By<'_>) -> ApiResult<bill_entry::Model> {
+        if b.status != "unpaid" {
+            return Err(ApiError::Conflict(
+                "BILL_NOT_OPEN",
+                "该账单不是待缴状态，不能修改".into(),
+            ));
+        }
+        let (policy, tz) = schedules(&self.txn, [b.community_id])
+            .await?
+            .remove(&b.community_id)
+            .ok_or(ApiError::NotFound)?;
+        let today = by.at.with_timezone(&tz).date_naive();
+        let entries = bill_entry::Entity::find()
+            .filter(bill_entry::Column::BillId.eq(b.id))
+            .all(&self.txn)
+            .await?;
+        let a = amounts(b, &entries.iter().collect::<Vec<_>>(), &policy, today);
+        let mut am: bill::ActiveModel = b.clone().into();
+        let (kind, principal_fen, late_fee_fen) = match c {
+            Correction::WaiveLateFee(amount) => {
+                let waive = amount.unwrap_or(a.outstanding_late_fee);
+                if waive <= 0 || waive > a.outstanding_late_fee {
+                    return Err(ApiError::field(
+                        "amount",
+                        format!(
+                            "减免金额应大于0且不超过未缴滞纳金{}",
+                            Fen(a.outstanding_late_fee).to_yuan_string()
+                        ),
+                    ));
+                }
+                am.late_fee_waived_fen = Set(b.late_fee_waived_fen + waive);
+                ("late_fee_waiver", 0, waive)
+            }
+            Correction::Adjust(new) => {
+                if new <= 0 || new < b.paid_principal_fen {
+                    let mut f = FieldErrors::new();
+                    f.insert("principal".into(), "调整后本金应大于0且不低于已缴本金".into());
+                    return Err(ApiError::Validation(f));
+                }
+                am.principal_fen = Set(new);
+                ("adjustment", b.principal_fen - new, 0)
+            }
+            Correction::Cancel => {
+                if b.paid_principal_fen > 0 || b.late_fee_paid_fen > 0 {
+                    return Err(ApiError::Conflict(
+                        "BILL_HAS_PAYMENTS",
+                        "已有缴费的账单不能取消，请办理退款".into(),
+                    ));
+                }
+                am.status = Set("cancelled".into());
+                ("cancel", 0, 0)
+            }
+        };
+        let e = bill_entry::ActiveModel {
+            bill_id: Set(b.id),
+            kind: Set(kind.into()),
+            principal_fen: Set(principal_fen),
+            late_fee_fen: Set(late_fee_fen),
+            on_date: Set(today),
+            reason: Set(by.reason.to_string()),
+            actor: Set(by.actor.to_string()),
+            reference: Set(None),
+            created_at: Set(by.at),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await?;
+        let updated = am.clone().update(&self.txn).await?;
+        // Settle: nothing left to pay means paid.
+        if updated.status == "unpaid" {
+            let all: Vec<_> = entries.iter().chain(std::iter::once(&e)).collect();
+            if amounts(&updated, &all, &policy, today).due() == 0 {
+                am.status = Set("paid".into());
+                am.paid_at = Set(Some(by.at));
+                am.update(&self.txn).await?;
+            }
+        }
+        self.units.insert(b.unit_id);
+        Ok(e)
+    }
+}
+
+/// A delivered demand interrupts the limitation period of the bills it names (art. 195). Inside the
+/// caller's transaction; no cached answer shows limitation, so nothing to bump.
+pub async fn restart_limitation<C: ConnectionTrait>(db: &C, bill_ids: &[i32], on: NaiveDate) -> ApiResult<()> {
+    if bill_ids.is_empty() {
+        return Ok(());
+    }
+    bill::Entity::update_many()
+        .col_expr(bill::Column::LimitationFrom, Expr::value(on))
+        .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// Ways code writes bill rows or entries; any of them outside this file is a second writer.
+    const WRITES: [&str; 4] = [
+        r"\bbill(_entry)?::ActiveModel\b",
+        r"\bbill(_entry)?::Entity::(insert|insert_many|update|update_many|delete|delete_many|delete_by_id)\b",
+        r#"(?i)\b(update|insert\s+into|delete\s+from)\s+"?bill(s|_entries)\b"#,
+        r"\b(IntoActiveModel|into_active_model)\b",
+    ];
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read src").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    fn writers(files: &[(String, String)]) -> Vec<String> {
+        let res: Vec<regex::Regex> = WRITES.iter().map(|r| regex::Regex::new(r).expect("regex")).collect();
+        let mut found = Vec::new();
+        for (name, text) in files {
+            if name.ends_with("services/billing/ledger.rs") {
+                continue;
+            }
+            for (n, line) in text.lines().enumerate() {
+                if res.iter().any(|r| r.is_match(line)) {
+                    found.push(format!("{name}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn only_the_ledger_writes_bills() {
+        let mut paths = Vec::new();
+        rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut paths);
+        let files: Vec<(String, String)> = paths
+            .iter()
+            .map(|p| (p.display().to_string(), std::fs::read_to_string(p).expect("read")))
+            .collect();
+        assert!(files.len() > 50, "the scan must see the whole of src/");
+        let found = writers(&files);
+        assert!(
+            found.is_empty(),
+            "bills written outside the ledger:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_scan_sees_each_way_of_writing_a_bill() {
+        for bad in [
+            "let mut am: bill::ActiveModel = b.into();",
+            "bill_entry::ActiveModel { bill_id: Set(1), ..Default::default() }",
+            "bill::Entity::update_many()",
+            "bill_entry::Entity::insert_many(rows)",
+            r#"db.execute_unprepared("UPDATE bills SET status = 'paid'")"#,
+            "DELETE FROM bill_entries WHERE id = 1",
+            "let am = b.into_active_model();",
+        ] {
+            let files = vec![("src/services/other.rs".to_string(), bad.to_string())];
+            assert_eq!(writers(&files).len(), 1, "not caught: {bad}");
+        }
+        let reads = vec![(
+            "src/services/other.rs".to_string(),
+            "bill::Entity::find().filter(bill::Column::Status.eq(\"unpaid\"))".to_string(),
+        )];
+        assert!(writers(&reads).is_empty());
+    }
+}
