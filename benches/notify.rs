@@ -156,7 +156,7 @@ async fn main() {
                     paid_principal_fen: Set(0),
                     late_fee_paid_fen: Set(0),
                     late_fee_waived_fen: Set(0),
-                    status: Set("unpaid".into()),
+                    status: Set(entity::states::BillStatus::Unpaid),
                     created_at: Set(now),
                     ..Default::default()
                 }
@@ -184,11 +184,11 @@ async fn main() {
         let p = payment::ActiveModel {
             out_trade_no: Set(out.clone()),
             community_id: Set(c.id),
-            channel: Set("wechat".into()),
+            channel: Set(entity::states::Channel::Wechat),
             kind: Set("bills".into()),
             amount_fen: Set(10_000),
             refunded_fen: Set(0),
-            status: Set("pending".into()),
+            status: Set(entity::states::PaymentStatus::Pending),
             expires_at: Set(now + chrono::Duration::hours(1)),
             created_at: Set(now),
             ..Default::default()

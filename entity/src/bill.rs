@@ -17,7 +17,7 @@ pub struct Model {
     pub paid_principal_fen: i64,
     pub late_fee_paid_fen: i64,
     pub late_fee_waived_fen: i64,
-    pub status: String,
+    pub status: crate::states::BillStatus,
     pub paid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     /// When a delivered formal demand last restarted the limitation period (art. 195); else the due date counts.

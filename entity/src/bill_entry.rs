@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub bill_id: i32,
-    pub kind: String,
+    pub kind: crate::states::EntryKind,
     pub principal_fen: i64,
     pub late_fee_fen: i64,
     pub on_date: Date,

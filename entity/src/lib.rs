@@ -29,6 +29,7 @@ pub mod session;
 pub mod staff_community;
 pub mod staff_task;
 pub mod staff_user;
+pub mod states;
 pub mod subscribe_grant;
 pub mod unit;
 pub mod unit_owner;

@@ -10,7 +10,7 @@ pub struct Model {
     pub community_id: i32,
     pub stage: String,
     pub episode_key: String,
-    pub status: String,
+    pub status: crate::states::ReminderStatus,
     pub not_before: DateTimeUtc,
     pub lease_until: Option<DateTimeUtc>,
     pub attempts: i32,

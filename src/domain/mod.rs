@@ -7,6 +7,7 @@ pub mod period;
 pub mod phone;
 pub mod reminders;
 pub mod role;
+pub mod states;
 pub mod text;
 
 pub use money::{Area, Fen};

@@ -2,6 +2,7 @@
 //! at once. Deterministic, so every demo start looks the same.
 use crate::domain::late_fee::LateFeePolicy;
 use crate::domain::period::Period;
+use crate::domain::states::{Channel, PaymentStatus};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::billing::ledger::{self, Ledger, NewBill};
@@ -208,10 +209,10 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<bool> {
                 }
                 if paid {
                     let method = match rng.next(20) {
-                        0..=11 => "wechat",
-                        12..=14 => "alipay",
-                        15..=17 => "cash",
-                        _ => "pos",
+                        0..=11 => Channel::Wechat,
+                        12..=14 => Channel::Alipay,
+                        15..=17 => Channel::Cash,
+                        _ => Channel::Pos,
                     };
                     pay_demo(&mut ledger, &c, u, &month, method, paid_on, admin).await?;
                 }
@@ -290,7 +291,7 @@ async fn pay_demo(
     c: &community::Model,
     u: &unit::Model,
     month: &[Paid],
-    method: &str,
+    method: Channel,
     paid_on: chrono::NaiveDate,
     admin: Option<i32>,
 ) -> ApiResult<()> {
@@ -300,17 +301,17 @@ async fn pay_demo(
         .map(|t| t.and_utc())
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("demo time")))?;
     let amount = crate::domain::money::sum_fen(month.iter().map(|p| p.bill.principal_fen + p.late_fee))?;
-    let counter = matches!(method, "cash" | "pos");
+    let counter = matches!(method, Channel::Cash | Channel::Pos);
     let p = payment::ActiveModel {
         out_trade_no: Set(format!("WYDEMO{}{:05}", paid_on.format("%Y%m%d"), month[0].bill.id)),
         community_id: Set(c.id),
         account_id: Set(None),
         staff_id: Set(if counter { admin } else { None }),
-        channel: Set(method.into()),
+        channel: Set(method),
         kind: Set("bills".into()),
         amount_fen: Set(amount),
         refunded_fen: Set(0),
-        status: Set("paid".into()),
+        status: Set(PaymentStatus::Paid),
         reference: Set(counter.then(|| format!("演示收据{}", month[0].bill.id))),
         expires_at: Set(at + chrono::Duration::minutes(15)),
         paid_at: Set(Some(at)),
@@ -320,8 +321,8 @@ async fn pay_demo(
     .insert(ledger.txn())
     .await?;
     let transaction_id = match method {
-        "wechat" => format!("42000{}{:08}", paid_on.format("%Y%m%d"), p.id),
-        "alipay" => format!("{}22001{:08}", paid_on.format("%Y%m%d"), p.id),
+        Channel::Wechat => format!("42000{}{:08}", paid_on.format("%Y%m%d"), p.id),
+        Channel::Alipay => format!("{}22001{:08}", paid_on.format("%Y%m%d"), p.id),
         _ => format!("counter-{}", p.id),
     };
     let mut am: payment::ActiveModel = p.clone().into();
@@ -354,7 +355,7 @@ async fn pay_demo(
             discount_fen: 0,
             on: paid_on,
             at,
-            reason: format!("{}缴费", crate::services::payments::channel_name(method)),
+            reason: format!("{}缴费", crate::domain::states::channel_name(method)),
             actor: &actor,
             reference: Some(transaction_id.clone()),
         };
@@ -364,7 +365,7 @@ async fn pay_demo(
     let rec = crate::services::collection::evidence::NewEvidence {
         kind: "payment",
         stage: None,
-        channel: method.into(),
+        channel: method.to_string(),
         content: serde_json::json!({"payment_id": p.id, "out_trade_no": p.out_trade_no,
             "transaction_id": transaction_id, "bills": periods})
         .to_string(),

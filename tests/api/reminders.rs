@@ -137,7 +137,7 @@ impl Estate {
             paid_principal_fen: Set(0),
             late_fee_paid_fen: Set(0),
             late_fee_waived_fen: Set(0),
-            status: Set("unpaid".into()),
+            status: Set(entity::states::BillStatus::Unpaid),
             created_at: Set(Utc::now()),
             ..Default::default()
         }

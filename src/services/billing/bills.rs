@@ -6,6 +6,7 @@ use crate::domain::money::{add_fen, sum_fen};
 use crate::domain::ownership::{self, Link};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
+use crate::domain::states::{BillStatus, EntryKind};
 use crate::domain::{Area, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::{sessions, staff::StaffCtx};
@@ -101,10 +102,10 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    fn keeps(self, status: &str) -> bool {
+    fn keeps(self, status: BillStatus) -> bool {
         match self {
-            StatusFilter::Unpaid => status == "unpaid",
-            StatusFilter::Paid => status == "paid",
+            StatusFilter::Unpaid => status == BillStatus::Unpaid,
+            StatusFilter::Paid => status == BillStatus::Paid,
             StatusFilter::All => true,
         }
     }
@@ -143,7 +144,7 @@ impl Amounts {
 fn principal_moves(entries: &[&bill_entry::Model]) -> Vec<PrincipalMove> {
     entries
         .iter()
-        .filter(|e| matches!(e.kind.as_str(), "payment" | "refund") && e.principal_fen != 0)
+        .filter(|e| matches!(e.kind, EntryKind::Payment | EntryKind::Refund) && e.principal_fen != 0)
         .map(|e| PrincipalMove {
             on: e.on_date,
             paid_fen: e.principal_fen,
@@ -154,7 +155,7 @@ fn principal_moves(entries: &[&bill_entry::Model]) -> Vec<PrincipalMove> {
 /// API.md's arithmetic for one bill: outstanding late fee = accrued − paid − waived, never below 0.
 pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFeeSchedule, today: NaiveDate) -> Amounts {
     let late = policy.late_fee(b.principal_fen, b.due_date, &principal_moves(entries), today);
-    if matches!(b.status.as_str(), "cancelled" | "waived") {
+    if b.status == BillStatus::Cancelled {
         return Amounts {
             late,
             outstanding_principal: 0,
@@ -175,13 +176,13 @@ pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFee
 
 /// The day a bill stopped being owed (paid, waived or cancelled), in community time; None while unpaid.
 pub fn settled_on(b: &bill::Model, entries: &[&bill_entry::Model], tz: chrono_tz::Tz) -> Option<NaiveDate> {
-    match b.status.as_str() {
-        "unpaid" => None,
-        "paid" => b
+    match b.status {
+        BillStatus::Unpaid => None,
+        BillStatus::Paid => b
             .paid_at
             .map(|t| t.with_timezone(&tz).date_naive())
             .or_else(|| entries.iter().map(|e| e.on_date).max()),
-        _ => entries.iter().map(|e| e.on_date).max(),
+        BillStatus::Cancelled => entries.iter().map(|e| e.on_date).max(),
     }
 }
 
@@ -251,10 +252,9 @@ impl Lookup {
         let today = self.today(state, b.community_id);
         let entries: Vec<&bill_entry::Model> = self.entries.get(&b.id).map(|v| v.iter().collect()).unwrap_or_default();
         let a = amounts(b, &entries, policy, today);
-        let explanation = match b.status.as_str() {
-            "cancelled" => "账单已取消，无需缴纳".to_string(),
-            "waived" => "账单已减免，无需缴纳".to_string(),
-            _ => policy.explain(&a.late, b.due_date, today),
+        let explanation = match b.status {
+            BillStatus::Cancelled => "账单已取消，无需缴纳".to_string(),
+            BillStatus::Unpaid | BillStatus::Paid => policy.explain(&a.late, b.due_date, today),
         };
         let tz = self
             .policies
@@ -277,7 +277,7 @@ impl Lookup {
             late_fee: Fen(a.charged_late_fee).to_yuan_string(),
             late_fee_waived: Fen(b.late_fee_waived_fen).to_yuan_string(),
             amount_due: Fen(a.due()).to_yuan_string(),
-            status: b.status.clone(),
+            status: b.status.to_string(),
             days_overdue: days_overdue(b.due_date, settled, today),
             late_fee_explanation: explanation,
         };
@@ -459,7 +459,7 @@ pub async fn owner_bills(state: &AppState, token: &str, filter: StatusFilter) ->
             let (bills, deps) = visible_bills(state, account_id).await?;
             let lookup = Lookup::load(state, &bills).await?;
             let mut views = Vec::new();
-            for b in bills.iter().filter(|b| filter.keeps(&b.status)) {
+            for b in bills.iter().filter(|b| filter.keeps(b.status)) {
                 views.push(lookup.view(state, b)?.0);
             }
             Ok((serde_json::to_string(&views).map_err(ApiError::internal)?, deps))
@@ -482,7 +482,7 @@ pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
             let (mut principal, mut late, mut n, mut oldest) = (0i64, 0i64, 0usize, None::<NaiveDate>);
             for b in bills
                 .iter()
-                .filter(|b| b.status == "unpaid" && b.due_date < lookup.today(state, b.community_id))
+                .filter(|b| b.status == BillStatus::Unpaid && b.due_date < lookup.today(state, b.community_id))
             {
                 let (_, a) = lookup.view(state, b)?;
                 principal = add_fen(principal, a.outstanding_principal)?;
@@ -505,7 +505,7 @@ pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
 
 fn entry_view(e: &bill_entry::Model) -> EntryView {
     EntryView {
-        kind: e.kind.clone(),
+        kind: e.kind.to_string(),
         principal: Fen(e.principal_fen).to_yuan_string(),
         late_fee: Fen(e.late_fee_fen).to_yuan_string(),
         on_date: e.on_date,
@@ -527,12 +527,12 @@ fn detail(lookup: &Lookup, state: &AppState, b: &bill::Model) -> ApiResult<BillD
         .get(&b.id)
         .map(|v| {
             v.iter()
-                .filter(|e| matches!(e.kind.as_str(), "payment" | "refund"))
+                .filter(|e| matches!(e.kind, EntryKind::Payment | EntryKind::Refund))
                 .map(entry_view)
                 .collect()
         })
         .unwrap_or_default();
-    let live = !matches!(b.status.as_str(), "cancelled" | "waived");
+    let live = b.status != BillStatus::Cancelled;
     let mut lines = vec![BillLine {
         kind: "principal".into(),
         amount: Fen(b.principal_fen).to_yuan_string(),

@@ -7,6 +7,7 @@
 //! the units a payment, refund or correction changed, the communities a billing run filled — once.
 use crate::domain::money::Fen;
 use crate::domain::period::Period;
+use crate::domain::states::{BillStatus, EntryKind};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::billing::bills::{amounts, schedules};
 use crate::services::cache;
@@ -50,7 +51,7 @@ impl NewBill {
             paid_principal_fen: Set(0),
             late_fee_paid_fen: Set(0),
             late_fee_waived_fen: Set(0),
-            status: Set("unpaid".into()),
+            status: Set(BillStatus::Unpaid),
             paid_at: Set(None),
             created_at: Set(self.created_at),
             ..Default::default()
@@ -188,7 +189,7 @@ impl Ledger {
                     .into(),
             )
             .filter(bill::Column::Id.eq(bill_id))
-            .filter(bill::Column::Status.eq("unpaid"))
+            .filter(bill::Column::Status.eq(BillStatus::Unpaid))
             .exec_with_returning(&self.txn)
             .await?
             .into_iter()
@@ -196,9 +197,9 @@ impl Ledger {
         let Some(b) = credited else {
             return Ok(None);
         };
-        let entry = |kind: &str, principal_fen: i64, late_fee_fen: i64, reason: String| bill_entry::ActiveModel {
+        let entry = |kind: EntryKind, principal_fen: i64, late_fee_fen: i64, reason: String| bill_entry::ActiveModel {
             bill_id: Set(b.id),
-            kind: Set(kind.into()),
+            kind: Set(kind),
             principal_fen: Set(principal_fen),
             late_fee_fen: Set(late_fee_fen),
             on_date: Set(p.on),
@@ -209,12 +210,12 @@ impl Ledger {
             ..Default::default()
         };
         if p.discount_fen > 0 {
-            entry("prepay_discount", p.discount_fen, 0, "预缴折扣".into())
+            entry(EntryKind::PrepayDiscount, p.discount_fen, 0, "预缴折扣".into())
                 .insert(&self.txn)
                 .await?;
         }
         entry(
-            "payment",
+            EntryKind::Payment,
             p.principal_fen - p.discount_fen,
             p.late_fee_fen,
             p.reason.clone(),
@@ -249,7 +250,7 @@ impl Ledger {
         let late_back = std::cmp::min(take - principal_back, b.late_fee_paid_fen);
         bill_entry::ActiveModel {
             bill_id: Set(b.id),
-            kind: Set("refund".into()),
+            kind: Set(EntryKind::Refund),
             principal_fen: Set(-principal_back),
             late_fee_fen: Set(-late_back),
             on_date: Set(on),
@@ -265,7 +266,7 @@ impl Ledger {
         bm.paid_principal_fen = Set(b.paid_principal_fen - principal_back);
         bm.late_fee_paid_fen = Set(b.late_fee_paid_fen - late_back);
         if principal_back + late_back > 0 {
-            bm.status = Set("unpaid".into());
+            bm.status = Set(BillStatus::Unpaid);
             bm.paid_at = Set(None);
         }
         bm.update(&self.txn).await?;
@@ -276,7 +277,7 @@ impl Ledger {
     /// Applies a staff correction to a bill the caller locked: checks it against the bill's amounts
     /// today, records the entry, and settles the bill when nothing is left to pay.
     pub async fn correct(&mut self, b: &bill::Model, c: Correction, by: By<'_>) -> ApiResult<bill_entry::Model> {
-        if b.status != "unpaid" {
+        if b.status != BillStatus::Unpaid {
             return Err(ApiError::Conflict(
                 "BILL_NOT_OPEN",
                 "该账单不是待缴状态，不能修改".into(),
@@ -306,7 +307,7 @@ impl Ledger {
                     ));
                 }
                 am.late_fee_waived_fen = Set(b.late_fee_waived_fen + waive);
-                ("late_fee_waiver", 0, waive)
+                (EntryKind::LateFeeWaiver, 0, waive)
             }
             Correction::Adjust(new) => {
                 if new <= 0 || new < b.paid_principal_fen {
@@ -315,7 +316,7 @@ impl Ledger {
                     return Err(ApiError::Validation(f));
                 }
                 am.principal_fen = Set(new);
-                ("adjustment", b.principal_fen - new, 0)
+                (EntryKind::Adjustment, b.principal_fen - new, 0)
             }
             Correction::Cancel => {
                 if b.paid_principal_fen > 0 || b.late_fee_paid_fen > 0 {
@@ -324,13 +325,13 @@ impl Ledger {
                         "已有缴费的账单不能取消，请办理退款".into(),
                     ));
                 }
-                am.status = Set("cancelled".into());
-                ("cancel", 0, 0)
+                am.status = Set(BillStatus::Cancelled);
+                (EntryKind::Cancel, 0, 0)
             }
         };
         let e = bill_entry::ActiveModel {
             bill_id: Set(b.id),
-            kind: Set(kind.into()),
+            kind: Set(kind),
             principal_fen: Set(principal_fen),
             late_fee_fen: Set(late_fee_fen),
             on_date: Set(today),
@@ -344,10 +345,10 @@ impl Ledger {
         .await?;
         let updated = am.clone().update(&self.txn).await?;
         // Settle: nothing left to pay means paid.
-        if updated.status == "unpaid" {
+        if updated.status == BillStatus::Unpaid {
             let all: Vec<_> = entries.iter().chain(std::iter::once(&e)).collect();
             if amounts(&updated, &all, &policy, today).due() == 0 {
-                am.status = Set("paid".into());
+                am.status = Set(BillStatus::Paid);
                 am.paid_at = Set(Some(by.at));
                 am.update(&self.txn).await?;
             }

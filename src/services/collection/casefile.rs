@@ -2,6 +2,7 @@
 //! file a lawyer takes to court: unit, owner, fee basis, bills with their late-fee arithmetic,
 //! and every notice, contact and delivery proof from the evidence chain.
 use crate::domain::role::Action;
+use crate::domain::states::BillStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::bills::{self, BillView};
@@ -55,7 +56,7 @@ pub async fn limitation_alerts(state: &AppState, ctx: &StaffCtx, q: AlertQuery) 
         .unwrap_or(NaiveDate::MIN);
     let rows = bill::Entity::find()
         .filter(bill::Column::CommunityId.eq(q.community_id))
-        .filter(bill::Column::Status.eq("unpaid"))
+        .filter(bill::Column::Status.eq(BillStatus::Unpaid))
         .filter(
             Condition::any()
                 .add(
@@ -177,7 +178,7 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
     let today = state.today_in(tz);
     let unpaid = bill::Entity::find()
         .filter(bill::Column::UnitId.eq(u.id))
-        .filter(bill::Column::Status.eq("unpaid"))
+        .filter(bill::Column::Status.eq(BillStatus::Unpaid))
         .filter(bill::Column::DueDate.lt(today))
         .order_by_asc(bill::Column::DueDate)
         .all(&state.db)

@@ -3,6 +3,7 @@
 //! identical, with a dated "due today" line when payments or refunds happened since. The owner the
 //! notice is for opens it in the mini-program from its code (`GET /notices/{scene}`).
 use crate::domain::money::sum_fen;
+use crate::domain::states::BillStatus;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
@@ -417,7 +418,7 @@ pub async fn for_owner(state: &AppState, account_id: i32, scene: &str) -> ApiRes
     let due_today = sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
     let payable_bill_ids = priced
         .iter()
-        .filter(|(b, _, a)| b.status == "unpaid" && a.due() > 0 && visible.contains(&b.id))
+        .filter(|(b, _, a)| b.status == BillStatus::Unpaid && a.due() > 0 && visible.contains(&b.id))
         .map(|(b, _, _)| b.id)
         .collect();
     let name = community::Entity::find_by_id(n.community_id)

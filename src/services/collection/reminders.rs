@@ -9,6 +9,7 @@
 use crate::domain::money::sum_fen;
 use crate::domain::reminders::{self as rules, NoticeFacts, Policy, QuietHours, Stage};
 use crate::domain::role::Action;
+use crate::domain::states::{self, ReminderStatus};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
@@ -407,7 +408,7 @@ async fn queue(state: &AppState, m: &Moment, due: Vec<Due>) -> ApiResult<()> {
         community_id: Set(m.community.id),
         stage: Set(d.stage.as_str().into()),
         episode_key: Set(d.episode_key.clone()),
-        status: Set("pending".into()),
+        status: Set(ReminderStatus::Pending),
         not_before: Set(not_before),
         lease_until: Set(None),
         attempts: Set(0),
@@ -460,10 +461,10 @@ pub async fn claim(state: &AppState, community_id: i32, limit: u64) -> ApiResult
         .and_where(Expr::col(reminder::Column::CommunityId).eq(community_id))
         .and_where(
             Expr::col(reminder::Column::Status)
-                .eq("pending")
+                .eq(ReminderStatus::Pending.as_str())
                 .and(Expr::col(reminder::Column::NotBefore).lte(now))
                 .or(Expr::col(reminder::Column::Status)
-                    .eq("sending")
+                    .eq(ReminderStatus::Sending.as_str())
                     .and(Expr::col(reminder::Column::LeaseUntil).lt(now))),
         )
         .order_by(reminder::Column::Id, sea_orm::Order::Asc)
@@ -472,7 +473,7 @@ pub async fn claim(state: &AppState, community_id: i32, limit: u64) -> ApiResult
         .to_owned();
     let txn = crate::db::begin_write(&state.db).await?;
     let mut rows = reminder::Entity::update_many()
-        .col_expr(reminder::Column::Status, Expr::value("sending"))
+        .col_expr(reminder::Column::Status, Expr::value(ReminderStatus::Sending))
         .col_expr(reminder::Column::LeaseUntil, Expr::value(now + lease))
         .col_expr(reminder::Column::Attempts, Expr::col(reminder::Column::Attempts).add(1))
         .filter(reminder::Column::Id.in_subquery(due))
@@ -516,7 +517,7 @@ async fn send_due(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiRe
     // Waiting: everything pending while the community may not be messaged, else what is not due yet.
     let mut waiting = reminder::Entity::find()
         .filter(reminder::Column::CommunityId.eq(m.community.id))
-        .filter(reminder::Column::Status.eq("pending"));
+        .filter(reminder::Column::Status.eq(ReminderStatus::Pending));
     if may_send {
         waiting = waiting.filter(reminder::Column::NotBefore.gt(state.clock.now()));
     }
@@ -627,7 +628,7 @@ async fn prior_demand(state: &AppState, m: &Moment, r: &reminder::Model) -> ApiR
     let local = |t: DateTime<Utc>| t.with_timezone(&m.tz).date_naive();
     let mut dates: Vec<NaiveDate> = earlier
         .iter()
-        .filter(|e| e.status == "sent" && e.channel.as_deref() == Some("wechat"))
+        .filter(|e| e.status == ReminderStatus::Sent && e.channel.as_deref() == Some("wechat"))
         .filter_map(|e| e.sent_at.map(local))
         .collect();
     let ids: Vec<i32> = earlier.iter().map(|e| e.id).collect();
@@ -652,7 +653,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     };
     let open_bills = reminder_bills(&state.db, &r, stage, m.today).await?;
     if open_bills.is_empty() {
-        finish(state, &r, "suppressed", None).await?;
+        finish(state, &r, ReminderStatus::Suppressed, None).await?;
         return Ok(Outcome::Suppressed);
     }
     // One message per owner within the policy's gap: a later one waits.
@@ -661,7 +662,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
             .select_only()
             .column_as(reminder::Column::SentAt.max(), "last")
             .filter(reminder::Column::OwnerId.eq(r.owner_id))
-            .filter(reminder::Column::Status.eq("sent"))
+            .filter(reminder::Column::Status.eq(ReminderStatus::Sent))
             .into_tuple::<Option<DateTime<Utc>>>()
             .one(&state.db)
             .await?
@@ -670,7 +671,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
             let free = last + Duration::hours(m.policy.min_gap_hours);
             if free > now {
                 let moved = reminder::Entity::update_many()
-                    .col_expr(reminder::Column::Status, Expr::value("pending"))
+                    .col_expr(reminder::Column::Status, Expr::value(ReminderStatus::Pending))
                     .col_expr(reminder::Column::NotBefore, Expr::value(m.next_send(free)))
                     .col_expr(reminder::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
                     .filter(reminder::Column::Id.eq(r.id))
@@ -725,7 +726,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     if let Some(word) = rules::banned_word(&letter) {
         // Defence in depth: a name or unit code could carry such a word; never send it.
         tracing::error!(reminder_id = r.id, word, "reminder refused: wording");
-        finish(state, &r, "failed", None).await?;
+        finish(state, &r, ReminderStatus::Failed, None).await?;
         return Ok(Outcome::Suppressed);
     }
     let delivery = send_through_channels(state, &r, stage, &o, &facts).await?;
@@ -733,17 +734,19 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     // Honest status: sent only when a channel accepted it; a formal notice with no channel goes to
     // staff; a courtesy reminder with no channel is skipped (never turned into a call).
     let (status, outcome) = match delivery.channel {
-        Some(_) => ("sent", Outcome::Sent(stage)),
-        None if stage.is_formal() => ("task", Outcome::Task),
-        None => ("skipped", Outcome::Skipped),
+        Some(_) => (ReminderStatus::Sent, Outcome::Sent(stage)),
+        None if stage.is_formal() => (ReminderStatus::Task, Outcome::Task),
+        None => (ReminderStatus::Skipped, Outcome::Skipped),
     };
-    let channel = delivery
-        .channel
-        .unwrap_or(if status == "task" { "staff_task" } else { "none" });
+    let channel = delivery.channel.unwrap_or(if status == ReminderStatus::Task {
+        "staff_task"
+    } else {
+        "none"
+    });
     // What the row keeps as its content: what was transmitted, or the letter staff will deliver.
     let content = match status {
-        "sent" => delivery.transmitted.clone(),
-        "task" => Some(letter.clone()),
+        ReminderStatus::Sent => delivery.transmitted.clone(),
+        ReminderStatus::Task => Some(letter.clone()),
         _ => None,
     };
 
@@ -761,7 +764,10 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
             reminder::Column::ProviderRef,
             Expr::value(delivery.provider_ref.clone()),
         )
-        .col_expr(reminder::Column::SentAt, Expr::value((status == "sent").then_some(now)))
+        .col_expr(
+            reminder::Column::SentAt,
+            Expr::value((status == ReminderStatus::Sent).then_some(now)),
+        )
         .col_expr(
             reminder::Column::BillIds,
             Expr::value(serde_json::to_string(&bill_ids).unwrap_or_default()),
@@ -769,7 +775,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
         .col_expr(reminder::Column::AmountFen, Expr::value(principal + late))
         .col_expr(reminder::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(reminder::Column::Id.eq(r.id))
-        .filter(reminder::Column::Status.eq("sending"))
+        .filter(reminder::Column::Status.eq(ReminderStatus::Sending))
         .filter(reminder::Column::Attempts.eq(r.attempts))
         .exec(&txn)
         .await?;
@@ -779,7 +785,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     }
     let first_unit = unit_ids.first().copied().unwrap_or_default();
     let mut tasks: Vec<(&str, i32)> = Vec::new();
-    if status == "task" {
+    if status == ReminderStatus::Task {
         tasks.push(("call", first_unit));
     }
     if stage.is_formal() {
@@ -845,7 +851,12 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
 }
 
 /// Ends a claimed row without sending (suppressed, refused wording), fenced like a send.
-async fn finish(state: &AppState, r: &reminder::Model, status: &str, answer: Option<String>) -> ApiResult<()> {
+async fn finish(
+    state: &AppState,
+    r: &reminder::Model,
+    status: ReminderStatus,
+    answer: Option<String>,
+) -> ApiResult<()> {
     reminder::Entity::update_many()
         .col_expr(reminder::Column::Status, Expr::value(status))
         .col_expr(reminder::Column::ProviderAnswer, Expr::value(answer))
@@ -1058,7 +1069,7 @@ impl From<reminder::Model> for ReminderView {
             owner_id: r.owner_id,
             community_id: r.community_id,
             stage: r.stage,
-            status: r.status,
+            status: r.status.to_string(),
             not_before: r.not_before,
             attempts: r.attempts,
             channel: r.channel,
@@ -1099,13 +1110,8 @@ pub async fn list(
         find = find.filter(reminder::Column::Stage.eq(stage.as_str()));
     }
     if let Some(s) = &q.status {
-        if !matches!(
-            s.as_str(),
-            "pending" | "sending" | "sent" | "task" | "skipped" | "suppressed" | "failed"
-        ) {
-            return Err(ApiError::field("status", "未知的状态"));
-        }
-        find = find.filter(reminder::Column::Status.eq(s.clone()));
+        let status = states::parse::<ReminderStatus>(s).ok_or_else(|| ApiError::field("status", "未知的状态"))?;
+        find = find.filter(reminder::Column::Status.eq(status));
     }
     if let Some(o) = q.owner_id {
         find = find.filter(reminder::Column::OwnerId.eq(o));

@@ -7,6 +7,7 @@ pub mod sandbox;
 
 use crate::domain::money::{add_fen, sum_fen, MAX_AMOUNT};
 use crate::domain::role::Action;
+use crate::domain::states::{self, BillStatus, Channel, PaymentStatus};
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
@@ -181,7 +182,10 @@ async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model>, ids: &[i
     if communities.len() != 1 {
         return Err(ApiError::field("bill_ids", "一次只能缴纳同一小区的账单"));
     }
-    if priced.iter().any(|(b, _, a)| b.status != "unpaid" || a.due() <= 0) {
+    if priced
+        .iter()
+        .any(|(b, _, a)| b.status != BillStatus::Unpaid || a.due() <= 0)
+    {
         return Err(ApiError::field("bill_ids", "包含已缴清、已取消或无需缴纳的账单"));
     }
     let amount = sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
@@ -268,7 +272,7 @@ fn created(p: &payment::Model) -> PaymentCreated {
         payment_id: p.id,
         out_trade_no: p.out_trade_no.clone(),
         amount: Fen(p.amount_fen).to_yuan_string(),
-        channel: p.channel.clone(),
+        channel: p.channel.to_string(),
         expires_at: p.expires_at,
         pay_params: p
             .pay_params
@@ -295,15 +299,17 @@ pub async fn create(
             return Ok(created(&p));
         }
     }
-    let sandbox = body.channel == "sandbox" && state.sandbox.is_some();
-    if !matches!(body.channel.as_str(), "wechat" | "alipay") && !sandbox {
+    let sandbox = state.sandbox.is_some();
+    let Some(channel) = states::parse::<Channel>(&body.channel)
+        .filter(|c| matches!(c, Channel::Wechat | Channel::Alipay) || (sandbox && *c == Channel::Sandbox))
+    else {
         let choices = if state.sandbox.is_some() {
             "支付方式应为wechat、alipay或sandbox（演示沙箱）"
         } else {
             "支付方式应为wechat或alipay"
         };
         return Err(ApiError::field("channel", choices));
-    }
+    };
     // The order is checked before any gateway is needed: a bad one is 422 whatever is configured.
     let plan = match (&body.bill_ids, &body.prepay) {
         (Some(ids), None) => plan_bills(state, bills::owner_visible(state, account_id).await?, ids).await?,
@@ -311,11 +317,11 @@ pub async fn create(
         _ => return Err(ApiError::field("bill_ids", "请提供bill_ids或prepay其中之一")),
     };
     // A valid order whose channel is not available here: 503.
-    let channel = match body.channel.as_str() {
-        "wechat" if state.wechatpay.is_none() => return Err(unavailable("wechat")),
-        "alipay" if state.alipay.is_none() => return Err(unavailable("alipay")),
-        other => other.to_string(),
-    };
+    match channel {
+        Channel::Wechat if state.wechatpay.is_none() => return Err(unavailable("wechat")),
+        Channel::Alipay if state.alipay.is_none() => return Err(unavailable("alipay")),
+        _ => {}
+    }
     place(state, Some(account_id), idempotency_key, channel, plan).await
 }
 
@@ -325,7 +331,7 @@ async fn place(
     state: &AppState,
     account_id: Option<i32>,
     idempotency_key: Option<String>,
-    channel: String,
+    channel: Channel,
     plan: Plan,
 ) -> ApiResult<PaymentCreated> {
     let now = state.clock.now();
@@ -336,11 +342,11 @@ async fn place(
         community_id: Set(plan.community_id),
         account_id: Set(account_id),
         staff_id: Set(None),
-        channel: Set(channel.clone()),
+        channel: Set(channel),
         kind: Set(if plan.prepay.is_some() { "prepay" } else { "bills" }.into()),
         amount_fen: Set(plan.amount),
         refunded_fen: Set(0),
-        status: Set("pending".into()),
+        status: Set(PaymentStatus::Pending),
         pay_params: Set(None),
         idempotency_key: Set(idempotency_key.clone()),
         transaction_id: Set(None),
@@ -377,7 +383,7 @@ async fn place(
         Ok(v) => v,
         Err(e) => {
             let mut am: payment::ActiveModel = p.into();
-            am.status = Set("closed".into());
+            am.status = Set(PaymentStatus::Closed);
             am.update(&state.db).await?;
             return Err(e);
         }
@@ -420,13 +426,16 @@ async fn close_orders_holding(
     }
     let closing = payment::Entity::find()
         .filter(payment::Column::Id.is_in(holders.clone()))
-        .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
         .all(txn)
         .await?;
     payment::Entity::update_many()
-        .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("closed"))
+        .col_expr(
+            payment::Column::Status,
+            sea_orm::sea_query::Expr::value(PaymentStatus::Closed),
+        )
         .filter(payment::Column::Id.is_in(holders))
-        .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
         .exec(txn)
         .await?;
     Ok(closing)
@@ -603,12 +612,15 @@ async fn credit_locked(
         payment_id: p.id,
         uncredited_fen: 0,
     };
-    if p.status == "paid" || p.status == "refunded" || p.status == "partially_refunded" {
+    if p.status == PaymentStatus::Paid
+        || p.status == PaymentStatus::Refunded
+        || p.status == PaymentStatus::PartiallyRefunded
+    {
         if p.transaction_id.as_deref() != Some(transaction_id) {
             record_exception(
                 txn,
                 Exception {
-                    provider: &p.channel,
+                    provider: p.channel.as_str(),
                     kind: "second_transaction",
                     payment_id: Some(p.id),
                     notification_id: None,
@@ -626,7 +638,7 @@ async fn credit_locked(
     }
     // One statement moves the order to paid unless it is no longer pending/closed or the gateway
     // transaction already credited another order (the unique index would also refuse that).
-    let moved = mark_paid(txn, now, &p.channel, transaction_id)
+    let moved = mark_paid(txn, now, p.channel, transaction_id)
         .filter(payment::Column::Id.eq(p.id))
         .exec(txn)
         .await?;
@@ -634,13 +646,13 @@ async fn credit_locked(
         // Only the caller's lock holder changes the status, so a refusal here means the
         // transaction id belongs to another order.
         let other = payment::Entity::find()
-            .filter(payment::Column::Channel.eq(p.channel.clone()))
+            .filter(payment::Column::Channel.eq(p.channel))
             .filter(payment::Column::TransactionId.eq(transaction_id))
             .one(txn)
             .await?;
         if let Some(other) = other {
             let e = Exception {
-                provider: &p.channel,
+                provider: p.channel.as_str(),
                 kind: "transaction_reused",
                 payment_id: Some(p.id),
                 notification_id: None,
@@ -688,7 +700,7 @@ async fn apply_lines(
             discount_fen: l.discount_fen,
             on: today,
             at: now,
-            reason: format!("{}缴费", channel_name(&p.channel)),
+            reason: format!("{}缴费", states::channel_name(p.channel)),
             actor: &actor,
             reference: Some(actor.clone()),
         };
@@ -710,12 +722,11 @@ async fn apply_lines(
                 Some(id) => bill::Entity::find_by_id(id)
                     .one(ledger.txn())
                     .await?
-                    .map(|b| b.status)
-                    .unwrap_or_default(),
-                None => "paid".into(),
+                    .map_or("missing", |b| b.status.as_str()),
+                None => BillStatus::Paid.as_str(),
             };
             let e = Exception {
-                provider: &p.channel,
+                provider: p.channel.as_str(),
                 kind: "double_payment",
                 payment_id: Some(p.id),
                 notification_id: None,
@@ -739,7 +750,7 @@ async fn apply_lines(
         let rec = crate::services::collection::evidence::NewEvidence {
             kind: "payment",
             stage: None,
-            channel: p.channel.clone(),
+            channel: p.channel.to_string(),
             content: serde_json::json!({
                 "payment_id": p.id,
                 "out_trade_no": p.out_trade_no,
@@ -761,18 +772,6 @@ async fn set_credited(txn: &DatabaseTransaction, line_id: i32, fen: i64) -> ApiR
         .exec(txn)
         .await?;
     Ok(())
-}
-
-/// Chinese name of a channel, for ledger entries and receipts.
-pub fn channel_name(c: &str) -> &'static str {
-    match c {
-        "wechat" => "微信支付",
-        "alipay" => "支付宝",
-        "cash" => "现金",
-        "pos" => "POS刷卡",
-        "sandbox" => "沙箱支付（演示）",
-        _ => "银行转账",
-    }
 }
 
 /// The bill a prepayment line pays: the one a billing run created meanwhile, or a new one.
@@ -885,7 +884,7 @@ async fn store_notification_in<C: ConnectionTrait>(
 fn mark_paid(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
-    channel: &str,
+    channel: Channel,
     transaction_id: &str,
 ) -> sea_orm::UpdateMany<payment::Entity> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
@@ -901,11 +900,11 @@ fn mark_paid(
         .and_where(Expr::col((Alias::new("other"), payment::Column::TransactionId)).eq(transaction_id))
         .to_owned();
     payment::Entity::update_many()
-        .col_expr(payment::Column::Status, Expr::value("paid"))
+        .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Paid))
         .col_expr(payment::Column::TransactionId, Expr::value(transaction_id))
         .col_expr(payment::Column::PaidAt, Expr::value(now))
         .col_expr(payment::Column::ReceiptNo, Expr::cust(receipt))
-        .filter(payment::Column::Status.is_in(["pending", "closed"]))
+        .filter(payment::Column::Status.is_in([PaymentStatus::Pending, PaymentStatus::Closed]))
         .filter(Expr::exists(reused).not())
 }
 
@@ -915,7 +914,7 @@ async fn pay_matching_order(
     state: &AppState,
     txn: &DatabaseTransaction,
     out_trade_no: &str,
-    channel: &str,
+    channel: Channel,
     amount_fen: i64,
     transaction_id: &str,
 ) -> ApiResult<Option<payment::Model>> {
@@ -947,9 +946,9 @@ async fn settle(
 ) -> ApiResult<NotifyAnswer> {
     let now = state.clock.now();
     let channel = match n.provider {
-        "wechatpay" => "wechat",
-        "sandbox" => "sandbox",
-        _ => "alipay",
+        "wechatpay" => Channel::Wechat,
+        "sandbox" => Channel::Sandbox,
+        _ => Channel::Alipay,
     };
     let mut ledger = Ledger::begin(state).await?;
     // The common case in one statement: a pending order of this channel and amount moves to paid.
@@ -1228,7 +1227,7 @@ pub async fn sandbox_order_for_bills(state: &AppState, bill_ids: &[i32]) -> ApiR
         .all(&state.db)
         .await?;
     let plan = plan_bills(state, bills, bill_ids).await?;
-    place(state, None, None, "sandbox".into(), plan).await
+    place(state, None, None, Channel::Sandbox, plan).await
 }
 
 // ---------- counter payments and views ----------
@@ -1236,9 +1235,11 @@ pub async fn sandbox_order_for_bills(state: &AppState, bill_ids: &[i32]) -> ApiR
 /// Records a cash, POS or bank-transfer payment at the office and credits it at once.
 pub async fn counter(state: &AppState, ctx: &StaffCtx, body: CounterPayment) -> ApiResult<PaymentView> {
     ctx.require(Action::ManageBilling)?;
-    if !matches!(body.method.as_str(), "cash" | "pos" | "bank_transfer") {
+    let Some(method) = states::parse::<Channel>(&body.method)
+        .filter(|c| matches!(c, Channel::Cash | Channel::Pos | Channel::BankTransfer))
+    else {
         return Err(ApiError::field("method", "收款方式应为cash、pos或bank_transfer"));
-    }
+    };
     let reference = text::name(&body.reference, 64).map_err(|m| ApiError::field("reference", m))?;
     let ids: Vec<i32> = body
         .bill_ids
@@ -1262,11 +1263,11 @@ pub async fn counter(state: &AppState, ctx: &StaffCtx, body: CounterPayment) -> 
         community_id: Set(plan.community_id),
         account_id: Set(None),
         staff_id: Set(Some(ctx.id)),
-        channel: Set(body.method.clone()),
+        channel: Set(method),
         kind: Set("bills".into()),
         amount_fen: Set(plan.amount),
         refunded_fen: Set(0),
-        status: Set("pending".into()),
+        status: Set(PaymentStatus::Pending),
         reference: Set(Some(reference.clone())),
         expires_at: Set(now),
         created_at: Set(now),
@@ -1311,9 +1312,9 @@ async fn view(state: &AppState, p: payment::Model) -> ApiResult<PaymentView> {
     Ok(PaymentView {
         id: p.id,
         out_trade_no: p.out_trade_no,
-        channel: p.channel,
+        channel: p.channel.to_string(),
         amount: Fen(p.amount_fen).to_yuan_string(),
-        status: p.status,
+        status: p.status.to_string(),
         receipt_no: p.receipt_no,
         created_at: p.created_at,
         paid_at: p.paid_at,
@@ -1417,7 +1418,7 @@ pub async fn reconcile(state: &AppState) -> ApiResult<ReconcileReport> {
     // A minute's grace: the gateway may still be delivering the notification.
     let due = payment::Entity::find()
         .filter(payment::Column::Channel.is_in(["wechat", "alipay"]))
-        .filter(payment::Column::Status.is_in(["pending", "closed"]))
+        .filter(payment::Column::Status.is_in([PaymentStatus::Pending, PaymentStatus::Closed]))
         .filter(payment::Column::ReconciledAt.is_null())
         .filter(payment::Column::ExpiresAt.lt(now - chrono::Duration::minutes(1)))
         .order_by_asc(payment::Column::Id)
@@ -1470,9 +1471,12 @@ pub async fn reconcile(state: &AppState) -> ApiResult<ReconcileReport> {
             }
             _ => {
                 payment::Entity::update_many()
-                    .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value("closed"))
+                    .col_expr(
+                        payment::Column::Status,
+                        sea_orm::sea_query::Expr::value(PaymentStatus::Closed),
+                    )
                     .filter(payment::Column::Id.eq(p.id))
-                    .filter(payment::Column::Status.is_in(["pending", "closed"]))
+                    .filter(payment::Column::Status.is_in([PaymentStatus::Pending, PaymentStatus::Closed]))
                     .exec(&state.db)
                     .await?;
                 report.closed += 1;
@@ -1554,7 +1558,13 @@ pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) ->
             .await?
     };
     let mut out = Vec::new();
-    for channel in ["wechat", "alipay", "cash", "pos", "bank_transfer"] {
+    for channel in [
+        Channel::Wechat,
+        Channel::Alipay,
+        Channel::Cash,
+        Channel::Pos,
+        Channel::BankTransfer,
+    ] {
         let mine: Vec<&payment::Model> = payments.iter().filter(|p| p.channel == channel).collect();
         let paid: Vec<&&payment::Model> = mine.iter().filter(|p| p.paid_at.is_some_and(in_day)).collect();
         let channel_ids: Vec<i32> = mine.iter().map(|p| p.id).collect();
@@ -1565,7 +1575,7 @@ pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) ->
             })
             .collect();
         out.push(ChannelDay {
-            channel: channel.into(),
+            channel: channel.to_string(),
             orders: mine.iter().filter(|p| in_day(p.created_at)).count(),
             paid: paid.len(),
             amount: Fen(sum_fen(paid.iter().map(|p| p.amount_fen))?).to_yuan_string(),

@@ -2,6 +2,8 @@
 //! the counter — built from the payment's own lines, so both say the same thing. Owners see every
 //! payment of their bills: their own orders, and counter payments of bills they own (the one
 //! ownership rule) or of units they own today.
+use crate::domain::states::channel_name;
+use crate::domain::states::PaymentStatus;
 use crate::domain::{money, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::me::link_active;
@@ -61,18 +63,6 @@ pub fn mask_name(name: &str) -> String {
     match chars.next() {
         Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
         None => String::new(),
-    }
-}
-
-fn method_name(channel: &str) -> &'static str {
-    match channel {
-        "wechat" => "微信支付",
-        "alipay" => "支付宝",
-        "cash" => "现金",
-        "pos" => "POS刷卡",
-        "bank_transfer" => "银行转账",
-        "sandbox" => "沙箱支付（演示）",
-        _ => "其他",
     }
 }
 
@@ -162,7 +152,7 @@ pub async fn owner_payments(state: &AppState, account_id: i32) -> ApiResult<Vec<
     let theirs = payment::Entity::find()
         .filter(payment::Column::Id.is_in(by_payment.keys().copied().collect::<Vec<_>>()))
         .filter(payment::Column::AccountId.is_null())
-        .filter(payment::Column::Status.ne("pending"))
+        .filter(payment::Column::Status.ne(PaymentStatus::Pending))
         .all(&state.db)
         .await?;
     let mut ids: BTreeSet<i32> = theirs
@@ -261,7 +251,7 @@ pub async fn receipt(state: &AppState, p: &payment::Model) -> ApiResult<Receipt>
             .await?
             .map(|s| s.username)
             .unwrap_or_else(|| format!("staff:{id}")),
-        None => format!("{}（线上支付）", method_name(&p.channel)),
+        None => format!("{}（线上支付）", channel_name(p.channel)),
     };
     let r = &state.settings.reminders;
     Ok(Receipt {
@@ -286,8 +276,8 @@ pub async fn receipt(state: &AppState, p: &payment::Model) -> ApiResult<Receipt>
             .collect(),
         amount: Fen(p.amount_fen).to_yuan_string(),
         amount_in_words: money::in_words(Fen(p.amount_fen)),
-        method: p.channel.clone(),
-        method_name: method_name(&p.channel).into(),
+        method: p.channel.to_string(),
+        method_name: channel_name(p.channel).into(),
         operator,
         paid_at,
         paid_at_local: paid_at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),

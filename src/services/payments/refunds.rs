@@ -3,6 +3,7 @@
 //! (latest line first, principal before late fee), so late fees accrue again from that day.
 use crate::domain::money::{add_fen, sum_fen};
 use crate::domain::role::Action;
+use crate::domain::states::PaymentStatus;
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
@@ -85,7 +86,7 @@ pub async fn staff_refund(
         .ok_or(ApiError::NotFound)?;
     ctx.require_community(p.community_id)?;
     let reason = text::name(&req.reason, 80).map_err(|m| ApiError::field("reason", format!("原因{m}")))?;
-    if !matches!(p.status.as_str(), "paid" | "partially_refunded") {
+    if !matches!(p.status, PaymentStatus::Paid | PaymentStatus::PartiallyRefunded) {
         return Err(ApiError::Conflict(
             "PAYMENT_NOT_REFUNDABLE",
             "该支付未成功或已全额退款".into(),
@@ -268,11 +269,10 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
     let mut pm: payment::ActiveModel = p.clone().into();
     pm.refunded_fen = Set(refunded);
     pm.status = Set(if refunded >= p.amount_fen {
-        "refunded"
+        PaymentStatus::Refunded
     } else {
-        "partially_refunded"
-    }
-    .into());
+        PaymentStatus::PartiallyRefunded
+    });
     pm.update(ledger.txn()).await?;
     if r.reopens_bills {
         let today = now

@@ -2,6 +2,7 @@
 //! order's `sandbox_url` opens, where confirming makes the sandbox gateway send its signed
 //! notification through the real `/notify/sandbox` path; and the page a paper notice's code opens
 //! in the demo (`reminders.pay_url`), which offers to pay the notice's open bills the same way.
+use crate::domain::states::{BillStatus, PaymentStatus};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::collection::casefile::esc;
@@ -72,7 +73,7 @@ pub async fn pay_page(state: &AppState, out_trade_no: &str) -> ApiResult<String>
 pub async fn confirm(state: &AppState, out_trade_no: &str) -> ApiResult<String> {
     let sb = state.sandbox.as_ref().ok_or(ApiError::NotFound)?;
     let p = order(state, out_trade_no).await?;
-    if p.status != "pending" {
+    if p.status != PaymentStatus::Pending {
         return pay_page(state, out_trade_no).await;
     }
     let now = state.clock.now();
@@ -94,7 +95,7 @@ pub async fn confirm(state: &AppState, out_trade_no: &str) -> ApiResult<String> 
         ApiError::Unavailable("sandbox".into())
     })?;
     let p = order(state, out_trade_no).await?;
-    let outcome = if accepted && p.status == "paid" {
+    let outcome = if accepted && p.status == PaymentStatus::Paid {
         format!(
             "<p>支付成功（沙箱）。收据号 <strong>{}</strong>，可在小程序“我的缴费”中查看电子收据。</p>",
             esc(p.receipt_no.as_deref().unwrap_or(""))
@@ -123,7 +124,9 @@ pub async fn notice_page(state: &AppState, number: &str) -> ApiResult<String> {
             )
         })
         .collect();
-    let open = priced.iter().any(|(b, _, a)| b.status == "unpaid" && a.due() > 0);
+    let open = priced
+        .iter()
+        .any(|(b, _, a)| b.status == BillStatus::Unpaid && a.due() > 0);
     let due = crate::domain::money::sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
     let action = if open {
         format!(
@@ -151,7 +154,7 @@ pub async fn pay_notice(state: &AppState, number: &str) -> ApiResult<String> {
     let ids: Vec<i32> = s.rows.iter().map(|r| r.bill_id).collect();
     let open: Vec<i32> = bill::Entity::find()
         .filter(bill::Column::Id.is_in(ids))
-        .filter(bill::Column::Status.eq("unpaid"))
+        .filter(bill::Column::Status.eq(BillStatus::Unpaid))
         .all(&state.db)
         .await?
         .iter()

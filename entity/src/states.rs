@@ -1,0 +1,101 @@
+//! The states and kinds stored as text columns, typed: a typo is a compile error, and a value the
+//! database holds that is not listed here is a read error, not a silent branch. Stored as the same
+//! strings as before (no data migration). `wuye::domain::states` is where the rest of the code
+//! names them.
+use sea_orm::entity::prelude::*;
+
+macro_rules! stored_strings {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        pub enum $name {
+            $($(#[$vm])* #[sea_orm(string_value = $s)] #[serde(rename = $s)] $variant),+
+        }
+
+        impl $name {
+            /// The stored (and API) spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $s),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_strings! {
+    /// `bills.status`.
+    BillStatus {
+        /// Something is left to pay (principal or late fee).
+        Unpaid = "unpaid",
+        /// Nothing is left to pay.
+        Paid = "paid",
+        /// Withdrawn by staff before anything was paid.
+        Cancelled = "cancelled",
+    }
+}
+
+stored_strings! {
+    /// `payments.status`.
+    PaymentStatus {
+        /// Waiting for the gateway (or expired unpaid, until closed).
+        Pending = "pending",
+        Paid = "paid",
+        /// Closed unpaid; a late notification of its payment still credits it.
+        Closed = "closed",
+        Refunded = "refunded",
+        PartiallyRefunded = "partially_refunded",
+    }
+}
+
+stored_strings! {
+    /// `payments.channel`: how the money came.
+    Channel {
+        Wechat = "wechat",
+        Alipay = "alipay",
+        /// The demo's sandbox gateway (`serve --demo` only).
+        Sandbox = "sandbox",
+        Cash = "cash",
+        Pos = "pos",
+        BankTransfer = "bank_transfer",
+    }
+}
+
+stored_strings! {
+    /// `bill_entries.kind`: what moved a bill's amounts.
+    EntryKind {
+        Payment = "payment",
+        PrepayDiscount = "prepay_discount",
+        Refund = "refund",
+        LateFeeWaiver = "late_fee_waiver",
+        Adjustment = "adjustment",
+        Cancel = "cancel",
+    }
+}
+
+stored_strings! {
+    /// `reminders.status`.
+    ReminderStatus {
+        /// Decided, waiting for its send time.
+        Pending = "pending",
+        /// Claimed by one replica under a lease.
+        Sending = "sending",
+        /// A channel accepted it.
+        Sent = "sent",
+        /// A formal notice no channel could carry: a staff task instead.
+        Task = "task",
+        /// A courtesy reminder no channel could carry.
+        Skipped = "skipped",
+        /// Stopped by a suppression clause or paid meanwhile.
+        Suppressed = "suppressed",
+        /// The wording was refused, or the channels failed for good.
+        Failed = "failed",
+    }
+}
