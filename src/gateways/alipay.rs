@@ -1,9 +1,11 @@
 //! Alipay open platform (RSA2): signed gateway calls whose answers are verified over the exact
 //! text of the `<method>_response` value, `alipay.trade.precreate` (当面付 QR) and `.query`, and
 //! asynchronous-notification verification. Protocol facts: `../shared/gateways.md`.
+use super::events::{Paid, PaymentEvent, Verified};
 use super::rsa_keys::{Signer, Verifier};
 use super::strict::{self, StrictError};
 use crate::clock::SharedClock;
+use crate::domain::Fen;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -98,6 +100,91 @@ impl VerifiedNotification {
     pub fn total_amount(&self) -> &str {
         self.get("total_amount")
     }
+
+    /// What this notification means for `m`: paid (a crediting status, our app id and seller, a
+    /// trade number and an amount), not paid (any other status), or why it cannot pay anything.
+    pub fn event_for(&self, m: &Merchant<'_>) -> Verified {
+        let out_trade_no = self.out_trade_no().to_string();
+        let status = self.trade_status();
+        let why = if !m.credits.contains(&status) {
+            return Verified {
+                key: Some(self.notify_id().to_string()),
+                event: PaymentEvent::NotPaid {
+                    out_trade_no,
+                    state: status.to_string(),
+                    may_still_pay: status == "WAIT_BUYER_PAY",
+                },
+            };
+        } else if self.app_id() != m.app_id {
+            format!("app_id {} ≠ {}", self.app_id(), m.app_id)
+        } else if m.seller_id.is_some_and(|s| self.seller_id() != s) {
+            format!("seller_id {} ≠ {:?}", self.seller_id(), m.seller_id)
+        } else if self.trade_no().is_empty() {
+            "no trade_no".into()
+        } else {
+            match Fen::parse(self.total_amount()) {
+                Ok(amount) => {
+                    let payer = Some(self.get("buyer_id")).filter(|b| !b.is_empty());
+                    return Verified {
+                        key: Some(self.notify_id().to_string()),
+                        event: PaymentEvent::Paid(Paid {
+                            out_trade_no,
+                            amount_fen: amount.0,
+                            transaction_id: self.trade_no().to_string(),
+                            payer: payer.map(str::to_string),
+                        }),
+                    };
+                }
+                Err(_) => format!("total_amount {:?}", self.total_amount()),
+            }
+        };
+        Verified {
+            key: Some(self.notify_id().to_string()),
+            event: PaymentEvent::Unpayable { out_trade_no, why },
+        }
+    }
+}
+
+/// What a form notification (Alipay's format) must name to credit us.
+pub struct Merchant<'a> {
+    /// Trade statuses that mean paid.
+    pub credits: &'a [&'a str],
+    pub app_id: &'a str,
+    /// When configured, the seller every crediting notification must name.
+    pub seller_id: Option<&'a str>,
+}
+
+impl TradeQuery {
+    /// What a query answer means: paid (a crediting status, a trade number, an amount), not paid
+    /// (waiting or closed), or why it cannot pay.
+    pub fn event(self, out_trade_no: &str) -> PaymentEvent {
+        let out_trade_no = out_trade_no.to_string();
+        let status = self.trade_status.unwrap_or_default();
+        if !matches!(status.as_str(), "TRADE_SUCCESS" | "TRADE_FINISHED") {
+            return PaymentEvent::NotPaid {
+                out_trade_no,
+                may_still_pay: status == "WAIT_BUYER_PAY",
+                state: status,
+            };
+        }
+        let amount = self.total_amount.as_deref().and_then(|a| Fen::parse(a).ok());
+        match (self.trade_no.filter(|t| !t.is_empty()), amount) {
+            (Some(transaction_id), Some(amount)) => PaymentEvent::Paid(Paid {
+                out_trade_no,
+                amount_fen: amount.0,
+                transaction_id,
+                payer: None,
+            }),
+            (None, _) => PaymentEvent::Unpayable {
+                out_trade_no,
+                why: "no trade_no".into(),
+            },
+            (_, None) => PaymentEvent::Unpayable {
+                out_trade_no,
+                why: format!("total_amount {:?}", self.total_amount),
+            },
+        }
+    }
 }
 
 /// `alipay.trade.query` answer fields wuye uses.
@@ -164,6 +251,21 @@ impl Alipay {
     /// Verifies a notification body with the Alipay public key (see `verify_form`).
     pub fn verify_notification(&self, raw: &[u8]) -> Result<VerifiedNotification, NotifyRejection> {
         verify_form(raw, &self.cfg.alipay_public)
+    }
+
+    /// A notification verified with the Alipay public key, as a provider-neutral event.
+    pub fn payment_event(&self, raw: &[u8]) -> Result<Verified, NotifyRejection> {
+        let merchant = Merchant {
+            credits: &["TRADE_SUCCESS", "TRADE_FINISHED"],
+            app_id: &self.cfg.app_id,
+            seller_id: self.cfg.seller_id.as_deref(),
+        };
+        Ok(self.verify_notification(raw)?.event_for(&merchant))
+    }
+
+    /// Asks Alipay about an order (`query`), as an event; `None` when it does not know it.
+    pub async fn query_event(&self, out_trade_no: &str) -> Result<Option<PaymentEvent>, AlipayError> {
+        Ok(self.query(out_trade_no).await?.map(|t| t.event(out_trade_no)))
     }
 
     /// Calls `method` with `biz_content`; returns the verified `<method>_response` object.
@@ -379,6 +481,77 @@ mod tests {
             ("W20261020A", "223.75", "2026102022001")
         );
         assert_eq!(v.get("sign"), "", "the signature itself is not a business field");
+    }
+
+    #[test]
+    fn the_merchant_checks_turn_a_verified_form_into_one_event() {
+        let v = alipay().0.verify_notification(signed().as_bytes()).unwrap();
+        let ours = |app_id, seller_id, credits: &'static [&'static str]| Merchant {
+            credits,
+            app_id,
+            seller_id,
+        };
+        let paid = v.event_for(&ours("2021000000000001", Some("2088000000000001"), &["TRADE_SUCCESS"]));
+        assert_eq!(paid.key.as_deref(), Some("N-1"));
+        assert_eq!(
+            paid.event,
+            PaymentEvent::Paid(Paid {
+                out_trade_no: "W20261020A".into(),
+                amount_fen: 22_375,
+                transaction_id: "2026102022001".into(),
+                payer: None,
+            })
+        );
+        let other_app = v.event_for(&ours("2021999", None, &["TRADE_SUCCESS"])).event;
+        assert!(matches!(other_app, PaymentEvent::Unpayable { ref why, .. } if why.starts_with("app_id")));
+        let other_seller = v
+            .event_for(&ours("2021000000000001", Some("2088999"), &["TRADE_SUCCESS"]))
+            .event;
+        assert!(matches!(other_seller, PaymentEvent::Unpayable { ref why, .. } if why.starts_with("seller_id")));
+        let not_crediting = v.event_for(&ours("2021000000000001", None, &["TRADE_FINISHED"])).event;
+        assert!(matches!(
+            not_crediting,
+            PaymentEvent::NotPaid {
+                may_still_pay: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_query_answer_is_the_same_kind_of_event() {
+        let q = |status: &str, trade_no: Option<&str>, amount: &str| TradeQuery {
+            out_trade_no: Some("W1".into()),
+            trade_no: trade_no.map(str::to_string),
+            trade_status: Some(status.into()),
+            total_amount: Some(amount.into()),
+        };
+        assert!(matches!(
+            q("TRADE_FINISHED", Some("T1"), "1.00").event("W1"),
+            PaymentEvent::Paid(Paid { amount_fen: 100, .. })
+        ));
+        assert!(matches!(
+            q("WAIT_BUYER_PAY", None, "1.00").event("W1"),
+            PaymentEvent::NotPaid {
+                may_still_pay: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            q("TRADE_CLOSED", None, "1.00").event("W1"),
+            PaymentEvent::NotPaid {
+                may_still_pay: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            q("TRADE_SUCCESS", None, "1.00").event("W1"),
+            PaymentEvent::Unpayable { .. }
+        ));
+        assert!(matches!(
+            q("TRADE_SUCCESS", Some("T1"), "1.001").event("W1"),
+            PaymentEvent::Unpayable { .. }
+        ));
     }
 
     #[test]

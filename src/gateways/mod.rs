@@ -1,5 +1,6 @@
 //! Outbound clients, one module per provider: typed requests/answers, base URL from config.
 pub mod alipay;
+pub mod events;
 pub mod rsa_keys;
 pub mod sandbox;
 pub mod sms;

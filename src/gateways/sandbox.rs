@@ -3,7 +3,8 @@
 //! shortcut. When the payer confirms on the sandbox page, it sends a notification signed with a
 //! committed demo-only key (in Alipay's form format) to `/api/v1/notify/sandbox`, where it is
 //! verified and credited like any gateway's. The key is accepted nowhere but the demo.
-use super::alipay::{signed_form, verify_form, NotifyRejection, VerifiedNotification};
+use super::alipay::{signed_form, verify_form, Merchant, NotifyRejection};
+use super::events::Verified;
 use super::rsa_keys::{KeyError, Signer, Verifier};
 
 /// The sandbox's app id (what its notifications carry as `app_id`).
@@ -56,9 +57,15 @@ impl Sandbox {
         )
     }
 
-    /// Verifies a notification the way a gateway's is verified (strict parse, RSA2).
-    pub fn verify_notification(&self, raw: &[u8]) -> Result<VerifiedNotification, NotifyRejection> {
-        verify_form(raw, &self.verifier)
+    /// A notification verified the way a gateway's is (strict parse, RSA2), as an event. The
+    /// sandbox only ever signs TRADE_SUCCESS; no other status of its credits.
+    pub fn payment_event(&self, raw: &[u8]) -> Result<Verified, NotifyRejection> {
+        let merchant = Merchant {
+            credits: &["TRADE_SUCCESS"],
+            app_id: APP_ID,
+            seller_id: None,
+        };
+        Ok(verify_form(raw, &self.verifier)?.event_for(&merchant))
     }
 
     /// Posts a notification to this process's notify URL, as the gateway would; true on `success`.
@@ -83,12 +90,18 @@ mod tests {
     fn its_notifications_verify_and_a_changed_one_does_not() {
         let sb = Sandbox::new(crate::gateways::http_client().unwrap(), "http://127.0.0.1:1").unwrap();
         let n = sb.notification("WY1", "223.75", "SBX1", "2026-10-20 10:00:00").unwrap();
-        let v = sb.verify_notification(n.as_bytes()).unwrap();
+        let v = sb.payment_event(n.as_bytes()).unwrap();
+        assert_eq!(v.key.as_deref(), Some("SBX-N-SBX1"));
         assert_eq!(
-            (v.out_trade_no(), v.total_amount(), v.app_id()),
-            ("WY1", "223.75", APP_ID)
+            v.event,
+            crate::gateways::events::PaymentEvent::Paid(crate::gateways::events::Paid {
+                out_trade_no: "WY1".into(),
+                amount_fen: 22_375,
+                transaction_id: "SBX1".into(),
+                payer: None,
+            })
         );
         let forged = n.replace("223.75", "1.00");
-        assert!(sb.verify_notification(forged.as_bytes()).is_err());
+        assert!(sb.payment_event(forged.as_bytes()).is_err());
     }
 }

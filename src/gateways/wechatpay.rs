@@ -1,6 +1,7 @@
 //! WeChat Pay API v3 (public-key mode): signed requests, verified answers and notifications,
 //! AES-256-GCM resource decryption, JSAPI prepay and mini-program pay parameters, order query.
 //! Protocol facts: `../shared/gateways.md`.
+use super::events::{Paid, PaymentEvent, Refunded, Verified};
 use super::rsa_keys::{Signer, Verifier};
 use super::strict;
 use crate::clock::SharedClock;
@@ -159,6 +160,15 @@ pub struct Transaction {
     pub success_time: Option<String>,
     #[serde(default)]
     pub amount: Option<TxAmount>,
+    #[serde(default)]
+    pub payer: Option<TxPayer>,
+}
+
+/// `payer` of a transaction.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TxPayer {
+    #[serde(default)]
+    pub openid: Option<String>,
 }
 
 /// `amount` of a transaction.
@@ -251,6 +261,62 @@ impl WechatPay {
         } else {
             Ok(Event::Other { id, event_type: kind })
         }
+    }
+
+    /// A notification whose signature `check_notification` accepted, as a provider-neutral event.
+    pub fn payment_event(&self, body: &[u8]) -> Result<Verified, Unreadable> {
+        Ok(match self.read_event(body)? {
+            Event::Transaction { id, tx } => Verified {
+                key: Some(id),
+                event: self.transaction_event(tx),
+            },
+            Event::Refund { id, refund: r } => Verified {
+                key: Some(id),
+                event: PaymentEvent::Refunded(Refunded {
+                    out_trade_no: r.out_trade_no,
+                    out_refund_no: r.out_refund_no,
+                    status: r.refund_status,
+                    refund_id: r.refund_id,
+                }),
+            },
+            Event::Other { id, event_type } => Verified {
+                key: Some(id),
+                event: PaymentEvent::Other { kind: event_type },
+            },
+        })
+    }
+
+    /// What a transaction (notified or queried) means for us: paid to this merchant and app in
+    /// state SUCCESS with a transaction id and an amount, or why it cannot pay anything.
+    pub fn transaction_event(&self, tx: Transaction) -> PaymentEvent {
+        let transaction_id = tx.transaction_id.unwrap_or_default();
+        let why = if tx.appid != self.cfg.appid {
+            format!("appid {} ≠ {}", tx.appid, self.cfg.appid)
+        } else if tx.mchid != self.cfg.mchid {
+            format!("mchid {} ≠ {}", tx.mchid, self.cfg.mchid)
+        } else if tx.trade_state != "SUCCESS" {
+            format!("trade_state {}", tx.trade_state)
+        } else if transaction_id.is_empty() {
+            "no transaction_id".into()
+        } else if let Some(a) = tx.amount {
+            return PaymentEvent::Paid(Paid {
+                out_trade_no: tx.out_trade_no,
+                amount_fen: a.total,
+                transaction_id,
+                payer: tx.payer.and_then(|p| p.openid),
+            });
+        } else {
+            "no amount".into()
+        };
+        PaymentEvent::Unpayable {
+            out_trade_no: tx.out_trade_no,
+            why,
+        }
+    }
+
+    /// Asks WeChat Pay about an order (`query`), as an event; `None` when it does not know it.
+    pub async fn query_event(&self, out_trade_no: &str) -> Result<Option<PaymentEvent>, WxPayError> {
+        Ok(self.query(out_trade_no).await?.map(|tx| self.transaction_event(tx)))
     }
 
     /// Decrypts a notification resource: AES-256-GCM, key = the APIv3 key's 32 bytes.

@@ -10,6 +10,7 @@ use crate::domain::role::Action;
 use crate::domain::states::{self, BillStatus, Channel, PaymentStatus};
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
+use crate::gateways::events::{PaymentEvent, Verified};
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::services::billing::bills::{self, PrepayQuery};
@@ -827,6 +828,8 @@ pub enum NotifyAnswer {
 /// A notification as received: evidence, stored append-only with its verdict.
 struct Inbound<'a> {
     provider: &'static str,
+    /// The channel its payments are orders of.
+    channel: Channel,
     headers: serde_json::Value,
     raw: &'a [u8],
 }
@@ -945,11 +948,7 @@ async fn settle(
     transaction_id: &str,
 ) -> ApiResult<NotifyAnswer> {
     let now = state.clock.now();
-    let channel = match n.provider {
-        "wechatpay" => Channel::Wechat,
-        "sandbox" => Channel::Sandbox,
-        _ => Channel::Alipay,
-    };
+    let channel = n.channel;
     let mut ledger = Ledger::begin(state).await?;
     // The common case in one statement: a pending order of this channel and amount moves to paid.
     if let Ok(amount) = &paid {
@@ -1051,7 +1050,7 @@ async fn settle(
     Ok(NotifyAnswer::Recorded)
 }
 
-/// `POST /notify/wechatpay`: verifies the raw body, decrypts, checks, credits once. `headers`
+/// `POST /notify/wechatpay`: verifies the raw body, then settles the event it carries. `headers`
 /// gives every value of a header by name; `source` is the client address.
 pub async fn wechatpay_notification(
     state: &AppState,
@@ -1059,7 +1058,7 @@ pub async fn wechatpay_notification(
     headers: impl Fn(&str) -> Vec<String>,
     raw: &[u8],
 ) -> ApiResult<NotifyAnswer> {
-    use crate::gateways::wechatpay::{Event, SignedHeaders};
+    use crate::gateways::wechatpay::SignedHeaders;
     rejections::limit(state, "wechatpay", source).await?;
     let Some(wx) = state.wechatpay.as_ref() else {
         return Ok(NotifyAnswer::Retry("微信支付未配置"));
@@ -1074,146 +1073,94 @@ pub async fn wechatpay_notification(
     };
     let n = Inbound {
         provider: "wechatpay",
+        channel: Channel::Wechat,
         headers: serde_json::json!({"timestamp": h.timestamp, "nonce": h.nonce, "serial": h.serial, "signature": h.signature}),
         raw,
     };
-    let event = match wx.read_event(raw) {
-        Ok(e) => e,
+    match wx.payment_event(raw) {
+        Ok(v) => on_event(state, &n, v).await,
         Err(u) => {
             store_notification(state, &n, u.id, None, u.verdict, Some(u.detail)).await?;
-            return Ok(NotifyAnswer::Retry("报文无法解析"));
+            Ok(NotifyAnswer::Retry("报文无法解析"))
         }
-    };
-    let (key, tx) = match event {
-        Event::Refund { id, refund: r } => {
-            let verdict = crate::services::payments::refunds::on_gateway_result(
-                state,
-                &r.out_refund_no,
-                &r.refund_status,
-                r.refund_id.clone(),
-            )
-            .await?;
-            store_notification(
-                state,
-                &n,
-                Some(id),
-                Some(r.out_trade_no),
-                verdict,
-                Some(r.refund_status),
-            )
-            .await?;
-            return Ok(NotifyAnswer::Recorded);
-        }
-        Event::Other { id, event_type } => {
-            store_notification(state, &n, Some(id), None, "ignored", Some(event_type)).await?;
-            return Ok(NotifyAnswer::Recorded);
-        }
-        Event::Transaction { id, tx } => (Some(id), tx),
-    };
-    let transaction_id = tx.transaction_id.clone().unwrap_or_default();
-    // What the event says was paid, or why it cannot credit anything whatever the order.
-    let paid = if tx.appid != wx.cfg.appid {
-        Err(format!("appid {} ≠ {}", tx.appid, wx.cfg.appid))
-    } else if tx.mchid != wx.cfg.mchid {
-        Err(format!("mchid {} ≠ {}", tx.mchid, wx.cfg.mchid))
-    } else if tx.trade_state != "SUCCESS" {
-        Err(format!("trade_state {}", tx.trade_state))
-    } else if transaction_id.is_empty() {
-        Err("no transaction_id".into())
-    } else {
-        tx.amount
-            .as_ref()
-            .map(|a| a.total)
-            .ok_or_else(|| "no amount".to_string())
-    };
-    settle(state, &n, key, &tx.out_trade_no, paid, &transaction_id).await
+    }
 }
 
 /// `POST /notify/alipay`: one strict parse of the form (a repeated key is refused before
-/// verification), verification, then only the verified fields are read.
+/// verification), verification, then the event the verified fields make.
 pub async fn alipay_notification(state: &AppState, source: &str, raw: &[u8]) -> ApiResult<NotifyAnswer> {
     rejections::limit(state, "alipay", source).await?;
     let Some(ali) = state.alipay.as_ref() else {
         return Ok(NotifyAnswer::Retry("支付宝未配置"));
     };
-    let merchant = FormMerchant {
-        provider: "alipay",
-        credits: &["TRADE_SUCCESS", "TRADE_FINISHED"],
-        app_id: &ali.cfg.app_id,
-        seller_id: ali.cfg.seller_id.as_deref(),
-    };
-    settle_form(state, &merchant, source, raw, ali.verify_notification(raw)).await
+    form_notification(state, "alipay", Channel::Alipay, source, raw, ali.payment_event(raw)).await
 }
 
 /// `POST /notify/sandbox` (demo only): the sandbox's notification, in Alipay's form format, verified
-/// with its demo-only key and credited by the same rule and path as a gateway's.
+/// with its demo-only key and settled by the same rule and path as a gateway's.
 pub async fn sandbox_notification(state: &AppState, source: &str, raw: &[u8]) -> ApiResult<NotifyAnswer> {
     rejections::limit(state, "sandbox", source).await?;
     let Some(sb) = state.sandbox.as_ref() else {
         return Err(ApiError::NotFound);
     };
-    let merchant = FormMerchant {
-        provider: "sandbox",
-        // The sandbox only ever signs TRADE_SUCCESS; no other status of its credits.
-        credits: &["TRADE_SUCCESS"],
-        app_id: crate::gateways::sandbox::APP_ID,
-        seller_id: None,
-    };
-    settle_form(state, &merchant, source, raw, sb.verify_notification(raw)).await
+    form_notification(state, "sandbox", Channel::Sandbox, source, raw, sb.payment_event(raw)).await
 }
 
-/// What a form notification (Alipay's format) must name to credit us.
-struct FormMerchant<'a> {
-    provider: &'static str,
-    /// Trade statuses that mean paid; any other is recorded as ignored.
-    credits: &'a [&'a str],
-    app_id: &'a str,
-    seller_id: Option<&'a str>,
-}
-
-/// A form notification once verified, or its rejection recorded: a trade whose status does not
-/// credit is recorded as ignored; one whose app id, seller, trade number or amount do not fit is a
-/// mismatch; anything else is settled against our order.
-async fn settle_form(
+/// A form notification (Alipay's format) once verified, or its rejection recorded.
+async fn form_notification(
     state: &AppState,
-    m: &FormMerchant<'_>,
+    provider: &'static str,
+    channel: Channel,
     source: &str,
     raw: &[u8],
-    verified: Result<crate::gateways::alipay::VerifiedNotification, crate::gateways::alipay::NotifyRejection>,
+    verified: Result<Verified, crate::gateways::alipay::NotifyRejection>,
 ) -> ApiResult<NotifyAnswer> {
-    let f = match verified {
-        Ok(f) => f,
-        Err(why) => {
-            rejections::record(state, m.provider, source, why.reason(), raw).await?;
-            return Ok(NotifyAnswer::Refused("fail"));
+    match verified {
+        Ok(v) => {
+            let n = Inbound {
+                provider,
+                channel,
+                headers: serde_json::json!({}),
+                raw,
+            };
+            on_event(state, &n, v).await
         }
-    };
-    let n = Inbound {
-        provider: m.provider,
-        headers: serde_json::json!({}),
-        raw,
-    };
-    let key = Some(f.notify_id().to_string());
-    let out_trade_no = f.out_trade_no().to_string();
-    let status = f.trade_status();
-    if !m.credits.contains(&status) {
-        store_notification(state, &n, key, Some(out_trade_no), "ignored", Some(status.to_string())).await?;
-        return Ok(NotifyAnswer::Recorded);
+        Err(why) => {
+            rejections::record(state, provider, source, why.reason(), raw).await?;
+            Ok(NotifyAnswer::Refused("fail"))
+        }
     }
-    // What the event says was paid, or why it cannot credit anything whatever the order.
-    let (app_id, seller_id) = (m.app_id, m.seller_id);
-    let paid = if f.app_id() != app_id {
-        Err(format!("app_id {} ≠ {app_id}", f.app_id()))
-    } else if seller_id.is_some_and(|s| f.seller_id() != s) {
-        Err(format!("seller_id {} ≠ {seller_id:?}", f.seller_id()))
-    } else if f.trade_no().is_empty() {
-        Err("no trade_no".into())
-    } else {
-        Fen::parse(f.total_amount())
-            .map(|f| f.0)
-            .map_err(|_| format!("total_amount {:?}", f.total_amount()))
-    };
-    settle(state, &n, key, &out_trade_no, paid, f.trade_no()).await
+}
+
+/// Settles one verified event, whichever gateway it came from: a payment is credited once (or
+/// kept as a mismatch for staff), a refund result completes its refund, anything else is recorded.
+async fn on_event(state: &AppState, n: &Inbound<'_>, v: Verified) -> ApiResult<NotifyAnswer> {
+    let key = v.key;
+    match v.event {
+        PaymentEvent::Paid(p) => settle(state, n, key, &p.out_trade_no, Ok(p.amount_fen), &p.transaction_id).await,
+        PaymentEvent::Unpayable { out_trade_no, why } => settle(state, n, key, &out_trade_no, Err(why), "").await,
+        PaymentEvent::NotPaid {
+            out_trade_no, state: s, ..
+        } => {
+            store_notification(state, n, key, Some(out_trade_no), "ignored", Some(s)).await?;
+            Ok(NotifyAnswer::Recorded)
+        }
+        PaymentEvent::Refunded(r) => {
+            let verdict = crate::services::payments::refunds::on_gateway_result(
+                state,
+                &r.out_refund_no,
+                &r.status,
+                r.refund_id.clone(),
+            )
+            .await?;
+            store_notification(state, n, key, Some(r.out_trade_no), verdict, Some(r.status)).await?;
+            Ok(NotifyAnswer::Recorded)
+        }
+        PaymentEvent::Other { kind } => {
+            store_notification(state, n, key, None, "ignored", Some(kind)).await?;
+            Ok(NotifyAnswer::Recorded)
+        }
+    }
 }
 
 /// An order in the demo's sandbox for bills a paper notice names (the sandbox's notice page):
@@ -1417,7 +1364,7 @@ pub async fn reconcile(state: &AppState) -> ApiResult<ReconcileReport> {
     let now = state.clock.now();
     // A minute's grace: the gateway may still be delivering the notification.
     let due = payment::Entity::find()
-        .filter(payment::Column::Channel.is_in(["wechat", "alipay"]))
+        .filter(payment::Column::Channel.is_in([Channel::Wechat, Channel::Alipay]))
         .filter(payment::Column::Status.is_in([PaymentStatus::Pending, PaymentStatus::Closed]))
         .filter(payment::Column::ReconciledAt.is_null())
         .filter(payment::Column::ExpiresAt.lt(now - chrono::Duration::minutes(1)))
@@ -1428,38 +1375,26 @@ pub async fn reconcile(state: &AppState) -> ApiResult<ReconcileReport> {
     let mut report = ReconcileReport::default();
     for p in due {
         report.checked += 1;
-        let paid = match p.channel.as_str() {
-            "wechat" => match state.wechatpay.as_ref() {
-                Some(wx) => match wx.query(&p.out_trade_no).await {
-                    Ok(Some(tx)) if tx.trade_state == "SUCCESS" => {
-                        let ok = tx.appid == wx.cfg.appid
-                            && tx.mchid == wx.cfg.mchid
-                            && tx.amount.as_ref().map(|a| a.total) == Some(p.amount_fen);
-                        Some(ok.then(|| tx.transaction_id.clone().unwrap_or_default()))
-                    }
-                    Ok(_) => Some(None),
-                    Err(e) => {
-                        tracing::warn!(error = %e, payment_id = p.id, "reconciliation query failed");
-                        None
-                    }
-                },
-                None => None,
+        let answer = match p.channel {
+            Channel::Wechat => match state.wechatpay.as_ref() {
+                Some(wx) => wx.query_event(&p.out_trade_no).await.map_err(|e| e.to_string()),
+                None => continue,
             },
             _ => match state.alipay.as_ref() {
-                Some(ali) => match ali.query(&p.out_trade_no).await {
-                    Ok(Some(t)) if matches!(t.trade_status.as_deref(), Some("TRADE_SUCCESS" | "TRADE_FINISHED")) => {
-                        let ok = t.total_amount.as_deref().and_then(|a| Fen::parse(a).ok()) == Some(Fen(p.amount_fen));
-                        Some(ok.then(|| t.trade_no.clone().unwrap_or_default()))
-                    }
-                    Ok(Some(t)) if t.trade_status.as_deref() == Some("WAIT_BUYER_PAY") => None,
-                    Ok(_) => Some(None),
-                    Err(e) => {
-                        tracing::warn!(error = %e, payment_id = p.id, "reconciliation query failed");
-                        None
-                    }
-                },
-                None => None,
+                Some(ali) => ali.query_event(&p.out_trade_no).await.map_err(|e| e.to_string()),
+                None => continue,
             },
+        };
+        let paid = match answer {
+            Ok(Some(PaymentEvent::Paid(paid))) if paid.amount_fen == p.amount_fen => Some(Some(paid.transaction_id)),
+            Ok(Some(PaymentEvent::NotPaid {
+                may_still_pay: true, ..
+            })) => None,
+            Ok(_) => Some(None),
+            Err(e) => {
+                tracing::warn!(error = %e, payment_id = p.id, "reconciliation query failed");
+                None
+            }
         };
         // None: ask again next pass. Some(Some(tx)): paid. Some(None): not paid, close it.
         let Some(outcome) = paid else { continue };
