@@ -2,12 +2,12 @@
 pub mod billing;
 pub mod late_fee;
 pub mod money;
-pub mod ownership;
 pub mod period;
 pub mod phone;
 pub mod reminders;
 pub mod role;
 pub mod states;
+pub mod suppression;
 pub mod text;
 
 pub use money::{Area, Fen};

@@ -240,7 +240,7 @@ async fn ownership_both_ways(app: &TestApp) -> (Vec<(i32, i32)>, Vec<(i32, i32)>
             app.db.get_database_backend(),
             format!(
                 "SELECT b.id AS bill_id, uo.owner_id AS owner_id FROM bills b {} ORDER BY b.id, uo.owner_id",
-                wuye::domain::ownership::BILL_OWNER_JOIN
+                wuye::domain::billing::ownership::BILL_OWNER_JOIN
             ),
         ))
         .await
@@ -259,7 +259,7 @@ async fn ownership_both_ways(app: &TestApp) -> (Vec<(i32, i32)>, Vec<(i32, i32)>
     let mut rust = Vec::new();
     for b in entity::bill::Entity::find().all(&app.db).await.unwrap() {
         for l in links.iter().filter(|l| l.unit_id == b.unit_id) {
-            if wuye::domain::ownership::owns(l, &links, b.period_start) {
+            if wuye::domain::billing::ownership::owns(l, &links, b.period_start) {
                 rust.push((b.id, l.owner_id));
             }
         }

@@ -1,9 +1,9 @@
 //! Bills as owners and staff see them: amounts as of the community's local date, late fees
 //! explained, owner look-ups cached, staff lists and totals.
+use crate::domain::billing::ownership::{self, Link};
 use crate::domain::billing::{discount_rate, principal_fen, spread_discount};
 use crate::domain::late_fee::{LateFee, LateFeePolicy, LateFeeSchedule, PrincipalMove};
 use crate::domain::money::{add_fen, sum_fen};
-use crate::domain::ownership::{self, Link};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
 use crate::domain::states::{BillStatus, EntryKind};
@@ -380,7 +380,7 @@ async fn account_reach(state: &AppState, account_id: i32) -> ApiResult<(Vec<unit
 }
 
 /// Bills an account may see: those its owner records own under the one ownership rule
-/// (`domain::ownership`): a transfer leaves the transfer month with the seller, and an owner added
+/// (`domain::billing::ownership`): a transfer leaves the transfer month with the seller, and an owner added
 /// later sees the periods from their start on. With what the answer depends on.
 async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill::Model>, Deps)> {
     let (own_links, deps) = account_reach(state, account_id).await?;

@@ -123,7 +123,7 @@ pub struct CaseBill {
     #[serde(flatten)]
     pub bill: BillView,
     pub limitation_ends: NaiveDate,
-    /// The owner records this bill is claimed from (`domain::ownership`, the rule the owner app
+    /// The owner records this bill is claimed from (`domain::billing::ownership`, the rule the owner app
     /// and the reminders use).
     pub owner_ids: Vec<i32>,
 }
@@ -200,14 +200,14 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
         .collect();
     let priced = bills::with_amounts(state, unpaid).await?;
     let total = crate::domain::money::sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
-    let unit_links: Vec<crate::domain::ownership::Link> = links.iter().map(bills::link_of).collect();
+    let unit_links: Vec<crate::domain::billing::ownership::Link> = links.iter().map(bills::link_of).collect();
     let bills = priced
         .into_iter()
         .map(|(b, view, _)| CaseBill {
             limitation_ends: limitation_ends(&b),
             owner_ids: unit_links
                 .iter()
-                .filter(|l| crate::domain::ownership::owns(l, &unit_links, b.period_start))
+                .filter(|l| crate::domain::billing::ownership::owns(l, &unit_links, b.period_start))
                 .map(|l| l.owner_id)
                 .collect(),
             bill: view,

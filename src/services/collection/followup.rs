@@ -1,11 +1,13 @@
 //! Collection follow-up around reminders: staff holds, staff tasks and the contacts that complete
 //! them, owners' subscribe-message grants and reminder preferences.
 use crate::domain::role::Action;
+use crate::domain::suppression::{self, Effect};
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::services::collection::evidence::{self, NewEvidence};
+use crate::services::collection::suppressed;
 use crate::services::setup::{page_of, Page, PageQuery};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -311,10 +313,9 @@ impl From<staff_task::Model> for TaskView {
     }
 }
 
-/// The open tasks a hold covers now (their unit, or any bill their reminder named), in two queries
-/// whatever the number of tasks.
+/// The open tasks a suppression clause holds now (on their unit, or any bill their reminder named),
+/// in three queries whatever the number of tasks.
 async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<std::collections::HashSet<i32>> {
-    use entity::collection_hold as h;
     let open: Vec<&staff_task::Model> = tasks.iter().filter(|t| t.status == "open").collect();
     if open.is_empty() {
         return Ok(Default::default());
@@ -327,21 +328,28 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
         .into_iter()
         .map(|r| (r.id, serde_json::from_str(&r.bill_ids).unwrap_or_default()))
         .collect();
-    let holds = h::Entity::find()
-        .filter(h::Column::UnitId.is_in(open.iter().map(|t| t.unit_id).collect::<Vec<_>>()))
-        .filter(h::Column::EndedAt.is_null())
+    let named: Vec<i32> = bills_of.values().flatten().copied().collect();
+    let bills: std::collections::HashMap<i32, suppression::Bill> = bill::Entity::find()
+        .filter(bill::Column::Id.is_in(named))
         .all(&state.db)
-        .await?;
+        .await?
+        .iter()
+        .map(|b| (b.id, suppressed::bill_of(b)))
+        .collect();
+    let holds = suppressed::holds_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let mut held = std::collections::HashSet::new();
     for t in open {
         let tz = state.community_tz(t.community_id).await?;
-        let today = state.today_in(tz);
-        let bills = t
+        let facts = suppression::Facts {
+            today: state.today_in(tz),
+            holds: &holds,
+        };
+        let named: Vec<suppression::Bill> = t
             .reminder_id
             .and_then(|r| bills_of.get(&r))
-            .map(Vec::as_slice)
+            .map(|ids| ids.iter().filter_map(|id| bills.get(id).copied()).collect())
             .unwrap_or_default();
-        if crate::services::collection::notices::holds_cover(&holds, t.unit_id, bills, today) {
+        if suppression::stops_any(Effect::StaffTasks, t.unit_id, &named, &facts) {
             held.insert(t.id);
         }
     }

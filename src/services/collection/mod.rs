@@ -6,3 +6,4 @@ pub mod evidence;
 pub mod followup;
 pub mod notices;
 pub mod reminders;
+pub mod suppressed;

@@ -4,11 +4,13 @@
 //! notice is for opens it in the mini-program from its code (`GET /notices/{scene}`).
 use crate::domain::money::sum_fen;
 use crate::domain::states::BillStatus;
+use crate::domain::suppression::Effect;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::bills::{self, Amounts, BillView};
 use crate::services::collection::casefile::esc;
+use crate::services::collection::suppressed;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{bill, community, notice, staff_task};
@@ -142,29 +144,6 @@ pub async fn create<C: ConnectionTrait>(
 
 pub fn snapshot_of(n: &notice::Model) -> ApiResult<NoticeSnapshot> {
     serde_json::from_str(&n.snapshot).map_err(ApiError::internal)
-}
-
-/// Whether a hold covers the unit or any of the bills (now): follow-up on them waits.
-pub async fn held<C: ConnectionTrait>(db: &C, unit_id: i32, bill_ids: &[i32], today: NaiveDate) -> ApiResult<bool> {
-    use entity::collection_hold as h;
-    let holds = h::Entity::find()
-        .filter(h::Column::UnitId.eq(unit_id))
-        .filter(h::Column::Until.gte(today))
-        .filter(h::Column::EndedAt.is_null())
-        .all(db)
-        .await?;
-    Ok(holds_cover(&holds, unit_id, bill_ids, today))
-}
-
-/// The hold rule for follow-up, without I/O: a hold in force on `today` (not ended) covers the unit
-/// as a whole, or one of `bill_ids` of it.
-pub fn holds_cover(holds: &[entity::collection_hold::Model], unit_id: i32, bill_ids: &[i32], today: NaiveDate) -> bool {
-    holds.iter().any(|h| {
-        h.unit_id == Some(unit_id)
-            && h.until >= today
-            && h.ended_at.is_none()
-            && h.bill_id.is_none_or(|b| bill_ids.contains(&b))
-    })
 }
 
 /// A notice by the number printed on it.
@@ -334,7 +313,7 @@ pub async fn task_notice_html(state: &AppState, ctx: &StaffCtx, task_id: i32) ->
     let ids: Vec<i32> = s.rows.iter().map(|r| r.bill_id).collect();
     let tz = state.community_tz(t.community_id).await?;
     let today = state.today_in(tz);
-    if held(&state.db, t.unit_id, &ids, today).await? {
+    if suppressed::stops(&state.db, Effect::PrintedNotices, t.unit_id, &ids, today).await? {
         return Err(ApiError::Conflict(
             "HELD",
             "该房屋或账单处于暂缓催缴期间，暂不打印催缴通知".into(),

@@ -6,10 +6,13 @@
 //! (SQLite serialises writers), each claim carries a lease, and marking a row sent is fenced by its
 //! attempt number. A sender that dies after claiming leaves its rows to be taken over when the lease
 //! ends: at most those messages are sent again.
+// Joins each bill (`b`) to the owner records it belongs to (`uo`): the one ownership rule.
+use crate::domain::billing::ownership::BILL_OWNER_JOIN;
 use crate::domain::money::sum_fen;
 use crate::domain::reminders::{self as rules, NoticeFacts, Policy, QuietHours, Stage};
 use crate::domain::role::Action;
 use crate::domain::states::{self, ReminderStatus};
+use crate::domain::suppression::{self, Effect};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
@@ -93,20 +96,6 @@ pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: 
 }
 
 // ---------- suppression ----------
-
-/// The one suppression rule, as SQL over a bill aliased `b` and the local date bound at `today`:
-/// a bill is left out of reminders while it is not open or a staff collection hold covers it (the
-/// bill or its whole unit). Later issues add disputes, installment plans, hardship cases and
-/// scheduled auto-debits here, and every reminder decision and re-check goes through it.
-pub fn suppressed_sql(today: &str) -> String {
-    format!(
-        "(b.status <> 'unpaid' OR EXISTS (SELECT 1 FROM collection_holds h WHERE h.until >= {today} \
-         AND h.ended_at IS NULL AND (h.bill_id = b.id OR (h.bill_id IS NULL AND h.unit_id = b.unit_id))))"
-    )
-}
-
-/// Joins each bill (`b`) to the owner records it belongs to (`uo`): the one ownership rule.
-pub use crate::domain::ownership::BILL_OWNER_JOIN;
 
 /// A statement with `$n` placeholders, rewritten to `?n` for SQLite (both are positional).
 fn stmt<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement {
@@ -309,7 +298,7 @@ async fn decide(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiResu
     ))
     .await?;
 
-    let suppressed = suppressed_sql("$2");
+    let suppressed = suppression::sql(Effect::Reminders, "$2");
     let mut batch = Vec::new();
     {
         let overdue = OwnerArrears::find_by_statement(stmt(
@@ -546,7 +535,7 @@ async fn reminder_bills<C: ConnectionTrait>(
     stage: Stage,
     today: NaiveDate,
 ) -> ApiResult<Vec<bill::Model>> {
-    let suppressed = suppressed_sql("$3");
+    let suppressed = suppression::sql(Effect::Reminders, "$3");
     let due_key = r
         .episode_key
         .strip_prefix("due:")

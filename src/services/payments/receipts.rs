@@ -226,7 +226,7 @@ pub async fn receipt(state: &AppState, p: &payment::Model) -> ApiResult<Receipt>
             continue;
         };
         for k in links.iter().filter(|k| k.unit_id == l.unit_id) {
-            if crate::domain::ownership::owns(k, &links, period.start()) {
+            if crate::domain::billing::ownership::owns(k, &links, period.start()) {
                 payer_ids.insert(k.owner_id);
             }
         }

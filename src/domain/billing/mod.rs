@@ -1,5 +1,8 @@
 //! Fee items and bill arithmetic (API.md "Bills and late fees"): principals, pro rata for a unit
-//! handed over mid-period, and prepayment discounts. Pure functions, exact to the fen.
+//! handed over mid-period, and prepayment discounts; and whose bill it is (`ownership`). Pure
+//! functions, exact to the fen.
+pub mod ownership;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

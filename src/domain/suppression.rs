@@ -1,0 +1,196 @@
+//! Suppression: named clauses that stop collection on a bill, each a Rust predicate with its SQL
+//! form beside it (`tests/api` keeps the two in agreement on both backends) and the effects it
+//! declares. A new reason to stop collecting — a dispute, an installment plan, a hardship case, a
+//! scheduled auto-debit, a bill over the owner's debit limit — is one more clause here, not a
+//! branch in the reminder pass, the task queue or the printer.
+use chrono::NaiveDate;
+
+/// What a clause stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// Reminder messages (decided and re-checked before sending).
+    Reminders,
+    /// Staff follow-up tasks (calls, visits) shown as held.
+    StaffTasks,
+    /// Printing a formal notice.
+    PrintedNotices,
+    /// Auto-debits.
+    Debits,
+    /// The public (masked) arrears notice.
+    PublicNotice,
+}
+
+impl Effect {
+    pub const ALL: [Effect; 5] = [
+        Effect::Reminders,
+        Effect::StaffTasks,
+        Effect::PrintedNotices,
+        Effect::Debits,
+        Effect::PublicNotice,
+    ];
+}
+
+/// What a clause is asked about: one bill, or a unit as a whole (a task or notice on a unit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Bill(Bill),
+    Unit(i32),
+}
+
+/// A bill as the clauses see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bill {
+    pub id: i32,
+    pub unit_id: i32,
+    /// Still something to pay (`status = 'unpaid'`).
+    pub open: bool,
+}
+
+/// A staff collection hold as the clauses see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub unit_id: Option<i32>,
+    /// None: the whole unit.
+    pub bill_id: Option<i32>,
+    pub until: NaiveDate,
+    pub ended: bool,
+}
+
+/// What the clauses may look at besides the bill.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// The community's local date.
+    pub today: NaiveDate,
+    /// Holds on the bill's unit (others are ignored).
+    pub holds: &'a [Hold],
+}
+
+/// One reason to stop collecting a bill.
+pub struct Clause {
+    pub name: &'static str,
+    pub effects: &'static [Effect],
+    /// Whether it applies to this bill (or unit) now.
+    pub applies: fn(&Subject, &Facts<'_>) -> bool,
+    /// The same, as SQL over a bill aliased `b` with the local date bound at `today`.
+    pub sql: fn(today: &str) -> String,
+}
+
+fn hold_covers(h: &Hold, s: &Subject, today: NaiveDate) -> bool {
+    let in_force = !h.ended && h.until >= today;
+    in_force
+        && match s {
+            Subject::Bill(b) => h.unit_id == Some(b.unit_id) && h.bill_id.is_none_or(|id| id == b.id),
+            Subject::Unit(u) => h.unit_id == Some(*u) && h.bill_id.is_none(),
+        }
+}
+
+/// Every clause, in the order their names are reported.
+pub const CLAUSES: &[Clause] = &[
+    Clause {
+        name: "settled",
+        // A paid or cancelled bill is owed by nobody.
+        effects: &[Effect::Reminders, Effect::Debits, Effect::PublicNotice],
+        applies: |s, _| matches!(s, Subject::Bill(b) if !b.open),
+        sql: |_| "b.status <> 'unpaid'".into(),
+    },
+    Clause {
+        name: "hold",
+        // Staff stopped collection on the bill or its whole unit until a date.
+        effects: &[
+            Effect::Reminders,
+            Effect::StaffTasks,
+            Effect::PrintedNotices,
+            Effect::Debits,
+        ],
+        applies: |s, f| f.holds.iter().any(|h| hold_covers(h, s, f.today)),
+        sql: |today| {
+            format!(
+                "EXISTS (SELECT 1 FROM collection_holds h WHERE h.until >= {today} AND h.ended_at IS NULL \
+                 AND h.unit_id = b.unit_id AND (h.bill_id = b.id OR h.bill_id IS NULL))"
+            )
+        },
+    },
+];
+
+fn with(effect: Effect) -> impl Iterator<Item = &'static Clause> {
+    CLAUSES.iter().filter(move |c| c.effects.contains(&effect))
+}
+
+/// The first clause stopping `effect` on this subject, if any.
+pub fn stopping(effect: Effect, s: &Subject, f: &Facts<'_>) -> Option<&'static str> {
+    with(effect).find(|c| (c.applies)(s, f)).map(|c| c.name)
+}
+
+/// Whether `effect` is stopped on a unit as a whole or on any of these bills of it (a follow-up
+/// task or a printed notice names a unit and some of its bills).
+pub fn stops_any(effect: Effect, unit_id: i32, bills: &[Bill], f: &Facts<'_>) -> bool {
+    stopping(effect, &Subject::Unit(unit_id), f).is_some()
+        || bills.iter().any(|b| stopping(effect, &Subject::Bill(*b), f).is_some())
+}
+
+/// `effect`'s clauses as one SQL condition over a bill `b`: true when any stops it.
+pub fn sql(effect: Effect, today: &str) -> String {
+    let parts: Vec<String> = with(effect).map(|c| format!("({})", (c.sql)(today))).collect();
+    if parts.is_empty() {
+        "FALSE".into()
+    } else {
+        format!("({})", parts.join(" OR "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn clauses_declare_their_effects_and_holds_stop_follow_up_but_not_the_public_notice() {
+        let b = Bill {
+            id: 7,
+            unit_id: 3,
+            open: true,
+        };
+        let hold = |bill_id, until, ended| Hold {
+            unit_id: Some(3),
+            bill_id,
+            until: d(until),
+            ended,
+        };
+        let holds = [hold(Some(7), "2026-12-01", false)];
+        let f = Facts {
+            today: d("2026-11-30"),
+            holds: &holds,
+        };
+        for e in [
+            Effect::Reminders,
+            Effect::StaffTasks,
+            Effect::PrintedNotices,
+            Effect::Debits,
+        ] {
+            assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("hold"));
+        }
+        assert_eq!(stopping(Effect::PublicNotice, &Subject::Bill(b), &f), None);
+        // Another bill of the unit is not held by a bill hold; the unit-wide one holds all.
+        let other = Bill { id: 8, ..b };
+        assert_eq!(stopping(Effect::Reminders, &Subject::Bill(other), &f), None);
+        assert!(!stops_any(Effect::StaffTasks, 3, &[], &f));
+        let unit_wide = [hold(None, "2026-11-30", false)];
+        let f2 = Facts { holds: &unit_wide, ..f };
+        assert!(stops_any(Effect::StaffTasks, 3, &[], &f2));
+        assert!(!stops_any(Effect::StaffTasks, 4, &[], &f2));
+        // Ended or expired holds stop nothing.
+        let gone = [hold(None, "2026-12-31", true), hold(Some(7), "2026-11-29", false)];
+        assert_eq!(
+            stopping(Effect::Reminders, &Subject::Bill(b), &Facts { holds: &gone, ..f }),
+            None
+        );
+        // Settled bills are never reminded or debited, whatever holds say.
+        let paid = Bill { open: false, ..b };
+        assert_eq!(stopping(Effect::Debits, &Subject::Bill(paid), &f), Some("settled"));
+        assert!(sql(Effect::Reminders, "$1").contains("collection_holds"));
+        assert!(!sql(Effect::PublicNotice, "$1").contains("collection_holds"));
+    }
+}

@@ -1,0 +1,57 @@
+//! The suppression clauses (`domain::suppression`) applied to stored bills and holds, for the parts
+//! of collection that decide in Rust (task queue, printing); the reminder pass uses their SQL form.
+use crate::domain::states::BillStatus;
+use crate::domain::suppression::{self, Effect, Facts};
+use crate::error::ApiResult;
+use chrono::NaiveDate;
+use entity::{bill, collection_hold};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+pub fn hold_of(h: &collection_hold::Model) -> suppression::Hold {
+    suppression::Hold {
+        unit_id: h.unit_id,
+        bill_id: h.bill_id,
+        until: h.until,
+        ended: h.ended_at.is_some(),
+    }
+}
+
+pub fn bill_of(b: &bill::Model) -> suppression::Bill {
+    suppression::Bill {
+        id: b.id,
+        unit_id: b.unit_id,
+        open: b.status == BillStatus::Unpaid,
+    }
+}
+
+/// Holds not ended on these units (the only ones a clause over their bills can see).
+pub async fn holds_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiResult<Vec<suppression::Hold>> {
+    Ok(collection_hold::Entity::find()
+        .filter(collection_hold::Column::UnitId.is_in(unit_ids))
+        .filter(collection_hold::Column::EndedAt.is_null())
+        .all(db)
+        .await?
+        .iter()
+        .map(hold_of)
+        .collect())
+}
+
+/// Whether `effect` is stopped now on this unit as a whole or on any of these of its bills.
+pub async fn stops<C: ConnectionTrait>(
+    db: &C,
+    effect: Effect,
+    unit_id: i32,
+    bill_ids: &[i32],
+    today: NaiveDate,
+) -> ApiResult<bool> {
+    let holds = holds_on(db, vec![unit_id]).await?;
+    let bills: Vec<suppression::Bill> = bill::Entity::find()
+        .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
+        .all(db)
+        .await?
+        .iter()
+        .map(bill_of)
+        .collect();
+    let facts = Facts { today, holds: &holds };
+    Ok(suppression::stops_any(effect, unit_id, &bills, &facts))
+}
