@@ -143,6 +143,7 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         tz,
         zones: Default::default(),
         dep_hints: Default::default(),
+        cache_stats: Default::default(),
     };
 
     let boot = &state.settings.bootstrap;

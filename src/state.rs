@@ -31,6 +31,8 @@ pub struct AppState {
     pub zones: Arc<RwLock<HashMap<i32, chrono_tz::Tz>>>,
     /// Cache entry → the dependency keys it was last seen to use (names only; see `cache::Prefetched`).
     pub dep_hints: Arc<RwLock<HashMap<String, Arc<Vec<String>>>>>,
+    /// Owner look-ups answered from the cache and computed, since the process started.
+    pub cache_stats: Arc<crate::services::cache::Stats>,
 }
 
 impl AppState {

@@ -16,6 +16,13 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
 
+/// Look-ups served from the cache (`hits`) and computed (`misses`), counted per process.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub hits: std::sync::atomic::AtomicU64,
+    pub misses: std::sync::atomic::AtomicU64,
+}
+
 /// What a cached answer depends on.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Deps {
@@ -170,9 +177,12 @@ where
     if !state.settings.cache.enabled {
         return Ok(compute().await?.0);
     }
+    use std::sync::atomic::Ordering::Relaxed;
     if let Some(body) = still_valid(state, key, &prefetched).await? {
+        state.cache_stats.hits.fetch_add(1, Relaxed);
         return Ok(body);
     }
+    state.cache_stats.misses.fetch_add(1, Relaxed);
     let deps = deps().await?;
     let keys = dep_keys(&deps);
     let versions = state.store.mget(&keys).await?;
