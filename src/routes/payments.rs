@@ -1,12 +1,12 @@
 //! Owner payments, counter payments, payment exceptions, and the gateways' notifications.
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::routes::extract::{client_ip, read_body, Json, OwnerAuth, Query, StaffAuth};
+use crate::services::payments::counter::{self, CounterPayment};
+use crate::services::payments::notifications::{self, NotifyAnswer};
+use crate::services::payments::orders::{self, NewPayment, PaymentCreated};
 use crate::services::payments::receipts::{self, Receipt};
 use crate::services::payments::refunds::{self, RefundRequest, RefundView};
-use crate::services::payments::{
-    self, ChannelDay, CounterPayment, ExceptionQuery, ExceptionView, NewPayment, NotifyAnswer, PaymentCreated,
-    PaymentView, SummaryQuery,
-};
+use crate::services::payments::views::{self, ChannelDay, ExceptionQuery, ExceptionView, PaymentView, SummaryQuery};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -30,20 +30,20 @@ pub async fn create(
         .map(|v| v.to_str().map(str::to_string))
         .transpose()
         .map_err(|_| ApiError::BadRequest("Idempotency-Key 格式错误".into(), None))?;
-    Ok(HttpResponse::Created().json(payments::create(&state, who.account_id, key, body.0).await?))
+    Ok(HttpResponse::Created().json(orders::create(&state, who.account_id, key, body.0).await?))
 }
 
 /// One of the owner's payments; 404 for anyone else's.
 #[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", params(("id" = i32, Path)),
     responses((status = 200, body = PaymentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(payments::owner_payment(&state, who.account_id, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(views::owner_payment(&state, who.account_id, id.into_inner()).await?))
 }
 
 /// The owner's payments with receipt numbers, newest first.
 #[utoipa::path(get, path = "/api/v1/me/payments", tag = "payments", responses((status = 200, body = Vec<PaymentView>)), security(("bearer" = [])))]
 pub async fn mine(state: web::Data<AppState>, who: OwnerAuth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(payments::owner_payments(&state, who.account_id).await?))
+    Ok(HttpResponse::Ok().json(views::owner_payments(&state, who.account_id).await?))
 }
 
 /// Records a cash, POS or bank-transfer payment at the office; answers with the receipt number.
@@ -54,7 +54,7 @@ pub async fn counter(
     StaffAuth(ctx): StaffAuth,
     body: Json<CounterPayment>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(payments::counter(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Created().json(counter::counter(&state, &ctx, body.0).await?))
 }
 
 /// Verified gateway events that matched no order or the wrong amount, and double payments.
@@ -65,7 +65,7 @@ pub async fn exceptions(
     StaffAuth(ctx): StaffAuth,
     q: Query<ExceptionQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(payments::exceptions(&state, &ctx, q.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(views::exceptions(&state, &ctx, q.into_inner()).await?))
 }
 
 /// WeChat Pay API v3 notification: 204 once recorded (also for a verified mismatch, never credited);
@@ -87,7 +87,7 @@ pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: we
                 .map(|v| v.to_str().unwrap_or_default().to_string())
                 .collect()
         };
-        payments::wechatpay_notification(&state, &client_ip(&req), headers, &body).await
+        notifications::wechatpay_notification(&state, &client_ip(&req), headers, &body).await
     };
     match answer.await {
         Ok(NotifyAnswer::Recorded) => HttpResponse::NoContent().finish(),
@@ -108,7 +108,7 @@ pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: we
 pub async fn alipay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let answer = async {
         let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
-        payments::alipay_notification(&state, &client_ip(&req), &body).await
+        notifications::alipay_notification(&state, &client_ip(&req), &body).await
     };
     form_answer(answer.await)
 }
@@ -158,7 +158,7 @@ pub async fn summary(
     StaffAuth(ctx): StaffAuth,
     q: Query<SummaryQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(payments::daily_summary(&state, &ctx, q.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(views::daily_summary(&state, &ctx, q.into_inner()).await?))
 }
 
 /// The owner's e-receipt of one of their payments (409 while it is not paid).
@@ -189,7 +189,7 @@ pub async fn receipt_html(
 pub async fn sandbox(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let answer = async {
         let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
-        payments::sandbox_notification(&state, &client_ip(&req), &body).await
+        notifications::sandbox_notification(&state, &client_ip(&req), &body).await
     };
     form_answer(answer.await)
 }

@@ -21,7 +21,7 @@ pub fn spawn(state: AppState) {
             if let Err(e) = billing_tick(&state).await {
                 tracing::warn!(error = %e, "billing scheduler tick failed");
             }
-            if let Err(e) = crate::services::payments::reconcile(&state).await {
+            if let Err(e) = crate::services::payments::reconcile::reconcile(&state).await {
                 tracing::warn!(error = %e, "payment reconciliation failed");
             }
             if let Err(e) = crate::services::payments::rejections::prune(&state).await {

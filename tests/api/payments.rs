@@ -564,10 +564,14 @@ async fn reconciliation_credits_a_payment_whose_notification_never_came_and_clos
     );
 
     // Before expiry (plus a minute's grace) nothing is touched.
-    let r = wuye::services::payments::reconcile(&s.app.state).await.unwrap();
+    let r = wuye::services::payments::reconcile::reconcile(&s.app.state)
+        .await
+        .unwrap();
     assert_eq!(r.checked, 0);
     s.app.clock.advance(chrono::Duration::minutes(17));
-    let r = wuye::services::payments::reconcile(&s.app.state).await.unwrap();
+    let r = wuye::services::payments::reconcile::reconcile(&s.app.state)
+        .await
+        .unwrap();
     assert_eq!((r.checked, r.credited, r.closed), (2, 1, 1));
     assert_eq!(bill(&s, s.sep).await["status"], "paid");
     assert_eq!(bill(&s, s.oct).await["status"], "unpaid");
@@ -579,7 +583,10 @@ async fn reconciliation_credits_a_payment_whose_notification_never_came_and_clos
     // A late notification for the reconciled order is a harmless duplicate.
     assert_eq!(pay_wechat(&s, &s.app, out, 22_655, "4200000300").await, 204);
     assert_eq!(
-        wuye::services::payments::reconcile(&s.app.state).await.unwrap().checked,
+        wuye::services::payments::reconcile::reconcile(&s.app.state)
+            .await
+            .unwrap()
+            .checked,
         0,
         "each order is settled once"
     );

@@ -160,6 +160,6 @@ pub async fn pay_notice(state: &AppState, number: &str) -> ApiResult<String> {
         .iter()
         .map(|b| b.id)
         .collect();
-    let created = crate::services::payments::sandbox_order_for_bills(state, &open).await?;
+    let created = crate::services::payments::orders::sandbox_order_for_bills(state, &open).await?;
     Ok(format!("/sandbox/pay/{}", created.out_trade_no))
 }

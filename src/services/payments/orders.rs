@@ -1,0 +1,455 @@
+//! Orders: what an owner (or a paper notice in the demo) is about to pay, frozen at creation —
+//! bills or a prepayment, one open order per bill — and the gateway parameters to pay it.
+use crate::domain::money::{sum_fen, MAX_AMOUNT};
+use crate::domain::states::{self, BillStatus, Channel, PaymentStatus};
+use crate::domain::Fen;
+use crate::error::{ApiError, ApiResult};
+use crate::services::billing::bills::{self, PrepayQuery};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use entity::{bill, owner_account, payment, payment_line};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// `POST /payments` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewPayment {
+    #[schema(min_items = 1, max_items = 120)]
+    pub bill_ids: Option<Vec<i32>>,
+    pub prepay: Option<PrepayRequest>,
+    /// `wechat` (mini-program) or `alipay` (QR).
+    #[schema(pattern = r#"^(wechat|alipay|sandbox)$"#)]
+    pub channel: String,
+}
+
+/// A prepayment to pay: the same parameters as `GET /me/prepay-quote`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PrepayRequest {
+    pub unit_id: i32,
+    pub fee_item_id: i32,
+    #[schema(minimum = 1, maximum = 36)]
+    pub months: u32,
+}
+
+/// `POST /payments` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PaymentCreated {
+    pub payment_id: i32,
+    pub out_trade_no: String,
+    pub amount: String,
+    pub channel: String,
+    pub expires_at: DateTime<Utc>,
+    /// WeChat: what `wx.requestPayment` takes; Alipay: `{"qr_code"}`.
+    #[schema(value_type = Object)]
+    pub pay_params: serde_json::Value,
+}
+
+fn unavailable(channel: &str) -> ApiError {
+    ApiError::Unavailable(format!("{channel} payments"))
+}
+
+/// Our order number: `WY` + Beijing time + 8 random characters (≤ 32, as both gateways require).
+pub(super) fn out_trade_no(now: DateTime<Utc>) -> ApiResult<String> {
+    let suffix: String = crate::crypto::new_token()
+        .map_err(ApiError::internal)?
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    Ok(format!(
+        "WY{}{}",
+        now.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y%m%d%H%M%S"),
+        suffix.to_uppercase()
+    ))
+}
+
+/// What an order will pay, frozen at its creation.
+pub(super) struct Plan {
+    pub(super) community_id: i32,
+    pub(super) lines: Vec<payment_line::ActiveModel>,
+    pub(super) bill_ids: Vec<i32>,
+    pub(super) amount: i64,
+    description: String,
+    prepay: Option<PrepayRequest>,
+}
+
+fn line(
+    bill_id: Option<i32>,
+    unit_id: i32,
+    fee_item_id: i32,
+    period: &str,
+    principal: i64,
+    late_fee: i64,
+    discount: i64,
+) -> payment_line::ActiveModel {
+    payment_line::ActiveModel {
+        bill_id: Set(bill_id),
+        unit_id: Set(unit_id),
+        fee_item_id: Set(fee_item_id),
+        period: Set(period.to_string()),
+        principal_fen: Set(principal),
+        late_fee_fen: Set(late_fee),
+        discount_fen: Set(discount),
+        amount_fen: Set(principal + late_fee - discount),
+        ..Default::default()
+    }
+}
+
+/// Bills to pay, with `amount_due` as of now; every one must be open, payable and in one community.
+pub(super) async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model>, ids: &[i32]) -> ApiResult<Plan> {
+    let wanted: BTreeSet<i32> = ids.iter().copied().collect();
+    if wanted.is_empty() || wanted.len() > 120 {
+        return Err(ApiError::field("bill_ids", "请选择1到120张账单"));
+    }
+    let mut chosen: Vec<bill::Model> = bills_in_reach.into_iter().filter(|b| wanted.contains(&b.id)).collect();
+    // Oldest first: that is how lines read on a receipt.
+    chosen.sort_by_key(|b| (b.due_date, b.id));
+    if chosen.len() != wanted.len() {
+        return Err(ApiError::field("bill_ids", "包含不存在的账单"));
+    }
+    let priced = bills::with_amounts(state, chosen).await?;
+    let communities: BTreeSet<i32> = priced.iter().map(|(b, _, _)| b.community_id).collect();
+    if communities.len() != 1 {
+        return Err(ApiError::field("bill_ids", "一次只能缴纳同一小区的账单"));
+    }
+    if priced
+        .iter()
+        .any(|(b, _, a)| b.status != BillStatus::Unpaid || a.due() <= 0)
+    {
+        return Err(ApiError::field("bill_ids", "包含已缴清、已取消或无需缴纳的账单"));
+    }
+    let amount = sum_fen(priced.iter().map(|(_, _, a)| a.due()))?;
+    if amount > MAX_AMOUNT.0 {
+        return Err(ApiError::field(
+            "bill_ids",
+            "单笔订单金额不能超过10000000.00元，请分次缴纳",
+        ));
+    }
+    let first = &priced[0].1;
+    let description = format!("物业缴费 {} {}等{}项", first.unit_code, first.period, priced.len());
+    Ok(Plan {
+        community_id: priced[0].0.community_id,
+        bill_ids: priced.iter().map(|(b, _, _)| b.id).collect(),
+        lines: priced
+            .iter()
+            .map(|(b, _, a)| {
+                line(
+                    Some(b.id),
+                    b.unit_id,
+                    b.fee_item_id,
+                    &b.period,
+                    a.outstanding_principal,
+                    a.outstanding_late_fee,
+                    0,
+                )
+            })
+            .collect(),
+        amount,
+        description,
+        prepay: None,
+    })
+}
+
+async fn plan_prepay(state: &AppState, account_id: i32, req: &PrepayRequest) -> ApiResult<Plan> {
+    let q = bills::prepay_quote(
+        state,
+        account_id,
+        PrepayQuery {
+            unit_id: req.unit_id,
+            fee_item_id: req.fee_item_id,
+            months: req.months,
+        },
+    )
+    .await?;
+    let unit = entity::unit::Entity::find_by_id(req.unit_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let lines: Vec<_> = q
+        .bills
+        .iter()
+        .map(|b| {
+            line(
+                None,
+                req.unit_id,
+                req.fee_item_id,
+                &b.period,
+                b.principal_fen,
+                0,
+                b.discount_fen,
+            )
+        })
+        .collect();
+    let amount = sum_fen(q.bills.iter().map(|b| b.principal_fen - b.discount_fen))?;
+    if amount > MAX_AMOUNT.0 {
+        return Err(ApiError::field(
+            "prepay.months",
+            "单笔订单金额不能超过10000000.00元，请减少月数",
+        ));
+    }
+    Ok(Plan {
+        community_id: unit.community_id,
+        lines,
+        bill_ids: Vec::new(),
+        amount,
+        description: format!("物业费预缴 {} {}个月", unit.code, req.months),
+        prepay: Some(req.clone()),
+    })
+}
+
+fn created(p: &payment::Model) -> PaymentCreated {
+    PaymentCreated {
+        payment_id: p.id,
+        out_trade_no: p.out_trade_no.clone(),
+        amount: Fen(p.amount_fen).to_yuan_string(),
+        channel: p.channel.to_string(),
+        expires_at: p.expires_at,
+        pay_params: p
+            .pay_params
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// `POST /payments`: freezes the amount, holds the bills (closing older orders for them), and asks
+/// the gateway for payment parameters. A repeat with the same `Idempotency-Key` answers the first
+/// order again.
+pub async fn create(
+    state: &AppState,
+    account_id: i32,
+    idempotency_key: Option<String>,
+    body: NewPayment,
+) -> ApiResult<PaymentCreated> {
+    if let Some(k) = &idempotency_key {
+        if k.is_empty() || k.len() > 64 {
+            return Err(ApiError::BadRequest("Idempotency-Key 应为1到64个字符".into(), None));
+        }
+        if let Some(p) = by_idempotency(state, account_id, k).await? {
+            return Ok(created(&p));
+        }
+    }
+    let sandbox = state.sandbox.is_some();
+    let Some(channel) = states::parse::<Channel>(&body.channel)
+        .filter(|c| matches!(c, Channel::Wechat | Channel::Alipay) || (sandbox && *c == Channel::Sandbox))
+    else {
+        let choices = if state.sandbox.is_some() {
+            "支付方式应为wechat、alipay或sandbox（演示沙箱）"
+        } else {
+            "支付方式应为wechat或alipay"
+        };
+        return Err(ApiError::field("channel", choices));
+    };
+    // The order is checked before any gateway is needed: a bad one is 422 whatever is configured.
+    let plan = match (&body.bill_ids, &body.prepay) {
+        (Some(ids), None) => plan_bills(state, bills::owner_visible(state, account_id).await?, ids).await?,
+        (None, Some(p)) => plan_prepay(state, account_id, p).await?,
+        _ => return Err(ApiError::field("bill_ids", "请提供bill_ids或prepay其中之一")),
+    };
+    // A valid order whose channel is not available here: 503.
+    match channel {
+        Channel::Wechat if state.wechatpay.is_none() => return Err(unavailable("wechat")),
+        Channel::Alipay if state.alipay.is_none() => return Err(unavailable("alipay")),
+        _ => {}
+    }
+    place(state, Some(account_id), idempotency_key, channel, plan).await
+}
+
+/// Places an order for a checked plan: inserts it holding its bills (closing older orders for
+/// them), then asks the channel for payment parameters (closing the order if it cannot).
+async fn place(
+    state: &AppState,
+    account_id: Option<i32>,
+    idempotency_key: Option<String>,
+    channel: Channel,
+    plan: Plan,
+) -> ApiResult<PaymentCreated> {
+    let now = state.clock.now();
+    let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);
+    let txn = crate::db::begin_write(&state.db).await?;
+    let p = payment::ActiveModel {
+        out_trade_no: Set(out_trade_no(now)?),
+        community_id: Set(plan.community_id),
+        account_id: Set(account_id),
+        staff_id: Set(None),
+        channel: Set(channel),
+        kind: Set(if plan.prepay.is_some() { "prepay" } else { "bills" }.into()),
+        amount_fen: Set(plan.amount),
+        refunded_fen: Set(0),
+        status: Set(PaymentStatus::Pending),
+        pay_params: Set(None),
+        idempotency_key: Set(idempotency_key.clone()),
+        transaction_id: Set(None),
+        receipt_no: Set(None),
+        reference: Set(None),
+        prepay: Set(plan.prepay.as_ref().map(|p| serde_json::json!(p).to_string())),
+        expires_at: Set(expires_at),
+        paid_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let p = match p.insert(&txn).await {
+        Ok(p) => p,
+        Err(e) => {
+            // The same Idempotency-Key raced us: answer the order that won.
+            drop(txn);
+            if let (Some(k), Some(a)) = (&idempotency_key, account_id) {
+                if let Some(p) = by_idempotency(state, a, k).await? {
+                    return Ok(created(&p));
+                }
+            }
+            return Err(e.into());
+        }
+    };
+    let replaced = close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
+    for mut l in plan.lines {
+        l.payment_id = Set(p.id);
+        l.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    close_at_gateways(state, replaced).await;
+
+    let params = match gateway_params(state, &p, account_id, &plan.description).await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut am: payment::ActiveModel = p.into();
+            am.status = Set(PaymentStatus::Closed);
+            am.update(&state.db).await?;
+            return Err(e);
+        }
+    };
+    let mut am: payment::ActiveModel = p.into();
+    am.pay_params = Set(Some(params.to_string()));
+    let p = am.update(&state.db).await?;
+    tracing::info!(payment_id = p.id, channel = %p.channel, amount_fen = p.amount_fen, "payment order created");
+    Ok(created(&p))
+}
+
+async fn by_idempotency(state: &AppState, account_id: i32, key: &str) -> ApiResult<Option<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::AccountId.eq(account_id))
+        .filter(payment::Column::IdempotencyKey.eq(key))
+        .one(&state.db)
+        .await?
+        .filter(|p| p.pay_params.is_some()))
+}
+
+/// A new order for the same bills closes the older pending ones (they no longer hold them).
+pub(super) async fn close_orders_holding(
+    txn: &DatabaseTransaction,
+    bill_ids: &[i32],
+    except: i32,
+) -> ApiResult<Vec<payment::Model>> {
+    if bill_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let holders: BTreeSet<i32> = payment_line::Entity::find()
+        .filter(payment_line::Column::BillId.is_in(bill_ids.to_vec()))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|l| l.payment_id)
+        .filter(|id| *id != except)
+        .collect();
+    if holders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let closing = payment::Entity::find()
+        .filter(payment::Column::Id.is_in(holders.clone()))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .all(txn)
+        .await?;
+    payment::Entity::update_many()
+        .col_expr(
+            payment::Column::Status,
+            sea_orm::sea_query::Expr::value(PaymentStatus::Closed),
+        )
+        .filter(payment::Column::Id.is_in(holders))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .exec(txn)
+        .await?;
+    Ok(closing)
+}
+
+/// Asks the gateways to close orders a newer order replaced, so their QR or prepay id can no
+/// longer be paid. Best effort: if one is paid anyway, crediting refunds it automatically.
+pub(super) async fn close_at_gateways(state: &AppState, closed: Vec<payment::Model>) {
+    for p in closed {
+        let result = match p.channel.as_str() {
+            "wechat" => match state.wechatpay.as_ref() {
+                Some(wx) => wx.close(&p.out_trade_no).await.map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+            "alipay" => match state.alipay.as_ref() {
+                Some(ali) => ali.close(&p.out_trade_no).await.map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(payment_id = p.id, error = %e, "closing a replaced order at the gateway failed");
+        }
+    }
+}
+
+async fn gateway_params(
+    state: &AppState,
+    p: &payment::Model,
+    account_id: Option<i32>,
+    description: &str,
+) -> ApiResult<serde_json::Value> {
+    match p.channel.as_str() {
+        // The demo's sandbox: a local page where the payer confirms (labelled 沙箱).
+        "sandbox" if state.sandbox.is_some() => Ok(serde_json::json!({
+            "sandbox_url": format!("{}/sandbox/pay/{}", state.base_url, p.out_trade_no)
+        })),
+        "wechat" => {
+            let wx = state.wechatpay.as_ref().ok_or_else(|| unavailable("wechat"))?;
+            let account = owner_account::Entity::find_by_id(account_id.ok_or(ApiError::Unauthenticated)?)
+                .one(&state.db)
+                .await?
+                .ok_or(ApiError::Unauthenticated)?;
+            let expire = p.expires_at.with_timezone(&chrono_tz::Asia::Shanghai).fixed_offset();
+            let prepay_id = wx
+                .jsapi_prepay(&p.out_trade_no, description, p.amount_fen, &account.openid, expire)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "wechat pay prepay failed");
+                    unavailable("wechat")
+                })?;
+            let params = wx.pay_params(&prepay_id).map_err(ApiError::internal)?;
+            serde_json::to_value(params).map_err(ApiError::internal)
+        }
+        _ => {
+            let ali = state.alipay.as_ref().ok_or_else(|| unavailable("alipay"))?;
+            let qr = ali
+                .precreate(
+                    &p.out_trade_no,
+                    &Fen(p.amount_fen).to_yuan_string(),
+                    description,
+                    state.settings.payments.order_expiry_minutes,
+                )
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "alipay precreate failed");
+                    unavailable("alipay")
+                })?;
+            Ok(serde_json::json!({ "qr_code": qr }))
+        }
+    }
+}
+
+/// An order in the demo's sandbox for bills a paper notice names (the sandbox's notice page):
+/// checked like any order, held by no owner account.
+pub async fn sandbox_order_for_bills(state: &AppState, bill_ids: &[i32]) -> ApiResult<PaymentCreated> {
+    if state.sandbox.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let bills = bill::Entity::find()
+        .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
+        .all(&state.db)
+        .await?;
+    let plan = plan_bills(state, bills, bill_ids).await?;
+    place(state, None, None, Channel::Sandbox, plan).await
+}
