@@ -1,7 +1,7 @@
 //! Communities and their late-fee policy.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
-use crate::services::setup::{self, CommunityPatch, CommunityView, NewCommunity, NewLateFeeTerms};
+use crate::services::setup::communities::{self, CommunityPatch, CommunityView, NewCommunity, NewLateFeeTerms};
 use crate::services::setup::{Page, PageQuery};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -14,7 +14,7 @@ pub async fn create(
     StaffAuth(ctx): StaffAuth,
     body: Json<NewCommunity>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(setup::create_community(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Created().json(communities::create_community(&state, &ctx, body.0).await?))
 }
 
 /// Communities in the caller's scope, a page at a time.
@@ -25,14 +25,14 @@ pub async fn list(
     StaffAuth(ctx): StaffAuth,
     page: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::list_communities(&state, &ctx, page.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(communities::list_communities(&state, &ctx, page.into_inner()).await?))
 }
 
 /// One community; 404 outside the caller's scope.
 #[utoipa::path(get, path = "/api/v1/staff/communities/{id}", tag = "staff-setup", params(("id" = i32, Path)),
     responses((status = 200, body = CommunityView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(state: web::Data<AppState>, StaffAuth(ctx): StaffAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::get_community(&state, &ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(communities::get_community(&state, &ctx, id.into_inner()).await?))
 }
 
 /// Renames a community or changes its late-fee terms (admin).
@@ -44,7 +44,7 @@ pub async fn update(
     id: web::Path<i32>,
     body: Json<CommunityPatch>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::update_community(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(communities::update_community(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// Adds late-fee terms in force from `effective_from` (today or later; admin, audited): each day
@@ -57,5 +57,5 @@ pub async fn add_terms(
     id: web::Path<i32>,
     body: Json<NewLateFeeTerms>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(setup::add_late_fee_terms(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Created().json(communities::add_late_fee_terms(&state, &ctx, id.into_inner(), body.0).await?))
 }

@@ -1,10 +1,10 @@
 //! Owner records (业主) and recorded phone reveals.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
-use crate::services::setup::{
-    self, NewOwner, OwnerPatch, OwnerQuery, OwnerView, Page, PageQuery, PiiAccessView, PiiQuery, RevealRequest,
-    RevealedPhone,
+use crate::services::setup::owners::{
+    self, NewOwner, OwnerPatch, OwnerQuery, OwnerView, PiiAccessView, PiiQuery, RevealRequest, RevealedPhone,
 };
+use crate::services::setup::{Page, PageQuery};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -16,7 +16,7 @@ pub async fn create(
     StaffAuth(ctx): StaffAuth,
     body: Json<NewOwner>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(setup::create_owner(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Created().json(owners::create_owner(&state, &ctx, body.0).await?))
 }
 
 /// Owner records of a community (phones masked); `phone=` finds one exactly.
@@ -28,14 +28,14 @@ pub async fn list(
     q: Query<OwnerQuery>,
     p: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::list_owners(&state, &ctx, q.into_inner(), p.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(owners::list_owners(&state, &ctx, q.into_inner(), p.into_inner()).await?))
 }
 
 /// One owner record (phone masked).
 #[utoipa::path(get, path = "/api/v1/staff/owners/{id}", tag = "staff-setup", params(("id" = i32, Path)),
     responses((status = 200, body = OwnerView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(state: web::Data<AppState>, StaffAuth(ctx): StaffAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::get_owner(&state, &ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(owners::get_owner(&state, &ctx, id.into_inner()).await?))
 }
 
 /// Edits an owner record.
@@ -47,7 +47,7 @@ pub async fn update(
     id: web::Path<i32>,
     body: Json<OwnerPatch>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::update_owner(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(owners::update_owner(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// Shows the full phone number, recording who saw whose number and when.
@@ -59,7 +59,7 @@ pub async fn reveal_phone(
     id: web::Path<i32>,
     body: Json<RevealRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::reveal_phone(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(owners::reveal_phone(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// Who saw which full phone number, and when (admin).
@@ -70,5 +70,5 @@ pub async fn pii_log(
     StaffAuth(ctx): StaffAuth,
     q: Query<PiiQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::pii_access_log(&state, &ctx, q.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(owners::pii_access_log(&state, &ctx, q.into_inner()).await?))
 }

@@ -1,7 +1,8 @@
 //! Units (房屋) and transfers (过户).
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
-use crate::services::setup::{self, NewUnit, Page, PageQuery, Transfer, UnitDetail, UnitPatch, UnitQuery};
+use crate::services::setup::units::{self, NewUnit, Transfer, UnitDetail, UnitPatch, UnitQuery};
+use crate::services::setup::{Page, PageQuery};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -13,7 +14,7 @@ pub async fn create(
     StaffAuth(ctx): StaffAuth,
     body: Json<NewUnit>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(setup::create_unit(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Created().json(units::create_unit(&state, &ctx, body.0).await?))
 }
 
 /// Units of a community, a page at a time.
@@ -25,14 +26,14 @@ pub async fn list(
     q: Query<UnitQuery>,
     p: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::list_units(&state, &ctx, q.into_inner(), p.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(units::list_units(&state, &ctx, q.into_inner(), p.into_inner()).await?))
 }
 
 /// One unit with current owners and ownership history.
 #[utoipa::path(get, path = "/api/v1/staff/units/{id}", tag = "staff-setup", params(("id" = i32, Path)),
     responses((status = 200, body = UnitDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(state: web::Data<AppState>, StaffAuth(ctx): StaffAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::get_unit(&state, &ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(units::get_unit(&state, &ctx, id.into_inner()).await?))
 }
 
 /// Edits a unit.
@@ -44,7 +45,7 @@ pub async fn update(
     id: web::Path<i32>,
     body: Json<UnitPatch>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::update_unit(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(units::update_unit(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// Transfers the unit to new owners from a date, keeping the history.
@@ -56,5 +57,5 @@ pub async fn transfer(
     id: web::Path<i32>,
     body: Json<Transfer>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(setup::transfer_unit(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(units::transfer_unit(&state, &ctx, id.into_inner(), body.0).await?))
 }

@@ -141,7 +141,7 @@ pub struct CaseFile {
     pub evidence_verification: Verification,
     pub tasks: Vec<TaskView>,
     /// The community's late-fee terms over time (the first, then each dated change).
-    pub late_fee_terms: Vec<crate::services::setup::LateFeeTermsView>,
+    pub late_fee_terms: Vec<crate::services::setup::communities::LateFeeTermsView>,
     /// The community's zone: times in the printed file are local to it.
     pub timezone: String,
 }
@@ -224,7 +224,7 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
         .into_iter()
         .map(TaskView::from)
         .collect();
-    let view = crate::services::setup::get_community(state, ctx, c.id).await?;
+    let view = crate::services::setup::communities::get_community(state, ctx, c.id).await?;
     Ok(CaseFile {
         late_fee_terms: view.late_fee_terms,
         timezone: c.timezone.clone(),

@@ -691,7 +691,7 @@ async fn deliver(state: &AppState, m: &Moment, r: reminder::Model) -> ApiResult<
     unit_codes.dedup();
     let principal = sum_fen(with.iter().map(|(_, _, a)| a.outstanding_principal))?;
     let late = sum_fen(with.iter().map(|(_, _, a)| a.outstanding_late_fee))?;
-    let features = crate::services::setup::Features::of(&m.community);
+    let features = crate::services::setup::communities::Features::of(&m.community);
     let facts = NoticeFacts {
         community: m.community.name.clone(),
         company: state.settings.reminders.company_name.clone(),

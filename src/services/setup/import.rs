@@ -7,7 +7,8 @@ use crate::domain::role::Action;
 use crate::domain::{text, Area, Phone};
 use crate::error::{ApiError, ApiResult, ImportRowError};
 use crate::services::access::staff::StaffCtx;
-use crate::services::{audit, cache, setup};
+use crate::services::setup::owners;
+use crate::services::{audit, cache};
 use crate::state::AppState;
 use entity::{community, owner, unit};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -344,7 +345,7 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
             continue;
         };
         if linked.insert((*uid, *oid)) {
-            setup::link(&txn, *uid, *oid, today, now).await?;
+            owners::link(&txn, *uid, *oid, today, now).await?;
         }
     }
     let result = ImportResult {
