@@ -167,7 +167,9 @@ async fn main() {
     );
 
     let started = Instant::now();
-    let report = wuye::services::collection::reminders::tick(&state).await.expect("pass");
+    let report = wuye::services::collection::reminders::pass::tick(&state)
+        .await
+        .expect("pass");
     let secs = started.elapsed().as_secs_f64();
     let total = per_owner * owners;
     println!(
@@ -181,7 +183,7 @@ async fn main() {
         rss_mb("VmHWM:")
     );
     let again = Instant::now();
-    let second = wuye::services::collection::reminders::tick(&state)
+    let second = wuye::services::collection::reminders::pass::tick(&state)
         .await
         .expect("second pass");
     println!(

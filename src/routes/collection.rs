@@ -7,7 +7,8 @@ use crate::services::collection::evidence::{self, EvidenceView, Verification};
 use crate::services::collection::followup::{
     self as collection, ContactRecorded, EndHold, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
 };
-use crate::services::collection::reminders::{self, RunReport, RunRequest};
+use crate::services::collection::reminders::pass::{self, RunReport, RunRequest};
+use crate::services::collection::reminders::{self, policy};
 use crate::services::setup::Page;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -20,7 +21,7 @@ pub async fn get_policy(
     StaffAuth(ctx): StaffAuth,
     id: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(reminders::get_policy(&state, &ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(policy::get_policy(&state, &ctx, id.into_inner()).await?))
 }
 
 /// Replaces a community's reminder policy.
@@ -32,7 +33,7 @@ pub async fn put_policy(
     id: web::Path<i32>,
     body: Json<Policy>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(reminders::put_policy(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(policy::put_policy(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// Runs one reminder pass now (the scheduler also runs by itself).
@@ -43,7 +44,7 @@ pub async fn run(
     StaffAuth(ctx): StaffAuth,
     body: Json<RunRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(reminders::run_now(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Ok().json(pass::run_now(&state, &ctx, body.0).await?))
 }
 
 /// Holds bills or a whole unit out of reminders until a date.

@@ -30,7 +30,7 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::access::sessions::prune(&state).await {
                 tracing::warn!(error = %e, "pruning expired sessions failed");
             }
-            match crate::services::collection::reminders::tick(&state).await {
+            match crate::services::collection::reminders::pass::tick(&state).await {
                 Ok(r) if r.sent + r.suppressed > 0 => {
                     tracing::info!(
                         sent = r.sent,

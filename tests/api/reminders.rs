@@ -580,7 +580,7 @@ async fn a_sender_that_dies_after_claiming_is_replaced_after_its_lease() {
     e.advance(Duration::minutes(12 * 60 + 30)).await;
     e.run().await;
     e.advance(Duration::hours(10)).await;
-    let claimed = wuye::services::collection::reminders::claim(&e.app.state, e.community as i32, 10)
+    let claimed = wuye::services::collection::reminders::pass::claim(&e.app.state, e.community as i32, 10)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
