@@ -4,11 +4,10 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::collection::casefile::{self, AlertQuery, CaseFile, LimitationAlert};
 use crate::services::collection::evidence::{self, EvidenceView, Verification};
-use crate::services::collection::followup::{
-    self as collection, ContactRecorded, EndHold, HoldQuery, HoldView, NewContact, NewHold, TaskQuery, TaskView,
-};
+use crate::services::collection::holds::{self, EndHold, HoldQuery, HoldView, NewHold};
 use crate::services::collection::reminders::pass::{self, RunReport, RunRequest};
 use crate::services::collection::reminders::{self, policy};
+use crate::services::collection::tasks::{self, ContactRecorded, NewContact, TaskQuery, TaskView};
 use crate::services::setup::Page;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -55,7 +54,7 @@ pub async fn create_hold(
     StaffAuth(ctx): StaffAuth,
     body: Json<NewHold>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(collection::create_hold(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Created().json(holds::create_hold(&state, &ctx, body.0).await?))
 }
 
 /// Holds in force today.
@@ -66,7 +65,7 @@ pub async fn list_holds(
     StaffAuth(ctx): StaffAuth,
     q: Query<HoldQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(collection::list_holds(&state, &ctx, q.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(holds::list_holds(&state, &ctx, q.into_inner()).await?))
 }
 
 /// Ends a hold before its date (reason required; audited, kept as evidence): reminders and the
@@ -79,7 +78,7 @@ pub async fn end_hold(
     id: web::Path<i32>,
     body: Json<EndHold>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(collection::end_hold(&state, &ctx, id.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(holds::end_hold(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// The follow-up queue: calls, visits and printed notices to deliver.
@@ -90,7 +89,7 @@ pub async fn list_tasks(
     StaffAuth(ctx): StaffAuth,
     q: Query<TaskQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(collection::list_tasks(&state, &ctx, q.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(tasks::list_tasks(&state, &ctx, q.into_inner()).await?))
 }
 
 /// Records a call, visit or printed-notice delivery (completing its task), as evidence.
@@ -101,7 +100,7 @@ pub async fn contact(
     StaffAuth(ctx): StaffAuth,
     body: Json<NewContact>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(collection::record_contact(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Created().json(tasks::record_contact(&state, &ctx, body.0).await?))
 }
 
 /// A unit's evidence chain, oldest first.

@@ -275,6 +275,6 @@ impl utoipa::Modify for StandardErrors {
         collection::contact, collection::evidence_list, collection::evidence_verify,
         collection::case_file, collection::case_file_html, collection::limitation_alerts,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::bills::StatusFilter))
+    components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]
 pub struct ApiDoc;

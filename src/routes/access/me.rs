@@ -4,7 +4,7 @@ use crate::routes::access::auth::CodeBody;
 use crate::routes::extract::{Json, OwnerAuth};
 use crate::services::access::identity::{self, ConsentView};
 use crate::services::access::me::{self as owners, MeView, UnitView};
-use crate::services::collection::followup as collection;
+use crate::services::collection::preferences;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -63,25 +63,25 @@ pub async fn consent(state: web::Data<AppState>, who: OwnerAuth, body: Json<Cons
 }
 
 /// Records the one-time subscribe-message grants the owner just accepted (each allows one message).
-#[utoipa::path(post, path = "/api/v1/me/subscriptions", tag = "owner", request_body = collection::NewSubscriptions,
-    responses((status = 201, body = collection::SubscriptionsRecorded), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/me/subscriptions", tag = "owner", request_body = preferences::NewSubscriptions,
+    responses((status = 201, body = preferences::SubscriptionsRecorded), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn subscriptions(
     state: web::Data<AppState>,
     who: OwnerAuth,
-    body: Json<collection::NewSubscriptions>,
+    body: Json<preferences::NewSubscriptions>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(collection::record_subscriptions(&state, who.account_id, body.0).await?))
+    Ok(HttpResponse::Created().json(preferences::record_subscriptions(&state, who.account_id, body.0).await?))
 }
 
 /// Opts in or out of friendly reminders (formal notices still go out).
-#[utoipa::path(put, path = "/api/v1/me/reminder-preferences", tag = "owner", request_body = collection::ReminderPreferences,
-    responses((status = 200, body = collection::ReminderPreferences), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/me/reminder-preferences", tag = "owner", request_body = preferences::ReminderPreferences,
+    responses((status = 200, body = preferences::ReminderPreferences), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn reminder_preferences(
     state: web::Data<AppState>,
     who: OwnerAuth,
-    body: Json<collection::ReminderPreferences>,
+    body: Json<preferences::ReminderPreferences>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(collection::set_preferences(&state, who.account_id, body.0).await?))
+    Ok(HttpResponse::Ok().json(preferences::set_preferences(&state, who.account_id, body.0).await?))
 }
 
 /// The printed notice a paper's mini-program code opened (`scene`): its bills, what was due then

@@ -1,9 +1,8 @@
 //! Owner bill look-ups and prepayment quotes.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Bearer, OwnerAuth, Query};
-use crate::services::billing::bills::{
-    self, Arrears, BillDetail, BillView, OwnerBillQuery, PrepayQuery, PrepayQuote, StatusFilter,
-};
+use crate::services::billing::bills::{BillDetail, BillView};
+use crate::services::billing::owner::{self, Arrears, OwnerBillQuery, PrepayQuery, PrepayQuote, StatusFilter};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -16,21 +15,21 @@ fn json_text(body: String) -> HttpResponse {
     responses((status = 200, body = Vec<BillView>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, token: Bearer, q: Query<OwnerBillQuery>) -> ApiResult<HttpResponse> {
     let filter = q.status.unwrap_or(StatusFilter::All);
-    Ok(json_text(bills::owner_bills(&state, &token.0, filter).await?))
+    Ok(json_text(owner::owner_bills(&state, &token.0, filter).await?))
 }
 
 /// One bill with how its amount is made up and its payments; 404 for anyone else's.
 #[utoipa::path(get, path = "/api/v1/me/bills/{id}", tag = "owner-bills", params(("id" = i32, Path)),
     responses((status = 200, body = BillDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bills::owner_bill(&state, who.account_id, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(owner::owner_bill(&state, who.account_id, id.into_inner()).await?))
 }
 
 /// Totals over arrears (unpaid bills past their due date).
 #[utoipa::path(get, path = "/api/v1/me/arrears", tag = "owner-bills",
     responses((status = 200, body = Arrears), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn arrears(state: web::Data<AppState>, token: Bearer) -> ApiResult<HttpResponse> {
-    Ok(json_text(bills::owner_arrears(&state, &token.0).await?))
+    Ok(json_text(owner::owner_arrears(&state, &token.0).await?))
 }
 
 /// What paying `months` ahead costs, with the prepayment discount.
@@ -41,5 +40,5 @@ pub async fn prepay_quote(
     who: OwnerAuth,
     q: Query<PrepayQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bills::prepay_quote(&state, who.account_id, q.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(owner::prepay_quote(&state, who.account_id, q.into_inner()).await?))
 }

@@ -1,10 +1,11 @@
 //! Fee items, billing runs and bills for staff.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
-use crate::services::billing::bills::{self, BillDetail, StaffBillPage, StaffBillQuery};
+use crate::services::billing::bills::BillDetail;
 use crate::services::billing::corrections::{self, AdjustRequest, CancelRequest, WaiveRequest};
 use crate::services::billing::fee_items::{self, FeeItemPatch, FeeItemQuery, FeeItemView, NewFeeItem, NewPrice};
 use crate::services::billing::runs::{self as billing, RunRequest, RunResult};
+use crate::services::billing::staff::{self as listing, StaffBillPage, StaffBillQuery};
 use crate::services::setup::PageQuery;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -86,7 +87,7 @@ pub async fn list_bills(
     q: Query<StaffBillQuery>,
     p: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bills::staff_bills(&state, &ctx, q.into_inner(), p.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(listing::staff_bills(&state, &ctx, q.into_inner(), p.into_inner()).await?))
 }
 
 /// One bill with its ledger.
@@ -97,7 +98,7 @@ pub async fn get_bill(
     StaffAuth(ctx): StaffAuth,
     id: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bills::staff_bill(&state, &ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(listing::staff_bill(&state, &ctx, id.into_inner()).await?))
 }
 
 /// Waives all or part of the outstanding late fee, with a reason.

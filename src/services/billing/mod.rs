@@ -5,4 +5,6 @@ pub mod bills;
 pub mod corrections;
 pub mod fee_items;
 pub mod ledger;
+pub mod owner;
 pub mod runs;
+pub mod staff;

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::bills::{self, BillView};
 use crate::services::collection::evidence::{self, EvidenceView, Verification};
-use crate::services::collection::followup::TaskView;
+use crate::services::collection::tasks::TaskView;
 use crate::state::AppState;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use entity::{bill, community, evidence_head, fee_item, owner, staff_task, unit_owner};

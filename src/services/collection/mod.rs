@@ -3,7 +3,9 @@
 //! and limitation.
 pub mod casefile;
 pub mod evidence;
-pub mod followup;
+pub mod holds;
 pub mod notices;
+pub mod preferences;
 pub mod reminders;
 pub mod suppressed;
+pub mod tasks;

@@ -380,7 +380,7 @@ pub async fn for_owner(state: &AppState, account_id: i32, scene: &str) -> ApiRes
         .await?
         .ok_or(ApiError::NotFound)?;
     let s = snapshot_of(&n)?;
-    let visible: std::collections::BTreeSet<i32> = bills::owner_visible(state, account_id)
+    let visible: std::collections::BTreeSet<i32> = crate::services::billing::owner::owner_visible(state, account_id)
         .await?
         .iter()
         .map(|b| b.id)

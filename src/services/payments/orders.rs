@@ -4,7 +4,8 @@ use crate::domain::money::{sum_fen, MAX_AMOUNT};
 use crate::domain::states::{self, BillStatus, Channel, PaymentStatus};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
-use crate::services::billing::bills::{self, PrepayQuery};
+use crate::services::billing::bills;
+use crate::services::billing::owner::{self, PrepayQuery};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{bill, owner_account, payment, payment_line};
@@ -152,7 +153,7 @@ pub(super) async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model
 }
 
 async fn plan_prepay(state: &AppState, account_id: i32, req: &PrepayRequest) -> ApiResult<Plan> {
-    let q = bills::prepay_quote(
+    let q = owner::prepay_quote(
         state,
         account_id,
         PrepayQuery {
@@ -243,7 +244,7 @@ pub async fn create(
     };
     // The order is checked before any gateway is needed: a bad one is 422 whatever is configured.
     let plan = match (&body.bill_ids, &body.prepay) {
-        (Some(ids), None) => plan_bills(state, bills::owner_visible(state, account_id).await?, ids).await?,
+        (Some(ids), None) => plan_bills(state, owner::owner_visible(state, account_id).await?, ids).await?,
         (None, Some(p)) => plan_prepay(state, account_id, p).await?,
         _ => return Err(ApiError::field("bill_ids", "请提供bill_ids或prepay其中之一")),
     };

@@ -75,7 +75,7 @@ struct Reach {
 
 impl Reach {
     async fn of(state: &AppState, account_id: i32) -> ApiResult<Reach> {
-        let bills = bills::owner_visible(state, account_id)
+        let bills = crate::services::billing::owner::owner_visible(state, account_id)
             .await?
             .iter()
             .map(|b| b.id)
