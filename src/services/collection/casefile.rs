@@ -3,6 +3,7 @@
 //! and every notice, contact and delivery proof from the evidence chain.
 use crate::domain::role::Action;
 use crate::domain::states::BillStatus;
+use crate::domain::text::esc;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::bills::{self, BillView};
@@ -247,22 +248,6 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
         evidence_verification,
         tasks,
     })
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 /// Chinese words for the codes a case file carries, so a judge reads no `per_area` or `open`.

@@ -5,11 +5,11 @@
 use crate::domain::money::sum_fen;
 use crate::domain::states::BillStatus;
 use crate::domain::suppression::Effect;
+use crate::domain::text::esc;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::bills::{self, Amounts, BillView};
-use crate::services::collection::casefile::esc;
 use crate::services::collection::suppressed;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -4,12 +4,12 @@
 //! ownership rule) or of units they own today.
 use crate::domain::states::channel_name;
 use crate::domain::states::PaymentStatus;
+use crate::domain::text::esc;
 use crate::domain::{money, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::me::link_active;
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::bills;
-use crate::services::collection::casefile::esc;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{community, fee_item, owner, owner_account, payment, payment_line, staff_user, unit, unit_owner};

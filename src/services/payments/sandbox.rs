@@ -3,9 +3,9 @@
 //! notification through the real `/notify/sandbox` path; and the page a paper notice's code opens
 //! in the demo (`reminders.pay_url`), which offers to pay the notice's open bills the same way.
 use crate::domain::states::{BillStatus, PaymentStatus};
+use crate::domain::text::esc;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
-use crate::services::collection::casefile::esc;
 use crate::services::collection::notices;
 use crate::state::AppState;
 use entity::{bill, payment, payment_line};

@@ -2,6 +2,7 @@
 //! which stage and sends it exactly once across replicas and crashes, and the staff view of what
 //! went out.
 pub mod delivery;
+pub mod moment;
 pub mod pass;
 pub mod policy;
 

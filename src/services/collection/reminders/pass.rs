@@ -1,39 +1,31 @@
 //! One reminder pass: for each community at its local time, decide who is due which stage (the
 //! suppression clauses and the ownership rule in SQL), queue the messages once per owner × stage ×
 //! episode, and claim and send them under a lease, so many replicas never send one twice.
+
 // Joins each bill (`b`) to the owner records it belongs to (`uo`): the one ownership rule.
 use crate::domain::billing::ownership::BILL_OWNER_JOIN;
-use crate::domain::reminders::{self as rules, Policy, QuietHours, Stage};
+use crate::domain::reminders::Stage;
 use crate::domain::role::Action;
 use crate::domain::states::ReminderStatus;
 use crate::domain::suppression::{self, Effect};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::collection::reminders::delivery::deliver;
-use crate::services::collection::reminders::policy::policy_of;
+use crate::services::collection::reminders::moment::stmt;
+use crate::services::collection::reminders::moment::Moment;
+use crate::services::collection::reminders::moment::Outcome;
 use crate::services::setup::community_in_scope;
 use crate::state::AppState;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use entity::{community, reminder};
 use futures_util::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set,
-    Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set, TransactionTrait, Value,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-
-/// A statement with `$n` placeholders, rewritten to `?n` for SQLite (both are positional).
-pub(super) fn stmt<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Sqlite => sql.replace('$', "?"),
-        _ => sql.to_string(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
 
 /// What one pass did; every count is of owner messages. `sent`: accepted by a channel (WeChat,
 /// SMS); `tasks`: formal notices with no electronic channel, handed to staff (call, print); `skipped`:
@@ -82,55 +74,6 @@ async fn pass(state: &AppState, wanted: impl Fn(i32) -> bool) -> ApiResult<RunRe
         pass_community(state, id, &mut report).await?;
     }
     Ok(report)
-}
-
-/// Where a community stands right now: its policy, local date and whether it may be messaged.
-pub(super) struct Moment {
-    pub(super) community: community::Model,
-    pub(super) policy: Policy,
-    pub(super) tz: chrono_tz::Tz,
-    pub(super) today: NaiveDate,
-    pub(super) quiet: Option<QuietHours>,
-    pub(super) no_send: Vec<NaiveDate>,
-}
-
-impl Moment {
-    async fn load<C: ConnectionTrait>(state: &AppState, db: &C, community_id: i32) -> ApiResult<Moment> {
-        let community = community::Entity::find_by_id(community_id)
-            .one(db)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        let policy = policy_of(db, community_id).await?;
-        let tz = state.community_tz_on(db, community_id).await?;
-        let today = state.today_in(tz);
-        let defaults = &state.settings.reminders;
-        let quiet = QuietHours::parse(policy.quiet_hours.as_deref().unwrap_or(&defaults.quiet_hours));
-        let no_send = policy
-            .no_send_dates
-            .clone()
-            .unwrap_or_else(|| defaults.no_send_dates.clone());
-        Ok(Moment {
-            community,
-            policy,
-            tz,
-            today,
-            quiet,
-            no_send,
-        })
-    }
-
-    /// The first moment at or after `at` when this community may be messaged.
-    pub(super) fn next_send(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        let local = at.with_timezone(&self.tz).naive_local();
-        let next = rules::next_send_time(local, self.quiet, &self.no_send);
-        if next == local {
-            return at;
-        }
-        next.and_local_timezone(self.tz)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or(at)
-    }
 }
 
 /// One community's pass. Replicas deciding at once may lock the same episode rows in different
@@ -441,15 +384,3 @@ async fn send_due(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiRe
 }
 
 use sea_orm::PaginatorTrait;
-
-pub(super) enum Outcome {
-    Sent(Stage),
-    /// No electronic channel: handed to staff (a formal notice).
-    Task,
-    /// No channel for a courtesy reminder: nothing sent, nothing handed on.
-    Skipped,
-    Suppressed,
-    Deferred,
-    /// Another sender took the row over (our lease ran out): it reports the row.
-    Lost,
-}
