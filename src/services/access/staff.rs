@@ -2,7 +2,6 @@
 use crate::domain::role::{Action, Role};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::sessions;
-use crate::services::audit;
 use crate::state::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -253,7 +252,7 @@ async fn set_communities<C: sea_orm::ConnectionTrait>(db: &C, staff_id: i32, ids
 
 /// Creates a staff member (admin only).
 pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewStaff) -> ApiResult<StaffView> {
-    ctx.require(Action::ManageStaff)?;
+    let auth = ctx.authorize(state, Action::ManageStaff)?;
     let mut errors = FieldErrors::new();
     let username = check_username(&body.username)
         .map_err(|m| errors.insert("username".into(), m.into()))
@@ -278,8 +277,8 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewStaff) -> ApiResu
         return Err(ApiError::Conflict("USERNAME_TAKEN", "用户名已被使用".into()));
     }
     let hash = hash_password(&body.password).await?;
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let user = staff_user::ActiveModel {
         username: Set(username),
         password_hash: Set(hash),
@@ -289,20 +288,17 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewStaff) -> ApiResu
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    set_communities(&txn, user.id, &body.community_ids).await?;
-    audit::record(
-        &txn,
-        &ctx.actor(),
+    set_communities(txn, user.id, &body.community_ids).await?;
+    cmd.audit(
         "staff.create",
         "staff_user",
         user.id,
         serde_json::json!({"role": role.as_str(), "community_ids": body.community_ids}),
-        now,
     )
     .await?;
-    txn.commit().await?;
+    cmd.commit().await?;
     view(state, user).await
 }
 
@@ -322,7 +318,7 @@ pub async fn list(state: &AppState, ctx: &StaffCtx) -> ApiResult<Vec<StaffView>>
 
 /// Edits or deactivates a staff member (admin only). Deactivation ends their sessions.
 pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: StaffPatch) -> ApiResult<StaffView> {
-    ctx.require(Action::ManageStaff)?;
+    let auth = ctx.authorize(state, Action::ManageStaff)?;
     let user = staff_user::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -350,8 +346,8 @@ pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: StaffPatch
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let mut am: staff_user::ActiveModel = user.into();
     if let Some(r) = role {
         am.role = Set(r.as_str().into());
@@ -363,16 +359,16 @@ pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: StaffPatch
         am.active = Set(a);
     }
     am.updated_at = Set(now);
-    let user = am.update(&txn).await?;
+    let user = am.update(txn).await?;
     if let Some(ids) = &patch.community_ids {
-        set_communities(&txn, id, ids).await?;
+        set_communities(txn, id, ids).await?;
     }
     let detail = serde_json::json!({
         "role": patch.role, "community_ids": patch.community_ids,
         "password_changed": patch.password.is_some(), "active": patch.active,
     });
-    audit::record(&txn, &ctx.actor(), "staff.update", "staff_user", id, detail, now).await?;
-    txn.commit().await?;
+    cmd.audit("staff.update", "staff_user", id, detail).await?;
+    cmd.commit().await?;
     if patch.active == Some(false) || patch.password.is_some() {
         sessions::end_all_for_staff(state, id).await?;
     }

@@ -6,7 +6,6 @@ use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
 use crate::services::setup::parse_date;
-use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{community, fee_item, fee_item_price, unit};
@@ -276,7 +275,7 @@ fn check_due_day(d: i64, errors: &mut FieldErrors) -> Option<i32> {
 
 /// Creates a fee item (admin, finance).
 pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewFeeItem) -> ApiResult<FeeItemView> {
-    ctx.require(Action::ManageBilling)?;
+    let auth = ctx.authorize(state, Action::ManageBilling)?;
     let mut errors = FieldErrors::new();
     let community_ok = ctx.sees(body.community_id)
         && community::Entity::find_by_id(body.community_id)
@@ -316,8 +315,8 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewFeeItem) -> ApiRe
     let (Some(name), Some(kind), Some(cycle), Some(price), Some(due_day)) = (name, kind, cycle, price, due_day) else {
         return Err(ApiError::Validation(FieldErrors::new()));
     };
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let item = fee_item::ActiveModel {
         community_id: Set(body.community_id),
         name: Set(name),
@@ -332,19 +331,16 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewFeeItem) -> ApiRe
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    audit::record(
-        &txn,
-        &ctx.actor(),
+    cmd.audit(
         "fee_item.create",
         "fee_item",
         item.id,
         serde_json::json!({"unit_price": item.unit_price}),
-        now,
     )
     .await?;
-    txn.commit().await?;
+    cmd.commit().await?;
     first_view(state, item).await
 }
 
@@ -392,7 +388,7 @@ pub async fn get(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<FeeItem
 /// `add_price`, so bills already issued never change.
 pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: FeeItemPatch) -> ApiResult<FeeItemView> {
     let item = in_scope(state, ctx, id).await?;
-    ctx.require(Action::ManageBilling)?;
+    let auth = ctx.authorize(state, Action::ManageBilling)?;
     let mut errors = FieldErrors::new();
     let name = patch
         .name
@@ -408,9 +404,9 @@ pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: FeeItemPat
         check_applies_to(state, item.community_id, a, &mut errors).await?;
     }
     ApiError::check(errors)?;
-    let now = state.clock.now();
     let community_id = item.community_id;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut cmd = auth.begin().await?;
+    let txn = cmd.txn();
     let mut am: fee_item::ActiveModel = item.into();
     if let Some(Some(n)) = name {
         am.name = Set(n);
@@ -427,27 +423,24 @@ pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: FeeItemPat
     if let Some(a) = patch.active {
         am.active = Set(a);
     }
-    let item = am.update(&txn).await?;
-    audit::record(
-        &txn,
-        &ctx.actor(),
+    let item = am.update(txn).await?;
+    cmd.audit(
         "fee_item.update",
         "fee_item",
         id,
         serde_json::json!({"active": patch.active}),
-        now,
     )
     .await?;
-    txn.commit().await?;
     // Item names appear in owners' bill lists.
-    cache::bump_community(state, community_id).await?;
+    cmd.touches_community(community_id);
+    cmd.commit().await?;
     first_view(state, item).await
 }
 
 /// Records a price change effective for periods starting on or after `effective_from`.
 pub async fn add_price(state: &AppState, ctx: &StaffCtx, id: i32, body: NewPrice) -> ApiResult<FeeItemView> {
     let item = in_scope(state, ctx, id).await?;
-    ctx.require(Action::ManageBilling)?;
+    let auth = ctx.authorize(state, Action::ManageBilling)?;
     let mut errors = FieldErrors::new();
     let price = parse_unit_price(&body.unit_price)
         .map_err(|m| errors.insert("unit_price".into(), m.into()))
@@ -457,12 +450,12 @@ pub async fn add_price(state: &AppState, ctx: &StaffCtx, id: i32, body: NewPrice
     let (Some(price), Some(from)) = (price, from) else {
         return Err(ApiError::Validation(FieldErrors::new()));
     };
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let clash = fee_item_price::Entity::find()
         .filter(fee_item_price::Column::FeeItemId.eq(id))
         .filter(fee_item_price::Column::EffectiveFrom.eq(from))
-        .one(&txn)
+        .one(txn)
         .await?;
     if clash.is_some() {
         return Err(ApiError::field("effective_from", "该日期已有调价记录"));
@@ -475,18 +468,15 @@ pub async fn add_price(state: &AppState, ctx: &StaffCtx, id: i32, body: NewPrice
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    audit::record(
-        &txn,
-        &ctx.actor(),
+    cmd.audit(
         "fee_item.price",
         "fee_item",
         id,
         serde_json::json!({"unit_price": price.to_string(), "effective_from": from}),
-        now,
     )
     .await?;
-    txn.commit().await?;
+    cmd.commit().await?;
     first_view(state, item).await
 }

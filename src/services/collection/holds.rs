@@ -4,14 +4,13 @@ use crate::domain::role::Action;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
-use crate::services::audit;
 use crate::services::collection::evidence::{self, NewEvidence};
 use crate::services::setup::{page_of, Page, PageQuery};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{bill, collection_hold, unit};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -77,7 +76,7 @@ impl From<collection_hold::Model> for HoldView {
 
 /// Holds bills (or a whole unit) out of reminders until a date; audited and kept as evidence.
 pub async fn create_hold(state: &AppState, ctx: &StaffCtx, body: NewHold) -> ApiResult<Vec<HoldView>> {
-    ctx.require(Action::ManageCollection)?;
+    let auth = ctx.authorize(state, Action::ManageCollection)?;
     let mut errors = FieldErrors::new();
     let reason = text::name(&body.reason, 200)
         .map_err(|m| errors.insert("reason".into(), m))
@@ -123,8 +122,8 @@ pub async fn create_hold(state: &AppState, ctx: &StaffCtx, body: NewHold) -> Api
             found.iter().map(|b| (b.community_id, b.unit_id, Some(b.id))).collect()
         }
     };
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let mut out = Vec::new();
     // A unit-wide hold has no bill: it covers the unit's bills created later too.
     for (community_id, unit_id, bill_id) in rows {
@@ -138,19 +137,11 @@ pub async fn create_hold(state: &AppState, ctx: &StaffCtx, body: NewHold) -> Api
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         let detail = serde_json::json!({"unit_id": unit_id, "bill_id": bill_id, "until": until, "reason": reason});
-        audit::record(
-            &txn,
-            &ctx.actor(),
-            "hold.create",
-            "collection_hold",
-            h.id,
-            detail.clone(),
-            now,
-        )
-        .await?;
+        cmd.audit("hold.create", "collection_hold", h.id, detail.clone())
+            .await?;
         let rec = NewEvidence {
             kind: "hold",
             stage: None,
@@ -158,10 +149,10 @@ pub async fn create_hold(state: &AppState, ctx: &StaffCtx, body: NewHold) -> Api
             content: detail.to_string(),
             result: format!("by {}", ctx.actor()),
         };
-        evidence::append(&txn, unit_id, now, rec).await?;
+        evidence::append(txn, unit_id, now, rec).await?;
         out.push(HoldView::from(h));
     }
-    txn.commit().await?;
+    cmd.commit().await?;
     Ok(out)
 }
 
@@ -214,37 +205,28 @@ pub struct EndHold {
 /// Ends a hold before its date (reason required; audited, appended to evidence): reminders and the
 /// follow-up tasks it suspended resume. Ending it twice is 409.
 pub async fn end_hold(state: &AppState, ctx: &StaffCtx, id: i32, body: EndHold) -> ApiResult<HoldView> {
-    ctx.require(Action::ManageCollection)?;
+    let auth = ctx.authorize(state, Action::ManageCollection)?;
     let reason = text::name(&body.reason, 200).map_err(|m| ApiError::field("reason", m))?;
     let h = collection_hold::Entity::find_by_id(id)
         .one(&state.db)
         .await?
         .filter(|h| ctx.sees(h.community_id))
         .ok_or(ApiError::NotFound)?;
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let ended = collection_hold::Entity::update_many()
         .col_expr(collection_hold::Column::EndedAt, Expr::value(now))
         .col_expr(collection_hold::Column::EndedBy, Expr::value(ctx.actor()))
         .col_expr(collection_hold::Column::EndReason, Expr::value(reason.clone()))
         .filter(collection_hold::Column::Id.eq(id))
         .filter(collection_hold::Column::EndedAt.is_null())
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if ended.rows_affected != 1 {
         return Err(ApiError::Conflict("HOLD_ENDED", "该暂缓已结束".into()));
     }
     let detail = serde_json::json!({"hold_id": id, "unit_id": h.unit_id, "bill_id": h.bill_id, "reason": reason});
-    audit::record(
-        &txn,
-        &ctx.actor(),
-        "hold.end",
-        "collection_hold",
-        id,
-        detail.clone(),
-        now,
-    )
-    .await?;
+    cmd.audit("hold.end", "collection_hold", id, detail.clone()).await?;
     if let Some(unit_id) = h.unit_id {
         let rec = NewEvidence {
             kind: "hold_end",
@@ -253,9 +235,9 @@ pub async fn end_hold(state: &AppState, ctx: &StaffCtx, id: i32, body: EndHold) 
             content: detail.to_string(),
             result: format!("by {}", ctx.actor()),
         };
-        evidence::append(&txn, unit_id, now, rec).await?;
+        evidence::append(txn, unit_id, now, rec).await?;
     }
-    txn.commit().await?;
+    cmd.commit().await?;
     let h = collection_hold::Entity::find_by_id(id)
         .one(&state.db)
         .await?

@@ -5,12 +5,12 @@ use crate::domain::role::Action;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
+use crate::services::audit;
 use crate::services::setup::community_in_scope;
 use crate::services::setup::paginate;
 use crate::services::setup::parse_date;
 use crate::services::setup::Page;
 use crate::services::setup::PageQuery;
-use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{community, late_fee_term};
@@ -243,7 +243,7 @@ fn check_terms(t: &LateFeeTerms, errors: &mut FieldErrors) -> Option<LateFeePoli
 
 /// Creates a community (admin only).
 pub async fn create_community(state: &AppState, ctx: &StaffCtx, body: NewCommunity) -> ApiResult<CommunityView> {
-    ctx.require(Action::ManageCommunities)?;
+    let auth = ctx.authorize(state, Action::ManageCommunities)?;
     let mut errors = FieldErrors::new();
     let name = text::name(&body.name, 64)
         .map_err(|m| errors.insert("name".into(), m))
@@ -269,8 +269,8 @@ pub async fn create_community(state: &AppState, ctx: &StaffCtx, body: NewCommuni
     {
         return Err(ApiError::field("code", "小区编号已存在"));
     }
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let c = community::ActiveModel {
         code: Set(code),
         name: Set(name),
@@ -281,19 +281,16 @@ pub async fn create_community(state: &AppState, ctx: &StaffCtx, body: NewCommuni
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    audit::record(
-        &txn,
-        &ctx.actor(),
+    cmd.audit(
         "community.create",
         "community",
         c.id,
         serde_json::json!({"late_fee": body.late_fee}),
-        now,
     )
     .await?;
-    txn.commit().await?;
+    cmd.commit().await?;
     one_view(state, c).await
 }
 
@@ -364,7 +361,7 @@ pub async fn add_late_fee_terms(
     body: NewLateFeeTerms,
 ) -> ApiResult<CommunityView> {
     let c = community_in_scope(state, ctx, id).await?;
-    ctx.require(Action::ManageCommunities)?;
+    let auth = ctx.authorize(state, Action::ManageCommunities)?;
     let mut errors = FieldErrors::new();
     let terms = LateFeePolicy::parse(&body.daily_rate, body.grace_days, &body.cap_ratio)
         .map_err(|all| {
@@ -386,10 +383,10 @@ pub async fn add_late_fee_terms(
         return Err(ApiError::Validation(errors));
     };
     ApiError::check(errors)?;
-    let txn = crate::db::begin_write(&state.db).await?;
-    insert_terms(state, &txn, ctx, id, &terms, from).await?;
-    txn.commit().await?;
-    cache::bump_community(state, id).await?;
+    let mut cmd = auth.begin().await?;
+    insert_terms(state, cmd.txn(), ctx, id, &terms, from).await?;
+    cmd.touches_community(id);
+    cmd.commit().await?;
     one_view(state, c).await
 }
 
@@ -401,7 +398,7 @@ pub async fn update_community(
     patch: CommunityPatch,
 ) -> ApiResult<CommunityView> {
     let c = community_in_scope(state, ctx, id).await?;
-    ctx.require(Action::ManageCommunities)?;
+    let auth = ctx.authorize(state, Action::ManageCommunities)?;
     let features = patch.features.as_ref().map(|p| Features::of(&c).apply(p));
     let mut errors = FieldErrors::new();
     let name = patch
@@ -413,7 +410,8 @@ pub async fn update_community(
     let now = state.clock.now();
     let tz = state.zone_of(&c);
     let today = now.with_timezone(&tz).date_naive();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut cmd = auth.begin().await?;
+    let txn = cmd.txn();
     let mut am: community::ActiveModel = c.into();
     if let Some(Some(n)) = name {
         am.name = Set(n);
@@ -421,22 +419,19 @@ pub async fn update_community(
     if let Some(f) = &features {
         am.features = Set(Some(serde_json::to_string(f).map_err(ApiError::internal)?));
     }
-    let c = am.update(&txn).await?;
+    let c = am.update(txn).await?;
     // The old form of changing terms: new terms from today, never rewriting the past.
     if let Some(Some(p)) = policy {
-        insert_terms(state, &txn, ctx, id, &p, today).await?;
+        insert_terms(state, txn, ctx, id, &p, today).await?;
     }
-    audit::record(
-        &txn,
-        &ctx.actor(),
+    cmd.audit(
         "community.update",
         "community",
         id,
         serde_json::json!({"name": patch.name, "late_fee": patch.late_fee, "features": patch.features}),
-        now,
     )
     .await?;
-    txn.commit().await?;
-    cache::bump_community(state, id).await?;
+    cmd.touches_community(id);
+    cmd.commit().await?;
     one_view(state, c).await
 }

@@ -8,7 +8,6 @@ use crate::domain::{text, Area, Phone};
 use crate::error::{ApiError, ApiResult, ImportRowError};
 use crate::services::access::staff::StaffCtx;
 use crate::services::setup::owners;
-use crate::services::{audit, cache};
 use crate::state::AppState;
 use entity::{community, owner, unit};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -233,7 +232,7 @@ fn check(table: Vec<Vec<String>>) -> Result<Vec<(usize, Row)>, Vec<ImportRowErro
 
 /// `POST /staff/imports?community_id=`: creates units and owner records in one transaction.
 pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, body: &[u8]) -> ApiResult<ImportResult> {
-    ctx.require(Action::EditUnitsAndOwners)?;
+    let auth = ctx.authorize(state, Action::EditUnitsAndOwners)?;
     ctx.require_community(community_id)?;
     community::Entity::find_by_id(community_id)
         .one(&state.db)
@@ -293,7 +292,8 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
 
     let now = state.clock.now();
     let today = state.today();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut cmd = auth.begin().await?;
+    let txn = cmd.txn();
     let mut unit_ids = BTreeMap::new();
     for (code, (_, building, area)) in &units {
         let u = unit::ActiveModel {
@@ -305,7 +305,7 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         unit_ids.insert(code.clone(), u.id);
     }
@@ -317,7 +317,7 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
         let found = owner::Entity::find()
             .filter(owner::Column::CommunityId.eq(community_id))
             .filter(owner::Column::PhoneIndex.eq(&index))
-            .one(&txn)
+            .one(txn)
             .await?;
         let id = match found {
             Some(o) => o.id,
@@ -332,7 +332,7 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
                     updated_at: Set(now),
                     ..Default::default()
                 }
-                .insert(&txn)
+                .insert(txn)
                 .await?
                 .id
             }
@@ -345,17 +345,17 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
             continue;
         };
         if linked.insert((*uid, *oid)) {
-            owners::link(&txn, *uid, *oid, today, now).await?;
+            owners::link(txn, *uid, *oid, today, now).await?;
         }
     }
     let result = ImportResult {
         units_created: unit_ids.len(),
         owners_created,
     };
-    audit::record(&txn, &ctx.actor(), "import.csv", "community", community_id, serde_json::json!({"units_created": result.units_created, "owners_created": owners_created, "rows": rows.len()}), now).await?;
-    txn.commit().await?;
-    cache::bump_owner_records(state).await?;
-    cache::bump_community(state, community_id).await?;
+    cmd.audit("import.csv", "community", community_id, serde_json::json!({"units_created": result.units_created, "owners_created": owners_created, "rows": rows.len()})).await?;
+    cmd.touches_owner_records();
+    cmd.touches_community(community_id);
+    cmd.commit().await?;
     Ok(result)
 }
 

@@ -11,7 +11,6 @@ use crate::services::setup::paginate;
 use crate::services::setup::units::first;
 use crate::services::setup::Page;
 use crate::services::setup::PageQuery;
-use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{community, owner, pii_access_log, unit, unit_owner};
@@ -162,7 +161,7 @@ async fn check_unit_ids(
 
 /// Creates an owner record linked to units from today.
 pub async fn create_owner(state: &AppState, ctx: &StaffCtx, body: NewOwner) -> ApiResult<OwnerView> {
-    ctx.require(Action::EditUnitsAndOwners)?;
+    let auth = ctx.authorize(state, Action::EditUnitsAndOwners)?;
     let mut errors = FieldErrors::new();
     let name = text::name(&body.name, 64)
         .map_err(|m| errors.insert("name".into(), m))
@@ -199,7 +198,8 @@ pub async fn create_owner(state: &AppState, ctx: &StaffCtx, body: NewOwner) -> A
     ApiError::check(errors)?;
     let now = state.clock.now();
     let today = state.today();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut cmd = auth.begin().await?;
+    let txn = cmd.txn();
     let o = owner::ActiveModel {
         community_id: Set(community_id),
         name: Set(name),
@@ -209,24 +209,16 @@ pub async fn create_owner(state: &AppState, ctx: &StaffCtx, body: NewOwner) -> A
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     for uid in &unit_ids {
-        link(&txn, *uid, o.id, today, now).await?;
+        link(txn, *uid, o.id, today, now).await?;
     }
-    audit::record(
-        &txn,
-        &ctx.actor(),
-        "owner.create",
-        "owner",
-        o.id,
-        serde_json::json!({"unit_ids": unit_ids}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    cache::bump_owner_records(state).await?;
-    cache::bump_community(state, o.community_id).await?;
+    cmd.audit("owner.create", "owner", o.id, serde_json::json!({"unit_ids": unit_ids}))
+        .await?;
+    cmd.touches_owner_records();
+    cmd.touches_community(o.community_id);
+    cmd.commit().await?;
     tracing::info!(owner_id = o.id, phone = %phone, "owner record created");
     first(owner_views(state, vec![o]).await?)
 }
@@ -284,7 +276,7 @@ pub async fn list_owners(
 /// Edits an owner's name, phone or set of current units (removed links end today, new ones start today).
 pub async fn update_owner(state: &AppState, ctx: &StaffCtx, id: i32, patch: OwnerPatch) -> ApiResult<OwnerView> {
     let o = owner_in_scope(state, ctx, id).await?;
-    ctx.require(Action::EditUnitsAndOwners)?;
+    let auth = ctx.authorize(state, Action::EditUnitsAndOwners)?;
     let mut errors = FieldErrors::new();
     let name = patch
         .name
@@ -302,7 +294,8 @@ pub async fn update_owner(state: &AppState, ctx: &StaffCtx, id: i32, patch: Owne
     ApiError::check(errors)?;
     let now = state.clock.now();
     let today = state.today();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut cmd = auth.begin().await?;
+    let txn = cmd.txn();
     let mut am: owner::ActiveModel = o.into();
     if let Some(Some(n)) = name {
         am.name = Set(n);
@@ -312,11 +305,11 @@ pub async fn update_owner(state: &AppState, ctx: &StaffCtx, id: i32, patch: Owne
         am.phone_index = Set(state.cipher.blind_index(p.expose()));
     }
     am.updated_at = Set(now);
-    let o = am.update(&txn).await?;
+    let o = am.update(txn).await?;
     if let Some(wanted) = &wanted {
         let links = unit_owner::Entity::find()
             .filter(unit_owner::Column::OwnerId.eq(id))
-            .all(&txn)
+            .all(txn)
             .await?;
         let current: BTreeSet<i32> = links
             .iter()
@@ -329,17 +322,17 @@ pub async fn update_owner(state: &AppState, ctx: &StaffCtx, id: i32, patch: Owne
         {
             let mut lm: unit_owner::ActiveModel = l.into();
             lm.end_date = Set(Some(today));
-            lm.update(&txn).await?;
+            lm.update(txn).await?;
         }
         for uid in wanted.difference(&current) {
-            link(&txn, *uid, id, today, now).await?;
+            link(txn, *uid, id, today, now).await?;
         }
     }
     let detail = serde_json::json!({"name_changed": patch.name.is_some(), "phone_changed": patch.phone.is_some(), "unit_ids": patch.unit_ids});
-    audit::record(&txn, &ctx.actor(), "owner.update", "owner", id, detail, now).await?;
-    txn.commit().await?;
-    cache::bump_owner_records(state).await?;
-    cache::bump_community(state, o.community_id).await?;
+    cmd.audit("owner.update", "owner", id, detail).await?;
+    cmd.touches_owner_records();
+    cmd.touches_community(o.community_id);
+    cmd.commit().await?;
     first(owner_views(state, vec![o]).await?)
 }
 

@@ -12,7 +12,6 @@ use crate::services::setup::parse_date;
 use crate::services::setup::unit_in_scope;
 use crate::services::setup::Page;
 use crate::services::setup::PageQuery;
-use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{community, owner, unit, unit_owner};
@@ -171,7 +170,7 @@ async fn code_taken<C: ConnectionTrait>(db: &C, community_id: i32, code: &str, e
 
 /// Creates a unit in a community of the caller's scope.
 pub async fn create_unit(state: &AppState, ctx: &StaffCtx, body: NewUnit) -> ApiResult<UnitDetail> {
-    ctx.require(Action::EditUnitsAndOwners)?;
+    let auth = ctx.authorize(state, Action::EditUnitsAndOwners)?;
     let mut errors = FieldErrors::new();
     let exists = community::Entity::find_by_id(body.community_id)
         .one(&state.db)
@@ -195,9 +194,9 @@ pub async fn create_unit(state: &AppState, ctx: &StaffCtx, body: NewUnit) -> Api
         return Err(ApiError::Validation(errors));
     };
     ApiError::check(errors)?;
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
-    if code_taken(&txn, body.community_id, &code, None).await? {
+    let cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
+    if code_taken(txn, body.community_id, &code, None).await? {
         return Err(ApiError::field("code", "该小区已有此房屋编号"));
     }
     let u = unit::ActiveModel {
@@ -209,19 +208,10 @@ pub async fn create_unit(state: &AppState, ctx: &StaffCtx, body: NewUnit) -> Api
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    audit::record(
-        &txn,
-        &ctx.actor(),
-        "unit.create",
-        "unit",
-        u.id,
-        serde_json::json!({}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    cmd.audit("unit.create", "unit", u.id, serde_json::json!({})).await?;
+    cmd.commit().await?;
     first(unit_details(state, vec![u]).await?)
 }
 
@@ -263,7 +253,7 @@ pub async fn list_units(
 /// Edits a unit's building, code, area or handover date (audited with old and new values).
 pub async fn update_unit(state: &AppState, ctx: &StaffCtx, id: i32, patch: UnitPatch) -> ApiResult<UnitDetail> {
     let u = unit_in_scope(state, ctx, id).await?;
-    ctx.require(Action::EditUnitsAndOwners)?;
+    let auth = ctx.authorize(state, Action::EditUnitsAndOwners)?;
     let mut errors = FieldErrors::new();
     let building = patch
         .building
@@ -283,10 +273,10 @@ pub async fn update_unit(state: &AppState, ctx: &StaffCtx, id: i32, patch: UnitP
         .as_deref()
         .map(|d| parse_date("handover_date", d, &mut errors));
     ApiError::check(errors)?;
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut cmd = auth.begin().await?;
+    let txn = cmd.txn();
     if let Some(Some(c)) = &code {
-        if code_taken(&txn, u.community_id, c, Some(id)).await? {
+        if code_taken(txn, u.community_id, c, Some(id)).await? {
             return Err(ApiError::field("code", "该小区已有此房屋编号"));
         }
     }
@@ -304,19 +294,11 @@ pub async fn update_unit(state: &AppState, ctx: &StaffCtx, id: i32, patch: UnitP
     if let Some(Some(d)) = handover {
         am.handover_date = Set(Some(d));
     }
-    let u = am.update(&txn).await?;
-    audit::record(
-        &txn,
-        &ctx.actor(),
-        "unit.update",
-        "unit",
-        id,
-        serde_json::json!({"before": before}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    cache::bump_community(state, u.community_id).await?;
+    let u = am.update(txn).await?;
+    cmd.audit("unit.update", "unit", id, serde_json::json!({"before": before}))
+        .await?;
+    cmd.touches_community(u.community_id);
+    cmd.commit().await?;
     first(unit_details(state, vec![u]).await?)
 }
 
@@ -324,7 +306,7 @@ pub async fn update_unit(state: &AppState, ctx: &StaffCtx, id: i32, patch: UnitP
 /// Nothing is deleted, so the history (and who owed what when) stays.
 pub async fn transfer_unit(state: &AppState, ctx: &StaffCtx, id: i32, body: Transfer) -> ApiResult<UnitDetail> {
     let u = unit_in_scope(state, ctx, id).await?;
-    ctx.require(Action::EditUnitsAndOwners)?;
+    let auth = ctx.authorize(state, Action::EditUnitsAndOwners)?;
     let mut errors = FieldErrors::new();
     let date = parse_date("date", &body.date, &mut errors);
     let to: BTreeSet<i32> = body.to_owner_ids.iter().copied().collect();
@@ -344,12 +326,12 @@ pub async fn transfer_unit(state: &AppState, ctx: &StaffCtx, id: i32, body: Tran
         return Err(ApiError::Validation(errors));
     };
     ApiError::check(errors)?;
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut cmd = auth.begin().await?;
+    let (now, txn) = (cmd.now, cmd.txn());
     let open = unit_owner::Entity::find()
         .filter(unit_owner::Column::UnitId.eq(id))
         .filter(unit_owner::Column::EndDate.is_null())
-        .all(&txn)
+        .all(txn)
         .await?;
     if open.iter().any(|l| l.start_date > date) {
         return Err(ApiError::field("date", "过户日期不能早于现业主的起始日期"));
@@ -358,7 +340,7 @@ pub async fn transfer_unit(state: &AppState, ctx: &StaffCtx, id: i32, body: Tran
     for l in open {
         let mut am: unit_owner::ActiveModel = l.into();
         am.end_date = Set(Some(date));
-        am.update(&txn).await?;
+        am.update(txn).await?;
     }
     for owner_id in &to {
         unit_owner::ActiveModel {
@@ -369,20 +351,17 @@ pub async fn transfer_unit(state: &AppState, ctx: &StaffCtx, id: i32, body: Tran
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    audit::record(
-        &txn,
-        &ctx.actor(),
+    cmd.audit(
         "unit.transfer",
         "unit",
         id,
         serde_json::json!({"from": from, "to": to, "date": date}),
-        now,
     )
     .await?;
-    txn.commit().await?;
-    cache::bump_community(state, u.community_id).await?;
+    cmd.touches_community(u.community_id);
+    cmd.commit().await?;
     first(unit_details(state, vec![u]).await?)
 }

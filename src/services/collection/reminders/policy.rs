@@ -4,12 +4,11 @@ use crate::domain::reminders::Policy;
 use crate::domain::role::Action;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
-use crate::services::audit;
 use crate::services::setup::community_in_scope;
 use crate::state::AppState;
 use entity::reminder_policy;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 /// A community's policy (the defaults until staff save one).
 pub async fn policy_of<C: ConnectionTrait>(db: &C, community_id: i32) -> ApiResult<Policy> {
@@ -28,7 +27,7 @@ pub async fn get_policy(state: &AppState, ctx: &StaffCtx, community_id: i32) -> 
 
 /// `PUT /staff/communities/{id}/reminder-policy`: the whole policy, validated, audited.
 pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: Policy) -> ApiResult<Policy> {
-    ctx.require(Action::ManageCollection)?;
+    let auth = ctx.authorize(state, Action::ManageCollection)?;
     community_in_scope(state, ctx, community_id).await?;
     let mut errors = FieldErrors::default();
     for (f, m) in p.problems() {
@@ -37,7 +36,8 @@ pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: 
     ApiError::check(errors)?;
     let now = state.clock.now();
     let json = serde_json::to_string(&p).map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
-    let txn = state.db.begin().await?;
+    let cmd = auth.begin().await?;
+    let txn = cmd.txn();
     reminder_policy::Entity::insert(reminder_policy::ActiveModel {
         community_id: Set(community_id),
         policy: Set(json.clone()),
@@ -53,19 +53,11 @@ pub async fn put_policy(state: &AppState, ctx: &StaffCtx, community_id: i32, p: 
             ])
             .to_owned(),
     )
-    .exec(&txn)
+    .exec(txn)
     .await?;
     let detail = serde_json::from_str(&json).unwrap_or_default();
-    audit::record(
-        &txn,
-        &ctx.actor(),
-        "reminder_policy.update",
-        "community",
-        community_id,
-        detail,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    cmd.audit("reminder_policy.update", "community", community_id, detail)
+        .await?;
+    cmd.commit().await?;
     Ok(p)
 }
