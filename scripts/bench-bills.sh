@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks bills on PostgreSQL + Redis: a 100,000-unit billing run, and owner bill-lookup throughput (warm and uncached) beside /healthz with wrk.
+# Benchmarks bills on PostgreSQL + Redis: a 100,000-unit billing run, and owner bill-lookup throughput with wrk —
+# warm beside /healthz (median of three pairs), uncached beside `pgbench -S -c 32` run on the same machine in the same run.
 # Usage: scripts/bench-bills.sh [units=100000] [seconds=15]. Needs the local PostgreSQL and Redis (scripts/ensure-services.sh) and wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,9 +67,26 @@ bench() { # name url [auth]
   eval "RPS_$4=$rps"
 }
 echo "== wrk -t2 -c64 -d${SECS}s (server and wrk share this machine's 2 cores)"
-bench "/healthz" "$BASE/healthz" "" health
-bench "/me/bills (cache warm)" "$BASE/api/v1/me/bills?status=all" "$OWNER" warm
+RATIOS=()
+for i in 1 2 3; do
+  bench "/healthz (run $i)" "$BASE/healthz" "" health
+  bench "/me/bills warm (run $i)" "$BASE/api/v1/me/bills?status=all" "$OWNER" warm
+  RATIOS+=("$(python3 -c "print($RPS_warm / $RPS_health)")")
+done
 kill $SERVER; wait $SERVER 2>/dev/null || true
 start false
 bench "/me/bills (uncached)" "$BASE/api/v1/me/bills?status=all" "$OWNER" cold
-python3 -c "print(f'warm / healthz = {$RPS_warm / $RPS_health:.1%}   uncached / healthz = {$RPS_cold / $RPS_health:.1%}')"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+
+echo "== pgbench -S -c 32 -j 2 -T $SECS (read-only one-row selects: the database's ceiling on this machine)"
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS ${DB}_pgb WITH (FORCE)" -c "CREATE DATABASE ${DB}_pgb"
+pgbench -q -i -s 10 "$PG/${DB}_pgb" >/dev/null 2>&1
+PGB=$(pgbench -n -S -c 32 -j 2 -T "$SECS" "$PG/${DB}_pgb" 2>/dev/null)
+echo "$PGB" | grep -E "^tps|latency average"
+TPS=$(echo "$PGB" | awk '/^tps/ {print $3; exit}')
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS ${DB}_pgb WITH (FORCE)"
+python3 -c "
+import statistics
+r = sorted([${RATIOS[0]}, ${RATIOS[1]}, ${RATIOS[2]}])
+print(f'warm / healthz = {statistics.median(r):.1%} (median of {\", \".join(f\"{x:.1%}\" for x in r)})')
+print(f'uncached / pgbench -S = {$RPS_cold / $TPS:.1%}')"
