@@ -157,33 +157,32 @@ impl Lookup {
         let uids: BTreeSet<i32> = bills.iter().map(|b| b.unit_id).collect();
         let fids: BTreeSet<i32> = bills.iter().map(|b| b.fee_item_id).collect();
         let bids: Vec<i32> = bills.iter().map(|b| b.id).collect();
-        // Four independent reads: issued together, so an uncached look-up waits for one round trip
-        // here instead of four.
-        let uids: Vec<i32> = uids.into_iter().collect();
-        let (policies, units, items, all_entries) = tokio::try_join!(
-            schedules(&state.db, cids),
-            in_chunks(&uids, |chunk| {
-                unit::Entity::find()
-                    .filter(unit::Column::Id.is_in(chunk))
-                    .all(&state.db)
-            }),
-            async {
-                Ok(fee_item::Entity::find()
-                    .filter(fee_item::Column::Id.is_in(fids))
-                    .all(&state.db)
-                    .await?)
-            },
-            in_chunks(&bids, |chunk| {
-                bill_entry::Entity::find()
-                    .filter(bill_entry::Column::BillId.is_in(chunk))
-                    .order_by_asc(bill_entry::Column::Id)
-                    .all(&state.db)
-            }),
-        )?;
-        let units = units.into_iter().map(|u| (u.id, u)).collect();
-        let items = items.into_iter().map(|f: fee_item::Model| (f.id, f.name)).collect();
+        let policies = schedules(&state.db, cids).await?;
+        let units = in_chunks(&uids.into_iter().collect::<Vec<_>>(), |chunk| {
+            unit::Entity::find()
+                .filter(unit::Column::Id.is_in(chunk))
+                .all(&state.db)
+        })
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+        let items = fee_item::Entity::find()
+            .filter(fee_item::Column::Id.is_in(fids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.name))
+            .collect();
         let mut entries: HashMap<i32, Vec<bill_entry::Model>> = HashMap::new();
-        for e in all_entries {
+        for e in in_chunks(&bids, |chunk| {
+            bill_entry::Entity::find()
+                .filter(bill_entry::Column::BillId.is_in(chunk))
+                .order_by_asc(bill_entry::Column::Id)
+                .all(&state.db)
+        })
+        .await?
+        {
             entries.entry(e.bill_id).or_default().push(e);
         }
         Ok(Lookup {

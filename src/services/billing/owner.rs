@@ -103,19 +103,20 @@ async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill
     if deps.units.is_empty() {
         return Ok((Vec::new(), deps));
     }
-    // The units' links and their bills are independent reads: one round trip for both.
-    let (all_links, bills) = tokio::try_join!(
-        unit_owner::Entity::find()
-            .filter(unit_owner::Column::UnitId.is_in(deps.units.clone()))
-            .all(&state.db),
-        bill::Entity::find()
-            .filter(bill::Column::UnitId.is_in(deps.units.clone()))
-            .order_by_desc(bill::Column::DueDate)
-            .order_by_desc(bill::Column::Id)
-            .all(&state.db),
-    )?;
-    let all_links: Vec<Link> = all_links.iter().map(link_of).collect();
+    let all_links: Vec<Link> = unit_owner::Entity::find()
+        .filter(unit_owner::Column::UnitId.is_in(deps.units.clone()))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(link_of)
+        .collect();
     let own: Vec<Link> = own_links.iter().map(link_of).collect();
+    let bills = bill::Entity::find()
+        .filter(bill::Column::UnitId.is_in(deps.units.clone()))
+        .order_by_desc(bill::Column::DueDate)
+        .order_by_desc(bill::Column::Id)
+        .all(&state.db)
+        .await?;
     let covered = |b: &bill::Model| {
         own.iter()
             .any(|l| l.unit_id == b.unit_id && ownership::owns(l, &all_links, b.period_start))
