@@ -16,6 +16,44 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
 
+/// What one write touched, so its answers are marked stale once, after its commit: the units a
+/// payment, refund or correction changed, the communities of community-wide writes, and whether
+/// owner records changed (which units an account reaches).
+#[derive(Debug, Default)]
+pub struct Touched {
+    communities: std::collections::BTreeSet<i32>,
+    units: std::collections::BTreeSet<i32>,
+    owner_records: bool,
+}
+
+impl Touched {
+    pub fn community(&mut self, id: i32) {
+        self.communities.insert(id);
+    }
+
+    pub fn unit(&mut self, id: i32) {
+        self.units.insert(id);
+    }
+
+    pub fn owner_records(&mut self) {
+        self.owner_records = true;
+    }
+
+    /// Bumps every version touched; call after the commit.
+    pub async fn bump(&self, state: &AppState) -> ApiResult<()> {
+        if self.owner_records {
+            bump_owner_records(state).await?;
+        }
+        for c in &self.communities {
+            bump_community(state, *c).await?;
+        }
+        for u in &self.units {
+            bump_unit(state, *u).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Look-ups served from the cache (`hits`) and computed (`misses`), counted per process.
 #[derive(Debug, Default)]
 pub struct Stats {

@@ -10,7 +10,6 @@ use crate::services::{audit, cache};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
-use std::collections::BTreeSet;
 
 /// A staff member allowed to run one kind of command.
 pub struct Authorized<'a> {
@@ -34,14 +33,8 @@ impl<'a> Authorized<'a> {
             now: self.state.clock.now(),
             state: self.state,
             ctx: self.ctx,
-            communities: BTreeSet::new(),
-            owner_records: false,
+            touched: cache::Touched::default(),
         })
-    }
-
-    /// 404 for a community outside the member's scope.
-    pub fn in_scope(&self, community_id: i32) -> ApiResult<()> {
-        self.ctx.require_community(community_id)
     }
 }
 
@@ -52,17 +45,12 @@ pub struct Command<'a> {
     txn: DatabaseTransaction,
     /// The command's one instant (audit, timestamps).
     pub now: DateTime<Utc>,
-    communities: BTreeSet<i32>,
-    owner_records: bool,
+    touched: cache::Touched,
 }
 
 impl Command<'_> {
     pub fn txn(&self) -> &DatabaseTransaction {
         &self.txn
-    }
-
-    pub fn actor(&self) -> String {
-        self.ctx.actor()
     }
 
     /// Records the command in the audit trail, in its transaction.
@@ -82,23 +70,17 @@ impl Command<'_> {
 
     /// Owners' cached answers in this community depend on what the command changes.
     pub fn touches_community(&mut self, community_id: i32) {
-        self.communities.insert(community_id);
+        self.touched.community(community_id);
     }
 
     /// Which units an owner account reaches may change (owner records were created or edited).
     pub fn touches_owner_records(&mut self) {
-        self.owner_records = true;
+        self.touched.owner_records();
     }
 
     /// Commits, then marks stale what the command touched.
     pub async fn commit(self) -> ApiResult<()> {
         self.txn.commit().await?;
-        if self.owner_records {
-            cache::bump_owner_records(self.state).await?;
-        }
-        for c in &self.communities {
-            cache::bump_community(self.state, *c).await?;
-        }
-        Ok(())
+        self.touched.bump(self.state).await
     }
 }

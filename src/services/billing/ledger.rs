@@ -93,11 +93,23 @@ pub struct By<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// One movement of a bill's amounts, as its ledger entry records it.
+struct Entry<'a> {
+    kind: EntryKind,
+    principal_fen: i64,
+    late_fee_fen: i64,
+    /// The community's local date, and the instant.
+    on: NaiveDate,
+    at: DateTime<Utc>,
+    reason: &'a str,
+    actor: &'a str,
+    reference: Option<String>,
+}
+
 /// A write transaction over bills, and what it touched.
 pub struct Ledger {
     txn: DatabaseTransaction,
-    units: BTreeSet<i32>,
-    communities: BTreeSet<i32>,
+    touched: cache::Touched,
 }
 
 impl Ledger {
@@ -105,8 +117,7 @@ impl Ledger {
     pub async fn begin(state: &AppState) -> ApiResult<Self> {
         Ok(Ledger {
             txn: crate::db::begin_write(&state.db).await?,
-            units: BTreeSet::new(),
-            communities: BTreeSet::new(),
+            touched: cache::Touched::default(),
         })
     }
 
@@ -118,13 +129,25 @@ impl Ledger {
     /// Commits, then marks stale exactly the cached answers over what changed.
     pub async fn commit(self, state: &AppState) -> ApiResult<()> {
         self.txn.commit().await?;
-        for c in &self.communities {
-            cache::bump_community(state, *c).await?;
+        self.touched.bump(state).await
+    }
+
+    /// Appends one entry to a bill's ledger.
+    async fn record(&self, bill_id: i32, e: Entry<'_>) -> ApiResult<bill_entry::Model> {
+        Ok(bill_entry::ActiveModel {
+            bill_id: Set(bill_id),
+            kind: Set(e.kind),
+            principal_fen: Set(e.principal_fen),
+            late_fee_fen: Set(e.late_fee_fen),
+            on_date: Set(e.on),
+            reason: Set(e.reason.to_string()),
+            actor: Set(e.actor.to_string()),
+            reference: Set(e.reference),
+            created_at: Set(e.at),
+            ..Default::default()
         }
-        for u in &self.units {
-            cache::bump_unit(state, *u).await?;
-        }
-        Ok(())
+        .insert(&self.txn)
+        .await?)
     }
 
     /// Issues a batch of new bills; one whose unit × fee item × period exists (a concurrent run's)
@@ -143,7 +166,9 @@ impl Ledger {
             .exec_without_returning(&self.txn)
             .await?;
         if created > 0 {
-            self.communities.extend(communities);
+            for c in communities {
+                self.touched.community(c);
+            }
         }
         Ok(created)
     }
@@ -151,7 +176,7 @@ impl Ledger {
     /// Issues one new bill (a prepayment's, the demo's).
     pub async fn issue_one(&mut self, b: NewBill) -> ApiResult<bill::Model> {
         let b = b.row().insert(&self.txn).await?;
-        self.units.insert(b.unit_id);
+        self.touched.unit(b.unit_id);
         Ok(b)
     }
 
@@ -197,32 +222,24 @@ impl Ledger {
         let Some(b) = credited else {
             return Ok(None);
         };
-        let entry = |kind: EntryKind, principal_fen: i64, late_fee_fen: i64, reason: String| bill_entry::ActiveModel {
-            bill_id: Set(b.id),
-            kind: Set(kind),
-            principal_fen: Set(principal_fen),
-            late_fee_fen: Set(late_fee_fen),
-            on_date: Set(p.on),
-            reason: Set(reason),
-            actor: Set(p.actor.to_string()),
-            reference: Set(p.reference.clone()),
-            created_at: Set(p.at),
-            ..Default::default()
+        let entry = |kind, principal_fen, late_fee_fen, reason| Entry {
+            kind,
+            principal_fen,
+            late_fee_fen,
+            on: p.on,
+            at: p.at,
+            reason,
+            actor: p.actor,
+            reference: p.reference.clone(),
         };
         if p.discount_fen > 0 {
-            entry(EntryKind::PrepayDiscount, p.discount_fen, 0, "预缴折扣".into())
-                .insert(&self.txn)
+            self.record(b.id, entry(EntryKind::PrepayDiscount, p.discount_fen, 0, "预缴折扣"))
                 .await?;
         }
-        entry(
-            EntryKind::Payment,
-            p.principal_fen - p.discount_fen,
-            p.late_fee_fen,
-            p.reason.clone(),
-        )
-        .insert(&self.txn)
-        .await?;
-        self.units.insert(b.unit_id);
+        let paid = p.principal_fen - p.discount_fen;
+        self.record(b.id, entry(EntryKind::Payment, paid, p.late_fee_fen, &p.reason))
+            .await?;
+        self.touched.unit(b.unit_id);
         Ok(Some(b))
     }
 
@@ -248,20 +265,17 @@ impl Ledger {
         };
         let principal_back = std::cmp::min(take, b.paid_principal_fen);
         let late_back = std::cmp::min(take - principal_back, b.late_fee_paid_fen);
-        bill_entry::ActiveModel {
-            bill_id: Set(b.id),
-            kind: Set(EntryKind::Refund),
-            principal_fen: Set(-principal_back),
-            late_fee_fen: Set(-late_back),
-            on_date: Set(on),
-            reason: Set(reason.to_string()),
-            actor: Set(actor.to_string()),
-            reference: Set(Some(reference)),
-            created_at: Set(at),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
+        let back = Entry {
+            kind: EntryKind::Refund,
+            principal_fen: -principal_back,
+            late_fee_fen: -late_back,
+            on,
+            at,
+            reason,
+            actor,
+            reference: Some(reference),
+        };
+        self.record(b.id, back).await?;
         let mut bm: bill::ActiveModel = b.clone().into();
         bm.paid_principal_fen = Set(b.paid_principal_fen - principal_back);
         bm.late_fee_paid_fen = Set(b.late_fee_paid_fen - late_back);
@@ -270,7 +284,7 @@ impl Ledger {
             bm.paid_at = Set(None);
         }
         bm.update(&self.txn).await?;
-        self.units.insert(b.unit_id);
+        self.touched.unit(b.unit_id);
         Ok(principal_back + late_back)
     }
 
@@ -329,20 +343,17 @@ impl Ledger {
                 (EntryKind::Cancel, 0, 0)
             }
         };
-        let e = bill_entry::ActiveModel {
-            bill_id: Set(b.id),
-            kind: Set(kind),
-            principal_fen: Set(principal_fen),
-            late_fee_fen: Set(late_fee_fen),
-            on_date: Set(today),
-            reason: Set(by.reason.to_string()),
-            actor: Set(by.actor.to_string()),
-            reference: Set(None),
-            created_at: Set(by.at),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
+        let correction = Entry {
+            kind,
+            principal_fen,
+            late_fee_fen,
+            on: today,
+            at: by.at,
+            reason: by.reason,
+            actor: by.actor,
+            reference: None,
+        };
+        let e = self.record(b.id, correction).await?;
         let updated = am.clone().update(&self.txn).await?;
         // Settle: nothing left to pay means paid.
         if updated.status == BillStatus::Unpaid {
@@ -353,7 +364,7 @@ impl Ledger {
                 am.update(&self.txn).await?;
             }
         }
-        self.units.insert(b.unit_id);
+        self.touched.unit(b.unit_id);
         Ok(e)
     }
 }
