@@ -144,6 +144,7 @@ pub async fn build_state(mut settings: Settings, overrides: Overrides) -> anyhow
         zones: Default::default(),
         dep_hints: Default::default(),
         cache_stats: Default::default(),
+        dated_terms: Default::default(),
     };
 
     let boot = &state.settings.bootstrap;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub dep_hints: Arc<RwLock<HashMap<String, Arc<Vec<String>>>>>,
     /// Owner look-ups answered from the cache and computed, since the process started.
     pub cache_stats: Arc<crate::services::cache::Stats>,
+    /// Dated late-fee terms as last read (see `billing::bills::TermsMemo`).
+    pub dated_terms: Arc<crate::services::billing::bills::TermsMemo>,
 }
 
 impl AppState {

@@ -65,6 +65,10 @@ async fn late_fee_terms_are_dated_and_never_retroactive() {
         )
         .await;
     assert_eq!(r.status(), 200);
+    // Read once between the two changes, so the second must be seen past what look-ups remember
+    // of the first (`billing::bills::TermsMemo`).
+    let oct_before = by_period(&my_bills(&e.app, &e.owner, "unpaid").await, "2026-10").clone();
+    assert_eq!(oct_before["late_fee"], "0.00", "still in grace on 10-20");
     let r = e
         .app
         .post(&url, Some(&e.admin), &terms("0.0003", 30, "0.10", "2026-11-01"))

@@ -9,9 +9,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{bill, bill_entry, community, fee_item, late_fee_term, unit, unit_owner};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
 
 /// A bill with its amounts as of one day.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -143,10 +144,23 @@ pub fn days_overdue(due: NaiveDate, settled: Option<NaiveDate>, today: NaiveDate
     (settled.map_or(today, |s| s.min(today)) - due).num_days().max(0)
 }
 
+/// What a `Lookup` is assembled from when it was read in one statement with the bills.
+#[derive(Default)]
+pub(super) struct Parts {
+    /// Unit codes.
+    pub units: HashMap<i32, String>,
+    /// Fee item names.
+    pub items: HashMap<i32, String>,
+    pub entries: HashMap<i32, Vec<bill_entry::Model>>,
+    /// Each community with the fingerprint of its dated terms.
+    pub communities: HashMap<i32, (community::Model, TermsSeen)>,
+}
+
 /// Everything needed to present bills of some communities.
 pub(super) struct Lookup {
     policies: HashMap<i32, (LateFeeSchedule, chrono_tz::Tz)>,
-    units: HashMap<i32, unit::Model>,
+    /// Unit codes.
+    units: HashMap<i32, String>,
     items: HashMap<i32, String>,
     entries: HashMap<i32, Vec<bill_entry::Model>>,
 }
@@ -165,7 +179,7 @@ impl Lookup {
         })
         .await?
         .into_iter()
-        .map(|u| (u.id, u))
+        .map(|u| (u.id, u.code))
         .collect();
         let items = fee_item::Entity::find()
             .filter(fee_item::Column::Id.is_in(fids))
@@ -193,6 +207,25 @@ impl Lookup {
         })
     }
 
+    /// A lookup from parts read together with the bills (`owner::visible_bills`); dated terms
+    /// come from `TermsMemo` while their fingerprint matches.
+    pub(super) async fn assemble(state: &AppState, mut parts: Parts) -> ApiResult<Lookup> {
+        let mut policies = HashMap::new();
+        for (id, (c, seen)) in &parts.communities {
+            let terms = state.dated_terms.get(&state.db, *id, *seen).await?;
+            policies.insert(*id, community_schedule(c, &terms)?);
+        }
+        for list in parts.entries.values_mut() {
+            list.sort_by_key(|e| e.id);
+        }
+        Ok(Lookup {
+            policies,
+            units: parts.units,
+            items: parts.items,
+            entries: parts.entries,
+        })
+    }
+
     pub(super) fn today(&self, state: &AppState, community_id: i32) -> NaiveDate {
         let tz = self.policies.get(&community_id).map(|(_, tz)| *tz).unwrap_or(state.tz);
         state.today_in(tz)
@@ -216,7 +249,7 @@ impl Lookup {
         let view = BillView {
             id: b.id,
             unit_id: b.unit_id,
-            unit_code: self.units.get(&b.unit_id).map(|u| u.code.clone()).unwrap_or_default(),
+            unit_code: self.units.get(&b.unit_id).cloned().unwrap_or_default(),
             fee_item_id: b.fee_item_id,
             fee_item: self.items.get(&b.fee_item_id).cloned().unwrap_or_default(),
             period: b.period.clone(),
@@ -295,6 +328,51 @@ pub async fn schedules<C: sea_orm::ConnectionTrait>(
         out.insert(c.id, community_schedule(&c, &changes)?);
     }
     Ok(out)
+}
+
+/// The id of a community's newest dated terms. Terms are only ever added (`setup::communities`;
+/// `tests::dated_terms_are_only_ever_added`), so it names the set.
+pub(super) type TermsSeen = Option<i32>;
+
+/// Each community's dated late-fee terms as last read, with their fingerprint: a look-up that
+/// reads the fingerprint in its own statement reuses them while it matches, and reads them
+/// afresh when a change was added (by this or any other replica).
+#[derive(Default)]
+pub struct TermsMemo(RwLock<HashMap<i32, (TermsSeen, DatedTerms)>>);
+
+type DatedTerms = Arc<Vec<late_fee_term::Model>>;
+
+impl TermsMemo {
+    async fn get<C: ConnectionTrait>(&self, db: &C, community_id: i32, seen: TermsSeen) -> ApiResult<DatedTerms> {
+        if seen.is_none() {
+            return Ok(Arc::new(Vec::new()));
+        }
+        if let Some((s, terms)) = self.0.read().map_err(poisoned)?.get(&community_id) {
+            if *s == seen {
+                return Ok(terms.clone());
+            }
+        }
+        let terms = Arc::new(
+            late_fee_term::Entity::find()
+                .filter(late_fee_term::Column::CommunityId.eq(community_id))
+                .all(db)
+                .await?,
+        );
+        let fresh = terms.iter().map(|t| t.id).max();
+        // Remember only what matches the fingerprint read with the bills: a change that landed in
+        // between is picked up by the next look-up.
+        if fresh == seen {
+            self.0
+                .write()
+                .map_err(poisoned)?
+                .insert(community_id, (seen, terms.clone()));
+        }
+        Ok(terms)
+    }
+}
+
+fn poisoned<T>(_: T) -> ApiError {
+    ApiError::internal(anyhow::anyhow!("dated-terms memo lock poisoned"))
 }
 
 /// A stored link as the ownership rule sees it.
@@ -385,4 +463,54 @@ pub async fn with_amounts(
         out.push((b, v, a));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).expect("read src").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push((p.display().to_string(), std::fs::read_to_string(&p).expect("read")));
+            }
+        }
+    }
+
+    /// `TermsMemo` names a community's dated terms by the newest id: sound only while terms are
+    /// inserted and never changed or removed. The one writer is `setup::communities::insert_terms`.
+    #[test]
+    fn dated_terms_are_only_ever_added() {
+        let mut files = Vec::new();
+        sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        assert!(files.len() > 50, "the scan must see the whole of src/");
+        // Needles split so this file does not match itself.
+        let changes = regex::Regex::new(concat!(
+            r"late_fee_term::Entity::(update|delete)",
+            r"|(?i)(update\s+late_fee_terms|delete\s+from\s+late_fee_terms)"
+        ))
+        .expect("regex");
+        let model = concat!("late_fee_term", "::ActiveModel");
+        let mut writers = Vec::new();
+        for (name, text) in &files {
+            for (n, line) in text.lines().enumerate() {
+                if changes.is_match(line) {
+                    writers.push(format!("{name}:{}", n + 1));
+                }
+                if line.contains(model) {
+                    let next: String = text.lines().skip(n).take(12).collect();
+                    assert!(
+                        name.ends_with("setup/communities.rs") && next.contains(".insert(txn)"),
+                        "dated terms written other than by insert: {name}:{}",
+                        n + 1
+                    );
+                    writers.push("insert".into());
+                }
+            }
+        }
+        assert_eq!(writers, vec!["insert".to_string()], "writers of late_fee_terms");
+    }
 }

@@ -8,3 +8,4 @@ pub mod ledger;
 pub mod owner;
 pub mod runs;
 pub mod staff;
+mod statements;

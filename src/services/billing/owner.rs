@@ -13,14 +13,17 @@ use crate::services::billing::bills::detail;
 use crate::services::billing::bills::link_of;
 use crate::services::billing::bills::BillDetail;
 use crate::services::billing::bills::Lookup;
+use crate::services::billing::bills::Parts;
 use crate::services::billing::fee_items::rules;
+use crate::services::billing::statements::{owner_bills_statement, reach_statement};
 use crate::services::cache::{self, Deps};
 use crate::state::AppState;
 use chrono::NaiveDate;
-use entity::{bill, fee_item, owner, owner_account, unit, unit_owner};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use entity::{bill, bill_entry, community, fee_item, owner_account, unit, unit_owner};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// `GET /me/arrears`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -64,70 +67,113 @@ pub struct OwnerBillQuery {
     pub status: Option<StatusFilter>,
 }
 
-/// The owner records (and their communities) an account reaches through its verified phone.
-async fn account_records(state: &AppState, account_id: i32) -> ApiResult<Vec<owner::Model>> {
-    let account = owner_account::Entity::find_by_id(account_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    match account.phone_index {
-        Some(index) => Ok(owner::Entity::find()
-            .filter(owner::Column::PhoneIndex.eq(index))
-            .all(&state.db)
-            .await?),
-        None => Ok(Vec::new()),
+/// The links an account's answers rest on: its own, and all links of the units those reach (the
+/// ownership rule weighs each against the others).
+#[derive(Default)]
+struct Reach {
+    own: Vec<Link>,
+    all: Vec<Link>,
+    seen: HashSet<i32>,
+    communities: Vec<i32>,
+}
+
+impl Reach {
+    /// Takes the link of a `statements` row (`l_*`, `own`, `unit_community`); true if it was new.
+    fn take(&mut self, row: &QueryResult) -> ApiResult<bool> {
+        let l = unit_owner::Model::from_query_result(row, "l_")?;
+        if !self.seen.insert(l.id) {
+            return Ok(false);
+        }
+        let link = link_of(&l);
+        if row.try_get::<i32>("", "own")? == 1 {
+            self.own.push(link);
+        }
+        self.all.push(link);
+        self.communities.push(row.try_get("", "unit_community")?);
+        Ok(true)
+    }
+
+    fn deps(&self, account_id: i32) -> Deps {
+        let units = self.own.iter().map(|l| l.unit_id).collect();
+        normalized(self.communities.clone(), units, account_id)
     }
 }
 
-/// The owner records an account reaches and their links to units: what its answers depend on.
-async fn account_reach(state: &AppState, account_id: i32) -> ApiResult<(Vec<unit_owner::Model>, Deps)> {
-    let records = account_records(state, account_id).await?;
-    let communities: Vec<i32> = records.iter().map(|o| o.community_id).collect();
-    let own_links = if records.is_empty() {
-        Vec::new()
-    } else {
-        unit_owner::Entity::find()
-            .filter(unit_owner::Column::OwnerId.is_in(records.iter().map(|o| o.id).collect::<BTreeSet<_>>()))
-            .all(&state.db)
+/// The rows of a `statements` query about an account: 401 when they are none because the account
+/// no longer exists.
+async fn account_rows(state: &AppState, account_id: i32, q: &SelectStatement) -> ApiResult<Vec<QueryResult>> {
+    let rows = state.db.query_all(q).await?;
+    if rows.is_empty() {
+        // No units: a bound account without links, an unbound one, or one that no longer exists.
+        owner_account::Entity::find_by_id(account_id)
+            .one(&state.db)
             .await?
-    };
-    let units = own_links.iter().map(|l| l.unit_id).collect();
-    Ok((own_links, normalized(communities, units, account_id)))
+            .ok_or(ApiError::Unauthenticated)?;
+    }
+    Ok(rows)
+}
+
+async fn account_reach(state: &AppState, account_id: i32) -> ApiResult<Reach> {
+    let mut reach = Reach::default();
+    for row in account_rows(state, account_id, &reach_statement(account_id)).await? {
+        reach.take(&row)?;
+    }
+    Ok(reach)
 }
 
 /// Bills an account may see: those its owner records own under the one ownership rule
 /// (`domain::billing::ownership`): a transfer leaves the transfer month with the seller, and an owner added
-/// later sees the periods from their start on. With what the answer depends on.
-async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill::Model>, Deps)> {
-    let (own_links, deps) = account_reach(state, account_id).await?;
-    if deps.units.is_empty() {
-        return Ok((Vec::new(), deps));
+/// later sees the periods from their start on. With what is needed to present them and what the
+/// answer depends on, all read in one statement (`statements::owner_bills_statement`). Newest due
+/// date first.
+async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill::Model>, Lookup, Deps)> {
+    let mut reach = Reach::default();
+    let mut parts = Parts::default();
+    let mut bills = Vec::new();
+    let (mut seen_bills, mut seen_entries) = (HashSet::new(), HashSet::new());
+    for row in account_rows(state, account_id, &owner_bills_statement(account_id)).await? {
+        if reach.take(&row)? {
+            let l = reach.all.last().map(|l| l.unit_id).unwrap_or_default();
+            parts.units.insert(l, row.try_get("", "unit_code")?);
+        }
+        let community: i32 = row.try_get("", "unit_community")?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = parts.communities.entry(community) {
+            let c = community::Model::from_query_result(&row, "c_")?;
+            slot.insert((c, row.try_get("", "terms_newest")?));
+        }
+        // Left-joined: a unit without bills, a bill without entries.
+        if row
+            .try_get::<Option<i32>>("b_", "id")?
+            .is_some_and(|id| seen_bills.insert(id))
+        {
+            let b = bill::Model::from_query_result(&row, "b_")?;
+            parts.items.insert(b.fee_item_id, row.try_get("", "fee_item_name")?);
+            bills.push(b);
+        }
+        if row
+            .try_get::<Option<i32>>("e_", "id")?
+            .is_some_and(|id| seen_entries.insert(id))
+        {
+            let e = bill_entry::Model::from_query_result(&row, "e_")?;
+            parts.entries.entry(e.bill_id).or_default().push(e);
+        }
     }
-    let all_links: Vec<Link> = unit_owner::Entity::find()
-        .filter(unit_owner::Column::UnitId.is_in(deps.units.clone()))
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(link_of)
-        .collect();
-    let own: Vec<Link> = own_links.iter().map(link_of).collect();
-    let bills = bill::Entity::find()
-        .filter(bill::Column::UnitId.is_in(deps.units.clone()))
-        .order_by_desc(bill::Column::DueDate)
-        .order_by_desc(bill::Column::Id)
-        .all(&state.db)
-        .await?;
+    bills.sort_by(|a, b| b.due_date.cmp(&a.due_date).then(b.id.cmp(&a.id)));
+    let lookup = Lookup::assemble(state, parts).await?;
     let covered = |b: &bill::Model| {
-        own.iter()
-            .any(|l| l.unit_id == b.unit_id && ownership::owns(l, &all_links, b.period_start))
+        reach
+            .own
+            .iter()
+            .any(|l| l.unit_id == b.unit_id && ownership::owns(l, &reach.all, b.period_start))
     };
-    Ok((bills.into_iter().filter(covered).collect(), deps))
+    let deps = reach.deps(account_id);
+    Ok((bills.into_iter().filter(covered).collect(), lookup, deps))
 }
 
 /// What an account's answers depend on: the communities of its owner records, the units they
 /// are linked to, and the account.
 async fn owner_deps(state: &AppState, account_id: i32) -> ApiResult<Deps> {
-    Ok(account_reach(state, account_id).await?.1)
+    Ok(account_reach(state, account_id).await?.deps(account_id))
 }
 
 fn normalized(mut communities: Vec<i32>, mut units: Vec<i32>, account_id: i32) -> Deps {
@@ -162,8 +208,7 @@ pub async fn owner_bills(state: &AppState, token: &str, filter: StatusFilter) ->
         prefetched,
         || owner_deps(state, account_id),
         || async {
-            let (bills, deps) = visible_bills(state, account_id).await?;
-            let lookup = Lookup::load(state, &bills).await?;
+            let (bills, lookup, deps) = visible_bills(state, account_id).await?;
             let mut views = Vec::new();
             for b in bills.iter().filter(|b| filter.keeps(b.status)) {
                 views.push(lookup.view(state, b)?.0);
@@ -183,8 +228,7 @@ pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
         prefetched,
         || owner_deps(state, account_id),
         || async {
-            let (bills, deps) = visible_bills(state, account_id).await?;
-            let lookup = Lookup::load(state, &bills).await?;
+            let (bills, lookup, deps) = visible_bills(state, account_id).await?;
             let (mut principal, mut late, mut n, mut oldest) = (0i64, 0i64, 0usize, None::<NaiveDate>);
             for b in bills
                 .iter()
@@ -211,9 +255,8 @@ pub async fn owner_arrears(state: &AppState, token: &str) -> ApiResult<String> {
 
 /// `GET /me/bills/{id}`: 404 unless the account may see it.
 pub async fn owner_bill(state: &AppState, account_id: i32, bill_id: i32) -> ApiResult<BillDetail> {
-    let (bills, _) = visible_bills(state, account_id).await?;
+    let (bills, lookup, _) = visible_bills(state, account_id).await?;
     let b = bills.into_iter().find(|b| b.id == bill_id).ok_or(ApiError::NotFound)?;
-    let lookup = Lookup::load(state, std::slice::from_ref(&b)).await?;
     detail(&lookup, state, &b)
 }
 
