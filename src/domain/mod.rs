@@ -5,6 +5,7 @@ pub mod money;
 pub mod period;
 pub mod phone;
 pub mod reminders;
+pub mod reports;
 pub mod role;
 pub mod states;
 pub mod suppression;

@@ -29,6 +29,8 @@ pub enum Action {
     ManageCollection,
     /// Calls, visits and printed-notice deliveries: completing staff tasks.
     FollowUp,
+    /// Collection-rate reports (money figures by building and fee item; not for customer service).
+    ReadReports,
 }
 
 impl Role {
@@ -60,9 +62,9 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Finance => matches!(action, ReadSetup | ManageBilling | ManageCollection),
+            Role::Finance => matches!(action, ReadSetup | ManageBilling | ManageCollection | ReadReports),
             Role::Service => matches!(action, ReadSetup | EditUnitsAndOwners | RevealPhone | FollowUp),
-            Role::Collector => matches!(action, ReadSetup | RevealPhone | FollowUp),
+            Role::Collector => matches!(action, ReadSetup | RevealPhone | FollowUp | ReadReports),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod collection;
 pub mod extract;
 pub mod health;
 pub mod payments;
+pub mod reports;
 pub mod sandbox;
 pub mod setup;
 
@@ -137,6 +138,7 @@ pub fn table(demo: bool) -> Vec<Route> {
             collection::case_file_html
         ),
         route!(get, "/api/v1/staff/limitation-alerts", collection::limitation_alerts),
+        route!(get, "/api/v1/staff/reports/collection", reports::collection),
     ];
     if demo {
         t.push(route!(post, "/api/v1/auth/demo/login", access::auth::demo_login));
@@ -274,6 +276,7 @@ impl utoipa::Modify for StandardErrors {
         collection::create_hold, collection::list_holds, collection::end_hold, access::me::notice, collection::list_tasks, collection::notice_html,
         collection::contact, collection::evidence_list, collection::evidence_verify,
         collection::case_file, collection::case_file_html, collection::limitation_alerts,
+        reports::collection,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]

@@ -1,6 +1,6 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← setup ← billing ← collection ← payments, and `demo` on top — and no module
+//! then access ← setup ← billing ← collection ← payments ← reports, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
@@ -9,6 +9,7 @@ pub mod cache;
 pub mod collection;
 pub mod demo;
 pub mod payments;
+pub mod reports;
 pub mod setup;
 
 #[cfg(test)]
@@ -17,7 +18,7 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 8] = [
+    const LAYERS: [&str; 9] = [
         "audit",
         "cache",
         "access",
@@ -25,6 +26,7 @@ mod tests {
         "billing",
         "collection",
         "payments",
+        "reports",
         "demo",
     ];
 

@@ -16,6 +16,7 @@ mod payments;
 mod pii;
 mod print;
 mod reminders;
+mod reports;
 mod sessions;
 mod setup;
 mod staff_users;

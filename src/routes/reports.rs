@@ -1,0 +1,35 @@
+//! Reports for staff.
+use crate::error::{ApiResult, ErrorBody};
+use crate::routes::extract::{Query, StaffAuth};
+use crate::services::reports::collection::{self, CollectionQuery, CollectionReport};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+
+/// 收费率, 户收费率 and 清缴率 of a month as of a day, by building and fee item, with aging and a
+/// 12-month trend (API.md "Report definitions"); `format=csv` downloads it.
+#[utoipa::path(get, path = "/api/v1/staff/reports/collection", tag = "staff-reports", params(CollectionQuery),
+    responses((status = 200, body = CollectionReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn collection(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: Query<CollectionQuery>,
+) -> ApiResult<HttpResponse> {
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(crate::error::ApiError::field("format", "格式应为json或csv")),
+    };
+    let report = collection::collection(&state, &ctx, &q).await?;
+    if !csv {
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let name = format!("collection-{}.csv", report.period);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(collection::to_csv(&report)?))
+}
