@@ -80,6 +80,8 @@ mod tests {
         assert!(!Role::Finance.may(Action::EditUnitsAndOwners));
         assert!(Role::Finance.may(Action::ManageBilling));
         assert!(!Role::Service.may(Action::ManageBilling));
+        assert!(Role::Collector.may(Action::ReadReports) && Role::Finance.may(Action::ReadReports));
+        assert!(!Role::Service.may(Action::ReadReports));
         assert!(!Role::Collector.may(Action::ManageBilling));
         assert!(Role::Collector.may(Action::RevealPhone));
         assert!(!Role::Collector.may(Action::EditUnitsAndOwners));
