@@ -33,7 +33,7 @@ async fn post_ok(app: &TestApp, admin: &str, url: &str, body: Value) -> Value {
 /// Today is 2026-10-20. Units 1 and 2 (building A, 223.75 a month) and 3 (building B, 250.00);
 /// September and October billed (due on the 10th). October: unit 1 paid at the counter; unit 2
 /// adjusted to 200.00; unit 3 paid and then 50.00 refunded. September: unit 3 cancelled, the rest
-/// unpaid. A second community has no bills.
+/// unpaid. Unit 2 is sold today. A second community has no bills.
 async fn books() -> Books {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
@@ -84,6 +84,16 @@ async fn books() -> Books {
         &admin,
         &format!("/api/v1/staff/bills/{sep3}/cancel"),
         json!({"reason": "重复开具"}),
+    )
+    .await;
+    // Unit 2 changes hands today: still one household with the same bills, so no figure moves.
+    app.owner(&admin, "卖方", "13800000002", &[u2]).await;
+    let buyer = app.owner_in(&admin, c1, "买方", "13800000003").await;
+    post_ok(
+        &app,
+        &admin,
+        &format!("/api/v1/staff/units/{u2}/transfer"),
+        json!({"to_owner_ids": [buyer], "date": "2026-10-20"}),
     )
     .await;
     Books { app, admin, c1, c2 }
