@@ -254,6 +254,7 @@ pub fn banner(state: &AppState, port: u16, metrics_port: Option<u16>) -> String 
         format!("wuye 物业缴费 {}", if s.demo { "（演示模式 --demo）" } else { "" }),
         format!("  API      {base}/api/v1"),
         format!("  文档     {base}/docs/"),
+        format!("  控制台   {base}/console/（员工用浏览器登录）"),
         match metrics_port {
             Some(p) => format!(
                 "  指标     http://{}:{p}/metrics（仅本机）",

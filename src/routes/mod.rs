@@ -3,6 +3,7 @@
 pub mod access;
 pub mod billing;
 pub mod collection;
+pub mod console;
 pub mod extract;
 pub mod health;
 pub mod payments;
@@ -157,6 +158,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
     if demo {
         sandbox::configure(cfg);
     }
+    console::configure(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
     }));

@@ -3,6 +3,7 @@
 mod attacks;
 mod bills;
 mod config;
+mod console;
 mod errors;
 mod fake_pay;
 mod health;

@@ -121,6 +121,7 @@ async fn docs_redirect_and_the_start_up_banner_says_what_is_configured() {
         b.contains("http://127.0.0.1:8080/api/v1") && b.contains("http://127.0.0.1:8080/docs/"),
         "{b}"
     );
+    assert!(b.contains("控制台   http://127.0.0.1:8080/console/"), "{b}");
     assert!(b.contains("✓ 微信支付") && b.contains("✓ 支付宝当面付"), "{b}");
     assert!(b.contains("– 腾讯云短信: 未配置"), "{b}");
     assert!(!b.contains("演示登录"), "no demo logins outside --demo");

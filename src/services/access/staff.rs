@@ -15,6 +15,8 @@ use std::sync::OnceLock;
 #[derive(Clone, Debug)]
 pub struct StaffCtx {
     pub id: i32,
+    /// Login name, for what the console shows of who is signed in.
+    pub username: String,
     pub role: Role,
     /// Communities this member may see; ignored for admins, who see all.
     pub communities: Vec<i32>,
@@ -69,6 +71,7 @@ pub async fn load_ctx(state: &AppState, staff_id: i32, token_hash: String) -> Ap
         .collect();
     Ok(StaffCtx {
         id: user.id,
+        username: user.username,
         role,
         communities,
         token_hash,

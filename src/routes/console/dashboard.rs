@@ -1,0 +1,252 @@
+//! 总览: the collection report of a community (or all of the caller's) as a page, with its trend
+//! drawn as SVG, aging, buildings ranked by arrears and fee items; the same report as CSV.
+use super::page::{error_page, html, page};
+use super::{see_other, signed_in, Signed};
+use crate::domain::period::Period;
+use crate::domain::text::esc;
+use crate::domain::Fen;
+use crate::error::ApiError;
+use crate::services::reports::collection::{self, CollectionQuery, CollectionReport, Figures};
+use crate::services::setup::{communities, PageQuery};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::str::FromStr;
+
+#[derive(Deserialize)]
+pub(super) struct DashQuery {
+    community_id: Option<String>,
+    period: Option<String>,
+    as_of: Option<String>,
+}
+
+/// The report query a page asks for: every field from the URL, the month of today by default.
+fn report_query(state: &AppState, q: &DashQuery) -> Result<CollectionQuery, ApiError> {
+    let community_id = match q.community_id.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<i32>()
+                .map_err(|_| ApiError::field("community_id", "小区不存在"))?,
+        ),
+    };
+    Ok(CollectionQuery {
+        community_id,
+        period: q
+            .period
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| Period::month_of(state.today()).to_string()),
+        as_of: q.as_of.clone().filter(|s| !s.is_empty()),
+        format: None,
+    })
+}
+
+fn percent(rate: &Option<String>) -> String {
+    rate.as_deref()
+        .and_then(|r| Decimal::from_str(r).ok())
+        .map_or("—".to_string(), |d| format!("{:.2}%", d * Decimal::ONE_HUNDRED))
+}
+
+fn fen(yuan: &str) -> i64 {
+    Fen::parse(yuan).map_or(0, |f| f.0)
+}
+
+fn figures_cells(f: &Figures) -> String {
+    format!(
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}/{}</td><td class=\"num\">{}</td>",
+        esc(&f.receivable),
+        esc(&f.collected),
+        percent(&f.collection_rate),
+        f.households_paid,
+        f.households_billed,
+        percent(&f.household_rate)
+    )
+}
+
+const FIGURES_HEAD: &str = "<th class=\"num\">应收(元)</th><th class=\"num\">实收(元)</th><th class=\"num\">收费率</th><th class=\"num\">已缴/应缴户</th><th class=\"num\">户收费率</th>";
+
+fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) -> String {
+    let scope = match (&r.community, q.community_id) {
+        (Some(name), _) => name.clone(),
+        (None, _) => format!("全部小区（{}个）", names.len()),
+    };
+    let mut options = String::from("<option value=\"\">全部小区</option>");
+    for (id, name) in names {
+        let sel = if q.community_id == Some(*id) { " selected" } else { "" };
+        options.push_str(&format!("<option value=\"{id}\"{sel}>{}</option>", esc(name)));
+    }
+    let csv_link = format!(
+        "/console/reports/collection.csv?community_id={}&amp;period={}&amp;as_of={}",
+        q.community_id.map(|c| c.to_string()).unwrap_or_default(),
+        esc(&r.period),
+        r.as_of
+    );
+    let total_unpaid = [&r.aging.d0_30, &r.aging.d31_90, &r.aging.d91_180, &r.aging.d181_plus]
+        .iter()
+        .map(|s| fen(s))
+        .sum::<i64>();
+    let mut out = format!(
+        "<h1>总览 · {}</h1>\
+         <form class=\"inline\" method=\"get\" action=\"/console/\">\
+         <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{options}</select></label>\
+         <label for=\"period\">账期<input id=\"period\" name=\"period\" value=\"{}\" pattern=\"\\d{{4}}-\\d{{2}}\" placeholder=\"2026-11\"></label>\
+         <label for=\"as_of\">截至<input id=\"as_of\" name=\"as_of\" type=\"date\" value=\"{}\"></label>\
+         <button type=\"submit\">查看</button> <a href=\"{csv_link}\">下载CSV</a></form>\
+         <p class=\"muted\">{}账期，数据截至{}日终；只计本金，滞纳金另列。</p>\
+         <div class=\"cards\">\
+         <div class=\"card\"><div>收费率</div><div class=\"big\" id=\"collection-rate\">{}</div><div class=\"muted\">实收 {} / 应收 {} 元</div></div>\
+         <div class=\"card\"><div>户收费率</div><div class=\"big\" id=\"household-rate\">{}</div><div class=\"muted\">已缴清 {} / 应缴 {} 户</div></div>\
+         <div class=\"card\"><div>清缴率（{}年初欠费）</div><div class=\"big\" id=\"clearance-rate\">{}</div><div class=\"muted\">收回 {} / 年初欠费 {} 元（减免 {}）</div></div>\
+         <div class=\"card\"><div>欠费本金</div><div class=\"big\">{}</div><div class=\"muted\">截至{}未缴、已到期</div></div>\
+         </div>",
+        esc(&scope),
+        esc(&r.period),
+        r.as_of,
+        esc(&r.period),
+        r.as_of,
+        percent(&r.figures.collection_rate),
+        esc(&r.figures.collected),
+        esc(&r.figures.receivable),
+        percent(&r.figures.household_rate),
+        r.figures.households_paid,
+        r.figures.households_billed,
+        esc(r.period.get(..4).unwrap_or_default()),
+        percent(&r.clearance_rate),
+        esc(&r.arrears_recovered),
+        esc(&r.arrears_at_year_start),
+        esc(&r.arrears_waived),
+        Fen(total_unpaid).to_yuan_string(),
+        r.as_of,
+    );
+    // Rates come with four decimals: basis points exactly.
+    let points: Vec<(String, Option<i64>)> = r
+        .trend
+        .iter()
+        .map(|t| {
+            let bp = t
+                .collection_rate
+                .as_deref()
+                .and_then(|s| Decimal::from_str(s).ok())
+                .and_then(|d| (d * Decimal::from(10_000)).to_i64());
+            (t.period.clone(), bp)
+        })
+        .collect();
+    out.push_str("<h2>近12个月当期收费率</h2>");
+    out.push_str(&super::chart::rate_line("近12个月当期收费率", &points));
+    out.push_str(&format!(
+        "<h2>欠费账龄</h2><table><tr><th>逾期天数</th><th class=\"num\">欠费本金(元)</th></tr>\
+         <tr><td>0–30天</td><td class=\"num\">{}</td></tr><tr><td>31–90天</td><td class=\"num\">{}</td></tr>\
+         <tr><td>91–180天</td><td class=\"num\">{}</td></tr><tr><td>181天以上</td><td class=\"num\">{}</td></tr></table>",
+        esc(&r.aging.d0_30),
+        esc(&r.aging.d31_90),
+        esc(&r.aging.d91_180),
+        esc(&r.aging.d181_plus)
+    ));
+    let mut buildings: Vec<_> = r.by_building.iter().collect();
+    buildings.sort_by_key(|b| std::cmp::Reverse(fen(&b.figures.receivable) - fen(&b.figures.collected)));
+    out.push_str(&format!(
+        "<h2>楼栋（按本期欠费排序）</h2><table><tr><th>楼栋</th><th class=\"num\">本期欠费(元)</th>{FIGURES_HEAD}</tr>"
+    ));
+    for b in buildings {
+        let name = match names.iter().find(|(id, _)| *id == b.community_id) {
+            Some((_, c)) if r.community.is_none() => format!("{c} {}", b.building),
+            _ => b.building.clone(),
+        };
+        out.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">{}</td>{}</tr>",
+            esc(&name),
+            Fen(fen(&b.figures.receivable) - fen(&b.figures.collected)).to_yuan_string(),
+            figures_cells(&b.figures)
+        ));
+    }
+    out.push_str("</table>");
+    out.push_str(&format!(
+        "<h2>收费项目</h2><table><tr><th>收费项目</th>{FIGURES_HEAD}</tr>"
+    ));
+    for f in &r.by_fee_item {
+        out.push_str(&format!(
+            "<tr><td>{}</td>{}</tr>",
+            esc(&f.fee_item),
+            figures_cells(&f.figures)
+        ));
+    }
+    out.push_str("</table>");
+    if let Some(per) = &r.by_community {
+        out.push_str(&format!("<h2>各小区</h2><table><tr><th>小区</th>{FIGURES_HEAD}</tr>"));
+        for c in per {
+            out.push_str(&format!(
+                "<tr><td><a href=\"/console/?community_id={}&amp;period={}\">{}</a></td>{}</tr>",
+                c.community_id.unwrap_or_default(),
+                esc(&c.period),
+                esc(c.community.as_deref().unwrap_or_default()),
+                figures_cells(&c.figures)
+            ));
+        }
+        out.push_str("</table>");
+    }
+    out
+}
+
+async fn load(
+    state: &AppState,
+    signed: &Signed,
+    q: &DashQuery,
+) -> Result<(CollectionReport, CollectionQuery), ApiError> {
+    let query = report_query(state, q)?;
+    let report = collection::collection(state, &signed.ctx, &query).await?;
+    Ok((report, query))
+}
+
+/// `GET /console/`.
+pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Query<DashQuery>) -> HttpResponse {
+    let signed = match signed_in(&state, &req).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/console/login"),
+        Err(e) => return error_page(&e, None),
+    };
+    let (report, query) = match load(&state, &signed, &q).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&e, Some(&signed.viewer())),
+    };
+    let names = match communities::list_communities(
+        &state,
+        &signed.ctx,
+        PageQuery {
+            page: Some(1),
+            per_page: Some(200),
+        },
+    )
+    .await
+    {
+        Ok(p) => p.items.into_iter().map(|c| (c.id, c.name)).collect::<Vec<_>>(),
+        Err(e) => return error_page(&e, Some(&signed.viewer())),
+    };
+    let body = render(&report, &names, &query);
+    html(StatusCode::OK).body(page("总览", Some(&signed.viewer()), &body))
+}
+
+/// `GET /console/reports/collection.csv`: the report as the API's CSV.
+pub(super) async fn csv(state: web::Data<AppState>, req: HttpRequest, q: web::Query<DashQuery>) -> HttpResponse {
+    let signed = match signed_in(&state, &req).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/console/login"),
+        Err(e) => return error_page(&e, None),
+    };
+    let bytes = load(&state, &signed, &q)
+        .await
+        .and_then(|(r, _)| Ok((collection::to_csv(&r)?, r.period)));
+    match bytes {
+        Ok((body, period)) => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"collection-{period}.csv\""),
+            ))
+            .body(body),
+        Err(e) => error_page(&e, Some(&signed.viewer())),
+    }
+}

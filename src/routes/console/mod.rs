@@ -1,0 +1,210 @@
+//! The staff console under `/console/`: server-rendered pages over the same services, roles, scopes
+//! and session store as the API. Signed in by an HttpOnly, SameSite=Strict cookie (Secure when
+//! `server.public_url` is https) scoped to `/console`, so the JSON API never accepts a cookie; every
+//! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
+//! session).
+mod chart;
+mod dashboard;
+mod page;
+
+use crate::error::ApiError;
+use crate::routes::extract::client_ip;
+use crate::services::access::identity;
+use crate::services::access::sessions::{self, Subject};
+use crate::services::access::staff::{self, StaffCtx};
+use crate::state::AppState;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use page::{error_page, html, Viewer};
+use serde::Deserialize;
+
+const SESSION: &str = "wuye_staff";
+const LOGIN_CSRF: &str = "wuye_csrf";
+
+/// Registers `/console` and everything under it (a console 404 page for unknown paths).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/console", web::get().to(|| async { see_other("/console/") }))
+        .service(
+            web::scope("/console")
+                .route("/", web::get().to(dashboard::show))
+                .route("/login", web::get().to(login_form))
+                .route("/login", web::post().to(login))
+                .route("/logout", web::post().to(logout))
+                .route("/reports/collection.csv", web::get().to(dashboard::csv))
+                .default_service(web::to(not_found)),
+        );
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("Location", to)).finish()
+}
+
+fn secure(state: &AppState) -> bool {
+    state
+        .settings
+        .server
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+}
+
+fn cookie<'a>(state: &AppState, name: &'a str, value: String, max_age_secs: i64) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/console")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure(state))
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
+        .finish()
+}
+
+/// A signed-in staff member and the CSRF token of their session.
+pub(crate) struct Signed {
+    pub ctx: StaffCtx,
+    pub csrf: String,
+}
+
+impl Signed {
+    pub(crate) fn viewer(&self) -> Viewer<'_> {
+        Viewer {
+            username: &self.ctx.username,
+            role: self.ctx.role.as_str(),
+            csrf: &self.csrf,
+        }
+    }
+}
+
+/// The session's CSRF token: keyed by the server's secret, bound to the session.
+fn session_csrf(state: &AppState, token_hash: &str) -> String {
+    state.cipher.blind_index(&format!("console-csrf:{token_hash}"))
+}
+
+/// The staff member the session cookie names; None when there is none or it is not (any longer) valid.
+pub(crate) async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Signed>, ApiError> {
+    let Some(c) = req.cookie(SESSION) else {
+        return Ok(None);
+    };
+    let session = match sessions::resolve(state, c.value()).await {
+        Ok(s) => s,
+        Err(ApiError::Unauthenticated) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Subject::Staff(id) = session.subject else {
+        return Ok(None);
+    };
+    let csrf = session_csrf(state, &session.token_hash);
+    match staff::load_ctx(state, id, session.token_hash).await {
+        Ok(ctx) => Ok(Some(Signed { ctx, csrf })),
+        Err(ApiError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Compares tokens through their digests, so the time taken says nothing about a guess's prefix.
+fn same(a: &str, b: &str) -> bool {
+    crate::crypto::token_hash(a) == crate::crypto::token_hash(b)
+}
+
+fn login_page(status: StatusCode, csrf: &str, username: &str, error: Option<&str>) -> HttpResponse {
+    use crate::domain::text::esc;
+    let error = error.map_or(String::new(), |e| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))
+    });
+    let body = format!(
+        "<div class=\"login\"><h1>员工登录</h1>{error}<form method=\"post\" action=\"/console/login\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"username\">用户名<input id=\"username\" name=\"username\" autocomplete=\"username\" required value=\"{}\"></label>\
+         <label for=\"password\">密码<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <button type=\"submit\">登录</button></form></div>",
+        esc(csrf),
+        esc(username)
+    );
+    html(status).body(page::page("员工登录", None, &body))
+}
+
+async fn login_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    match signed_in(&state, &req).await {
+        Ok(Some(_)) => return see_other("/console/"),
+        Ok(None) => {}
+        Err(e) => return error_page(&e, None),
+    }
+    let token = match crate::crypto::new_token() {
+        Ok(t) => t,
+        Err(e) => return error_page(&ApiError::internal(e), None),
+    };
+    let mut r = login_page(StatusCode::OK, &token, "", None);
+    if let Err(e) = r.add_cookie(&cookie(&state, LOGIN_CSRF, token, 3_600)) {
+        return error_page(&ApiError::internal(e), None);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+    let expected = req
+        .cookie(LOGIN_CSRF)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !same(&expected, &form.csrf) {
+        return error_page(&ApiError::Forbidden, None);
+    }
+    match identity::staff_login(&state, &form.username, &form.password, &client_ip(&req)).await {
+        Ok(done) => {
+            let mut r = see_other("/console/");
+            let set = r
+                .add_cookie(&cookie(&state, SESSION, done.token, done.expires_in))
+                .and_then(|_| r.add_removal_cookie(&cookie(&state, LOGIN_CSRF, String::new(), 0)));
+            match set {
+                Ok(()) => r,
+                Err(e) => error_page(&ApiError::internal(e), None),
+            }
+        }
+        Err(ApiError::InvalidCredentials) => login_page(
+            StatusCode::UNAUTHORIZED,
+            &expected,
+            &form.username,
+            Some("用户名或密码错误"),
+        ),
+        Err(e) => error_page(&e, None),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
+    let signed = match signed_in(&state, &req).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/console/login"),
+        Err(e) => return error_page(&e, None),
+    };
+    if !same(&signed.csrf, &form.csrf) {
+        return error_page(&ApiError::Forbidden, Some(&signed.viewer()));
+    }
+    if let Err(e) = sessions::end(&state, &signed.ctx.token_hash).await {
+        return error_page(&e, None);
+    }
+    let mut r = see_other("/console/login");
+    match r.add_removal_cookie(&cookie(&state, SESSION, String::new(), 0)) {
+        Ok(()) => r,
+        Err(e) => error_page(&ApiError::internal(e), None),
+    }
+}
+
+async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let signed = signed_in(&state, &req).await.ok().flatten();
+    error_page(&ApiError::NotFound, signed.as_ref().map(Signed::viewer).as_ref())
+}

@@ -1,0 +1,236 @@
+//! The staff console over HTTP: cookie sign-in with CSRF, the same roles, scopes and session store
+//! as the API, the dashboard's figures equal to the report API's, escaping, and console error pages.
+use crate::bills::{estate, run};
+use crate::helpers::*;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::Response;
+use serde_json::Value;
+
+/// `name=value` of a Set-Cookie header, and the whole header.
+fn set_cookie(r: &Response, name: &str) -> Option<(String, String)> {
+    r.headers().get_all(SET_COOKIE).iter().find_map(|h| {
+        let h = h.to_str().ok()?.to_string();
+        let pair = h.split(';').next()?.trim().to_string();
+        pair.starts_with(&format!("{name}=")).then_some((pair, h))
+    })
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// Opens the login form: (csrf cookie pair, csrf field).
+async fn login_form(app: &TestApp) -> (String, String) {
+    let r = app.http.get(app.url("/console/login")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (pair, header) = set_cookie(&r, "wuye_csrf").expect("csrf cookie");
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Strict"),
+        "{header}"
+    );
+    let html = r.text().await.unwrap();
+    (pair, hidden_csrf(&html))
+}
+
+async fn post_login(app: &TestApp, cookie: &str, csrf: &str, user: &str, pw: &str) -> Response {
+    app.http
+        .post(app.url("/console/login"))
+        .header(COOKIE, cookie)
+        .form(&[("csrf", csrf), ("username", user), ("password", pw)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in through the form; the session cookie pair.
+async fn sign_in(app: &TestApp, user: &str, pw: &str) -> String {
+    let (cookie, csrf) = login_form(app).await;
+    let r = post_login(app, &cookie, &csrf, user, pw).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/console/");
+    set_cookie(&r, "wuye_staff").expect("session cookie").0
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let r = app.http.get(app.url(path)).header(COOKIE, cookie).send().await.unwrap();
+    let status = r.status().as_u16();
+    if status == 200 {
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+    (status, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn staff_sign_in_with_a_strict_cookie_and_csrf_and_sign_out_ends_the_session() {
+    let app = spawn_app().await;
+    // Unsigned: the dashboard sends you to the form.
+    let r = app.http.get(app.url("/console/")).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()),
+        (303, "/console/login")
+    );
+    let (cookie, csrf) = login_form(&app).await;
+    let form_html = app
+        .http
+        .get(app.url("/console/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form_html.contains("<label for=\"username\">") && form_html.contains("<label for=\"password\">"));
+    // Without the matching token nothing is tried.
+    for (c, t) in [
+        (cookie.as_str(), "forged"),
+        ("wuye_csrf=other", csrf.as_str()),
+        ("", csrf.as_str()),
+    ] {
+        let r = post_login(&app, c, t, ADMIN_USER, ADMIN_PASSWORD).await;
+        assert_eq!(r.status(), 403);
+        assert!(set_cookie(&r, "wuye_staff").is_none());
+        assert!(r.text().await.unwrap().contains("无权访问"));
+    }
+    // A wrong password: the form again, in Chinese, no session.
+    let r = post_login(&app, &cookie, &csrf, ADMIN_USER, "wrong").await;
+    assert_eq!(r.status(), 401);
+    assert!(set_cookie(&r, "wuye_staff").is_none());
+    assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+    // Right: a session cookie, HttpOnly, SameSite=Strict, scoped to /console, not Secure over http.
+    let r = post_login(&app, &cookie, &csrf, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let (session, header) = set_cookie(&r, "wuye_staff").unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(header.contains(flag), "{flag}: {header}");
+    }
+    assert!(!header.contains("Secure"), "{header}");
+    let (status, html) = page(&app, "/console/", &session).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("总览") && html.contains("admin · 管理员"), "{html}");
+    // The same session store as the API: the cookie's token is a staff session there too.
+    let token = session.trim_start_matches("wuye_staff=");
+    assert_eq!(app.get("/api/v1/staff/communities", Some(token)).await.status(), 200);
+    // Signing out needs the session's token, then ends the session everywhere.
+    let out = |t: String| {
+        app.http
+            .post(app.url("/console/logout"))
+            .header(COOKIE, session.clone())
+            .form(&[("csrf", t)])
+            .send()
+    };
+    assert_eq!(out("forged".into()).await.unwrap().status(), 403);
+    let r = out(hidden_csrf(&html)).await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()),
+        (303, "/console/login")
+    );
+    assert_eq!(page(&app, "/console/", &session).await.0, 303);
+    assert_eq!(app.get("/api/v1/staff/communities", Some(token)).await.status(), 401);
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_reports_figures_with_its_chart_escaped_and_scoped() {
+    let e = estate().await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    run(&e.app, &e.admin, e.community, "2026-10").await;
+    let r = e
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&e.admin),
+            &serde_json::json!({"bill_ids": [bill_id(&e, "2026-10").await], "method": "cash", "reference": "收据0001"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    // A community name that would run as script if printed raw.
+    let evil = e
+        .app
+        .patch(
+            &format!("/api/v1/staff/communities/{}", e.community),
+            Some(&e.admin),
+            &serde_json::json!({"name": "<script>alert(1)</script>花园"}),
+        )
+        .await;
+    assert_eq!(evil.status(), 200, "{}", evil.text().await.unwrap());
+    let session = sign_in(&e.app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let q = format!("community_id={}&period=2026-10", e.community);
+    let (status, html) = page(&e.app, &format!("/console/?{q}"), &session).await;
+    assert_eq!(status, 200);
+    let api: Value = e
+        .app
+        .get_json(&format!("/api/v1/staff/reports/collection?{q}"), Some(&e.admin))
+        .await;
+    // 1 of 1 October bills paid: 100.00 %; the page says what the API says.
+    assert_eq!(api["collection_rate"], "1.0000");
+    assert!(
+        html.contains("<div class=\"big\" id=\"collection-rate\">100.00%</div>"),
+        "{html}"
+    );
+    assert!(html.contains(&format!(
+        "实收 {} / 应收 {} 元",
+        api["collected"].as_str().unwrap(),
+        api["receivable"].as_str().unwrap()
+    )));
+    assert!(html.contains("<svg class=\"chart\"") && html.contains("2026-10：100.00%"));
+    assert!(!html.contains("<script>alert(1)</script>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;花园"));
+    // The CSV behind the page needs the session too.
+    let r = e
+        .app
+        .http
+        .get(e.app.url(&format!("/console/reports/collection.csv?{q}")))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().starts_with("\u{feff}类别".as_bytes()));
+    // Scope and role: another community's figures are a console 404, customer service a 403 page.
+    let other = e.app.community(&e.admin, "C2").await;
+    e.app.staff_member(&e.admin, "fin", "finance", &[other]).await;
+    let fin = sign_in(&e.app, "fin", "long-enough-pw").await;
+    let (status, html) = page(&e.app, &format!("/console/?{q}"), &fin).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("页面不存在") && html.contains("<!doctype html>"));
+    e.app.staff_member(&e.admin, "svc", "service", &[e.community]).await;
+    let svc = sign_in(&e.app, "svc", "long-enough-pw").await;
+    let (status, html) = page(&e.app, "/console/", &svc).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("无权访问"));
+    // A bad period is a page that says why, not JSON.
+    let (status, html) = page(&e.app, "/console/?period=2026-13", &session).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("<h1>无法完成</h1>"), "{html}");
+    // Unknown console paths: the console's own 404 page.
+    let (status, html) = page(&e.app, "/console/nope", &session).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("返回总览"));
+}
+
+async fn bill_id(e: &crate::bills::Estate, period: &str) -> i64 {
+    let v: Value = e
+        .app
+        .get_json(
+            &format!("/api/v1/staff/bills?community_id={}&period={period}", e.community),
+            Some(&e.admin),
+        )
+        .await;
+    let items = v["items"].as_array().or(v.as_array()).unwrap().clone();
+    items[0]["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure() {
+    let app = spawn_app_with(TestOptions {
+        overrides: vec![("server.public_url", "https://wuye.example.com".into())],
+        ..Default::default()
+    })
+    .await;
+    let (cookie, csrf) = login_form(&app).await;
+    let r = post_login(&app, &cookie, &csrf, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let (_, header) = set_cookie(&r, "wuye_staff").unwrap();
+    assert!(header.contains("Secure") && header.contains("HttpOnly"), "{header}");
+}
