@@ -1,0 +1,200 @@
+//! The console in a real browser: Debian's Chromium driven over WebDriver (chromium-driver) signs
+//! in, reads the dashboard and its chart, and signs out; screenshots of each page at desktop and
+//! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
+//! a missing browser into a failure instead of a skip.
+use crate::bills::{estate, run};
+use crate::helpers::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DRIVER: &str = "/usr/bin/chromedriver";
+
+fn browser_present() -> bool {
+    let present = Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists();
+    if !present && std::env::var("WUYE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+        panic!(
+            "WUYE_REQUIRE_BROWSER=1 but chromium or chromedriver is missing (apt-get install chromium chromium-driver)"
+        );
+    }
+    if !present {
+        eprintln!("skipped: chromium or chromedriver not installed (CI installs them and requires them)");
+    }
+    present
+}
+
+/// A chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(DRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let d = Driver { child, port };
+    let status = format!("http://127.0.0.1:{port}/status");
+    for _ in 0..100 {
+        if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(d: &Driver, width: u32, height: u32) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": CHROMIUM, "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+            "--disable-dev-shm-usage", "--lang=zh-CN", format!("--window-size={width},{height}")]}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", d.port))
+        .await
+        .expect("a WebDriver session")
+}
+
+fn shots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shoot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn sign_in(c: &Client, app: &TestApp) {
+    c.goto(&app.url("/console/")).await.unwrap();
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/console/login",
+        "unsigned → the form"
+    );
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_USER)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("collection-rate")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_chromium() {
+    if !browser_present() {
+        return;
+    }
+    let e = estate().await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    run(&e.app, &e.admin, e.community, "2026-10").await;
+    let bills: serde_json::Value = e
+        .app
+        .get_json(
+            &format!("/api/v1/staff/bills?community_id={}&period=2026-10", e.community),
+            Some(&e.admin),
+        )
+        .await;
+    let oct = bills["items"].as_array().or(bills.as_array()).unwrap()[0]["id"].clone();
+    let r = e
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&e.admin),
+            &json!({"bill_ids": [oct], "method": "cash", "reference": "收据0001"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+
+    let d = driver().await;
+    let c = browser(&d, 1280, 900).await;
+    c.goto(&e.app.url("/console/login")).await.unwrap();
+    shoot(&c, "console-login-1280").await;
+    sign_in(&c, &e.app).await;
+    c.goto(
+        &e.app
+            .url(&format!("/console/?community_id={}&period=2026-10", e.community)),
+    )
+    .await
+    .unwrap();
+    let rate = c
+        .find(Locator::Id("collection-rate"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rate, "100.00%", "October: its one bill paid");
+    let title = c
+        .find(Locator::Css("svg.chart > title"))
+        .await
+        .unwrap()
+        .html(true)
+        .await
+        .unwrap();
+    assert_eq!(title, "近12个月当期收费率");
+    let dots = c.find_all(Locator::Css("svg.chart circle.dot")).await.unwrap();
+    assert_eq!(dots.len(), 2, "September (0 %) and October (100 %) have bills");
+    // The session cookie is not readable from the page.
+    let script = c.execute("return document.cookie", vec![]).await;
+    assert!(
+        script.map(|v| !v.to_string().contains("wuye_staff")).unwrap_or(true),
+        "HttpOnly"
+    );
+    shoot(&c, "console-dashboard-1280").await;
+    // Signing out lands on the form; the dashboard then asks for it again.
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("username")).await.unwrap();
+    c.goto(&e.app.url("/console/")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/console/login");
+    c.close().await.unwrap();
+
+    // The same pages at tablet width.
+    let t = browser(&d, 768, 1024).await;
+    sign_in(&t, &e.app).await;
+    shoot(&t, "console-dashboard-768").await;
+    t.goto(&e.app.url("/console/nope")).await.unwrap();
+    assert!(t.source().await.unwrap().contains("页面不存在"));
+    shoot(&t, "console-404-768").await;
+    t.close().await.unwrap();
+}
