@@ -1,5 +1,6 @@
 //! The console in a real browser: Debian's Chromium driven over WebDriver (chromium-driver) signs
-//! in, reads the dashboard and its chart, and signs out; screenshots of each page at desktop and
+//! in, reads the dashboard and its chart, records a counter payment and opens its receipt, and signs
+//! out; screenshots of each page at desktop and
 //! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
 //! a missing browser into a failure instead of a skip.
 use crate::bills::{estate, run};
@@ -177,6 +178,37 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
         "HttpOnly"
     );
     shoot(&c, "console-dashboard-1280").await;
+    // The counter: the unit's open bill (September) ticked, cash with the receipt book number, and
+    // the receipt it prints.
+    c.goto(&e.app.url(&format!("/console/counter/units/{}", e.unit)))
+        .await
+        .unwrap();
+    shoot(&c, "console-counter-1280").await;
+    c.find(Locator::Id("reference"))
+        .await
+        .unwrap()
+        .send_keys("收据0012")
+        .await
+        .unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The form posts and is redirected to the receipt: wait for that page, not the form's.
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().path().ends_with("/receipt") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(h1, "收款收据");
+    assert!(c.current_url().await.unwrap().path().ends_with("/receipt"));
+    assert!(c.source().await.unwrap().contains("2026-09"));
+    shoot(&c, "console-receipt-1280").await;
+    c.goto(&e.app.url("/console/")).await.unwrap();
     // Signing out lands on the form; the dashboard then asks for it again.
     c.find(Locator::Css("header form button"))
         .await

@@ -234,3 +234,93 @@ async fn behind_https_the_session_cookie_is_secure() {
     let (_, header) = set_cookie(&r, "wuye_staff").unwrap();
     assert!(header.contains("Secure") && header.contains("HttpOnly"), "{header}");
 }
+
+#[tokio::test]
+async fn the_counter_records_ticked_bills_and_prints_the_receipt() {
+    let e = estate().await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    run(&e.app, &e.admin, e.community, "2026-10").await;
+    let session = sign_in(&e.app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let (status, html) = page(
+        &e.app,
+        &format!("/console/counter?community_id={}", e.community),
+        &session,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("href=\"/console/counter/units/{}\"", e.unit)),
+        "{html}"
+    );
+    assert!(html.contains("张三 138****0001"), "owners masked: {html}");
+    let (status, html) = page(&e.app, &format!("/console/counter/units/{}", e.unit), &session).await;
+    assert_eq!(status, 200);
+    let sep = bill_id(&e, "2026-09").await;
+    assert!(html.contains(&format!("name=\"bill_ids\" value=\"{sep}\"")), "{html}");
+    let csrf = hidden_csrf(&html);
+    let post = |body: String| {
+        e.app
+            .http
+            .post(e.app.url("/console/counter"))
+            .header(COOKIE, &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    // Without the session's token nothing is recorded.
+    let r = post(format!("csrf=forged&bill_ids={sep}&method=cash&reference=R1"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(e.app.count("payments").await, 0);
+    // Nothing ticked: said, not recorded.
+    let r = post(format!("csrf={csrf}&method=cash&reference=R1")).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("请至少勾选一张账单"));
+    // September only (October stays open), cash with the receipt book number.
+    let r = post(format!(
+        "csrf={csrf}&bill_ids={sep}&method=cash&reference=%E6%94%B6%E6%8D%AE0012"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()[LOCATION].to_str().unwrap().to_string();
+    assert!(to.starts_with("/console/payments/") && to.ends_with("/receipt"), "{to}");
+    let (status, receipt) = page(&e.app, &to, &session).await;
+    assert_eq!(status, 200);
+    let bill: Value = e
+        .app
+        .get_json(&format!("/api/v1/staff/bills/{sep}"), Some(&e.admin))
+        .await;
+    assert_eq!(bill["status"], "paid");
+    assert!(
+        receipt.contains(bill["paid"].as_str().unwrap()),
+        "the amount paid: {receipt}"
+    );
+    assert!(
+        receipt.contains("2026-09") && receipt.contains("贰佰贰拾陆元伍角伍分"),
+        "{receipt}"
+    );
+    let (_, html) = page(&e.app, &format!("/console/counter/units/{}", e.unit), &session).await;
+    assert!(!html.contains(&format!("value=\"{sep}\"")) && html.contains("2026-10"));
+    // Customer service may not take money.
+    e.app.staff_member(&e.admin, "svc", "service", &[e.community]).await;
+    let svc = sign_in(&e.app, "svc", "long-enough-pw").await;
+    let (_, svc_page) = page(&e.app, &format!("/console/counter/units/{}", e.unit), &svc).await;
+    let r = e
+        .app
+        .http
+        .post(e.app.url("/console/counter"))
+        .header(COOKIE, &svc)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={}&bill_ids={}&method=cash&reference=R2",
+            hidden_csrf(&svc_page),
+            bill_id(&e, "2026-10").await
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(e.app.count("payments").await, 1);
+}

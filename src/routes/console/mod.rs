@@ -4,6 +4,7 @@
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
 //! session).
 mod chart;
+mod counter;
 mod dashboard;
 mod page;
 
@@ -32,11 +33,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::post().to(login))
                 .route("/logout", web::post().to(logout))
                 .route("/reports/collection.csv", web::get().to(dashboard::csv))
+                .route("/counter", web::get().to(counter::units))
+                .route("/counter", web::post().to(counter::record))
+                .route("/counter/units/{id}", web::get().to(counter::unit))
+                .route("/payments/{id}/receipt", web::get().to(counter::receipt))
                 .default_service(web::to(not_found)),
         );
 }
 
-fn see_other(to: &str) -> HttpResponse {
+pub(crate) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("Location", to)).finish()
 }
 
@@ -102,7 +107,7 @@ pub(crate) async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Opt
 }
 
 /// Compares tokens through their digests, so the time taken says nothing about a guess's prefix.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     crate::crypto::token_hash(a) == crate::crypto::token_hash(b)
 }
 

@@ -35,7 +35,7 @@ pub struct Viewer<'a> {
 pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
-            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a></nav>\
+            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a></nav>\
              <form method=\"post\" action=\"/console/logout\"><span>{} · {}</span> \
              <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button class=\"link\" type=\"submit\">退出</button></form></header>",
             esc(v.username),
@@ -92,8 +92,20 @@ pub fn error_page(e: &ApiError, viewer: Option<&Viewer<'_>>) -> HttpResponse {
         s if s.is_server_error() => ("暂时无法完成", "系统暂时无法完成此操作，请稍后重试。".to_string()),
         _ => ("无法完成", e.message()),
     };
+    // What was wrong with each field, as the API's `details.fields` says it.
+    let fields: String = match e {
+        ApiError::Validation(f) | ApiError::BadRequest(_, Some(f)) => {
+            f.values().map(|m| format!("<li>{}</li>", esc(m))).collect()
+        }
+        _ => String::new(),
+    };
+    let fields = if fields.is_empty() {
+        fields
+    } else {
+        format!("<ul class=\"error\">{fields}</ul>")
+    };
     let body = format!(
-        "<h1>{}</h1><p>{}</p><p><a href=\"/console/\">返回总览</a></p>",
+        "<h1>{}</h1><p>{}</p>{fields}<p><a href=\"/console/\">返回总览</a></p>",
         esc(title),
         esc(&text)
     );

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct StaffBillQuery {
     pub community_id: i32,
+    /// One unit's bills only.
+    pub unit_id: Option<i32>,
     #[param(pattern = r#"^(unpaid|paid|waived|cancelled)$"#)]
     pub status: Option<String>,
     #[param(
@@ -76,6 +78,9 @@ pub async fn staff_bills(
     if let Some(p) = &q.period {
         let p = Period::parse(p).map_err(|m| ApiError::field("period", m))?;
         cond = cond.add(bill::Column::Period.eq(p.to_string()));
+    }
+    if let Some(u) = q.unit_id {
+        cond = cond.add(bill::Column::UnitId.eq(u));
     }
     if let Some(n) = q.min_days_overdue {
         if !(0..=36_500).contains(&n) {

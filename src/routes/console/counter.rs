@@ -1,0 +1,227 @@
+//! 收费 (the counter): pick a unit, tick its open bills, record cash, POS or a transfer with its
+//! reference, and print the receipt. The same counter service as `POST /staff/payments/counter`.
+use super::page::{error_page, html, page};
+use super::{same, see_other, signed_in, Signed};
+use crate::domain::text::esc;
+use crate::error::ApiError;
+use crate::services::billing::staff::{staff_bills, StaffBillQuery};
+use crate::services::payments::counter::{counter, CounterPayment};
+use crate::services::payments::receipts::staff_receipt_html;
+use crate::services::setup::units::{get_unit, list_units, UnitQuery};
+use crate::services::setup::{communities, PageQuery};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+async fn signed(state: &AppState, req: &HttpRequest) -> Result<Signed, HttpResponse> {
+    match signed_in(state, req).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(see_other("/console/login")),
+        Err(e) => Err(error_page(&e, None)),
+    }
+}
+
+fn all() -> PageQuery {
+    PageQuery {
+        page: Some(1),
+        per_page: Some(200),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct UnitsQuery {
+    community_id: Option<i32>,
+    building: Option<String>,
+}
+
+/// `GET /console/counter`: a community's units (by building), each a link to its open bills.
+pub(super) async fn units(state: web::Data<AppState>, req: HttpRequest, q: web::Query<UnitsQuery>) -> HttpResponse {
+    let s = match signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = async {
+        let names: Vec<(i32, String)> = communities::list_communities(&state, &s.ctx, all())
+            .await?
+            .items
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let Some(community) = q.community_id.or(names.first().map(|(id, _)| *id)) else {
+            return Ok("<h1>收费</h1><p>您负责的范围内还没有小区。</p>".to_string());
+        };
+        let building = q.building.clone().filter(|b| !b.trim().is_empty());
+        let units = list_units(
+            &state,
+            &s.ctx,
+            UnitQuery {
+                community_id: community,
+                building: building.clone(),
+            },
+            all(),
+        )
+        .await?;
+        let options: String = names
+            .iter()
+            .map(|(id, n)| {
+                let sel = if *id == community { " selected" } else { "" };
+                format!("<option value=\"{id}\"{sel}>{}</option>", esc(n))
+            })
+            .collect();
+        let mut out = format!(
+            "<h1>收费</h1><form class=\"inline\" method=\"get\" action=\"/console/counter\">\
+             <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{options}</select></label>\
+             <label for=\"building\">楼栋<input id=\"building\" name=\"building\" value=\"{}\"></label>\
+             <button type=\"submit\">查找</button></form>\
+             <table><tr><th>楼栋</th><th>房号</th><th>业主</th><th></th></tr>",
+            esc(building.as_deref().unwrap_or_default())
+        );
+        for u in &units.items {
+            let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/console/counter/units/{}\">收费</a></td></tr>",
+                esc(&u.building),
+                esc(&u.code),
+                esc(&owners.join("、")),
+                u.id
+            ));
+        }
+        out.push_str(&format!(
+            "</table><p class=\"muted\">共{}户{}</p>",
+            units.total,
+            if units.total > 200 { "，仅列前200户，请按楼栋查找" } else { "" }
+        ));
+        Ok::<_, ApiError>(out)
+    }
+    .await;
+    match body {
+        Ok(b) => html(StatusCode::OK).body(page("收费", Some(&s.viewer()), &b)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+/// `GET /console/counter/units/{id}`: the unit's open bills to tick and the form that records them.
+pub(super) async fn unit(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
+    let s = match signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = async {
+        let u = get_unit(&state, &s.ctx, *id).await?;
+        let bills = staff_bills(
+            &state,
+            &s.ctx,
+            StaffBillQuery {
+                community_id: u.community_id,
+                unit_id: Some(u.id),
+                status: Some("unpaid".into()),
+                building: None,
+                min_days_overdue: None,
+                period: None,
+            },
+            all(),
+        )
+        .await?;
+        let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
+        let mut out = format!(
+            "<h1>收费 · {} {}</h1><p>业主：{}</p>",
+            esc(&u.building),
+            esc(&u.code),
+            esc(&owners.join("、"))
+        );
+        if bills.page.items.is_empty() {
+            out.push_str("<p>这户没有待缴账单。</p>");
+            return Ok::<_, ApiError>(out);
+        }
+        out.push_str(&format!(
+            "<form method=\"post\" action=\"/console/counter\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <table><tr><th>收取</th><th>账期</th><th>收费项目</th><th class=\"num\">本金</th><th class=\"num\">滞纳金</th>\
+             <th class=\"num\">应缴(元)</th><th>说明</th></tr>",
+            esc(&s.csrf)
+        ));
+        for b in &bills.page.items {
+            out.push_str(&format!(
+                "<tr><td><input type=\"checkbox\" id=\"bill-{id}\" name=\"bill_ids\" value=\"{id}\" checked aria-label=\"收取{period}\"></td>\
+                 <td><label for=\"bill-{id}\">{period}</label></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
+                esc(&b.fee_item),
+                esc(&b.principal),
+                esc(&b.late_fee),
+                esc(&b.amount_due),
+                esc(&b.late_fee_explanation),
+                id = b.id,
+                period = esc(&b.period),
+            ));
+        }
+        out.push_str(&format!(
+            "</table><p>全部待缴合计 {} 元</p><div class=\"inline\" style=\"display:flex;gap:12px;align-items:end\">\
+             <label for=\"method\">方式<select id=\"method\" name=\"method\"><option value=\"cash\">现金</option>\
+             <option value=\"pos\">POS刷卡</option><option value=\"bank_transfer\">银行转账</option></select></label>\
+             <label for=\"reference\">凭证号（收据本号、POS单号或转账流水）<input id=\"reference\" name=\"reference\" required maxlength=\"64\"></label>\
+             <button type=\"submit\">收款并开收据</button></div></form>",
+            esc(&bills.totals.amount_due)
+        ));
+        Ok(out)
+    }
+    .await;
+    match body {
+        Ok(b) => html(StatusCode::OK).body(page("收费", Some(&s.viewer()), &b)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+/// `POST /console/counter`: records the payment, then shows its receipt.
+pub(super) async fn record(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let s = match signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    // Repeated `bill_ids` fields (one per ticked box), which serde's form decoding cannot collect.
+    let (mut csrf, mut method, mut reference, mut bill_ids, mut bad) =
+        (String::new(), String::new(), String::new(), Vec::new(), false);
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = v.into_owned(),
+            "method" => method = v.into_owned(),
+            "reference" => reference = v.into_owned(),
+            "bill_ids" => match v.parse::<i32>() {
+                Ok(id) => bill_ids.push(id),
+                Err(_) => bad = true,
+            },
+            _ => {}
+        }
+    }
+    if !same(&s.csrf, &csrf) {
+        return error_page(&ApiError::Forbidden, Some(&s.viewer()));
+    }
+    if bad || bill_ids.is_empty() {
+        return error_page(&ApiError::field("bill_ids", "请至少勾选一张账单"), Some(&s.viewer()));
+    }
+    match counter(
+        &state,
+        &s.ctx,
+        CounterPayment {
+            bill_ids,
+            method,
+            reference,
+        },
+    )
+    .await
+    {
+        Ok(p) => see_other(&format!("/console/payments/{}/receipt", p.id)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+/// `GET /console/payments/{id}/receipt`: the printable receipt.
+pub(super) async fn receipt(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
+    let s = match signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match staff_receipt_html(&state, &s.ctx, *id).await {
+        Ok(doc) => html(StatusCode::OK).body(doc),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
