@@ -174,6 +174,11 @@ async fn the_dashboard_shows_the_reports_figures_with_its_chart_escaped_and_scop
         api["receivable"].as_str().unwrap()
     )));
     assert!(html.contains("<svg class=\"chart\"") && html.contains("2026-10：100.00%"));
+    // Today's money by channel: the one cash payment.
+    assert!(
+        html.contains("<tr><td>现金</td><td class=\"num\">1</td><td class=\"num\">223.75</td>"),
+        "{html}"
+    );
     assert!(!html.contains("<script>alert(1)</script>"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;花园"));
     // The CSV behind the page needs the session too.

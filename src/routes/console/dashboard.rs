@@ -3,9 +3,11 @@
 use super::page::{error_page, html, page};
 use super::{see_other, signed_in, Signed};
 use crate::domain::period::Period;
+use crate::domain::role::Action;
 use crate::domain::text::esc;
 use crate::domain::Fen;
 use crate::error::ApiError;
+use crate::services::payments::views::{self, ChannelDay, SummaryQuery};
 use crate::services::reports::collection::{self, CollectionQuery, CollectionReport, Figures};
 use crate::services::setup::{communities, PageQuery};
 use crate::state::AppState;
@@ -190,6 +192,37 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
     out
 }
 
+fn channel_name(channel: &str) -> &str {
+    match channel {
+        "wechat" => "微信支付",
+        "alipay" => "支付宝",
+        "cash" => "现金",
+        "pos" => "POS刷卡",
+        "bank_transfer" => "银行转账",
+        other => other,
+    }
+}
+
+fn today_by_channel(day: &[ChannelDay]) -> String {
+    let mut out = String::from(
+        "<h2>今日收款（按渠道）</h2><table><tr><th>渠道</th><th class=\"num\">笔数</th><th class=\"num\">金额(元)</th>\
+         <th class=\"num\">退款笔数</th><th class=\"num\">退款(元)</th><th class=\"num\">异常</th></tr>",
+    );
+    for c in day {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(channel_name(&c.channel)),
+            c.paid,
+            esc(&c.amount),
+            c.refunds,
+            esc(&c.refunded),
+            c.exceptions
+        ));
+    }
+    out.push_str("</table>");
+    out
+}
+
 async fn load(
     state: &AppState,
     signed: &Signed,
@@ -224,7 +257,26 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Ok(p) => p.items.into_iter().map(|c| (c.id, c.name)).collect::<Vec<_>>(),
         Err(e) => return error_page(&e, Some(&signed.viewer())),
     };
-    let body = render(&report, &names, &query);
+    let mut body = render(&report, &names, &query);
+    // A single community's day at the counter and gateways, for those who handle money.
+    if let Some(community_id) = query
+        .community_id
+        .filter(|_| signed.ctx.role.may(Action::ManageBilling))
+    {
+        let day = views::daily_summary(
+            &state,
+            &signed.ctx,
+            SummaryQuery {
+                community_id,
+                date: None,
+            },
+        )
+        .await;
+        match day {
+            Ok(day) => body.push_str(&today_by_channel(&day)),
+            Err(e) => return error_page(&e, Some(&signed.viewer())),
+        }
+    }
     html(StatusCode::OK).body(page("总览", Some(&signed.viewer()), &body))
 }
 
