@@ -1,6 +1,6 @@
 //! The console in a real browser: Debian's Chromium driven over WebDriver (chromium-driver) signs
-//! in, reads the dashboard and its chart, records a counter payment and opens its receipt, and signs
-//! out; screenshots of each page at desktop and
+//! in, reads the dashboard and its chart, records a counter payment and opens its receipt, adds and
+//! ends a hold, and signs out; screenshots of each page at desktop and
 //! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
 //! a missing browser into a failure instead of a skip.
 use crate::bills::{estate, run};
@@ -208,6 +208,40 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
     assert!(c.current_url().await.unwrap().path().ends_with("/receipt"));
     assert!(c.source().await.unwrap().contains("2026-09"));
     shoot(&c, "console-receipt-1280").await;
+    // A hold on the unit page: added with a reason and a date, then ended early with a reason.
+    c.goto(&e.app.url(&format!("/console/units/{}", e.unit))).await.unwrap();
+    c.find(Locator::Id("hold-reason"))
+        .await
+        .unwrap()
+        .send_keys("报修未完成")
+        .await
+        .unwrap();
+    // Date inputs take keystrokes in the browser's locale order; set the value itself.
+    c.execute("document.getElementById('hold-until').value = '2026-11-30'", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css("#add-hold button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row = c.wait().for_element(Locator::Css("#holds td")).await.unwrap();
+    assert_eq!(row.text().await.unwrap(), "整户");
+    shoot(&c, "console-unit-hold-1280").await;
+    c.find(Locator::Css("#holds input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("已修好")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#holds button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("no-holds")).await.unwrap();
     c.goto(&e.app.url("/console/")).await.unwrap();
     // Signing out lands on the form; the dashboard then asks for it again.
     c.find(Locator::Css("header form button"))

@@ -4,7 +4,7 @@ use crate::bills::{estate, run};
 use crate::helpers::*;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::Response;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// `name=value` of a Set-Cookie header, and the whole header.
 fn set_cookie(r: &Response, name: &str) -> Option<(String, String)> {
@@ -328,4 +328,101 @@ async fn the_counter_records_ticked_bills_and_prints_the_receipt() {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(e.app.count("payments").await, 1);
+}
+
+#[tokio::test]
+async fn a_unit_page_adds_and_ends_a_hold_with_reasons() {
+    let e = estate().await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    let session = sign_in(&e.app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let unit_page = format!("/console/units/{}", e.unit);
+    let (status, html) = page(&e.app, &unit_page, &session).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("没有生效中的暂缓") && html.contains("宽限期后自2026-09-26起计收"),
+        "{html}"
+    );
+    let csrf = hidden_csrf(&html);
+    let form = |path: String, fields: Vec<(&'static str, String)>, cookie: String| {
+        e.app
+            .http
+            .post(e.app.url(&path))
+            .header(COOKIE, cookie)
+            .form(&fields)
+            .send()
+    };
+    let add = format!("/console/units/{}/holds", e.unit);
+    let fields = |t: &str| {
+        vec![
+            ("csrf", t.to_string()),
+            ("reason", "报修未完成".to_string()),
+            ("until", "2026-11-30".to_string()),
+        ]
+    };
+    // A forged token changes nothing.
+    assert_eq!(
+        form(add.clone(), fields("forged"), session.clone())
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(e.app.count("collection_holds").await, 0);
+    let r = form(add.clone(), fields(&csrf), session.clone()).await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()),
+        (303, unit_page.as_str())
+    );
+    let holds: Value = e
+        .app
+        .get_json(&format!("/api/v1/staff/holds?unit_id={}", e.unit), Some(&e.admin))
+        .await;
+    let hold = holds["items"][0].clone();
+    assert_eq!(
+        (&hold["reason"], &hold["until"]),
+        (&json!("报修未完成"), &json!("2026-11-30"))
+    );
+    let (_, html) = page(&e.app, &unit_page, &session).await;
+    assert!(
+        html.contains("<td>整户</td><td>报修未完成</td><td>2026-11-30</td>"),
+        "{html}"
+    );
+    // A past day is refused with the reason on the page.
+    let past = vec![
+        ("csrf", csrf.clone()),
+        ("reason", "x".to_string()),
+        ("until", "2026-01-01".to_string()),
+    ];
+    let r = form(add.clone(), past, session.clone()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    // Collectors follow up but do not set holds.
+    e.app.staff_member(&e.admin, "col", "collector", &[e.community]).await;
+    let col = sign_in(&e.app, "col", "long-enough-pw").await;
+    let (status, col_page) = page(&e.app, &unit_page, &col).await;
+    assert_eq!(status, 200);
+    let r = form(add.clone(), fields(&hidden_csrf(&col_page)), col.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Ended early, with its reason: gone from the page and from the holds in force.
+    let end = format!("/console/holds/{}/end", hold["id"]);
+    let r = form(
+        end,
+        vec![
+            ("csrf", csrf),
+            ("reason", "已修好".to_string()),
+            ("unit_id", e.unit.to_string()),
+        ],
+        session.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&e.app, &unit_page, &session).await;
+    assert!(html.contains("没有生效中的暂缓"), "{html}");
+    let holds: Value = e
+        .app
+        .get_json(&format!("/api/v1/staff/holds?unit_id={}", e.unit), Some(&e.admin))
+        .await;
+    assert_eq!(holds["items"].as_array().unwrap().len(), 0);
 }

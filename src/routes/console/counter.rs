@@ -80,11 +80,11 @@ pub(super) async fn units(state: web::Data<AppState>, req: HttpRequest, q: web::
         for u in &units.items {
             let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
             out.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/console/counter/units/{}\">收费</a></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/console/counter/units/{id}\">收费</a> <a href=\"/console/units/{id}\">房屋</a></td></tr>",
                 esc(&u.building),
                 esc(&u.code),
                 esc(&owners.join("、")),
-                u.id
+                id = u.id
             ));
         }
         out.push_str(&format!(

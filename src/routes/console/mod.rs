@@ -7,6 +7,7 @@ mod chart;
 mod counter;
 mod dashboard;
 mod page;
+mod units;
 
 use crate::error::ApiError;
 use crate::routes::extract::client_ip;
@@ -37,6 +38,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/counter", web::post().to(counter::record))
                 .route("/counter/units/{id}", web::get().to(counter::unit))
                 .route("/payments/{id}/receipt", web::get().to(counter::receipt))
+                .route("/units/{id}", web::get().to(units::show))
+                .route("/units/{id}/holds", web::post().to(units::add_hold))
+                .route("/holds/{id}/end", web::post().to(units::end))
                 .default_service(web::to(not_found)),
         );
 }

@@ -159,6 +159,8 @@ pub async fn create_hold(state: &AppState, ctx: &StaffCtx, body: NewHold) -> Api
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct HoldQuery {
     pub community_id: Option<i32>,
+    /// One unit's holds (whole-unit and bill holds).
+    pub unit_id: Option<i32>,
     #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u64>,
     #[param(minimum = 1, maximum = 200)]
@@ -179,6 +181,9 @@ pub async fn list_holds(state: &AppState, ctx: &StaffCtx, q: HoldQuery) -> ApiRe
     if let Some(c) = q.community_id {
         ctx.require_community(c)?;
         find = find.filter(collection_hold::Column::CommunityId.eq(c));
+    }
+    if let Some(u) = q.unit_id {
+        find = find.filter(collection_hold::Column::UnitId.eq(u));
     }
     let holds = find
         .order_by_asc(collection_hold::Column::Id)

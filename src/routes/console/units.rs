@@ -1,0 +1,214 @@
+//! 房屋: one unit's owners (masked), bills with their late-fee explanations, and the holds that keep
+//! it out of reminders — added for the whole unit and ended early, each with its reason (audited by
+//! the holds service, as through the API).
+use super::page::{error_page, html, page};
+use super::{same, see_other, signed_in, Signed};
+use crate::domain::text::esc;
+use crate::error::ApiError;
+use crate::services::billing::staff::{staff_bills, StaffBillQuery};
+use crate::services::collection::holds::{create_hold, end_hold, list_holds, EndHold, HoldQuery, NewHold};
+use crate::services::setup::units::get_unit;
+use crate::services::setup::PageQuery;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+async fn signed(state: &AppState, req: &HttpRequest) -> Result<Signed, HttpResponse> {
+    match signed_in(state, req).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(see_other("/console/login")),
+        Err(e) => Err(error_page(&e, None)),
+    }
+}
+
+fn status_name(s: &str) -> &str {
+    match s {
+        "unpaid" => "待缴",
+        "paid" => "已缴",
+        "cancelled" => "已取消",
+        other => other,
+    }
+}
+
+/// `GET /console/units/{id}`.
+pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
+    let s = match signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = async {
+        let u = get_unit(&state, &s.ctx, *id).await?;
+        let bills = staff_bills(
+            &state,
+            &s.ctx,
+            StaffBillQuery {
+                community_id: u.community_id,
+                unit_id: Some(u.id),
+                status: None,
+                building: None,
+                min_days_overdue: None,
+                period: None,
+            },
+            PageQuery {
+                page: Some(1),
+                per_page: Some(200),
+            },
+        )
+        .await?;
+        let holds = list_holds(
+            &state,
+            &s.ctx,
+            HoldQuery {
+                community_id: Some(u.community_id),
+                unit_id: Some(u.id),
+                page: Some(1),
+                per_page: Some(200),
+            },
+        )
+        .await?;
+        let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
+        let mut out = format!(
+            "<h1>房屋 · {} {}</h1><p>业主：{} · 建筑面积 {} m² · <a href=\"/console/counter/units/{}\">收费</a></p>",
+            esc(&u.building),
+            esc(&u.code),
+            esc(&owners.join("、")),
+            esc(&u.area_m2),
+            u.id
+        );
+        out.push_str("<h2>暂缓催缴</h2>");
+        if holds.items.is_empty() {
+            out.push_str("<p id=\"no-holds\">没有生效中的暂缓。</p>");
+        } else {
+            out.push_str("<table id=\"holds\"><tr><th>范围</th><th>原因</th><th>截至</th><th>设置人</th><th>提前结束</th></tr>");
+            for h in &holds.items {
+                let scope = match h.bill_id {
+                    Some(b) => format!("账单 {b}"),
+                    None => "整户".to_string(),
+                };
+                out.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><form class=\"inline\" method=\"post\" action=\"/console/holds/{}/end\">\
+                     <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"unit_id\" value=\"{}\">\
+                     <label for=\"end-{}\">结束原因<input id=\"end-{}\" name=\"reason\" required maxlength=\"200\"></label>\
+                     <button type=\"submit\">结束暂缓</button></form></td></tr>",
+                    esc(&scope),
+                    esc(&h.reason),
+                    h.until,
+                    esc(&h.created_by),
+                    h.id,
+                    esc(&s.csrf),
+                    u.id,
+                    h.id,
+                    h.id
+                ));
+            }
+            out.push_str("</table>");
+        }
+        out.push_str(&format!(
+            "<form class=\"inline\" id=\"add-hold\" method=\"post\" action=\"/console/units/{}/holds\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <label for=\"hold-reason\">暂缓原因（如：报修未完成、协商中）<input id=\"hold-reason\" name=\"reason\" required maxlength=\"200\"></label>\
+             <label for=\"hold-until\">截至（含当日）<input id=\"hold-until\" name=\"until\" type=\"date\" required></label>\
+             <button type=\"submit\">整户暂缓催缴</button></form>",
+            u.id,
+            esc(&s.csrf)
+        ));
+        out.push_str(&format!(
+            "<h2>账单</h2><table><tr><th>账期</th><th>收费项目</th><th>状态</th><th class=\"num\">本金</th><th class=\"num\">已缴</th>\
+             <th class=\"num\">滞纳金</th><th class=\"num\">应缴(元)</th><th>说明</th></tr>{}</table><p>待缴合计 {} 元</p>",
+            bills
+                .page
+                .items
+                .iter()
+                .map(|b| format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                     <td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
+                    esc(&b.period),
+                    esc(&b.fee_item),
+                    esc(status_name(&b.status)),
+                    esc(&b.principal),
+                    esc(&b.paid),
+                    esc(&b.late_fee),
+                    esc(&b.amount_due),
+                    esc(&b.late_fee_explanation)
+                ))
+                .collect::<String>(),
+            esc(&bills.totals.amount_due)
+        ));
+        Ok::<_, ApiError>(out)
+    }
+    .await;
+    match body {
+        Ok(b) => html(StatusCode::OK).body(page("房屋", Some(&s.viewer()), &b)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct HoldForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    until: String,
+    unit_id: Option<i32>,
+}
+
+/// `POST /console/units/{id}/holds`: holds the whole unit out of reminders until a day.
+pub(super) async fn add_hold(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<HoldForm>,
+) -> HttpResponse {
+    let s = match signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same(&s.csrf, &form.csrf) {
+        return error_page(&ApiError::Forbidden, Some(&s.viewer()));
+    }
+    let hold = NewHold {
+        bill_ids: None,
+        unit_id: Some(*id),
+        reason: form.reason.clone(),
+        until: form.until.clone(),
+    };
+    match create_hold(&state, &s.ctx, hold).await {
+        Ok(_) => see_other(&format!("/console/units/{}", *id)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+/// `POST /console/holds/{id}/end`: ends a hold early, with the reason.
+pub(super) async fn end(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<HoldForm>,
+) -> HttpResponse {
+    let s = match signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same(&s.csrf, &form.csrf) {
+        return error_page(&ApiError::Forbidden, Some(&s.viewer()));
+    }
+    match end_hold(
+        &state,
+        &s.ctx,
+        *id,
+        EndHold {
+            reason: form.reason.clone(),
+        },
+    )
+    .await
+    {
+        Ok(h) => see_other(&format!(
+            "/console/units/{}",
+            form.unit_id.or(h.unit_id).unwrap_or_default()
+        )),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
