@@ -1,33 +1,17 @@
 //! 收费 (the counter): pick a unit, tick its open bills, record cash, POS or a transfer with its
 //! reference, and print the receipt. The same counter service as `POST /staff/payments/counter`.
 use super::page::{error_page, html, page};
-use super::{same, see_other, signed_in, Signed};
+use super::{first_page, owners_line, require_signed, see_other, unit_bills};
 use crate::domain::text::esc;
 use crate::error::ApiError;
-use crate::services::billing::staff::{staff_bills, StaffBillQuery};
 use crate::services::payments::counter::{counter, CounterPayment};
 use crate::services::payments::receipts::staff_receipt_html;
+use crate::services::setup::communities;
 use crate::services::setup::units::{get_unit, list_units, UnitQuery};
-use crate::services::setup::{communities, PageQuery};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-
-async fn signed(state: &AppState, req: &HttpRequest) -> Result<Signed, HttpResponse> {
-    match signed_in(state, req).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(see_other("/console/login")),
-        Err(e) => Err(error_page(&e, None)),
-    }
-}
-
-fn all() -> PageQuery {
-    PageQuery {
-        page: Some(1),
-        per_page: Some(200),
-    }
-}
 
 #[derive(Deserialize)]
 pub(super) struct UnitsQuery {
@@ -37,12 +21,12 @@ pub(super) struct UnitsQuery {
 
 /// `GET /console/counter`: a community's units (by building), each a link to its open bills.
 pub(super) async fn units(state: web::Data<AppState>, req: HttpRequest, q: web::Query<UnitsQuery>) -> HttpResponse {
-    let s = match signed(&state, &req).await {
+    let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let body = async {
-        let names: Vec<(i32, String)> = communities::list_communities(&state, &s.ctx, all())
+        let names: Vec<(i32, String)> = communities::list_communities(&state, &s.ctx, first_page())
             .await?
             .items
             .into_iter()
@@ -59,7 +43,7 @@ pub(super) async fn units(state: web::Data<AppState>, req: HttpRequest, q: web::
                 community_id: community,
                 building: building.clone(),
             },
-            all(),
+            first_page(),
         )
         .await?;
         let options: String = names
@@ -78,12 +62,11 @@ pub(super) async fn units(state: web::Data<AppState>, req: HttpRequest, q: web::
             esc(building.as_deref().unwrap_or_default())
         );
         for u in &units.items {
-            let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/console/counter/units/{id}\">收费</a> <a href=\"/console/units/{id}\">房屋</a></td></tr>",
                 esc(&u.building),
                 esc(&u.code),
-                esc(&owners.join("、")),
+                esc(&owners_line(u)),
                 id = u.id
             ));
         }
@@ -103,32 +86,18 @@ pub(super) async fn units(state: web::Data<AppState>, req: HttpRequest, q: web::
 
 /// `GET /console/counter/units/{id}`: the unit's open bills to tick and the form that records them.
 pub(super) async fn unit(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
-    let s = match signed(&state, &req).await {
+    let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let body = async {
         let u = get_unit(&state, &s.ctx, *id).await?;
-        let bills = staff_bills(
-            &state,
-            &s.ctx,
-            StaffBillQuery {
-                community_id: u.community_id,
-                unit_id: Some(u.id),
-                status: Some("unpaid".into()),
-                building: None,
-                min_days_overdue: None,
-                period: None,
-            },
-            all(),
-        )
-        .await?;
-        let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
+        let bills = unit_bills(&state, &s.ctx, &u, Some("unpaid")).await?;
         let mut out = format!(
             "<h1>收费 · {} {}</h1><p>业主：{}</p>",
             esc(&u.building),
             esc(&u.code),
-            esc(&owners.join("、"))
+            esc(&owners_line(&u))
         );
         if bills.page.items.is_empty() {
             out.push_str("<p>这户没有待缴账单。</p>");
@@ -173,7 +142,7 @@ pub(super) async fn unit(state: web::Data<AppState>, req: HttpRequest, id: web::
 
 /// `POST /console/counter`: records the payment, then shows its receipt.
 pub(super) async fn record(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let s = match signed(&state, &req).await {
+    let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -192,8 +161,8 @@ pub(super) async fn record(state: web::Data<AppState>, req: HttpRequest, body: w
             _ => {}
         }
     }
-    if !same(&s.csrf, &csrf) {
-        return error_page(&ApiError::Forbidden, Some(&s.viewer()));
+    if let Some(r) = s.refuse_forged(&csrf) {
+        return r;
     }
     if bad || bill_ids.is_empty() {
         return error_page(&ApiError::field("bill_ids", "请至少勾选一张账单"), Some(&s.viewer()));
@@ -216,7 +185,7 @@ pub(super) async fn record(state: web::Data<AppState>, req: HttpRequest, body: w
 
 /// `GET /console/payments/{id}/receipt`: the printable receipt.
 pub(super) async fn receipt(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
-    let s = match signed(&state, &req).await {
+    let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -1,15 +1,16 @@
 //! 总览: the collection report of a community (or all of the caller's) as a page, with its trend
 //! drawn as SVG, aging, buildings ranked by arrears and fee items; the same report as CSV.
 use super::page::{error_page, html, page};
-use super::{see_other, signed_in, Signed};
+use super::{first_page, require_signed, Signed};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
+use crate::domain::states::{self, Channel};
 use crate::domain::text::esc;
 use crate::domain::Fen;
 use crate::error::ApiError;
 use crate::services::payments::views::{self, ChannelDay, SummaryQuery};
 use crate::services::reports::collection::{self, CollectionQuery, CollectionReport, Figures};
-use crate::services::setup::{communities, PageQuery};
+use crate::services::setup::communities;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -192,17 +193,6 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
     out
 }
 
-fn channel_name(channel: &str) -> &str {
-    match channel {
-        "wechat" => "微信支付",
-        "alipay" => "支付宝",
-        "cash" => "现金",
-        "pos" => "POS刷卡",
-        "bank_transfer" => "银行转账",
-        other => other,
-    }
-}
-
 fn today_by_channel(day: &[ChannelDay]) -> String {
     let mut out = String::from(
         "<h2>今日收款（按渠道）</h2><table><tr><th>渠道</th><th class=\"num\">笔数</th><th class=\"num\">金额(元)</th>\
@@ -211,7 +201,7 @@ fn today_by_channel(day: &[ChannelDay]) -> String {
     for c in day {
         out.push_str(&format!(
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(channel_name(&c.channel)),
+            esc(states::parse::<Channel>(&c.channel).map_or(&c.channel[..], |ch| states::channel_name(ch))),
             c.paid,
             esc(&c.amount),
             c.refunds,
@@ -235,25 +225,15 @@ async fn load(
 
 /// `GET /console/`.
 pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Query<DashQuery>) -> HttpResponse {
-    let signed = match signed_in(&state, &req).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return see_other("/console/login"),
-        Err(e) => return error_page(&e, None),
+    let signed = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let (report, query) = match load(&state, &signed, &q).await {
         Ok(x) => x,
         Err(e) => return error_page(&e, Some(&signed.viewer())),
     };
-    let names = match communities::list_communities(
-        &state,
-        &signed.ctx,
-        PageQuery {
-            page: Some(1),
-            per_page: Some(200),
-        },
-    )
-    .await
-    {
+    let names = match communities::list_communities(&state, &signed.ctx, first_page()).await {
         Ok(p) => p.items.into_iter().map(|c| (c.id, c.name)).collect::<Vec<_>>(),
         Err(e) => return error_page(&e, Some(&signed.viewer())),
     };
@@ -282,10 +262,9 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
 
 /// `GET /console/reports/collection.csv`: the report as the API's CSV.
 pub(super) async fn csv(state: web::Data<AppState>, req: HttpRequest, q: web::Query<DashQuery>) -> HttpResponse {
-    let signed = match signed_in(&state, &req).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return see_other("/console/login"),
-        Err(e) => return error_page(&e, None),
+    let signed = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let bytes = load(&state, &signed, &q)
         .await

@@ -110,8 +110,56 @@ pub(crate) async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Opt
     }
 }
 
+/// The signed-in staff member, or the answer to give instead: the sign-in form when there is none.
+pub(crate) async fn require_signed(state: &AppState, req: &HttpRequest) -> Result<Signed, HttpResponse> {
+    match signed_in(state, req).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(see_other("/console/login")),
+        Err(e) => Err(error_page(&e, None)),
+    }
+}
+
+impl Signed {
+    /// A form's CSRF field against the session's: the 403 page when they differ.
+    pub(crate) fn refuse_forged(&self, token: &str) -> Option<HttpResponse> {
+        (!same(&self.csrf, token)).then(|| error_page(&ApiError::Forbidden, Some(&self.viewer())))
+    }
+}
+
+/// The first 200 rows of a list: what one console page shows.
+pub(crate) fn first_page() -> crate::services::setup::PageQuery {
+    crate::services::setup::PageQuery {
+        page: Some(1),
+        per_page: Some(200),
+    }
+}
+
+/// A unit's owners as a line, phones masked as the setup service gives them.
+pub(crate) fn owners_line(u: &crate::services::setup::units::UnitDetail) -> String {
+    let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
+    owners.join("、")
+}
+
+/// A unit's bills (all, or those of one status) as staff see them.
+pub(crate) async fn unit_bills(
+    state: &AppState,
+    ctx: &StaffCtx,
+    u: &crate::services::setup::units::UnitDetail,
+    status: Option<&str>,
+) -> Result<crate::services::billing::staff::StaffBillPage, ApiError> {
+    let q = crate::services::billing::staff::StaffBillQuery {
+        community_id: u.community_id,
+        unit_id: Some(u.id),
+        status: status.map(str::to_string),
+        building: None,
+        min_days_overdue: None,
+        period: None,
+    };
+    crate::services::billing::staff::staff_bills(state, ctx, q, first_page()).await
+}
+
 /// Compares tokens through their digests, so the time taken says nothing about a guess's prefix.
-pub(crate) fn same(a: &str, b: &str) -> bool {
+fn same(a: &str, b: &str) -> bool {
     crate::crypto::token_hash(a) == crate::crypto::token_hash(b)
 }
 
@@ -195,13 +243,12 @@ struct CsrfForm {
 }
 
 async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
-    let signed = match signed_in(&state, &req).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return see_other("/console/login"),
-        Err(e) => return error_page(&e, None),
+    let signed = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
-    if !same(&signed.csrf, &form.csrf) {
-        return error_page(&ApiError::Forbidden, Some(&signed.viewer()));
+    if let Some(r) = signed.refuse_forged(&form.csrf) {
+        return r;
     }
     if let Err(e) = sessions::end(&state, &signed.ctx.token_hash).await {
         return error_page(&e, None);

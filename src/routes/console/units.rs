@@ -2,60 +2,26 @@
 //! it out of reminders — added for the whole unit and ended early, each with its reason (audited by
 //! the holds service, as through the API).
 use super::page::{error_page, html, page};
-use super::{same, see_other, signed_in, Signed};
+use super::{owners_line, require_signed, see_other, unit_bills};
 use crate::domain::text::esc;
 use crate::error::ApiError;
-use crate::services::billing::staff::{staff_bills, StaffBillQuery};
+use crate::services::collection::casefile::label;
 use crate::services::collection::holds::{create_hold, end_hold, list_holds, EndHold, HoldQuery, NewHold};
 use crate::services::setup::units::get_unit;
-use crate::services::setup::PageQuery;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-async fn signed(state: &AppState, req: &HttpRequest) -> Result<Signed, HttpResponse> {
-    match signed_in(state, req).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(see_other("/console/login")),
-        Err(e) => Err(error_page(&e, None)),
-    }
-}
-
-fn status_name(s: &str) -> &str {
-    match s {
-        "unpaid" => "待缴",
-        "paid" => "已缴",
-        "cancelled" => "已取消",
-        other => other,
-    }
-}
-
 /// `GET /console/units/{id}`.
 pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
-    let s = match signed(&state, &req).await {
+    let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let body = async {
         let u = get_unit(&state, &s.ctx, *id).await?;
-        let bills = staff_bills(
-            &state,
-            &s.ctx,
-            StaffBillQuery {
-                community_id: u.community_id,
-                unit_id: Some(u.id),
-                status: None,
-                building: None,
-                min_days_overdue: None,
-                period: None,
-            },
-            PageQuery {
-                page: Some(1),
-                per_page: Some(200),
-            },
-        )
-        .await?;
+        let bills = unit_bills(&state, &s.ctx, &u, None).await?;
         let holds = list_holds(
             &state,
             &s.ctx,
@@ -67,12 +33,11 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
             },
         )
         .await?;
-        let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
         let mut out = format!(
             "<h1>房屋 · {} {}</h1><p>业主：{} · 建筑面积 {} m² · <a href=\"/console/counter/units/{}\">收费</a></p>",
             esc(&u.building),
             esc(&u.code),
-            esc(&owners.join("、")),
+            esc(&owners_line(&u)),
             esc(&u.area_m2),
             u.id
         );
@@ -125,7 +90,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
                      <td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
                     esc(&b.period),
                     esc(&b.fee_item),
-                    esc(status_name(&b.status)),
+                    esc(label(&b.status)),
                     esc(&b.principal),
                     esc(&b.paid),
                     esc(&b.late_fee),
@@ -162,12 +127,12 @@ pub(super) async fn add_hold(
     id: web::Path<i32>,
     form: web::Form<HoldForm>,
 ) -> HttpResponse {
-    let s = match signed(&state, &req).await {
+    let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !same(&s.csrf, &form.csrf) {
-        return error_page(&ApiError::Forbidden, Some(&s.viewer()));
+    if let Some(r) = s.refuse_forged(&form.csrf) {
+        return r;
     }
     let hold = NewHold {
         bill_ids: None,
@@ -188,12 +153,12 @@ pub(super) async fn end(
     id: web::Path<i32>,
     form: web::Form<HoldForm>,
 ) -> HttpResponse {
-    let s = match signed(&state, &req).await {
+    let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !same(&s.csrf, &form.csrf) {
-        return error_page(&ApiError::Forbidden, Some(&s.viewer()));
+    if let Some(r) = s.refuse_forged(&form.csrf) {
+        return r;
     }
     match end_hold(
         &state,

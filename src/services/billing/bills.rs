@@ -270,7 +270,7 @@ impl Lookup {
 }
 
 /// Runs a query over ids in chunks (database parameter limits).
-async fn in_chunks<T, F, Fut>(ids: &[i32], f: F) -> ApiResult<Vec<T>>
+pub(crate) async fn in_chunks<T, F, Fut>(ids: &[i32], f: F) -> ApiResult<Vec<T>>
 where
     F: Fn(Vec<i32>) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<T>, sea_orm::DbErr>>,

@@ -78,11 +78,11 @@ struct Reach {
 }
 
 impl Reach {
-    /// Takes the link of a `statements` row (`l_*`, `own`, `unit_community`); true if it was new.
-    fn take(&mut self, row: &QueryResult) -> ApiResult<bool> {
+    /// Takes the link of a `statements` row (`l_*`, `own`, `unit_community`); the link if it was new.
+    fn take(&mut self, row: &QueryResult) -> ApiResult<Option<Link>> {
         let l = unit_owner::Model::from_query_result(row, "l_")?;
         if !self.seen.insert(l.id) {
-            return Ok(false);
+            return Ok(None);
         }
         let link = link_of(&l);
         if row.try_get::<i32>("", "own")? == 1 {
@@ -90,7 +90,7 @@ impl Reach {
         }
         self.all.push(link);
         self.communities.push(row.try_get("", "unit_community")?);
-        Ok(true)
+        Ok(Some(link))
     }
 
     fn deps(&self, account_id: i32) -> Deps {
@@ -132,9 +132,8 @@ async fn visible_bills(state: &AppState, account_id: i32) -> ApiResult<(Vec<bill
     let mut bills = Vec::new();
     let (mut seen_bills, mut seen_entries) = (HashSet::new(), HashSet::new());
     for row in account_rows(state, account_id, &owner_bills_statement(account_id)).await? {
-        if reach.take(&row)? {
-            let l = reach.all.last().map(|l| l.unit_id).unwrap_or_default();
-            parts.units.insert(l, row.try_get("", "unit_code")?);
+        if let Some(link) = reach.take(&row)? {
+            parts.units.insert(link.unit_id, row.try_get("", "unit_code")?);
         }
         let community: i32 = row.try_get("", "unit_community")?;
         if let std::collections::hash_map::Entry::Vacant(slot) = parts.communities.entry(community) {

@@ -251,7 +251,7 @@ pub async fn case_file(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiRes
 }
 
 /// Chinese words for the codes a case file carries, so a judge reads no `per_area` or `open`.
-fn label(code: &str) -> &str {
+pub fn label(code: &str) -> &str {
     match code {
         "per_area" => "按面积计费",
         "fixed" => "固定金额",

@@ -6,6 +6,7 @@ use crate::domain::role::Action;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
+use crate::services::billing::bills::in_chunks;
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::{bill, bill_entry, community, fee_item, unit};
@@ -140,21 +141,21 @@ async fn facts(state: &AppState, communities: &[i32], until: NaiveDate) -> ApiRe
         .into_iter()
         .map(|u| (u.id, u.building))
         .collect();
-    let mut moves: HashMap<i32, Vec<Move>> = HashMap::new();
     let ids: Vec<i32> = bills.iter().map(|b| b.id).collect();
-    for chunk in ids.chunks(10_000) {
-        for e in bill_entry::Entity::find()
-            .filter(bill_entry::Column::BillId.is_in(chunk.to_vec()))
+    let mut moves: HashMap<i32, Vec<Move>> = HashMap::new();
+    for e in in_chunks(&ids, |chunk| {
+        bill_entry::Entity::find()
+            .filter(bill_entry::Column::BillId.is_in(chunk))
             .all(&state.db)
-            .await?
-        {
-            moves.entry(e.bill_id).or_default().push(Move {
-                kind: e.kind,
-                principal_fen: e.principal_fen,
-                late_fee_fen: e.late_fee_fen,
-                on: e.on_date,
-            });
-        }
+    })
+    .await?
+    {
+        moves.entry(e.bill_id).or_default().push(Move {
+            kind: e.kind,
+            principal_fen: e.principal_fen,
+            late_fee_fen: e.late_fee_fen,
+            on: e.on_date,
+        });
     }
     Ok(bills
         .into_iter()
