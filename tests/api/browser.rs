@@ -124,14 +124,7 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
     let e = estate().await;
     run(&e.app, &e.admin, e.community, "2026-09").await;
     run(&e.app, &e.admin, e.community, "2026-10").await;
-    let bills: serde_json::Value = e
-        .app
-        .get_json(
-            &format!("/api/v1/staff/bills?community_id={}&period=2026-10", e.community),
-            Some(&e.admin),
-        )
-        .await;
-    let oct = bills["items"].as_array().or(bills.as_array()).unwrap()[0]["id"].clone();
+    let oct = e.app.bill_of(&e.admin, e.community, e.unit, "2026-10").await;
     let r = e
         .app
         .post(

@@ -140,7 +140,7 @@ async fn the_dashboard_shows_the_reports_figures_with_its_chart_escaped_and_scop
         .post(
             "/api/v1/staff/payments/counter",
             Some(&e.admin),
-            &serde_json::json!({"bill_ids": [bill_id(&e, "2026-10").await], "method": "cash", "reference": "收据0001"}),
+            &serde_json::json!({"bill_ids": [e.app.bill_of(&e.admin, e.community, e.unit, "2026-10").await], "method": "cash", "reference": "收据0001"}),
         )
         .await;
     assert_eq!(r.status(), 201);
@@ -214,18 +214,6 @@ async fn the_dashboard_shows_the_reports_figures_with_its_chart_escaped_and_scop
     assert!(html.contains("返回总览"));
 }
 
-async fn bill_id(e: &crate::bills::Estate, period: &str) -> i64 {
-    let v: Value = e
-        .app
-        .get_json(
-            &format!("/api/v1/staff/bills?community_id={}&period={period}", e.community),
-            Some(&e.admin),
-        )
-        .await;
-    let items = v["items"].as_array().or(v.as_array()).unwrap().clone();
-    items[0]["id"].as_i64().unwrap()
-}
-
 #[tokio::test]
 async fn behind_https_the_session_cookie_is_secure() {
     let app = spawn_app_with(TestOptions {
@@ -260,7 +248,7 @@ async fn the_counter_records_ticked_bills_and_prints_the_receipt() {
     assert!(html.contains("张三 138****0001"), "owners masked: {html}");
     let (status, html) = page(&e.app, &format!("/console/counter/units/{}", e.unit), &session).await;
     assert_eq!(status, 200);
-    let sep = bill_id(&e, "2026-09").await;
+    let sep = e.app.bill_of(&e.admin, e.community, e.unit, "2026-09").await;
     assert!(html.contains(&format!("name=\"bill_ids\" value=\"{sep}\"")), "{html}");
     let csrf = hidden_csrf(&html);
     let post = |body: String| {
@@ -321,7 +309,7 @@ async fn the_counter_records_ticked_bills_and_prints_the_receipt() {
         .body(format!(
             "csrf={}&bill_ids={}&method=cash&reference=R2",
             hidden_csrf(&svc_page),
-            bill_id(&e, "2026-10").await
+            e.app.bill_of(&e.admin, e.community, e.unit, "2026-10").await
         ))
         .send()
         .await

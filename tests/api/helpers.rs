@@ -355,6 +355,15 @@ impl TestApp {
             .to_string()
     }
 
+    /// The id of a unit's bill for a period (its one fee item's), found through the staff API.
+    pub async fn bill_of(&self, admin: &str, community: i64, unit: i64, period: &str) -> i64 {
+        let url = format!("/api/v1/staff/bills?community_id={community}&unit_id={unit}&period={period}");
+        let v: Value = self.get_json(&url, Some(admin)).await;
+        let items = v["items"].as_array().expect("a page of bills");
+        assert_eq!(items.len(), 1, "one bill of unit {unit} for {period}: {v}");
+        items[0]["id"].as_i64().expect("id")
+    }
+
     /// Creates a staff member with a role and communities, returns (id, token).
     pub async fn staff_member(&self, admin: &str, username: &str, role: &str, communities: &[i64]) -> (i64, String) {
         let r = self

@@ -11,17 +11,6 @@ struct Books {
     c2: i64,
 }
 
-async fn bill_of(app: &TestApp, admin: &str, community: i64, unit: i64, period: &str) -> i64 {
-    let url = format!("/api/v1/staff/bills?community_id={community}&period={period}");
-    let r = app.get(&url, Some(admin)).await;
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
-    let items = v["items"].as_array().or(v.as_array()).unwrap().clone();
-    items.iter().find(|b| b["unit_id"] == unit).unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
 async fn post_ok(app: &TestApp, admin: &str, url: &str, body: Value) -> Value {
     let r = app.post(url, Some(admin), &body).await;
     let status = r.status().as_u16();
@@ -59,9 +48,9 @@ async fn books() -> Books {
     run(&app, &admin, c1, "2026-09").await;
     run(&app, &admin, c1, "2026-10").await;
     let counter = |bill: i64| json!({"bill_ids": [bill], "method": "cash", "reference": "收据0001"});
-    let oct1 = bill_of(&app, &admin, c1, u1, "2026-10").await;
+    let oct1 = app.bill_of(&admin, c1, u1, "2026-10").await;
     post_ok(&app, &admin, "/api/v1/staff/payments/counter", counter(oct1)).await;
-    let oct2 = bill_of(&app, &admin, c1, u2, "2026-10").await;
+    let oct2 = app.bill_of(&admin, c1, u2, "2026-10").await;
     post_ok(
         &app,
         &admin,
@@ -69,7 +58,7 @@ async fn books() -> Books {
         json!({"principal": "200.00", "reason": "面积核减"}),
     )
     .await;
-    let oct3 = bill_of(&app, &admin, c1, u3, "2026-10").await;
+    let oct3 = app.bill_of(&admin, c1, u3, "2026-10").await;
     let paid = post_ok(&app, &admin, "/api/v1/staff/payments/counter", counter(oct3)).await;
     post_ok(
         &app,
@@ -78,7 +67,7 @@ async fn books() -> Books {
         json!({"amount": "50.00", "reason": "多收"}),
     )
     .await;
-    let sep3 = bill_of(&app, &admin, c1, u3, "2026-09").await;
+    let sep3 = app.bill_of(&admin, c1, u3, "2026-09").await;
     post_ok(
         &app,
         &admin,
