@@ -232,20 +232,15 @@ impl Lookup {
     }
 
     pub(super) fn view(&self, state: &AppState, b: &bill::Model) -> ApiResult<(BillView, Amounts)> {
-        let (policy, _) = self.policies.get(&b.community_id).ok_or(ApiError::NotFound)?;
-        let today = self.today(state, b.community_id);
+        let (policy, tz) = self.policies.get(&b.community_id).ok_or(ApiError::NotFound)?;
+        let today = state.today_in(*tz);
         let entries: Vec<&bill_entry::Model> = self.entries.get(&b.id).map(|v| v.iter().collect()).unwrap_or_default();
         let a = amounts(b, &entries, policy, today);
         let explanation = match b.status {
             BillStatus::Cancelled => "账单已取消，无需缴纳".to_string(),
             BillStatus::Unpaid | BillStatus::Paid => policy.explain(&a.late, b.due_date, today),
         };
-        let tz = self
-            .policies
-            .get(&b.community_id)
-            .map(|(_, tz)| *tz)
-            .unwrap_or(state.tz);
-        let settled = settled_on(b, &entries, tz);
+        let settled = settled_on(b, &entries, *tz);
         let view = BillView {
             id: b.id,
             unit_id: b.unit_id,
