@@ -39,10 +39,14 @@ pub fn sqlite_path(url: &str) -> Option<String> {
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
 
-/// Runs every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// Runs every pending migration, then fills what a migration added that is derived from existing
+/// rows (the collection rollup).
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     use migration::MigratorTrait;
-    migration::Migrator::up(db, None).await
+    migration::Migrator::up(db, None).await?;
+    crate::services::billing::rollup::backfill(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("building the collection rollup: {e:?}"))
 }
 
 /// Begins a write transaction: IMMEDIATE on SQLite, so concurrent read-then-write transactions

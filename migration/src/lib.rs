@@ -13,6 +13,7 @@ mod m20261130_000006_security;
 mod m20261130_000007_dated_terms;
 mod m20261130_000008_notices;
 mod m20261130_000009_sessions;
+mod m20261130_000010_rollup;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_dated_terms::Migration),
             Box::new(m20261130_000008_notices::Migration),
             Box::new(m20261130_000009_sessions::Migration),
+            Box::new(m20261130_000010_rollup::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod phone;
 pub mod reminders;
 pub mod reports;
 pub mod role;
+pub mod rollup;
 pub mod states;
 pub mod suppression;
 pub mod text;

@@ -78,6 +78,15 @@ impl BillFacts {
         (self.receivable(as_of) - self.collected(as_of)).max(0)
     }
 
+    /// Of a bill in arrears on `eve`: principal paid (net of refunds) and principal waived,
+    /// adjusted away or cancelled after it, by the end of `as_of`.
+    pub fn since_year_start(&self, eve: NaiveDate, as_of: NaiveDate) -> (i64, i64) {
+        (
+            self.collected(as_of) - self.collected(eve),
+            self.receivable(eve) - self.receivable(as_of),
+        )
+    }
+
     fn period(&self) -> Period {
         Period::month_of(self.due_date)
     }
@@ -146,7 +155,33 @@ pub struct Clearance {
     pub waived_fen: i64,
 }
 
+/// 1 January of the period's year, and the day before it (arrears are counted at its end).
+pub fn year_start(period: Period) -> (NaiveDate, NaiveDate) {
+    let start = NaiveDate::from_ymd_opt(period.start().year(), 1, 1).unwrap_or(period.start());
+    (start, start.pred_opt().unwrap_or(start))
+}
+
 impl Clearance {
+    /// Over the bills given (any others are left out): those due before the year started. Asked
+    /// before the year began, arrears are as the books stood on `as_of` and nothing is recovered yet.
+    pub fn of<'a>(bills: impl IntoIterator<Item = &'a BillFacts>, period: Period, as_of: NaiveDate) -> Clearance {
+        let (year_start, eve) = year_start(period);
+        let mut c = Clearance::default();
+        for b in bills.into_iter().filter(|b| b.due_date < year_start) {
+            let owed = b.unpaid(as_of.min(eve));
+            if owed == 0 {
+                continue;
+            }
+            c.arrears_at_year_start_fen += owed;
+            if as_of > eve {
+                let (recovered, waived) = b.since_year_start(eve, as_of);
+                c.recovered_fen += recovered;
+                c.waived_fen += waived;
+            }
+        }
+        c
+    }
+
     pub fn clearance_rate(&self) -> Option<Decimal> {
         rate(self.recovered_fen, self.arrears_at_year_start_fen - self.waived_fen)
     }
@@ -159,6 +194,19 @@ pub struct Aging {
     pub d31_90: i64,
     pub d91_180: i64,
     pub d181_plus: i64,
+}
+
+impl Aging {
+    /// Adds what a bill due on `due` still owes on `as_of` to its bucket.
+    pub fn add(&mut self, due: NaiveDate, as_of: NaiveDate, owed: i64) {
+        match (as_of - due).num_days() {
+            _ if owed == 0 => {}
+            0..=30 => self.d0_30 += owed,
+            31..=90 => self.d31_90 += owed,
+            91..=180 => self.d91_180 += owed,
+            _ => self.d181_plus += owed,
+        }
+    }
 }
 
 /// One period's collection rate as of its last day (当期收缴率).
@@ -182,6 +230,17 @@ pub struct Report {
     pub trend: Vec<TrendPoint>,
 }
 
+/// The 12 months ending with `period`, oldest first.
+pub fn trend_months(period: Period) -> Vec<Period> {
+    let mut months = vec![period];
+    while months.len() < 12 {
+        let earlier = months[months.len() - 1].previous_month();
+        months.push(earlier);
+    }
+    months.reverse();
+    months
+}
+
 /// The report of `period` (a month) as of `as_of`, over every bill of the estate it is given.
 pub fn report(bills: &[BillFacts], period: Period, as_of: NaiveDate) -> Report {
     let in_period: Vec<&BillFacts> = bills.iter().filter(|b| b.period() == period).collect();
@@ -194,36 +253,12 @@ pub fn report(bills: &[BillFacts], period: Period, as_of: NaiveDate) -> Report {
             .push(b);
         by_fee_item.entry(b.fee_item_id).or_default().push(b);
     }
-    let year_start = NaiveDate::from_ymd_opt(period.start().year(), 1, 1).unwrap_or(period.start());
-    let eve = year_start.pred_opt().unwrap_or(year_start);
-    let mut clearance = Clearance::default();
-    for b in bills.iter().filter(|b| b.due_date < year_start) {
-        let owed = b.unpaid(eve);
-        if owed == 0 {
-            continue;
-        }
-        clearance.arrears_at_year_start_fen += owed;
-        clearance.recovered_fen += b.collected(as_of) - b.collected(eve);
-        clearance.waived_fen += b.receivable(eve) - b.receivable(as_of);
-    }
+    let clearance = Clearance::of(bills, period, as_of);
     let mut aging = Aging::default();
     for b in bills.iter().filter(|b| b.due_date <= as_of) {
-        let owed = b.unpaid(as_of);
-        match (as_of - b.due_date).num_days() {
-            _ if owed == 0 => {}
-            0..=30 => aging.d0_30 += owed,
-            31..=90 => aging.d31_90 += owed,
-            91..=180 => aging.d91_180 += owed,
-            _ => aging.d181_plus += owed,
-        }
+        aging.add(b.due_date, as_of, b.unpaid(as_of));
     }
-    let mut months = vec![period];
-    while months.len() < 12 {
-        let earlier = months[months.len() - 1].previous_month();
-        months.push(earlier);
-    }
-    months.reverse();
-    let trend = months
+    let trend = trend_months(period)
         .into_iter()
         .map(|p| TrendPoint {
             period: p,

@@ -19,6 +19,7 @@ mod pii;
 mod print;
 mod reminders;
 mod reports;
+mod rollup;
 mod sessions;
 mod setup;
 mod staff_users;

@@ -4,14 +4,14 @@ use crate::bills::{fee_item, run};
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-struct Books {
-    app: TestApp,
-    admin: String,
-    c1: i64,
+pub(crate) struct Books {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
+    pub(crate) c1: i64,
     c2: i64,
 }
 
-async fn post_ok(app: &TestApp, admin: &str, url: &str, body: Value) -> Value {
+pub(crate) async fn post_ok(app: &TestApp, admin: &str, url: &str, body: Value) -> Value {
     let r = app.post(url, Some(admin), &body).await;
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
@@ -23,7 +23,7 @@ async fn post_ok(app: &TestApp, admin: &str, url: &str, body: Value) -> Value {
 /// September and October billed (due on the 10th). October: unit 1 paid at the counter; unit 2
 /// adjusted to 200.00; unit 3 paid and then 50.00 refunded. September: unit 3 cancelled, the rest
 /// unpaid. Unit 2 is sold today. A second community has no bills.
-async fn books() -> Books {
+pub(crate) async fn books() -> Books {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let c1 = app.community(&admin, "C1").await;

@@ -38,7 +38,7 @@ pub async fn get(state: web::Data<AppState>, StaffAuth(ctx): StaffAuth, id: web:
 
 /// Edits a unit.
 #[utoipa::path(patch, path = "/api/v1/staff/units/{id}", tag = "staff-setup", params(("id" = i32, Path)), request_body = UnitPatch,
-    responses((status = 200, body = UnitDetail), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = UnitDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "UNIT_HAS_BILLS: the building of a billed unit"), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
     StaffAuth(ctx): StaffAuth,

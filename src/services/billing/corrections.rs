@@ -9,7 +9,7 @@ use crate::services::billing::bills::{detail_of, BillDetail};
 use crate::services::billing::ledger::{By, Correction, Ledger};
 use crate::state::AppState;
 use entity::bill;
-use sea_orm::{EntityTrait, QuerySelect};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 
 /// `POST /staff/bills/{id}/waive-late-fee`.
@@ -68,11 +68,7 @@ async fn correct(
     ctx.require(Action::ManageBilling)?;
     let now = state.clock.now();
     let mut ledger = Ledger::begin(state).await?;
-    let b = bill::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(ledger.txn())
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let b = ledger.lock_bill(id).await?.ok_or(ApiError::NotFound)?;
     ctx.require_community(b.community_id)?;
     let actor = ctx.actor();
     let e = ledger

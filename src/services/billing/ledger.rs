@@ -10,6 +10,7 @@ use crate::domain::period::Period;
 use crate::domain::states::{BillStatus, EntryKind};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::billing::bills::{amounts, schedules};
+use crate::services::billing::rollup;
 use crate::services::cache;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -110,6 +111,7 @@ struct Entry<'a> {
 pub struct Ledger {
     txn: DatabaseTransaction,
     touched: cache::Touched,
+    rollup: rollup::Tracker,
 }
 
 impl Ledger {
@@ -118,6 +120,7 @@ impl Ledger {
         Ok(Ledger {
             txn: crate::db::begin_write(&state.db).await?,
             touched: cache::Touched::default(),
+            rollup: rollup::Tracker::default(),
         })
     }
 
@@ -126,10 +129,21 @@ impl Ledger {
         &self.txn
     }
 
-    /// Commits, then marks stale exactly the cached answers over what changed.
-    pub async fn commit(self, state: &AppState) -> ApiResult<()> {
+    /// Brings the collection rollup up to date with what this transaction wrote, commits, then marks
+    /// stale exactly the cached answers over what changed.
+    pub async fn commit(mut self, state: &AppState) -> ApiResult<()> {
+        self.rollup.flush(&self.txn).await?;
         self.txn.commit().await?;
         self.touched.bump(state).await
+    }
+
+    /// Locks a bill for a change, after its unit (the order every ledger write takes them in).
+    pub async fn lock_bill(&mut self, id: i32) -> ApiResult<Option<bill::Model>> {
+        let Some(b) = bill::Entity::find_by_id(id).one(&self.txn).await? else {
+            return Ok(None);
+        };
+        self.rollup.note(&self.txn, [(b.unit_id, b.due_date)]).await?;
+        Ok(bill::Entity::find_by_id(id).lock_exclusive().one(&self.txn).await?)
     }
 
     /// Appends one entry to a bill's ledger.
@@ -157,6 +171,9 @@ impl Ledger {
         if bills.is_empty() {
             return Ok(0);
         }
+        self.rollup
+            .note(&self.txn, bills.iter().map(|b| (b.unit_id, b.due_date)))
+            .await?;
         let created = bill::Entity::insert_many(bills.into_iter().map(NewBill::row))
             .on_conflict(
                 OnConflict::columns([bill::Column::UnitId, bill::Column::FeeItemId, bill::Column::Period])
@@ -175,6 +192,7 @@ impl Ledger {
 
     /// Issues one new bill (a prepayment's, the demo's).
     pub async fn issue_one(&mut self, b: NewBill) -> ApiResult<bill::Model> {
+        self.rollup.note(&self.txn, [(b.unit_id, b.due_date)]).await?;
         let b = b.row().insert(&self.txn).await?;
         self.touched.unit(b.unit_id);
         Ok(b)
@@ -184,6 +202,10 @@ impl Ledger {
     /// credited, or None when it is no longer open (paid meanwhile, cancelled: the caller refunds).
     /// Right-hand sides see the row as it was (standard SQL), so "settles" is judged once.
     pub async fn credit(&mut self, bill_id: i32, p: &Payment<'_>) -> ApiResult<Option<bill::Model>> {
+        let Some(found) = bill::Entity::find_by_id(bill_id).one(&self.txn).await? else {
+            return Ok(None);
+        };
+        self.rollup.note(&self.txn, [(found.unit_id, found.due_date)]).await?;
         let principal = p.principal_fen;
         let settles = || {
             Expr::col(bill::Column::PaidPrincipalFen)
@@ -256,11 +278,7 @@ impl Ledger {
         actor: &str,
         reference: String,
     ) -> ApiResult<i64> {
-        let Some(b) = bill::Entity::find_by_id(bill_id)
-            .lock_exclusive()
-            .one(&self.txn)
-            .await?
-        else {
+        let Some(b) = self.lock_bill(bill_id).await? else {
             return Ok(0);
         };
         let principal_back = std::cmp::min(take, b.paid_principal_fen);
@@ -288,7 +306,7 @@ impl Ledger {
         Ok(principal_back + late_back)
     }
 
-    /// Applies a staff correction to a bill the caller locked: checks it against the bill's amounts
+    /// Applies a staff correction to a bill the caller locked (`lock_bill`): checks it against the bill's amounts
     /// today, records the entry, and settles the bill when nothing is left to pay.
     pub async fn correct(&mut self, b: &bill::Model, c: Correction, by: By<'_>) -> ApiResult<bill_entry::Model> {
         if b.status != BillStatus::Unpaid {

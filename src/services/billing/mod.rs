@@ -6,6 +6,7 @@ pub mod corrections;
 pub mod fee_items;
 pub mod ledger;
 pub mod owner;
+pub mod rollup;
 pub mod runs;
 pub mod staff;
 mod statements;

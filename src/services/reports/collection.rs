@@ -1,19 +1,20 @@
 //! `GET /staff/reports/collection`: 收费率, 户收费率 and 清缴率 with their breakdowns, aging and
 //! trend (`domain::reports` does the arithmetic; this loads the facts and shapes the answer).
 use crate::domain::period::Period;
-use crate::domain::reports::{self, BillFacts, Collection, Move, Report};
+use crate::domain::reports::{self, Collection, Report};
 use crate::domain::role::Action;
+use crate::domain::rollup::{self, Households, Money, Recovery, Sums};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
-use crate::services::billing::bills::in_chunks;
 use crate::state::AppState;
-use chrono::NaiveDate;
-use entity::{bill, bill_entry, community, fee_item, unit};
+use chrono::{Datelike, NaiveDate};
+use entity::{clearance_rollup, collection_rollup, community, fee_item, household_rollup};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// `GET /staff/reports/collection` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -126,49 +127,143 @@ fn figures(c: &Collection) -> Figures {
     }
 }
 
-/// The facts of every bill of some communities due by `until`, with their units' buildings.
-async fn facts(state: &AppState, communities: &[i32], until: NaiveDate) -> ApiResult<Vec<BillFacts>> {
-    let bills = bill::Entity::find()
-        .filter(bill::Column::CommunityId.is_in(communities.to_vec()))
-        .filter(bill::Column::DueDate.lte(until))
-        .order_by_asc(bill::Column::Id)
-        .all(&state.db)
+/// `SUM(col)` as a BIGINT on both backends (PostgreSQL sums BIGINTs to NUMERIC), 0 over no rows.
+fn total(col: &str) -> Expr {
+    Expr::cust(format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)"))
+}
+
+/// The rollup's sums for a report over some communities (`domain::rollup::Sums`).
+async fn sums(state: &AppState, communities: &[i32], period: Period, as_of: NaiveDate) -> ApiResult<Sums> {
+    use collection_rollup::Column as M;
+    let db = &state.db;
+    let ids = communities.to_vec();
+    let money: Vec<(i32, String, i32, i64, i64, i64, i64)> = collection_rollup::Entity::find()
+        .select_only()
+        .columns([M::CommunityId, M::Building, M::FeeItemId])
+        .expr(total("receivable_fen"))
+        .expr(total("collected_fen"))
+        .expr(total("late_fee_fen"))
+        .expr(total("unpaid_fen"))
+        .filter(M::CommunityId.is_in(ids.clone()))
+        .filter(M::DueDate.between(period.start(), period.end()))
+        .filter(M::OnDate.lte(as_of))
+        .group_by(M::CommunityId)
+        .group_by(M::Building)
+        .group_by(M::FeeItemId)
+        .into_tuple()
+        .all(db)
         .await?;
-    let buildings: HashMap<i32, String> = unit::Entity::find()
-        .filter(unit::Column::CommunityId.is_in(communities.to_vec()))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.building))
-        .collect();
-    let ids: Vec<i32> = bills.iter().map(|b| b.id).collect();
-    let mut moves: HashMap<i32, Vec<Move>> = HashMap::new();
-    for e in in_chunks(&ids, |chunk| {
-        bill_entry::Entity::find()
-            .filter(bill_entry::Column::BillId.is_in(chunk))
-            .all(&state.db)
+    let households: Vec<(i32, String, i32, i64, i64)> = household_rollup::Entity::find()
+        .select_only()
+        .columns([
+            household_rollup::Column::CommunityId,
+            household_rollup::Column::Building,
+            household_rollup::Column::FeeItemId,
+        ])
+        .expr(total("billed"))
+        .expr(total("paid"))
+        .filter(household_rollup::Column::CommunityId.is_in(ids.clone()))
+        .filter(household_rollup::Column::Month.eq(period.start()))
+        .filter(household_rollup::Column::OnDate.lte(as_of))
+        .group_by(household_rollup::Column::CommunityId)
+        .group_by(household_rollup::Column::Building)
+        .group_by(household_rollup::Column::FeeItemId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let unpaid_by_due_date: Vec<(NaiveDate, i64)> = collection_rollup::Entity::find()
+        .select_only()
+        .column(M::DueDate)
+        .expr(total("unpaid_fen"))
+        .filter(M::CommunityId.is_in(ids.clone()))
+        .filter(M::DueDate.lte(as_of))
+        .filter(M::OnDate.lte(as_of))
+        .group_by(M::DueDate)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let months = reports::trend_months(period);
+    let trend: Vec<(NaiveDate, i64, i64)> = collection_rollup::Entity::find()
+        .select_only()
+        .column(M::PeriodEnd)
+        .expr(total("receivable_fen"))
+        .expr(total("collected_fen"))
+        .filter(M::CommunityId.is_in(ids.clone()))
+        .filter(M::DueDate.between(months[0].start(), period.end()))
+        .filter(Expr::col(M::OnDate).lte(Expr::col(M::PeriodEnd)))
+        .group_by(M::PeriodEnd)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let (year_start, eve) = reports::year_start(period);
+    let arrears: Option<i64> = collection_rollup::Entity::find()
+        .select_only()
+        .expr(total("unpaid_fen"))
+        .filter(M::CommunityId.is_in(ids.clone()))
+        .filter(M::DueDate.lt(year_start))
+        .filter(M::OnDate.lte(std::cmp::min(eve, as_of)))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let recovery: Option<(i64, i64)> = clearance_rollup::Entity::find()
+        .select_only()
+        .expr(total("recovered_fen"))
+        .expr(total("waived_fen"))
+        .filter(clearance_rollup::Column::CommunityId.is_in(ids))
+        .filter(clearance_rollup::Column::Year.eq(year_start.year()))
+        .filter(clearance_rollup::Column::OnDate.lte(as_of))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (recovered_fen, waived_fen) = recovery.unwrap_or_default();
+    Ok(Sums {
+        money: money
+            .into_iter()
+            .map(|(c, b, f, receivable_fen, collected_fen, late_fee_fen, unpaid_fen)| {
+                (
+                    (c, b, f),
+                    Money {
+                        receivable_fen,
+                        collected_fen,
+                        late_fee_fen,
+                        unpaid_fen,
+                    },
+                )
+            })
+            .collect(),
+        households: households
+            .into_iter()
+            .map(|(c, b, f, billed, paid)| ((c, b, f), Households { billed, paid }))
+            .collect(),
+        unpaid_by_due_date,
+        trend: trend
+            .into_iter()
+            .map(|(end, receivable_fen, collected_fen)| {
+                (
+                    Period::month_of(end).start(),
+                    Money {
+                        receivable_fen,
+                        collected_fen,
+                        ..Money::default()
+                    },
+                )
+            })
+            .collect(),
+        arrears_at_year_start_fen: arrears.unwrap_or_default(),
+        recovery: Recovery {
+            recovered_fen,
+            waived_fen,
+        },
     })
-    .await?
-    {
-        moves.entry(e.bill_id).or_default().push(Move {
-            kind: e.kind,
-            principal_fen: e.principal_fen,
-            late_fee_fen: e.late_fee_fen,
-            on: e.on_date,
-        });
-    }
-    Ok(bills
-        .into_iter()
-        .map(|b| BillFacts {
-            community_id: b.community_id,
-            unit_id: b.unit_id,
-            building: buildings.get(&b.unit_id).cloned().unwrap_or_default(),
-            fee_item_id: b.fee_item_id,
-            due_date: b.due_date,
-            principal_fen: b.principal_fen,
-            moves: moves.remove(&b.id).unwrap_or_default(),
-        })
-        .collect())
+}
+
+/// A report from the rollup.
+async fn report(state: &AppState, communities: &[i32], period: Period, as_of: NaiveDate) -> ApiResult<Report> {
+    Ok(rollup::report(
+        &sums(state, communities, period, as_of).await?,
+        period,
+        as_of,
+    ))
 }
 
 fn view(r: &Report, items: &HashMap<i32, String>, community: Option<&community::Model>) -> CollectionReport {
@@ -249,7 +344,6 @@ pub async fn collection(state: &AppState, ctx: &StaffCtx, q: &CollectionQuery) -
         },
     };
     let ids: Vec<i32> = communities.iter().map(|c| c.id).collect();
-    let bills = facts(state, &ids, as_of.max(period.end())).await?;
     let items: HashMap<i32, String> = fee_item::Entity::find()
         .filter(fee_item::Column::CommunityId.is_in(ids.clone()))
         .all(&state.db)
@@ -257,24 +351,16 @@ pub async fn collection(state: &AppState, ctx: &StaffCtx, q: &CollectionQuery) -
         .into_iter()
         .map(|f| (f.id, f.name))
         .collect();
-    let total = reports::report(&bills, period, as_of);
+    let total = report(state, &ids, period, as_of).await?;
     match q.community_id {
         Some(_) => Ok(view(&total, &items, communities.first())),
         None => {
-            let mut per: BTreeMap<i32, Vec<BillFacts>> = BTreeMap::new();
-            for b in bills {
-                per.entry(b.community_id).or_default().push(b);
-            }
             let mut out = view(&total, &items, None);
-            out.by_community = Some(
-                communities
-                    .iter()
-                    .map(|c| {
-                        let r = reports::report(per.get(&c.id).map_or(&[][..], |v| v.as_slice()), period, as_of);
-                        view(&r, &items, Some(c))
-                    })
-                    .collect(),
-            );
+            let mut each = Vec::with_capacity(communities.len());
+            for c in &communities {
+                each.push(view(&report(state, &[c.id], period, as_of).await?, &items, Some(c)));
+            }
+            out.by_community = Some(each);
             Ok(out)
         }
     }

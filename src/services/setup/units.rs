@@ -280,6 +280,21 @@ pub async fn update_unit(state: &AppState, ctx: &StaffCtx, id: i32, patch: UnitP
             return Err(ApiError::field("code", "该小区已有此房屋编号"));
         }
     }
+    // The collection reports sum a unit's bills under the building it had when they were written.
+    if let Some(Some(b)) = &building {
+        if *b != u.building
+            && entity::bill::Entity::find()
+                .filter(entity::bill::Column::UnitId.eq(id))
+                .one(txn)
+                .await?
+                .is_some()
+        {
+            return Err(ApiError::Conflict(
+                "UNIT_HAS_BILLS",
+                "该房屋已有账单，楼栋不能再改（收费率报表按楼栋汇总这些账单）".into(),
+            ));
+        }
+    }
     let before = serde_json::json!({"building": u.building, "code": u.code, "area_centi_m2": u.area_centi_m2, "handover_date": u.handover_date});
     let mut am: unit::ActiveModel = u.into();
     if let Some(Some(b)) = building {
