@@ -36,3 +36,4 @@ pub mod states;
 pub mod subscribe_grant;
 pub mod unit;
 pub mod unit_owner;
+pub mod upload;

@@ -14,6 +14,8 @@ mod m20261130_000007_dated_terms;
 mod m20261130_000008_notices;
 mod m20261130_000009_sessions;
 mod m20261130_000010_rollup;
+mod m20261130_000011_day_indexes;
+mod m20261130_000012_uploads;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -50,6 +52,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_notices::Migration),
             Box::new(m20261130_000009_sessions::Migration),
             Box::new(m20261130_000010_rollup::Migration),
+            Box::new(m20261130_000011_day_indexes::Migration),
+            Box::new(m20261130_000012_uploads::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod payments;
 pub mod reports;
 pub mod sandbox;
 pub mod setup;
+pub mod uploads;
 
 use crate::error::ApiError;
 use actix_web::web;
@@ -53,6 +54,10 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/me/units", access::me::my_units),
         route!(get, "/api/v1/me/units/{id}", access::me::my_unit),
         route!(post, "/api/v1/me/consents", access::me::consent),
+        route!(post, "/api/v1/me/uploads", uploads::owner_upload),
+        route!(get, "/api/v1/me/uploads/{id}", uploads::owner_get),
+        route!(post, "/api/v1/staff/uploads", uploads::staff_upload),
+        route!(get, "/api/v1/staff/uploads/{id}", uploads::staff_get),
         route!(post, "/api/v1/payments", payments::create),
         route!(get, "/api/v1/payments/{id}", payments::get),
         route!(get, "/api/v1/me/payments", payments::mine),
@@ -279,6 +284,7 @@ impl utoipa::Modify for StandardErrors {
         collection::contact, collection::evidence_list, collection::evidence_verify,
         collection::case_file, collection::case_file_html, collection::limitation_alerts,
         reports::collection,
+        uploads::owner_upload, uploads::owner_get, uploads::staff_upload, uploads::staff_get,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]

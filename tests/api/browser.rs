@@ -1,6 +1,7 @@
 //! The console in a real browser: Debian's Chromium driven over WebDriver (chromium-driver) signs
 //! in, reads the dashboard and its chart, records a counter payment and opens its receipt, adds and
-//! ends a hold, and signs out; screenshots of each page at desktop and
+//! ends a hold, records a notice delivered in person with its photo, prints the case file to PDF,
+//! and signs out; screenshots of each page at desktop and
 //! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
 //! a missing browser into a failure instead of a skip.
 use crate::bills::{estate, run};
@@ -235,6 +236,57 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
         .await
         .unwrap();
     c.wait().for_element(Locator::Id("no-holds")).await.unwrap();
+    // A notice delivered in person, with the photo that proves it: the file input takes a path.
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gps.jpg");
+    c.execute(
+        "document.getElementById('contact-kind').value = 'printed_notice'; document.getElementById('contact-delivery').value = 'in_person';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("contact-outcome"))
+        .await
+        .unwrap()
+        .send_keys("已当面交给业主本人")
+        .await
+        .unwrap();
+    c.find(Locator::Id("contact-photo"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("#add-contact button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let img = c.wait().for_element(Locator::Css("#evidence img")).await.unwrap();
+    // The photo is served and decodes in the browser (a broken image has no natural width).
+    let width = c
+        .execute(
+            "const i = document.querySelector('#evidence img'); return i.complete ? i.naturalWidth : -1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(width, serde_json::json!(16), "the 16 px wide fixture, decoded");
+    assert!(img.attr("src").await.unwrap().unwrap().starts_with("/console/uploads/"));
+    c.find(Locator::Id("chain-ok")).await.unwrap();
+    shoot(&c, "console-unit-evidence-1280").await;
+    // The case file, printed to PDF by the browser.
+    c.find(Locator::LinkText("打印案卷"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("h1")).await.unwrap();
+    assert!(c.source().await.unwrap().contains("SHA-256"));
+    let pdf = c.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    std::fs::write(shots().join("console-case-file.pdf"), &pdf).unwrap();
     c.goto(&e.app.url("/console/")).await.unwrap();
     // Signing out lands on the form; the dashboard then asks for it again.
     c.find(Locator::Css("header form button"))

@@ -414,3 +414,182 @@ async fn a_unit_page_adds_and_ends_a_hold_with_reasons() {
         .await;
     assert_eq!(holds["items"].as_array().unwrap().len(), 0);
 }
+
+/// A multipart/form-data body (what a browser sends for a form with a file): (content type, body).
+fn multipart(fields: &[(&str, &str)], photo: Option<&[u8]>) -> (String, Vec<u8>) {
+    let boundary = "----wuyetestboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some(p) = photo {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"notice.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(p);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn a_unit_page_records_a_delivered_notice_with_its_photo_and_prints_the_case_file() {
+    let e = estate().await;
+    let app = &e.app;
+    let session = sign_in(app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let unit_page = format!("/console/units/{}", e.unit);
+    let (status, html) = page(app, &unit_page, &session).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("还没有证据记录") && html.contains("id=\"add-contact\""),
+        "{html}"
+    );
+    let csrf = hidden_csrf(&html);
+    let photo = std::fs::read(format!("{}/tests/fixtures/gps.jpg", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let post = |fields: Vec<(&'static str, String)>, with_photo: bool, cookie: String| {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (ct, body) = multipart(&pairs, with_photo.then_some(photo.as_slice()));
+        app.http
+            .post(app.url(&format!("/console/units/{}/contacts", e.unit)))
+            .header(COOKIE, cookie)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let notice = |token: &str, outcome: &str| {
+        vec![
+            ("csrf", token.to_string()),
+            ("kind", "printed_notice".to_string()),
+            ("delivery", "in_person".to_string()),
+            ("mail_no", String::new()),
+            ("outcome", outcome.to_string()),
+        ]
+    };
+    // A forged token stores neither the photo nor a record.
+    let r = post(notice("forged", "x"), true, session.clone()).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!((app.count("uploads").await, app.count("evidence").await), (0, 0));
+    // In person without a photo is refused on a console page, with the reason.
+    let r = post(notice(&csrf, "已送达"), false, session.clone()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("当面送达须附照片"));
+    // With the photo: recorded, and the unit page shows it, escaped text and all.
+    let r = post(
+        notice(&csrf, "<script>alert(1)</script>已当面交给业主"),
+        true,
+        session.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], format!("{unit_page}#evidence"));
+    let (_, html) = page(app, &unit_page, &session).await;
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;已当面交给业主"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("id=\"chain-ok\""), "{html}");
+    let at = html.find("src=\"/console/uploads/").expect("a photo") + "src=\"/console/uploads/".len();
+    let id: i64 = html[at..].split('"').next().unwrap().parse().unwrap();
+    let r = app
+        .http
+        .get(app.url(&format!("/console/uploads/{id}")))
+        .header(COOKIE, session.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()),
+        (200, "image/jpeg")
+    );
+    let served = r.bytes().await.unwrap();
+    assert!(!served.windows(11).any(|w| w == b"WuyeTestCam"), "metadata stripped");
+    // The case file to print names the photo and its hash.
+    let (status, case) = page(app, &format!("/console/units/{}/case-file", e.unit), &session).await;
+    assert_eq!(status, 200);
+    assert!(case.contains(&format!("图片{id}（SHA-256 ")), "{case}");
+    // Another community's collector sees none of it; finance reads the unit but records no contacts.
+    let other = app.community(&e.admin, "C9").await;
+    app.staff_member(&e.admin, "col9", "collector", &[other]).await;
+    let outsider = sign_in(app, "col9", "long-enough-pw").await;
+    for path in [
+        unit_page.clone(),
+        format!("/console/units/{}/case-file", e.unit),
+        format!("/console/uploads/{id}"),
+    ] {
+        let (status, body) = page(app, &path, &outsider).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(body.contains("页面不存在") || body.contains("不存在"), "{body}");
+    }
+    app.staff_member(&e.admin, "fin", "finance", &[e.community]).await;
+    let fin = sign_in(app, "fin", "long-enough-pw").await;
+    let (status, fin_page) = page(app, &unit_page, &fin).await;
+    assert_eq!(status, 200);
+    assert!(!fin_page.contains("id=\"add-contact\""));
+    let uploads = app.count("uploads").await;
+    let r = post(notice(&hidden_csrf(&fin_page), "x"), true, fin.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        app.count("uploads").await,
+        uploads,
+        "refused before the photo is stored"
+    );
+}
+
+#[tokio::test]
+async fn units_are_found_by_code_owner_name_or_phone_with_the_search_kept_in_the_url() {
+    let e = estate().await;
+    let app = &e.app;
+    for n in 0..60 {
+        app.unit(&e.admin, e.community, &format!("Z-{n:03}")).await;
+    }
+    let session = sign_in(app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let c = e.community;
+    // By owner name (the estate's unit belongs to 张三) and by whole phone number.
+    for q in ["%E5%BC%A0%E4%B8%89", "13800000001", "A-1-101"] {
+        let (status, html) = page(app, &format!("/console/units?community_id={c}&q={q}"), &session).await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("<td>A-1-101</td>") && html.contains("共1户"),
+            "{q}: {html}"
+        );
+    }
+    let (_, html) = page(app, &format!("/console/units?community_id={c}&q=nobody"), &session).await;
+    assert!(html.contains("id=\"no-units\"") && html.contains("共0户"), "{html}");
+    // 61 units, 50 a page: the next page keeps the search.
+    let (_, html) = page(app, &format!("/console/units?community_id={c}&q=Z-"), &session).await;
+    assert!(html.contains("共60户，第1/2页"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/console/units?community_id={c}&amp;page=2&amp;q=Z-\"")),
+        "{html}"
+    );
+    let (_, html) = page(app, &format!("/console/units?community_id={c}&page=2&q=Z-"), &session).await;
+    assert!(
+        html.contains("<td>Z-059</td>") && !html.contains("<td>Z-000</td>"),
+        "{html}"
+    );
+    // What was typed comes back escaped.
+    let (_, html) = page(
+        app,
+        &format!("/console/units?community_id={c}&q=%3Cscript%3Ex"),
+        &session,
+    )
+    .await;
+    assert!(
+        html.contains("value=\"&lt;script&gt;x\"") && !html.contains("<script>x"),
+        "{html}"
+    );
+    // Another community's staff: not theirs to list.
+    let other = app.community(&e.admin, "C9").await;
+    app.staff_member(&e.admin, "col9", "collector", &[other]).await;
+    let outsider = sign_in(app, "col9", "long-enough-pw").await;
+    let (status, _) = page(app, &format!("/console/units?community_id={c}"), &outsider).await;
+    assert_eq!(status, 404);
+}

@@ -24,3 +24,4 @@ mod sessions;
 mod setup;
 mod staff_users;
 mod truthful;
+mod uploads;

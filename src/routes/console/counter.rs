@@ -1,87 +1,23 @@
 //! 收费 (the counter): pick a unit, tick its open bills, record cash, POS or a transfer with its
 //! reference, and print the receipt. The same counter service as `POST /staff/payments/counter`.
 use super::page::{error_page, html, page};
-use super::{first_page, owners_line, require_signed, see_other, unit_bills};
+use super::{owners_line, require_signed, see_other, unit_bills};
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::payments::counter::{counter, CounterPayment};
 use crate::services::payments::receipts::staff_receipt_html;
-use crate::services::setup::communities;
-use crate::services::setup::units::{get_unit, list_units, UnitQuery};
+use crate::services::setup::units::get_unit;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-pub(super) struct UnitsQuery {
-    community_id: Option<i32>,
-    building: Option<String>,
-}
-
-/// `GET /console/counter`: a community's units (by building), each a link to its open bills.
-pub(super) async fn units(state: web::Data<AppState>, req: HttpRequest, q: web::Query<UnitsQuery>) -> HttpResponse {
-    let s = match require_signed(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let body = async {
-        let names: Vec<(i32, String)> = communities::list_communities(&state, &s.ctx, first_page())
-            .await?
-            .items
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
-        let Some(community) = q.community_id.or(names.first().map(|(id, _)| *id)) else {
-            return Ok("<h1>收费</h1><p>您负责的范围内还没有小区。</p>".to_string());
-        };
-        let building = q.building.clone().filter(|b| !b.trim().is_empty());
-        let units = list_units(
-            &state,
-            &s.ctx,
-            UnitQuery {
-                community_id: community,
-                building: building.clone(),
-            },
-            first_page(),
-        )
-        .await?;
-        let options: String = names
-            .iter()
-            .map(|(id, n)| {
-                let sel = if *id == community { " selected" } else { "" };
-                format!("<option value=\"{id}\"{sel}>{}</option>", esc(n))
-            })
-            .collect();
-        let mut out = format!(
-            "<h1>收费</h1><form class=\"inline\" method=\"get\" action=\"/console/counter\">\
-             <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{options}</select></label>\
-             <label for=\"building\">楼栋<input id=\"building\" name=\"building\" value=\"{}\"></label>\
-             <button type=\"submit\">查找</button></form>\
-             <table><tr><th>楼栋</th><th>房号</th><th>业主</th><th></th></tr>",
-            esc(building.as_deref().unwrap_or_default())
-        );
-        for u in &units.items {
-            out.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/console/counter/units/{id}\">收费</a> <a href=\"/console/units/{id}\">房屋</a></td></tr>",
-                esc(&u.building),
-                esc(&u.code),
-                esc(&owners_line(u)),
-                id = u.id
-            ));
-        }
-        out.push_str(&format!(
-            "</table><p class=\"muted\">共{}户{}</p>",
-            units.total,
-            if units.total > 200 { "，仅列前200户，请按楼栋查找" } else { "" }
-        ));
-        Ok::<_, ApiError>(out)
-    }
-    .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page("收费", Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+/// `GET /console/counter`: find a unit, then take its open bills.
+pub(super) async fn units(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<super::units::UnitsQuery>,
+) -> HttpResponse {
+    super::units::find(state, req, q, "收费", "/console/counter").await
 }
 
 /// `GET /console/counter/units/{id}`: the unit's open bills to tick and the form that records them.

@@ -6,6 +6,7 @@
 mod chart;
 mod counter;
 mod dashboard;
+mod evidence;
 mod page;
 mod units;
 
@@ -38,9 +39,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/counter", web::post().to(counter::record))
                 .route("/counter/units/{id}", web::get().to(counter::unit))
                 .route("/payments/{id}/receipt", web::get().to(counter::receipt))
+                .route("/units", web::get().to(units::index))
                 .route("/units/{id}", web::get().to(units::show))
                 .route("/units/{id}/holds", web::post().to(units::add_hold))
                 .route("/holds/{id}/end", web::post().to(units::end))
+                .route("/units/{id}/contacts", web::post().to(evidence::add))
+                .route("/units/{id}/case-file", web::get().to(evidence::case_file))
+                .route("/uploads/{id}", web::get().to(evidence::photo))
                 .default_service(web::to(not_found)),
         );
 }

@@ -2,16 +2,130 @@
 //! it out of reminders — added for the whole unit and ended early, each with its reason (audited by
 //! the holds service, as through the API).
 use super::page::{error_page, html, page};
-use super::{owners_line, require_signed, see_other, unit_bills};
+use super::{first_page, owners_line, require_signed, see_other, unit_bills};
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::collection::casefile::label;
 use crate::services::collection::holds::{create_hold, end_hold, list_holds, EndHold, HoldQuery, NewHold};
-use crate::services::setup::units::get_unit;
+use crate::services::setup::communities;
+use crate::services::setup::units::{get_unit, list_units, UnitQuery};
+use crate::services::setup::PageQuery;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub(super) struct UnitsQuery {
+    community_id: Option<i32>,
+    building: Option<String>,
+    q: Option<String>,
+    page: Option<u64>,
+}
+
+/// `GET /console/units` and `GET /console/counter`: a community's units by building, code, owner
+/// name or phone, 50 a page, the search and page kept in the URL; each a link to its page and its
+/// counter.
+pub(super) async fn find(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<UnitsQuery>,
+    title: &str,
+    action: &str,
+) -> HttpResponse {
+    let s = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = async {
+        let names: Vec<(i32, String)> = communities::list_communities(&state, &s.ctx, first_page())
+            .await?
+            .items
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let Some(community) = q.community_id.or(names.first().map(|(id, _)| *id)) else {
+            return Ok(format!("<h1>{}</h1><p>您负责的范围内还没有小区。</p>", esc(title)));
+        };
+        let building = q.building.clone().filter(|b| !b.trim().is_empty());
+        let search = q.q.clone().filter(|t| !t.trim().is_empty());
+        let units = list_units(
+            &state,
+            &s.ctx,
+            UnitQuery {
+                community_id: community,
+                building: building.clone(),
+                q: search.clone(),
+            },
+            PageQuery {
+                page: q.page,
+                per_page: Some(50),
+            },
+        )
+        .await?;
+        let options: String = names
+            .iter()
+            .map(|(id, n)| {
+                let sel = if *id == community { " selected" } else { "" };
+                format!("<option value=\"{id}\"{sel}>{}</option>", esc(n))
+            })
+            .collect();
+        let mut out = format!(
+            "<h1>{}</h1><form class=\"inline\" method=\"get\" action=\"{action}\">\
+             <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{options}</select></label>\
+             <label for=\"building\">楼栋<input id=\"building\" name=\"building\" value=\"{}\"></label>\
+             <label for=\"q\">房号、业主姓名或手机号<input id=\"q\" name=\"q\" maxlength=\"32\" value=\"{}\"></label>\
+             <button type=\"submit\">查找</button></form>\
+             <table id=\"units\"><tr><th>楼栋</th><th>房号</th><th>业主</th><th></th></tr>",
+            esc(title),
+            esc(building.as_deref().unwrap_or_default()),
+            esc(search.as_deref().unwrap_or_default())
+        );
+        for u in &units.items {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/console/counter/units/{id}\">收费</a> <a href=\"/console/units/{id}\">房屋</a></td></tr>",
+                esc(&u.building),
+                esc(&u.code),
+                esc(&owners_line(u)),
+                id = u.id
+            ));
+        }
+        out.push_str("</table>");
+        if units.items.is_empty() {
+            out.push_str("<p id=\"no-units\">没有找到房屋。</p>");
+        }
+        // The same search, another page: every filter stays in the link.
+        let link = |page: u64| {
+            let mut url = format!("{action}?community_id={community}&page={page}");
+            for (k, v) in [("building", &building), ("q", &search)] {
+                if let Some(v) = v {
+                    url.push_str(&format!("&{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()));
+                }
+            }
+            esc(&url)
+        };
+        let pages = units.total.div_ceil(units.per_page.max(1)).max(1);
+        out.push_str(&format!("<nav class=\"pages\"><span>共{}户，第{}/{}页</span>", units.total, units.page, pages));
+        if units.page > 1 {
+            out.push_str(&format!(" <a rel=\"prev\" href=\"{}\">上一页</a>", link(units.page - 1)));
+        }
+        if units.page < pages {
+            out.push_str(&format!(" <a rel=\"next\" href=\"{}\">下一页</a>", link(units.page + 1)));
+        }
+        out.push_str("</nav>");
+        Ok::<_, ApiError>(out)
+    }
+    .await;
+    match body {
+        Ok(b) => html(StatusCode::OK).body(page(title, Some(&s.viewer()), &b)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+/// `GET /console/units`.
+pub(super) async fn index(state: web::Data<AppState>, req: HttpRequest, q: web::Query<UnitsQuery>) -> HttpResponse {
+    find(state, req, q, "房屋", "/console/units").await
+}
 
 /// `GET /console/units/{id}`.
 pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
@@ -99,6 +213,10 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
                 ))
                 .collect::<String>(),
             esc(&bills.totals.amount_due)
+        ));
+        out.push_str(&format!(
+            "<section id=\"evidence-section\">{}</section>",
+            super::evidence::section(&state, &s, u.id, u.community_id).await?
         ));
         Ok::<_, ApiError>(out)
     }

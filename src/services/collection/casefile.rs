@@ -315,12 +315,13 @@ fn field_label(key: &str) -> &str {
         "hold_id" => "暂缓记录",
         "until" => "暂缓至",
         "reason" => "原因",
+        "photos" => "照片",
         other => other,
     }
 }
 
 /// An evidence record's content as lines a person reads: JSON becomes "名称：值" lines.
-fn readable(content: &str) -> String {
+pub fn readable(content: &str) -> String {
     fn value(v: &serde_json::Value, depth: usize) -> String {
         match v {
             serde_json::Value::Null => "（无）".into(),
@@ -328,6 +329,18 @@ fn readable(content: &str) -> String {
             serde_json::Value::Array(a) if a.iter().all(|x| !x.is_object()) => {
                 a.iter().map(|x| value(x, depth)).collect::<Vec<_>>().join("、")
             }
+            // Photos by number and the hash of what is stored, so a print can be matched to the file.
+            serde_json::Value::Array(a) if a.iter().all(|x| x.get("sha256").is_some()) => a
+                .iter()
+                .map(|x| {
+                    format!(
+                        "图片{}（SHA-256 {}）",
+                        x["id"],
+                        x["sha256"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("、"),
             serde_json::Value::Array(a) => format!("{}项", a.len()),
             serde_json::Value::Object(o) => fields(o, depth + 1),
             other => other.to_string(),

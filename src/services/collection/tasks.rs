@@ -184,6 +184,10 @@ pub struct NewContact {
     pub delivery: Option<String>,
     #[schema(pattern = r#"\S"#, min_length = 1, max_length = 64)]
     pub mail_no: Option<String>,
+    /// Photos the caller uploaded (`POST /staff/uploads`), e.g. of a notice delivered in person;
+    /// the evidence record cites each one's SHA-256.
+    #[schema(max_items = 9)]
+    pub upload_ids: Option<Vec<i32>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -201,6 +205,10 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
     let outcome = text::name(&body.outcome, 500)
         .map_err(|m| errors.insert("outcome".into(), m))
         .ok();
+    let uploads = body.upload_ids.clone().unwrap_or_default();
+    if uploads.len() > 9 {
+        errors.insert("upload_ids".into(), "最多9张图片".into());
+    }
     let url_ok = |u: &str| (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 500;
     if let Some(u) = &body.proof_url {
         if !url_ok(u) {
@@ -209,7 +217,7 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
     }
     if body.kind == "printed_notice" {
         match body.delivery.as_deref() {
-            Some("in_person") if body.proof_url.is_none() => {
+            Some("in_person") if body.proof_url.is_none() && uploads.is_empty() => {
                 errors.insert("proof_url".into(), "当面送达须附照片".into());
             }
             Some("registered_mail")
@@ -291,7 +299,18 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
             );
         }
     }
-    let content = serde_json::json!({
+    // The photos are the record's: they are attached to the unit's evidence and cited by hash.
+    let photos = crate::services::uploads::attach(
+        &txn,
+        &crate::services::uploads::Uploader::Staff(ctx.id),
+        &uploads,
+        "contact",
+        u.id,
+        u.community_id,
+        "upload_ids",
+    )
+    .await?;
+    let mut content = serde_json::json!({
         "outcome": outcome,
         "task_id": body.task_id,
         "delivery": body.delivery,
@@ -300,6 +319,9 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
         "notice": printed,
         "limitation_restarted_for": restarted,
     });
+    if !photos.is_empty() {
+        content["photos"] = serde_json::json!(photos);
+    }
     let rec = NewEvidence {
         kind: match body.kind.as_str() {
             "call" => "call",

@@ -8,7 +8,7 @@ use crate::services::access::staff::StaffCtx;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{payment, payment_exception, payment_line};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 /// One paid (or to be paid) line.
@@ -185,27 +185,54 @@ pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) ->
         .ok_or_else(|| ApiError::field("date", "无效日期"))?;
     let end = start + chrono::Duration::days(1);
     let in_day = |t: DateTime<Utc>| t >= start && t < end;
-    let payments = payment::Entity::find()
+    // Only the day's rows: orders opened or paid that day, refunds finished and exceptions raised
+    // that day, with the payments they belong to (for the channel and the community).
+    let mut payments = payment::Entity::find()
         .filter(payment::Column::CommunityId.eq(q.community_id))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(payment::Column::CreatedAt.gte(start))
+                        .add(payment::Column::CreatedAt.lt(end)),
+                )
+                .add(
+                    Condition::all()
+                        .add(payment::Column::PaidAt.gte(start))
+                        .add(payment::Column::PaidAt.lt(end)),
+                ),
+        )
         .all(&state.db)
         .await?;
-    let ids: Vec<i32> = payments.iter().map(|p| p.id).collect();
-    let refunds = if ids.is_empty() {
-        Vec::new()
-    } else {
-        entity::refund::Entity::find()
-            .filter(entity::refund::Column::PaymentId.is_in(ids.clone()))
-            .all(&state.db)
-            .await?
-    };
-    let exceptions = if ids.is_empty() {
-        Vec::new()
-    } else {
-        payment_exception::Entity::find()
-            .filter(payment_exception::Column::PaymentId.is_in(ids))
-            .all(&state.db)
-            .await?
-    };
+    let refunds = entity::refund::Entity::find()
+        .filter(entity::refund::Column::Status.eq("success"))
+        .filter(entity::refund::Column::FinishedAt.gte(start))
+        .filter(entity::refund::Column::FinishedAt.lt(end))
+        .all(&state.db)
+        .await?;
+    let exceptions = payment_exception::Entity::find()
+        .filter(payment_exception::Column::CreatedAt.gte(start))
+        .filter(payment_exception::Column::CreatedAt.lt(end))
+        .all(&state.db)
+        .await?;
+    let known: std::collections::BTreeSet<i32> = payments.iter().map(|p| p.id).collect();
+    let more: Vec<i32> = refunds
+        .iter()
+        .map(|r| r.payment_id)
+        .chain(exceptions.iter().filter_map(|e| e.payment_id))
+        .filter(|id| !known.contains(id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !more.is_empty() {
+        payments.extend(
+            payment::Entity::find()
+                .filter(payment::Column::CommunityId.eq(q.community_id))
+                .filter(payment::Column::Id.is_in(more))
+                .all(&state.db)
+                .await?,
+        );
+    }
     let mut out = Vec::new();
     for channel in [
         Channel::Wechat,

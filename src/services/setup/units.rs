@@ -99,6 +99,10 @@ pub struct UnitQuery {
         max_length = 32
     )]
     pub building: Option<String>,
+    /// Units whose code contains this, or whose current owner's name contains it or whose phone
+    /// it is (a whole mobile number, matched through its blind index).
+    #[param(max_length = 32)]
+    pub q: Option<String>,
 }
 
 async fn unit_details(state: &AppState, units: Vec<unit::Model>) -> ApiResult<Vec<UnitDetail>> {
@@ -225,7 +229,7 @@ pub async fn get_unit(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<Un
     first(unit_details(state, vec![u]).await?)
 }
 
-/// Units of one community, optionally one building, a page at a time.
+/// Units of one community, optionally one building or those a search finds, a page at a time.
 pub async fn list_units(
     state: &AppState,
     ctx: &StaffCtx,
@@ -237,6 +241,31 @@ pub async fn list_units(
     let mut query = unit::Entity::find().filter(unit::Column::CommunityId.eq(q.community_id));
     if let Some(b) = &q.building {
         query = query.filter(unit::Column::Building.eq(b.trim()));
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let owners = entity::owner::Entity::find().filter(entity::owner::Column::CommunityId.eq(q.community_id));
+        let owners = match crate::domain::phone::Phone::parse(text) {
+            Ok(p) => owners.filter(entity::owner::Column::PhoneIndex.eq(state.cipher.blind_index(p.expose()))),
+            Err(_) => owners.filter(entity::owner::Column::Name.contains(text)),
+        };
+        let owner_ids: Vec<i32> = owners.all(&state.db).await?.into_iter().map(|o| o.id).collect();
+        let linked: Vec<i32> = if owner_ids.is_empty() {
+            Vec::new()
+        } else {
+            entity::unit_owner::Entity::find()
+                .filter(entity::unit_owner::Column::OwnerId.is_in(owner_ids))
+                .filter(entity::unit_owner::Column::EndDate.is_null())
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .map(|l| l.unit_id)
+                .collect()
+        };
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(unit::Column::Code.contains(text))
+                .add(unit::Column::Id.is_in(linked)),
+        );
     }
     let query = query
         .order_by_asc(unit::Column::Building)
