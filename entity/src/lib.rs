@@ -30,6 +30,7 @@ pub mod reminder_episode;
 pub mod reminder_policy;
 pub mod session;
 pub mod staff_community;
+pub mod staff_inbox;
 pub mod staff_task;
 pub mod staff_user;
 pub mod states;

@@ -16,6 +16,7 @@ mod m20261130_000009_sessions;
 mod m20261130_000010_rollup;
 mod m20261130_000011_day_indexes;
 mod m20261130_000012_uploads;
+mod m20261130_000013_inbox;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_rollup::Migration),
             Box::new(m20261130_000011_day_indexes::Migration),
             Box::new(m20261130_000012_uploads::Migration),
+            Box::new(m20261130_000013_inbox::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod collection;
 pub mod console;
 pub mod extract;
 pub mod health;
+pub mod inbox;
 pub mod payments;
 pub mod reports;
 pub mod sandbox;
@@ -58,6 +59,9 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/me/uploads/{id}", uploads::owner_get),
         route!(post, "/api/v1/staff/uploads", uploads::staff_upload),
         route!(get, "/api/v1/staff/uploads/{id}", uploads::staff_get),
+        route!(get, "/api/v1/staff/inbox", inbox::list),
+        route!(post, "/api/v1/staff/inbox/read-all", inbox::read_all),
+        route!(post, "/api/v1/staff/inbox/{id}/read", inbox::read),
         route!(post, "/api/v1/payments", payments::create),
         route!(get, "/api/v1/payments/{id}", payments::get),
         route!(get, "/api/v1/me/payments", payments::mine),
@@ -285,6 +289,7 @@ impl utoipa::Modify for StandardErrors {
         collection::case_file, collection::case_file_html, collection::limitation_alerts,
         reports::collection,
         uploads::owner_upload, uploads::owner_get, uploads::staff_upload, uploads::staff_get,
+        inbox::list, inbox::read, inbox::read_all,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]

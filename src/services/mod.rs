@@ -1,6 +1,6 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← uploads ← setup ← billing ← collection ← payments ← reports, and `demo` on top — and no module
+//! then access ← uploads ← setup ← inbox ← billing ← collection ← payments ← reports, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
@@ -8,6 +8,7 @@ pub mod billing;
 pub mod cache;
 pub mod collection;
 pub mod demo;
+pub mod inbox;
 pub mod payments;
 pub mod reports;
 pub mod setup;
@@ -19,12 +20,13 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 10] = [
+    const LAYERS: [&str; 11] = [
         "audit",
         "cache",
         "access",
         "uploads",
         "setup",
+        "inbox",
         "billing",
         "collection",
         "payments",

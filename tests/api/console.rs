@@ -593,3 +593,94 @@ async fn units_are_found_by_code_owner_name_or_phone_with_the_search_kept_in_the
     let (status, _) = page(app, &format!("/console/units?community_id={c}"), &outsider).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn the_task_queue_prints_a_notice_and_records_its_delivery_which_closes_the_task() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let c = app.community(&admin, "P1").await;
+    let unit = app.unit(&admin, c, "A-3-1201").await;
+    app.owner(&admin, "王小明", "13800002001", &[unit]).await;
+    app.property_fee(&admin, c).await;
+    for p in ["2026-05", "2026-06", "2026-07"] {
+        app.billing_run(&admin, c, p, "2026-04-20").await;
+    }
+    let run: Value = app
+        .post("/api/v1/staff/reminder-runs", Some(&admin), &json!({"community_id": c}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["tasks"], 1, "{run}");
+    let session = sign_in(&app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let (status, html) = page(&app, &format!("/console/tasks?community_id={c}"), &session).await;
+    assert_eq!(status, 200);
+    // The dashboard counts them and links to the queue.
+    let (_, dash) = page(&app, &format!("/console/?community_id={c}"), &session).await;
+    assert!(
+        dash.contains(&format!(
+            "id=\"open-tasks\" href=\"/console/tasks?status=open&amp;community_id={c}\">3</a>"
+        )) && dash.contains("id=\"holds-in-force\">0<"),
+        "{dash}"
+    );
+    // A final notice makes three tasks for the unit: a call, a visit and the notice to deliver.
+    assert_eq!(html.matches("记录结果").count(), 3, "{html}");
+    let at = html.find("<a href=\"/console/tasks/").expect("a notice to print") + "<a href=\"/console/tasks/".len();
+    let task: i64 = html[at..].split('/').next().unwrap().parse().unwrap();
+    assert!(
+        html.contains(&format!("<a href=\"/console/units/{unit}\">A A-3-1201</a>")) && html.contains("打印通知书"),
+        "{html}"
+    );
+    let (status, notice) = page(&app, &format!("/console/tasks/{task}/notice"), &session).await;
+    assert_eq!(status, 200, "{notice}");
+    assert!(notice.contains("王") && notice.contains("A-3-1201"), "{notice}");
+    let outcome = |token: &str, mail: &str, cookie: String| {
+        let (ct, body) = multipart(
+            &[
+                ("csrf", token),
+                ("kind", "printed_notice"),
+                ("back", &format!("status=open&community_id={c}")),
+                ("delivery", "registered_mail"),
+                ("mail_no", mail),
+                ("outcome", "已寄出"),
+            ],
+            None,
+        );
+        app.http
+            .post(app.url(&format!("/console/tasks/{task}/outcome")))
+            .header(COOKIE, cookie)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    assert_eq!(outcome("forged", "XA123", session.clone()).await.unwrap().status(), 403);
+    // Registered mail needs its number.
+    let csrf = hidden_csrf(&html);
+    assert_eq!(outcome(&csrf, "", session.clone()).await.unwrap().status(), 422);
+    let r = outcome(&csrf, "XA123456789CN", session.clone()).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()[LOCATION],
+        format!("/console/tasks?status=open&community_id={c}")
+    );
+    let (_, open) = page(&app, &format!("/console/tasks?community_id={c}"), &session).await;
+    assert!(
+        open.contains("共2项") && !open.contains(&format!("/console/tasks/{task}/outcome")),
+        "{open}"
+    );
+    let (_, done) = page(&app, &format!("/console/tasks?community_id={c}&status=done"), &session).await;
+    assert!(done.contains("已寄出"), "{done}");
+    // Done once: a second outcome is refused.
+    assert_eq!(
+        outcome(&csrf, "XA123456789CN", session.clone()).await.unwrap().status(),
+        409
+    );
+    // Another community's staff find neither the task nor its notice.
+    let other = app.community(&admin, "C9").await;
+    app.staff_member(&admin, "col9", "collector", &[other]).await;
+    let outsider = sign_in(&app, "col9", "long-enough-pw").await;
+    let (status, _) = page(&app, &format!("/console/tasks/{task}/notice"), &outsider).await;
+    assert_eq!(status, 404);
+    let (_, list) = page(&app, "/console/tasks?status=done", &outsider).await;
+    assert!(list.contains("id=\"no-tasks\""), "{list}");
+}

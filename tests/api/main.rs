@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod identity;
 mod imports;
+mod inbox;
 mod newcomer;
 mod openapi;
 mod outage;

@@ -130,3 +130,55 @@ pub(super) async fn receipt(state: web::Data<AppState>, req: HttpRequest, id: we
         Err(e) => error_page(&e, Some(&s.viewer())),
     }
 }
+
+#[derive(serde::Deserialize)]
+pub(super) struct ExceptionsQuery {
+    community_id: Option<i32>,
+}
+
+/// `GET /console/exceptions`: verified gateway events that matched no order, the wrong amount or a
+/// bill already paid — what finance must look at (the inbox links here).
+pub(super) async fn exceptions(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<ExceptionsQuery>,
+) -> HttpResponse {
+    use crate::services::payments::views::{exceptions, ExceptionQuery};
+    let s = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let rows = match exceptions(
+        &state,
+        &s.ctx,
+        ExceptionQuery {
+            community_id: q.community_id,
+        },
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return error_page(&e, Some(&s.viewer())),
+    };
+    let mut out = String::from("<h1>支付异常</h1>");
+    if rows.is_empty() {
+        out.push_str("<p id=\"no-exceptions\">没有待核对的支付异常。</p>");
+    } else {
+        out.push_str(
+            "<table id=\"exceptions\"><tr><th>编号</th><th>时间</th><th>渠道</th><th>类型</th><th>订单号</th><th>说明</th></tr>",
+        );
+        for r in &rows {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+                r.id,
+                r.created_at.with_timezone(&state.tz).format("%Y-%m-%d %H:%M"),
+                esc(&r.provider),
+                esc(&r.kind),
+                esc(r.out_trade_no.as_deref().unwrap_or("")),
+                esc(&r.detail)
+            ));
+        }
+        out.push_str("</table>");
+    }
+    html(StatusCode::OK).body(page("支付异常", Some(&s.viewer()), &out))
+}

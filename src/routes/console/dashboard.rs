@@ -223,6 +223,47 @@ async fn load(
     Ok((report, query))
 }
 
+/// Open follow-up: tasks waiting for someone, tasks a hold suspends, and holds in force, each a link
+/// to its list.
+async fn follow_up(state: &AppState, signed: &super::Signed, community_id: Option<i32>) -> Result<String, ApiError> {
+    use crate::services::collection::holds::{list_holds, HoldQuery};
+    use crate::services::collection::tasks::{list_tasks, TaskQuery};
+    let count = |status: &str| TaskQuery {
+        community_id,
+        status: Some(status.to_string()),
+        page: Some(1),
+        per_page: Some(1),
+    };
+    let open = list_tasks(state, &signed.ctx, count("open")).await?.total;
+    let suspended = list_tasks(state, &signed.ctx, count("suspended")).await?.total;
+    let scope = community_id.map_or(String::new(), |c| format!("&amp;community_id={c}"));
+    let holds = match community_id {
+        Some(c) => Some(
+            list_holds(
+                state,
+                &signed.ctx,
+                HoldQuery {
+                    community_id: Some(c),
+                    unit_id: None,
+                    page: Some(1),
+                    per_page: Some(1),
+                },
+            )
+            .await?
+            .total,
+        ),
+        None => None,
+    };
+    Ok(format!(
+        "<h2>催缴跟进</h2><div class=\"cards\">\
+         <div class=\"card\"><div>待跟进任务</div><div class=\"big\"><a id=\"open-tasks\" href=\"/console/tasks?status=open{scope}\">{open}</a></div><div class=\"muted\">电话、上门、书面通知送达</div></div>\
+         <div class=\"card\"><div>暂缓中的任务</div><div class=\"big\"><a id=\"suspended-tasks\" href=\"/console/tasks?status=suspended{scope}\">{suspended}</a></div><div class=\"muted\">暂缓催缴期间暂停跟进</div></div>{}</div>",
+        holds.map_or(String::new(), |h| format!(
+            "<div class=\"card\"><div>生效中的暂缓</div><div class=\"big\" id=\"holds-in-force\">{h}</div><div class=\"muted\">见各房屋页面</div></div>"
+        ))
+    ))
+}
+
 /// `GET /console/`.
 pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Query<DashQuery>) -> HttpResponse {
     let signed = match require_signed(&state, &req).await {
@@ -238,6 +279,10 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Err(e) => return error_page(&e, Some(&signed.viewer())),
     };
     let mut body = render(&report, &names, &query);
+    match follow_up(&state, &signed, query.community_id).await {
+        Ok(section) => body.push_str(&section),
+        Err(e) => return error_page(&e, Some(&signed.viewer())),
+    }
     // A single community's day at the counter and gateways, for those who handle money.
     if let Some(community_id) = query
         .community_id

@@ -128,6 +128,18 @@ pub(super) async fn add(
     id: web::Path<i32>,
     form: Multipart,
 ) -> HttpResponse {
+    record(state, req, *id, None, form).await
+}
+
+/// A contact from a multipart form (a unit's, or a task's outcome): CSRF, role, then the photo
+/// through the uploads service and the record through the contacts service.
+pub(super) async fn record(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    unit_id: i32,
+    task_id: Option<i32>,
+    form: Multipart,
+) -> HttpResponse {
     let s = match require_signed(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -155,10 +167,10 @@ pub(super) async fn add(
             &state,
             &s.ctx,
             NewContact {
-                unit_id: *id,
+                unit_id,
                 kind: field("kind"),
                 outcome: field("outcome"),
-                task_id: None,
+                task_id,
                 proof_url: None,
                 delivery: optional("delivery"),
                 mail_no: optional("mail_no"),
@@ -168,9 +180,10 @@ pub(super) async fn add(
         .await
     }
     .await;
-    match done {
-        Ok(_) => see_other(&format!("/console/units/{}#evidence", *id)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
+    match (done, task_id) {
+        (Ok(_), None) => see_other(&format!("/console/units/{unit_id}#evidence")),
+        (Ok(_), Some(_)) => see_other(&format!("/console/tasks?{}", field("back").trim_start_matches('?'))),
+        (Err(e), _) => error_page(&e, Some(&s.viewer())),
     }
 }
 

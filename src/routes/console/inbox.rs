@@ -30,7 +30,10 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Err(e) => return error_page(&e, Some(&s.viewer())),
     };
     let csrf = esc(&s.csrf);
-    let mut out = format!("<h1>收件箱</h1><p>未读 <strong id=\"unread\">{}</strong> 条</p>", items.unread);
+    let mut out = format!(
+        "<h1>收件箱</h1><p>未读 <strong id=\"unread\">{}</strong> 条</p>",
+        items.unread
+    );
     if items.unread > 0 {
         out.push_str(&format!(
             "<form class=\"inline\" method=\"post\" action=\"/console/inbox/read-all\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">全部标为已读</button></form>"

@@ -7,7 +7,9 @@ mod chart;
 mod counter;
 mod dashboard;
 mod evidence;
+mod inbox;
 mod page;
+mod tasks;
 mod units;
 
 use crate::error::ApiError;
@@ -46,6 +48,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/units/{id}/contacts", web::post().to(evidence::add))
                 .route("/units/{id}/case-file", web::get().to(evidence::case_file))
                 .route("/uploads/{id}", web::get().to(evidence::photo))
+                .route("/exceptions", web::get().to(counter::exceptions))
+                .route("/tasks", web::get().to(tasks::list))
+                .route("/tasks/{id}/notice", web::get().to(tasks::notice))
+                .route("/tasks/{id}/outcome", web::post().to(tasks::outcome))
+                .route("/inbox", web::get().to(inbox::show))
+                .route("/inbox/read-all", web::post().to(inbox::read_all))
+                .route("/inbox/{id}/read", web::post().to(inbox::read))
                 .default_service(web::to(not_found)),
         );
 }
@@ -77,6 +86,8 @@ fn cookie<'a>(state: &AppState, name: &'a str, value: String, max_age_secs: i64)
 pub(crate) struct Signed {
     pub ctx: StaffCtx,
     pub csrf: String,
+    /// Unread items in their inbox, for the header's badge.
+    pub unread: u64,
 }
 
 impl Signed {
@@ -85,6 +96,7 @@ impl Signed {
             username: &self.ctx.username,
             role: self.ctx.role.as_str(),
             csrf: &self.csrf,
+            unread: self.unread,
         }
     }
 }
@@ -109,7 +121,10 @@ pub(crate) async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Opt
     };
     let csrf = session_csrf(state, &session.token_hash);
     match staff::load_ctx(state, id, session.token_hash).await {
-        Ok(ctx) => Ok(Some(Signed { ctx, csrf })),
+        Ok(ctx) => {
+            let unread = crate::services::inbox::unread(state, ctx.id).await?;
+            Ok(Some(Signed { ctx, csrf, unread }))
+        }
         Err(ApiError::Unauthenticated) => Ok(None),
         Err(e) => Err(e),
     }

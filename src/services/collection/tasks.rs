@@ -37,6 +37,9 @@ pub struct TaskView {
     /// True while a hold covers the task's unit or bills: follow-up waits (it resumes when the
     /// hold ends).
     pub suspended: bool,
+    /// The unit's building and code, e.g. `A A-1-101` (in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 impl From<staff_task::Model> for TaskView {
@@ -57,6 +60,7 @@ impl From<staff_task::Model> for TaskView {
             completed_at: t.completed_at,
             notice_id: t.notice_id,
             suspended: false,
+            unit: None,
         }
     }
 }
@@ -159,7 +163,20 @@ pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiRe
             ..TaskView::from(t)
         });
     }
-    page_of(out, &page)
+    let mut page = page_of(out, &page)?;
+    // The page's units named as staff find them on the estate.
+    let ids: Vec<i32> = page.items.iter().map(|t| t.unit_id).collect();
+    let names: std::collections::HashMap<i32, String> = entity::unit::Entity::find()
+        .filter(entity::unit::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
+        .collect();
+    for t in &mut page.items {
+        t.unit = names.get(&t.unit_id).cloned();
+    }
+    Ok(page)
 }
 
 /// `POST /staff/contacts`: a call, visit or printed-notice delivery, appended to evidence.
@@ -339,4 +356,15 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
         evidence_seq,
         task: task.map(TaskView::from),
     })
+}
+
+/// The unit of a task the caller may see (to record its outcome against); 404 otherwise.
+pub async fn task_unit(state: &AppState, ctx: &StaffCtx, task_id: i32) -> ApiResult<i32> {
+    ctx.require(Action::ReadSetup)?;
+    staff_task::Entity::find_by_id(task_id)
+        .one(&state.db)
+        .await?
+        .filter(|t| ctx.sees(t.community_id))
+        .map(|t| t.unit_id)
+        .ok_or(ApiError::NotFound)
 }

@@ -2,10 +2,12 @@
 //! (unique per gateway transaction), its lines are credited through the ledger, a double payment
 //! is refunded automatically, and each unit's evidence gets the payment.
 use crate::domain::money::add_fen;
+use crate::domain::role::Role;
 use crate::domain::states::{self, BillStatus, Channel, PaymentStatus};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
 use crate::services::billing::ledger::{self, Ledger, NewBill};
+use crate::services::inbox;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{bill, payment, payment_exception, payment_line};
@@ -48,7 +50,7 @@ pub(super) async fn record_exception<C: ConnectionTrait>(
         payment_id = e.payment_id,
         "payment exception recorded"
     );
-    payment_exception::ActiveModel {
+    let row = payment_exception::ActiveModel {
         provider: Set(e.provider.into()),
         kind: Set(e.kind.into()),
         payment_id: Set(e.payment_id),
@@ -61,7 +63,74 @@ pub(super) async fn record_exception<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
+    // Finance (and admins) of the payment's community are told; an event that names no order of
+    // ours belongs to no community, so admins.
+    let community = match row.payment_id {
+        Some(id) => payment::Entity::find_by_id(id).one(db).await?.map(|p| p.community_id),
+        None => None,
+    };
+    let to = match community {
+        Some(community_id) => inbox::To::Community {
+            community_id,
+            roles: &[Role::Finance],
+        },
+        None => inbox::To::Admins,
+    };
+    let item = inbox::Item {
+        kind: "payment_exception",
+        title: format!("支付异常：{}", exception_title(&row.kind)),
+        body: format!(
+            "{} 订单 {}（异常记录 {}）",
+            provider_name(&row.provider),
+            row.out_trade_no.as_deref().unwrap_or("（无）"),
+            row.id
+        ),
+        link: Some(match community {
+            Some(c) => format!("/console/exceptions?community_id={c}"),
+            None => "/console/exceptions".to_string(),
+        }),
+        event_key: format!("payment_exception:{}:{}", row.kind, event_of(db, &row).await?),
+    };
+    inbox::post(db, to, item, now).await?;
     Ok(())
+}
+
+/// What names the event behind an exception: the gateway's own event id when the notification
+/// carried one (so a redelivery is the same event), else the exception itself.
+async fn event_of<C: ConnectionTrait>(db: &C, row: &payment_exception::Model) -> ApiResult<String> {
+    let key = match row.notification_id {
+        Some(id) => entity::gateway_notification::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .and_then(|n| n.event_key),
+        None => None,
+    };
+    Ok(match key {
+        Some(k) => format!("{}:{k}", row.provider),
+        None => format!("exception:{}", row.id),
+    })
+}
+
+/// A gateway's or channel's name as staff read it.
+fn provider_name(p: &str) -> &'static str {
+    match p {
+        "wechatpay" => "微信支付",
+        "sandbox" => "支付沙箱",
+        other => states::parse::<Channel>(other).map_or("支付渠道", states::channel_name),
+    }
+}
+
+/// What staff read for each kind of payment exception.
+fn exception_title(kind: &str) -> &'static str {
+    match kind {
+        "unknown_order" => "收到无对应订单的支付通知",
+        "wrong_channel" => "支付渠道与订单不符",
+        "mismatch" => "支付金额或内容与订单不符",
+        "second_transaction" => "同一订单收到第二笔支付",
+        "transaction_reused" => "同一渠道交易号被用于另一订单",
+        "double_payment" => "账单已缴，重复支付将自动退款",
+        _ => "需要核对的支付",
+    }
 }
 
 /// Credits an order's bills exactly once, in one transaction: the order row is locked and moved
