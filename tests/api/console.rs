@@ -596,22 +596,7 @@ async fn units_are_found_by_code_owner_name_or_phone_with_the_search_kept_in_the
 
 #[tokio::test]
 async fn the_task_queue_prints_a_notice_and_records_its_delivery_which_closes_the_task() {
-    let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let c = app.community(&admin, "P1").await;
-    let unit = app.unit(&admin, c, "A-3-1201").await;
-    app.owner(&admin, "王小明", "13800002001", &[unit]).await;
-    app.property_fee(&admin, c).await;
-    for p in ["2026-05", "2026-06", "2026-07"] {
-        app.billing_run(&admin, c, p, "2026-04-20").await;
-    }
-    let run: Value = app
-        .post("/api/v1/staff/reminder-runs", Some(&admin), &json!({"community_id": c}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(run["tasks"], 1, "{run}");
+    let (app, admin, c, unit) = crate::print::final_notice_estate().await;
     let session = sign_in(&app, ADMIN_USER, ADMIN_PASSWORD).await;
     let (status, html) = page(&app, &format!("/console/tasks?community_id={c}"), &session).await;
     assert_eq!(status, 200);

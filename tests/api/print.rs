@@ -91,11 +91,10 @@ fn assert_printed(dir: &Path, name: &str, html: &str) {
     }
 }
 
-#[tokio::test]
-async fn the_case_file_and_a_notice_print_on_a4_with_every_column() {
-    if !tools_present() {
-        return;
-    }
+/// Unit A-3-1201 of 王小明 (no WeChat, no phone channel) owing May to July: the reminder run makes
+/// a final notice, which goes to staff as a call, a visit and a notice to print. (app, admin token,
+/// community, unit).
+pub(crate) async fn final_notice_estate() -> (TestApp, String, i64, i64) {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let c = app.community(&admin, "P1").await;
@@ -105,7 +104,6 @@ async fn the_case_file_and_a_notice_print_on_a4_with_every_column() {
     for p in ["2026-05", "2026-06", "2026-07"] {
         app.billing_run(&admin, c, p, "2026-04-20").await;
     }
-    // A final notice (no channel: it goes to staff and is printed), a payment and a call as evidence.
     let run: Value = app
         .post("/api/v1/staff/reminder-runs", Some(&admin), &json!({"community_id": c}))
         .await
@@ -113,6 +111,16 @@ async fn the_case_file_and_a_notice_print_on_a4_with_every_column() {
         .await
         .unwrap();
     assert_eq!(run["tasks"], 1, "{run}");
+    (app, admin, c, unit)
+}
+
+#[tokio::test]
+async fn the_case_file_and_a_notice_print_on_a4_with_every_column() {
+    if !tools_present() {
+        return;
+    }
+    let (app, admin, c, unit) = final_notice_estate().await;
+    // A final notice (no channel: it goes to staff and is printed), a payment and a call as evidence.
     let tasks: Value = app
         .get_json(&format!("/api/v1/staff/tasks?community_id={c}"), Some(&admin))
         .await;

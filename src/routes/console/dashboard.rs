@@ -1,7 +1,7 @@
 //! 总览: the collection report of a community (or all of the caller's) as a page, with its trend
 //! drawn as SVG, aging, buildings ranked by arrears and fee items; the same report as CSV.
 use super::page::{error_page, html, page};
-use super::{first_page, require_signed, Signed};
+use super::{require_signed, Signed};
 use crate::domain::period::Period;
 use crate::domain::role::Action;
 use crate::domain::states::{self, Channel};
@@ -10,7 +10,6 @@ use crate::domain::Fen;
 use crate::error::ApiError;
 use crate::services::payments::views::{self, ChannelDay, SummaryQuery};
 use crate::services::reports::collection::{self, CollectionQuery, CollectionReport, Figures};
-use crate::services::setup::communities;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -274,8 +273,8 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Ok(x) => x,
         Err(e) => return error_page(&e, Some(&signed.viewer())),
     };
-    let names = match communities::list_communities(&state, &signed.ctx, first_page()).await {
-        Ok(p) => p.items.into_iter().map(|c| (c.id, c.name)).collect::<Vec<_>>(),
+    let names = match super::community_names(&state, &signed.ctx).await {
+        Ok(n) => n,
         Err(e) => return error_page(&e, Some(&signed.viewer())),
     };
     let mut body = render(&report, &names, &query);

@@ -154,6 +154,18 @@ pub(crate) fn first_page() -> crate::services::setup::PageQuery {
     }
 }
 
+/// The communities the member may see, as (id, name), for the pages' community pickers.
+pub(crate) async fn community_names(state: &AppState, ctx: &StaffCtx) -> Result<Vec<(i32, String)>, ApiError> {
+    Ok(
+        crate::services::setup::communities::list_communities(state, ctx, first_page())
+            .await?
+            .items
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect(),
+    )
+}
+
 /// A unit's owners as a line, phones masked as the setup service gives them.
 pub(crate) fn owners_line(u: &crate::services::setup::units::UnitDetail) -> String {
     let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();

@@ -2,13 +2,12 @@
 //! community and status, with the notice to print and a form that records each task's outcome
 //! (a photo for a notice delivered in person), which also closes the task.
 use super::page::{error_page, html, page};
-use super::{first_page, require_signed};
+use super::require_signed;
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::collection::casefile::label;
 use crate::services::collection::notices::task_notice_html;
 use crate::services::collection::tasks::{list_tasks, TaskQuery};
-use crate::services::setup::communities;
 use crate::state::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -29,12 +28,7 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Err(r) => return r,
     };
     let body = async {
-        let names: Vec<(i32, String)> = communities::list_communities(&state, &s.ctx, first_page())
-            .await?
-            .items
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
+        let names = super::community_names(&state, &s.ctx).await?;
         let status = q.status.clone().unwrap_or_else(|| "open".to_string());
         let tasks = list_tasks(
             &state,

@@ -2,12 +2,11 @@
 //! it out of reminders — added for the whole unit and ended early, each with its reason (audited by
 //! the holds service, as through the API).
 use super::page::{error_page, html, page};
-use super::{first_page, owners_line, require_signed, see_other, unit_bills};
+use super::{owners_line, require_signed, see_other, unit_bills};
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::collection::casefile::label;
 use crate::services::collection::holds::{create_hold, end_hold, list_holds, EndHold, HoldQuery, NewHold};
-use crate::services::setup::communities;
 use crate::services::setup::units::{get_unit, list_units, UnitQuery};
 use crate::services::setup::PageQuery;
 use crate::state::AppState;
@@ -38,12 +37,7 @@ pub(super) async fn find(
         Err(r) => return r,
     };
     let body = async {
-        let names: Vec<(i32, String)> = communities::list_communities(&state, &s.ctx, first_page())
-            .await?
-            .items
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
+        let names = super::community_names(&state, &s.ctx).await?;
         let Some(community) = q.community_id.or(names.first().map(|(id, _)| *id)) else {
             return Ok(format!("<h1>{}</h1><p>您负责的范围内还没有小区。</p>", esc(title)));
         };

@@ -146,10 +146,19 @@ impl Ledger {
         Ok(bill::Entity::find_by_id(id).lock_exclusive().one(&self.txn).await?)
     }
 
-    /// Appends one entry to a bill's ledger.
-    async fn record(&self, bill_id: i32, e: Entry<'_>) -> ApiResult<bill_entry::Model> {
+    /// Appends one entry to a bill's ledger (and tells the rollup tracker).
+    async fn record(&mut self, b: &bill::Model, e: Entry<'_>) -> ApiResult<bill_entry::Model> {
+        self.rollup.moved(
+            b,
+            crate::domain::reports::Move {
+                kind: e.kind,
+                principal_fen: e.principal_fen,
+                late_fee_fen: e.late_fee_fen,
+                on: e.on,
+            },
+        );
         Ok(bill_entry::ActiveModel {
-            bill_id: Set(bill_id),
+            bill_id: Set(b.id),
             kind: Set(e.kind),
             principal_fen: Set(e.principal_fen),
             late_fee_fen: Set(e.late_fee_fen),
@@ -174,6 +183,7 @@ impl Ledger {
         self.rollup
             .note(&self.txn, bills.iter().map(|b| (b.unit_id, b.due_date)))
             .await?;
+        self.rollup.reread(bills.iter().map(|b| (b.unit_id, b.due_date)));
         let created = bill::Entity::insert_many(bills.into_iter().map(NewBill::row))
             .on_conflict(
                 OnConflict::columns([bill::Column::UnitId, bill::Column::FeeItemId, bill::Column::Period])
@@ -194,6 +204,7 @@ impl Ledger {
     pub async fn issue_one(&mut self, b: NewBill) -> ApiResult<bill::Model> {
         self.rollup.note(&self.txn, [(b.unit_id, b.due_date)]).await?;
         let b = b.row().insert(&self.txn).await?;
+        self.rollup.issued(&b);
         self.touched.unit(b.unit_id);
         Ok(b)
     }
@@ -255,11 +266,11 @@ impl Ledger {
             reference: p.reference.clone(),
         };
         if p.discount_fen > 0 {
-            self.record(b.id, entry(EntryKind::PrepayDiscount, p.discount_fen, 0, "预缴折扣"))
+            self.record(&b, entry(EntryKind::PrepayDiscount, p.discount_fen, 0, "预缴折扣"))
                 .await?;
         }
         let paid = p.principal_fen - p.discount_fen;
-        self.record(b.id, entry(EntryKind::Payment, paid, p.late_fee_fen, &p.reason))
+        self.record(&b, entry(EntryKind::Payment, paid, p.late_fee_fen, &p.reason))
             .await?;
         self.touched.unit(b.unit_id);
         Ok(Some(b))
@@ -293,7 +304,7 @@ impl Ledger {
             actor,
             reference: Some(reference),
         };
-        self.record(b.id, back).await?;
+        self.record(&b, back).await?;
         let mut bm: bill::ActiveModel = b.clone().into();
         bm.paid_principal_fen = Set(b.paid_principal_fen - principal_back);
         bm.late_fee_paid_fen = Set(b.late_fee_paid_fen - late_back);
@@ -371,7 +382,10 @@ impl Ledger {
             actor: by.actor,
             reference: None,
         };
-        let e = self.record(b.id, correction).await?;
+        let e = self.record(b, correction).await?;
+        if let Correction::Adjust(new) = c {
+            self.rollup.principal(b, new);
+        }
         let updated = am.clone().update(&self.txn).await?;
         // Settle: nothing left to pay means paid.
         if updated.status == BillStatus::Unpaid {

@@ -20,6 +20,19 @@ pub async fn facts<C: ConnectionTrait>(
     bills: Vec<bill::Model>,
     buildings: &HashMap<i32, String>,
 ) -> ApiResult<Vec<BillFacts>> {
+    Ok(keyed_facts(db, bills, buildings)
+        .await?
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect())
+}
+
+/// `facts`, each beside its bill's id.
+async fn keyed_facts<C: ConnectionTrait>(
+    db: &C,
+    bills: Vec<bill::Model>,
+    buildings: &HashMap<i32, String>,
+) -> ApiResult<Vec<(i32, BillFacts)>> {
     let ids: Vec<i32> = bills.iter().map(|b| b.id).collect();
     let mut moves: HashMap<i32, Vec<Move>> = HashMap::new();
     for e in in_chunks(&ids, |chunk| {
@@ -38,27 +51,34 @@ pub async fn facts<C: ConnectionTrait>(
     }
     Ok(bills
         .into_iter()
-        .map(|b| BillFacts {
-            community_id: b.community_id,
-            unit_id: b.unit_id,
-            building: buildings.get(&b.unit_id).cloned().unwrap_or_default(),
-            fee_item_id: b.fee_item_id,
-            due_date: b.due_date,
-            principal_fen: b.principal_fen,
-            moves: moves.remove(&b.id).unwrap_or_default(),
+        .map(|b| {
+            let m = moves.remove(&b.id).unwrap_or_default();
+            (b.id, fact(&b, buildings, m))
         })
         .collect())
+}
+
+fn fact(b: &bill::Model, buildings: &HashMap<i32, String>, moves: Vec<Move>) -> BillFacts {
+    BillFacts {
+        community_id: b.community_id,
+        unit_id: b.unit_id,
+        building: buildings.get(&b.unit_id).cloned().unwrap_or_default(),
+        fee_item_id: b.fee_item_id,
+        due_date: b.due_date,
+        principal_fen: b.principal_fen,
+        moves,
+    }
 }
 
 /// A unit and the first day of a month: the rollup's unit of change.
 type UnitMonth = (i32, NaiveDate);
 
-/// Every bill of these unit-months, as facts.
+/// Every bill of these unit-months, as facts beside their ids.
 async fn facts_of<C: ConnectionTrait>(
     db: &C,
     pairs: &BTreeSet<UnitMonth>,
     buildings: &HashMap<i32, String>,
-) -> ApiResult<Vec<BillFacts>> {
+) -> ApiResult<Vec<(i32, BillFacts)>> {
     let mut by_month: BTreeMap<NaiveDate, Vec<i32>> = BTreeMap::new();
     for (unit, month) in pairs {
         by_month.entry(*month).or_default().push(*unit);
@@ -76,7 +96,11 @@ async fn facts_of<C: ConnectionTrait>(
             .await?,
         );
     }
-    facts(db, bills, buildings).await
+    keyed_facts(db, bills, buildings).await
+}
+
+fn month_of(b: &bill::Model) -> UnitMonth {
+    (b.unit_id, Period::month_of(b.due_date).start())
 }
 
 /// What one ledger transaction will change in the rollup.
@@ -84,6 +108,12 @@ async fn facts_of<C: ConnectionTrait>(
 pub struct Tracker {
     /// Each unit-month's part before the transaction's first write to it.
     before: BTreeMap<UnitMonth, Part>,
+    /// Its bills as the transaction has changed them so far (the ledger tells each change), so
+    /// the commit need not read them again.
+    now: BTreeMap<UnitMonth, Vec<(i32, BillFacts)>>,
+    /// Unit-months changed in ways not told one by one (a batch insert that may skip rows): read
+    /// again at the commit.
+    reread: BTreeSet<UnitMonth>,
     buildings: HashMap<i32, String>,
 }
 
@@ -121,12 +151,60 @@ impl Tracker {
         {
             self.buildings.insert(u.id, u.building);
         }
-        let mut parts = split(facts_of(db, &fresh, &self.buildings).await?);
+        let mut found = split(facts_of(db, &fresh, &self.buildings).await?);
         for k in fresh {
-            let part = parts.remove(&k).map(|b| Part::of(&b)).unwrap_or_default();
-            self.before.insert(k, part);
+            let bills = found.remove(&k).unwrap_or_default();
+            self.before.insert(k, part_of(&bills));
+            self.now.insert(k, bills);
         }
         Ok(())
+    }
+
+    /// A ledger entry was appended to a noted bill.
+    pub fn moved(&mut self, b: &bill::Model, m: Move) {
+        let key = month_of(b);
+        match self
+            .now
+            .get_mut(&key)
+            .and_then(|bills| bills.iter_mut().find(|(id, _)| *id == b.id))
+        {
+            Some((_, f)) => f.moves.push(m),
+            None => {
+                self.reread.insert(key);
+            }
+        }
+    }
+
+    /// A noted bill's principal changed.
+    pub fn principal(&mut self, b: &bill::Model, principal_fen: i64) {
+        let key = month_of(b);
+        match self
+            .now
+            .get_mut(&key)
+            .and_then(|bills| bills.iter_mut().find(|(id, _)| *id == b.id))
+        {
+            Some((_, f)) => f.principal_fen = principal_fen,
+            None => {
+                self.reread.insert(key);
+            }
+        }
+    }
+
+    /// A bill was issued in a noted unit-month.
+    pub fn issued(&mut self, b: &bill::Model) {
+        let f = fact(b, &self.buildings, Vec::new());
+        match self.now.get_mut(&month_of(b)) {
+            Some(bills) => bills.push((b.id, f)),
+            None => {
+                self.reread.insert(month_of(b));
+            }
+        }
+    }
+
+    /// Bills may have been issued in these noted unit-months (a batch that skips existing ones).
+    pub fn reread(&mut self, bills: impl IntoIterator<Item = (i32, NaiveDate)>) {
+        self.reread
+            .extend(bills.into_iter().map(|(u, due)| (u, Period::month_of(due).start())));
     }
 
     /// Adds what changed since each note to the rollup; inside the ledger's transaction, before
@@ -135,26 +213,37 @@ impl Tracker {
         if self.before.is_empty() {
             return Ok(());
         }
-        let pairs: BTreeSet<UnitMonth> = self.before.keys().copied().collect();
-        let mut after = split(facts_of(db, &pairs, &self.buildings).await?);
+        let reread = std::mem::take(&mut self.reread);
+        let mut now = std::mem::take(&mut self.now);
+        if !reread.is_empty() {
+            now.extend(split(facts_of(db, &reread, &self.buildings).await?));
+            for k in &reread {
+                now.entry(*k).or_default();
+            }
+        }
         let mut change = Part::default();
         for (k, before) in std::mem::take(&mut self.before) {
-            let now = after.remove(&k).map(|b| Part::of(&b)).unwrap_or_default();
-            change.absorb(now.since(&before));
+            let after = now.remove(&k).map(|b| part_of(&b)).unwrap_or_default();
+            change.absorb(after.since(&before));
         }
         add(db, &change).await
     }
 }
 
 /// Bills by unit-month.
-fn split(facts: Vec<BillFacts>) -> BTreeMap<UnitMonth, Vec<BillFacts>> {
-    let mut out: BTreeMap<UnitMonth, Vec<BillFacts>> = BTreeMap::new();
-    for f in facts {
+fn split(facts: Vec<(i32, BillFacts)>) -> BTreeMap<UnitMonth, Vec<(i32, BillFacts)>> {
+    let mut out: BTreeMap<UnitMonth, Vec<(i32, BillFacts)>> = BTreeMap::new();
+    for (id, f) in facts {
         out.entry((f.unit_id, Period::month_of(f.due_date).start()))
             .or_default()
-            .push(f);
+            .push((id, f));
     }
     out
+}
+
+fn part_of(bills: &[(i32, BillFacts)]) -> Part {
+    let facts: Vec<BillFacts> = bills.iter().map(|(_, f)| f.clone()).collect();
+    Part::of(&facts)
 }
 
 /// `table.col + excluded.col`: an upsert that adds.
