@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 const BODY_LIMIT: usize = crate::domain::images::MAX_BYTES + 1;
 
 /// An owner uploads a photo (for a ticket or a request that cites it).
-#[utoipa::path(post, path = "/api/v1/me/uploads", tag = "uploads", request_body(content = Vec<u8>, content_type = "image/jpeg"),
+#[utoipa::path(post, path = "/api/v1/me/uploads", tag = "uploads", request_body(content = String, content_type = "application/octet-stream", description = "the image file itself: JPEG, PNG or WebP, at most 5 MB"),
     responses((status = 201, body = Uploaded), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn owner_upload(
     state: web::Data<AppState>,
@@ -23,7 +23,7 @@ pub async fn owner_upload(
 }
 
 /// A staff member uploads a photo (e.g. of a notice delivered in person, for `POST /staff/contacts`).
-#[utoipa::path(post, path = "/api/v1/staff/uploads", tag = "uploads", request_body(content = Vec<u8>, content_type = "image/jpeg"),
+#[utoipa::path(post, path = "/api/v1/staff/uploads", tag = "uploads", request_body(content = String, content_type = "application/octet-stream", description = "the image file itself: JPEG, PNG or WebP, at most 5 MB"),
     responses((status = 201, body = Uploaded), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn staff_upload(
     state: web::Data<AppState>,

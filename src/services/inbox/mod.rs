@@ -90,7 +90,7 @@ pub async fn post<C: ConnectionTrait>(db: &C, to: To, item: Item, now: DateTime<
 pub struct InboxQuery {
     /// Only unread items.
     pub unread: Option<bool>,
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u64>,
     #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
