@@ -669,3 +669,55 @@ async fn the_task_queue_prints_a_notice_and_records_its_delivery_which_closes_th
     let (_, list) = page(&app, "/console/tasks?status=done", &outsider).await;
     assert!(list.contains("id=\"no-tasks\""), "{list}");
 }
+
+#[tokio::test]
+async fn a_full_phone_number_is_shown_only_with_a_purpose_which_is_recorded() {
+    let e = estate().await;
+    let app = &e.app;
+    let session = sign_in(app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let unit_page = format!("/console/units/{}", e.unit);
+    let (_, html) = page(app, &unit_page, &session).await;
+    assert!(html.contains("138****0001") && !html.contains("13800000001"), "{html}");
+    let at = html.find("action=\"/console/owners/").expect("a reveal form") + "action=\"/console/owners/".len();
+    let owner: i64 = html[at..].split('/').next().unwrap().parse().unwrap();
+    let csrf = hidden_csrf(&html);
+    let reveal = |token: &str, purpose: &str, cookie: &str| {
+        app.http
+            .post(app.url(&format!("/console/owners/{owner}/reveal")))
+            .header(COOKIE, cookie.to_string())
+            .form(&[
+                ("csrf", token.to_string()),
+                ("purpose", purpose.to_string()),
+                ("unit_id", e.unit.to_string()),
+            ])
+            .send()
+    };
+    assert_eq!(reveal("forged", "催缴电话", &session).await.unwrap().status(), 403);
+    assert_eq!(reveal(&csrf, "  ", &session).await.unwrap().status(), 422);
+    assert_eq!(app.count("pii_access_log").await, 0, "nothing shown, nothing logged");
+    let r = reveal(&csrf, "催缴电话<b>", &session).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let shown = r.text().await.unwrap();
+    assert!(
+        shown.contains("id=\"full-phone\">13800000001<") && shown.contains("用途：催缴电话&lt;b&gt;"),
+        "{shown}"
+    );
+    let log: Value = app
+        .get_json(
+            &format!("/api/v1/staff/pii-access-log?owner_id={owner}"),
+            Some(&e.admin),
+        )
+        .await;
+    assert_eq!(log[0]["purpose"], "催缴电话<b>", "{log}");
+    // Finance does not reveal numbers: no form, and a post is refused unlogged.
+    app.staff_member(&e.admin, "fin", "finance", &[e.community]).await;
+    let fin = sign_in(app, "fin", "long-enough-pw").await;
+    let (_, fin_page) = page(app, &unit_page, &fin).await;
+    assert!(!fin_page.contains("/reveal\""), "{fin_page}");
+    assert_eq!(
+        reveal(&hidden_csrf(&fin_page), "对账", &fin).await.unwrap().status(),
+        403
+    );
+    assert_eq!(app.count("pii_access_log").await, 1);
+}

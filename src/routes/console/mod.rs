@@ -45,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/units/{id}", web::get().to(units::show))
                 .route("/units/{id}/holds", web::post().to(units::add_hold))
                 .route("/holds/{id}/end", web::post().to(units::end))
+                .route("/owners/{id}/reveal", web::post().to(units::reveal))
                 .route("/units/{id}/contacts", web::post().to(evidence::add))
                 .route("/units/{id}/case-file", web::get().to(evidence::case_file))
                 .route("/uploads/{id}", web::get().to(evidence::photo))

@@ -149,6 +149,21 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
             esc(&u.area_m2),
             u.id
         );
+        // Full numbers only on purpose, one owner at a time, and recorded (PIPL).
+        if s.ctx.require(crate::domain::role::Action::RevealPhone).is_ok() {
+            for o in &u.owners {
+                out.push_str(&format!(
+                    "<form class=\"inline reveal\" method=\"post\" action=\"/console/owners/{id}/reveal\">\
+                     <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"unit_id\" value=\"{}\">\
+                     <label for=\"purpose-{id}\">{} 的完整手机号，用途<input id=\"purpose-{id}\" name=\"purpose\" required maxlength=\"100\" placeholder=\"如：催缴电话\"></label>\
+                     <button type=\"submit\">显示并记录</button></form>",
+                    esc(&s.csrf),
+                    u.id,
+                    esc(&o.name),
+                    id = o.owner_id
+                ));
+            }
+        }
         out.push_str("<h2>暂缓催缴</h2>");
         if holds.items.is_empty() {
             out.push_str("<p id=\"no-holds\">没有生效中的暂缓。</p>");
@@ -286,6 +301,59 @@ pub(super) async fn end(
             "/console/units/{}",
             form.unit_id.or(h.unit_id).unwrap_or_default()
         )),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RevealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    purpose: String,
+    unit_id: Option<i32>,
+}
+
+/// `POST /console/owners/{id}/reveal`: an owner's full phone number on a page of its own (never in
+/// a URL), after the purpose is recorded in the reveal log.
+pub(super) async fn reveal(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<RevealForm>,
+) -> HttpResponse {
+    use crate::services::setup::owners::{reveal_phone, RevealRequest};
+    let s = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(r) = s.refuse_forged(&form.csrf) {
+        return r;
+    }
+    let purpose = form.purpose.clone();
+    match reveal_phone(
+        &state,
+        &s.ctx,
+        *id,
+        RevealRequest {
+            purpose: purpose.clone(),
+        },
+    )
+    .await
+    {
+        Ok(p) => {
+            let back = form.unit_id.map_or(String::new(), |u| {
+                format!("<p><a href=\"/console/units/{u}\">返回房屋</a></p>")
+            });
+            let body = format!(
+                "<h1>完整手机号</h1><p class=\"big\" id=\"full-phone\">{}</p>\
+                 <p class=\"muted\">已记录：{} 于本次查看，用途：{}。</p>{back}",
+                esc(&p.phone),
+                esc(&s.ctx.username),
+                esc(purpose.trim())
+            );
+            html(StatusCode::OK).body(page("完整手机号", Some(&s.viewer()), &body))
+        }
         Err(e) => error_page(&e, Some(&s.viewer())),
     }
 }
