@@ -23,13 +23,15 @@ login() { curl -fs -X POST "$BASE/api/v1/auth/$1" -H 'content-type: application/
 ADMIN=$(login staff/login '{"username":"admin","password":"wuye-demo-2026"}')
 OWNER=$(login demo/login '{"phone":"13800000001"}')
 status=0
+# One worker: with two, hypothesis parses lambdas with `ast` from two threads at once, which
+# CPython 3.11 can fail ("AST constructor recursion depth mismatch", a tool error, not ours).
 for who in ADMIN OWNER; do
   echo "== schemathesis as $who"
   st --config-file scripts/schemathesis.toml run "$BASE/api-docs/openapi.json" \
     -H "Authorization: Bearer ${!who}" \
     --checks "${CHECKS:-not_a_server_error,status_code_conformance,positive_data_acceptance}" \
     --exclude-path /api/v1/auth/logout \
-    --max-examples "$EXAMPLES" --phases examples,coverage,fuzzing -w 2 --no-color \
+    --max-examples "$EXAMPLES" --phases examples,coverage,fuzzing -w 1 --no-color \
     --suppress-health-check filter_too_much \
     --seed 20261130 || status=$?
 done
