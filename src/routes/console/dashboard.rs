@@ -226,15 +226,7 @@ async fn load(
 /// to its list.
 async fn follow_up(state: &AppState, signed: &super::Signed, community_id: Option<i32>) -> Result<String, ApiError> {
     use crate::services::collection::holds::{list_holds, HoldQuery};
-    use crate::services::collection::tasks::{list_tasks, TaskQuery};
-    let count = |status: &str| TaskQuery {
-        community_id,
-        status: Some(status.to_string()),
-        page: Some(1),
-        per_page: Some(1),
-    };
-    let open = list_tasks(state, &signed.ctx, count("open")).await?.total;
-    let suspended = list_tasks(state, &signed.ctx, count("suspended")).await?.total;
+    let (open, suspended) = crate::services::collection::tasks::open_counts(state, &signed.ctx, community_id).await?;
     let scope = community_id.map_or(String::new(), |c| format!("&amp;community_id={c}"));
     let holds = match community_id {
         Some(c) => Some(

@@ -1,7 +1,7 @@
 //! 收件箱: what needs the signed-in member, newest first; each item links to where it is acted on
 //! and is marked read by them (the header shows how many are unread on every page).
 use super::page::{error_page, html, page};
-use super::{require_signed, see_other};
+use super::{require_form, require_signed, see_other, CsrfForm};
 use crate::domain::text::esc;
 use crate::services::inbox::{self, InboxQuery};
 use crate::state::AppState;
@@ -67,12 +67,6 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
     html(StatusCode::OK).body(page("收件箱", Some(&s.viewer()), &out))
 }
 
-#[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /console/inbox/{id}/read`.
 pub(super) async fn read(
     state: web::Data<AppState>,
@@ -80,13 +74,10 @@ pub(super) async fn read(
     id: web::Path<i32>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let s = match require_signed(&state, &req).await {
+    let s = match require_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(r) = s.refuse_forged(&form.csrf) {
-        return r;
-    }
     match inbox::mark_read(&state, &s.ctx, *id).await {
         Ok(()) => see_other("/console/inbox"),
         Err(e) => error_page(&e, Some(&s.viewer())),
@@ -95,13 +86,10 @@ pub(super) async fn read(
 
 /// `POST /console/inbox/read-all`.
 pub(super) async fn read_all(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
-    let s = match require_signed(&state, &req).await {
+    let s = match require_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(r) = s.refuse_forged(&form.csrf) {
-        return r;
-    }
     match inbox::mark_all_read(&state, &s.ctx).await {
         Ok(_) => see_other("/console/inbox"),
         Err(e) => error_page(&e, Some(&s.viewer())),

@@ -140,6 +140,16 @@ pub(crate) async fn require_signed(state: &AppState, req: &HttpRequest) -> Resul
     }
 }
 
+/// The signed-in member posting a form with this CSRF field, or the answer to give instead: the
+/// sign-in form, or the 403 page for a forged token.
+pub(crate) async fn require_form(state: &AppState, req: &HttpRequest, csrf: &str) -> Result<Signed, HttpResponse> {
+    let s = require_signed(state, req).await?;
+    match s.refuse_forged(csrf) {
+        Some(r) => Err(r),
+        None => Ok(s),
+    }
+}
+
 impl Signed {
     /// A form's CSRF field against the session's: the 403 page when they differ.
     pub(crate) fn refuse_forged(&self, token: &str) -> Option<HttpResponse> {
@@ -270,19 +280,16 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
+pub(super) struct CsrfForm {
     #[serde(default)]
     csrf: String,
 }
 
 async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
-    let signed = match require_signed(&state, &req).await {
+    let signed = match require_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(r) = signed.refuse_forged(&form.csrf) {
-        return r;
-    }
     if let Err(e) = sessions::end(&state, &signed.ctx.token_hash).await {
         return error_page(&e, None);
     }

@@ -2,7 +2,7 @@
 //! it out of reminders — added for the whole unit and ended early, each with its reason (audited by
 //! the holds service, as through the API).
 use super::page::{error_page, html, page};
-use super::{owners_line, require_signed, see_other, unit_bills};
+use super::{owners_line, require_form, require_signed, see_other, unit_bills};
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::collection::casefile::label;
@@ -254,13 +254,10 @@ pub(super) async fn add_hold(
     id: web::Path<i32>,
     form: web::Form<HoldForm>,
 ) -> HttpResponse {
-    let s = match require_signed(&state, &req).await {
+    let s = match require_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(r) = s.refuse_forged(&form.csrf) {
-        return r;
-    }
     let hold = NewHold {
         bill_ids: None,
         unit_id: Some(*id),
@@ -280,13 +277,10 @@ pub(super) async fn end(
     id: web::Path<i32>,
     form: web::Form<HoldForm>,
 ) -> HttpResponse {
-    let s = match require_signed(&state, &req).await {
+    let s = match require_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(r) = s.refuse_forged(&form.csrf) {
-        return r;
-    }
     match end_hold(
         &state,
         &s.ctx,
@@ -323,13 +317,10 @@ pub(super) async fn reveal(
     form: web::Form<RevealForm>,
 ) -> HttpResponse {
     use crate::services::setup::owners::{reveal_phone, RevealRequest};
-    let s = match require_signed(&state, &req).await {
+    let s = match require_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(r) = s.refuse_forged(&form.csrf) {
-        return r;
-    }
     let purpose = form.purpose.clone();
     match reveal_phone(
         &state,

@@ -160,33 +160,32 @@ impl Tracker {
         Ok(())
     }
 
-    /// A ledger entry was appended to a noted bill.
-    pub fn moved(&mut self, b: &bill::Model, m: Move) {
+    /// A noted bill as this transaction has it so far; None (and its unit-month read again at the
+    /// commit) for one that was not noted.
+    fn fact_mut(&mut self, b: &bill::Model) -> Option<&mut BillFacts> {
         let key = month_of(b);
-        match self
+        let found = self
             .now
             .get_mut(&key)
             .and_then(|bills| bills.iter_mut().find(|(id, _)| *id == b.id))
-        {
-            Some((_, f)) => f.moves.push(m),
-            None => {
-                self.reread.insert(key);
-            }
+            .map(|(_, f)| f);
+        if found.is_none() {
+            self.reread.insert(key);
+        }
+        found
+    }
+
+    /// A ledger entry was appended to a noted bill.
+    pub fn moved(&mut self, b: &bill::Model, m: Move) {
+        if let Some(f) = self.fact_mut(b) {
+            f.moves.push(m);
         }
     }
 
     /// A noted bill's principal changed.
     pub fn principal(&mut self, b: &bill::Model, principal_fen: i64) {
-        let key = month_of(b);
-        match self
-            .now
-            .get_mut(&key)
-            .and_then(|bills| bills.iter_mut().find(|(id, _)| *id == b.id))
-        {
-            Some((_, f)) => f.principal_fen = principal_fen,
-            None => {
-                self.reread.insert(key);
-            }
+        if let Some(f) = self.fact_mut(b) {
+            f.principal_fen = principal_fen;
         }
     }
 

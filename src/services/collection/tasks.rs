@@ -125,6 +125,39 @@ pub struct TaskQuery {
     pub per_page: Option<u64>,
 }
 
+/// The caller's tasks of a stored status (one community or all they see), oldest first, and which of
+/// them a hold suspends.
+async fn scoped_tasks(
+    state: &AppState,
+    ctx: &StaffCtx,
+    community_id: Option<i32>,
+    stored: &str,
+) -> ApiResult<(Vec<staff_task::Model>, std::collections::HashSet<i32>)> {
+    let mut find = staff_task::Entity::find().filter(staff_task::Column::Status.eq(stored));
+    if let Some(c) = community_id {
+        ctx.require_community(c)?;
+        find = find.filter(staff_task::Column::CommunityId.eq(c));
+    }
+    let tasks: Vec<staff_task::Model> = find
+        .order_by_asc(staff_task::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|t| ctx.sees(t.community_id))
+        .collect();
+    let held = held_tasks(state, &tasks).await?;
+    Ok((tasks, held))
+}
+
+/// How many open tasks wait for someone and how many a hold suspends (the dashboard's figures),
+/// from one read of the open tasks.
+pub async fn open_counts(state: &AppState, ctx: &StaffCtx, community_id: Option<i32>) -> ApiResult<(u64, u64)> {
+    ctx.require(Action::ReadSetup)?;
+    let (tasks, held) = scoped_tasks(state, ctx, community_id, "open").await?;
+    let suspended = held.len() as u64;
+    Ok((tasks.len() as u64 - suspended, suspended))
+}
+
 /// `GET /staff/tasks`: the follow-up queue, oldest first. Tasks a hold covers are suspended: not in
 /// the open queue until the hold ends.
 pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiResult<Page<TaskView>> {
@@ -139,19 +172,7 @@ pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiRe
         return Err(ApiError::field("status", "须为 open、suspended 或 done"));
     }
     let stored = if status == "done" { "done" } else { "open" };
-    let mut find = staff_task::Entity::find().filter(staff_task::Column::Status.eq(stored));
-    if let Some(c) = q.community_id {
-        ctx.require_community(c)?;
-        find = find.filter(staff_task::Column::CommunityId.eq(c));
-    }
-    let tasks: Vec<staff_task::Model> = find
-        .order_by_asc(staff_task::Column::Id)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .filter(|t| ctx.sees(t.community_id))
-        .collect();
-    let held = held_tasks(state, &tasks).await?;
+    let (tasks, held) = scoped_tasks(state, ctx, q.community_id, stored).await?;
     let mut out = Vec::new();
     for t in tasks {
         let suspended = held.contains(&t.id);
