@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod gateways;
+pub mod progress;
 pub mod routes;
 pub mod scheduler;
 pub mod services;

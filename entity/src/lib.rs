@@ -15,6 +15,7 @@ pub mod fee_item;
 pub mod fee_item_price;
 pub mod gateway_notification;
 pub mod household_rollup;
+pub mod job;
 pub mod late_fee_term;
 pub mod notice;
 pub mod owner;

@@ -17,6 +17,7 @@ mod m20261130_000010_rollup;
 mod m20261130_000011_day_indexes;
 mod m20261130_000012_uploads;
 mod m20261130_000013_inbox;
+mod m20261130_000014_jobs;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_day_indexes::Migration),
             Box::new(m20261130_000012_uploads::Migration),
             Box::new(m20261130_000013_inbox::Migration),
+            Box::new(m20261130_000014_jobs::Migration),
         ]
     }
 }

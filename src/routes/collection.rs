@@ -43,7 +43,7 @@ pub async fn run(
     StaffAuth(ctx): StaffAuth,
     body: Json<RunRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(pass::run_now(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Ok().json(pass::run_now(&state, &ctx, body.0, &crate::progress::Progress::none()).await?))
 }
 
 /// Holds bills or a whole unit out of reminders until a date.

@@ -30,6 +30,10 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::access::sessions::prune(&state).await {
                 tracing::warn!(error = %e, "pruning expired sessions failed");
             }
+            // Jobs queued on a replica that died, or whose runner's lease lapsed.
+            if let Err(e) = crate::services::jobs::tick(&state).await {
+                tracing::warn!(error = %e, "running queued jobs failed");
+            }
             match crate::services::collection::reminders::pass::tick(&state).await {
                 Ok(r) if r.sent + r.suppressed > 0 => {
                     tracing::info!(
@@ -83,9 +87,16 @@ pub async fn billing_tick(state: &AppState) -> Result<u64, crate::error::ApiErro
                 })
                 .fold(auto_day, NaiveDate::min);
             if today >= run_day && !billing::scheduler_ran(state, c.id, period).await? {
-                created += billing::run(state, billing::SCHEDULER, c.id, period, today)
-                    .await?
-                    .bills_created;
+                created += billing::run(
+                    state,
+                    billing::SCHEDULER,
+                    c.id,
+                    period,
+                    today,
+                    &crate::progress::Progress::none(),
+                )
+                .await?
+                .bills_created;
             }
         }
     }

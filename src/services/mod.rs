@@ -1,6 +1,6 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← uploads ← setup ← inbox ← billing ← collection ← payments ← reports, and `demo` on top — and no module
+//! then access ← uploads ← setup ← inbox ← billing ← collection ← payments ← reports ← jobs, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
@@ -9,6 +9,7 @@ pub mod cache;
 pub mod collection;
 pub mod demo;
 pub mod inbox;
+pub mod jobs;
 pub mod payments;
 pub mod reports;
 pub mod setup;
@@ -20,7 +21,7 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 11] = [
+    const LAYERS: [&str; 12] = [
         "audit",
         "cache",
         "access",
@@ -31,6 +32,7 @@ mod tests {
         "collection",
         "payments",
         "reports",
+        "jobs",
         "demo",
     ];
 

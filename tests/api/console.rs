@@ -15,7 +15,7 @@ fn set_cookie(r: &Response, name: &str) -> Option<(String, String)> {
     })
 }
 
-fn hidden_csrf(html: &str) -> String {
+pub(crate) fn hidden_csrf(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_string()
 }
@@ -44,7 +44,7 @@ async fn post_login(app: &TestApp, cookie: &str, csrf: &str, user: &str, pw: &st
 }
 
 /// Signs in through the form; the session cookie pair.
-async fn sign_in(app: &TestApp, user: &str, pw: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, user: &str, pw: &str) -> String {
     let (cookie, csrf) = login_form(app).await;
     let r = post_login(app, &cookie, &csrf, user, pw).await;
     assert_eq!(r.status(), 303);
@@ -52,7 +52,7 @@ async fn sign_in(app: &TestApp, user: &str, pw: &str) -> String {
     set_cookie(&r, "wuye_staff").expect("session cookie").0
 }
 
-async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
     let r = app.http.get(app.url(path)).header(COOKIE, cookie).send().await.unwrap();
     let status = r.status().as_u16();
     if status == 200 {
@@ -417,6 +417,11 @@ async fn a_unit_page_adds_and_ends_a_hold_with_reasons() {
 
 /// A multipart/form-data body (what a browser sends for a form with a file): (content type, body).
 fn multipart(fields: &[(&str, &str)], photo: Option<&[u8]>) -> (String, Vec<u8>) {
+    multipart_file(fields, photo.map(|p| ("photo", "notice.jpg", "image/jpeg", p)))
+}
+
+/// The same with any file field: (field name, file name, content type, bytes).
+pub(crate) fn multipart_file(fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "----wuyetestboundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -424,12 +429,12 @@ fn multipart(fields: &[(&str, &str)], photo: Option<&[u8]>) -> (String, Vec<u8>)
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
         );
     }
-    if let Some(p) = photo {
+    if let Some((name, filename, ct, bytes)) = file {
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"notice.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n")
                 .as_bytes(),
         );
-        body.extend_from_slice(p);
+        body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
@@ -567,7 +572,7 @@ async fn units_are_found_by_code_owner_name_or_phone_with_the_search_kept_in_the
     let (_, html) = page(app, &format!("/console/units?community_id={c}&q=Z-"), &session).await;
     assert!(html.contains("共60户，第1/2页"), "{html}");
     assert!(
-        html.contains(&format!("href=\"/console/units?community_id={c}&amp;page=2&amp;q=Z-\"")),
+        html.contains(&format!("href=\"/console/units?community_id={c}&amp;q=Z-&amp;page=2\"")),
         "{html}"
     );
     let (_, html) = page(app, &format!("/console/units?community_id={c}&page=2&q=Z-"), &session).await;

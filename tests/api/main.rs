@@ -12,6 +12,7 @@ mod helpers;
 mod identity;
 mod imports;
 mod inbox;
+mod jobs;
 mod newcomer;
 mod openapi;
 mod outage;

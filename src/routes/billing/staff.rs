@@ -1,5 +1,6 @@
 //! Fee items, billing runs and bills for staff.
 use crate::error::{ApiResult, ErrorBody};
+use crate::progress::Progress;
 use crate::routes::extract::{Json, Query, StaffAuth};
 use crate::services::billing::bills::BillDetail;
 use crate::services::billing::corrections::{self, AdjustRequest, CancelRequest, WaiveRequest};
@@ -75,7 +76,7 @@ pub async fn run(
     StaffAuth(ctx): StaffAuth,
     body: Json<RunRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(billing::run_for_staff(&state, &ctx, body.0).await?))
+    Ok(HttpResponse::Created().json(billing::run_for_staff(&state, &ctx, body.0, &Progress::none()).await?))
 }
 
 /// Bills of a community with filters and totals.

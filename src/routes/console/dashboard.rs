@@ -75,11 +75,7 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
         (Some(name), _) => name.clone(),
         (None, _) => format!("全部小区（{}个）", names.len()),
     };
-    let mut options = String::from("<option value=\"\">全部小区</option>");
-    for (id, name) in names {
-        let sel = if q.community_id == Some(*id) { " selected" } else { "" };
-        options.push_str(&format!("<option value=\"{id}\"{sel}>{}</option>", esc(name)));
-    }
+    let options = super::community_options(names, q.community_id, Some("全部小区"));
     let csv_link = format!(
         "/console/reports/collection.csv?community_id={}&amp;period={}&amp;as_of={}",
         q.community_id.map(|c| c.to_string()).unwrap_or_default(),

@@ -15,8 +15,6 @@ use crate::state::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
-use std::collections::HashMap;
 
 /// The evidence section of a unit page: verification, the records newest first with their photos,
 /// and the form that adds a contact.
@@ -92,35 +90,6 @@ pub(super) async fn section(
     Ok(out)
 }
 
-/// The fields of the contact form; the photo's bytes apart.
-async fn read_form(mut form: Multipart) -> Result<(HashMap<String, String>, Vec<u8>), ApiError> {
-    let mut fields = HashMap::new();
-    let mut photo = Vec::new();
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|_| ApiError::BadRequest("表单读取失败".into(), None))?;
-        let name = field.name().unwrap_or_default().to_string();
-        let limit = if name == "photo" { MAX_BYTES + 1 } else { 4096 };
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| ApiError::BadRequest("表单读取失败".into(), None))?;
-            if data.len() + chunk.len() > limit {
-                return Err(if name == "photo" {
-                    ApiError::field("photo", "图片不能超过5MB")
-                } else {
-                    ApiError::field(&name, "内容过长")
-                });
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if name == "photo" {
-            photo = data;
-        } else {
-            fields.insert(name, String::from_utf8_lossy(&data).into_owned());
-        }
-    }
-    Ok((fields, photo))
-}
-
 /// `POST /console/units/{id}/contacts` (multipart): records a contact, with its photo if one came.
 pub(super) async fn add(
     state: web::Data<AppState>,
@@ -144,7 +113,7 @@ pub(super) async fn record(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (fields, photo) = match read_form(form).await {
+    let (fields, photo) = match super::read_multipart(form, "photo", MAX_BYTES, "图片不能超过5MB").await {
         Ok(f) => f,
         Err(e) => return error_page(&e, Some(&s.viewer())),
     };

@@ -4,11 +4,14 @@
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
 //! session).
 mod chart;
+mod collection;
 mod counter;
 mod dashboard;
 mod evidence;
 mod inbox;
+mod jobs;
 mod page;
+mod setup;
 mod tasks;
 mod units;
 
@@ -23,6 +26,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use page::{error_page, html, Viewer};
 use serde::Deserialize;
+use url::form_urlencoded;
 
 const SESSION: &str = "wuye_staff";
 const LOGIN_CSRF: &str = "wuye_csrf";
@@ -56,6 +60,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/inbox", web::get().to(inbox::show))
                 .route("/inbox/read-all", web::post().to(inbox::read_all))
                 .route("/inbox/{id}/read", web::post().to(inbox::read))
+                .route("/collection", web::get().to(collection::show))
+                .route("/collection/policy", web::post().to(collection::save_policy))
+                .route("/collection/run", web::post().to(collection::run))
+                .route("/jobs", web::get().to(jobs::list))
+                .route("/jobs/{id}", web::get().to(jobs::show))
+                .route("/setup", web::get().to(setup::index))
+                .route("/setup/billing-runs", web::get().to(setup::billing_runs))
+                .route("/setup/billing-runs", web::post().to(setup::start_run))
+                .route("/setup/imports", web::get().to(setup::imports))
+                .route("/setup/imports", web::post().to(setup::start_import))
+                .route("/setup/imports/template.{ext}", web::get().to(setup::template))
                 .default_service(web::to(not_found)),
         );
 }
@@ -177,6 +192,41 @@ pub(crate) async fn community_names(state: &AppState, ctx: &StaffCtx) -> Result<
     )
 }
 
+/// `<option>`s of a community picker: `all` first (value "") when given, `selected` selected.
+pub(crate) fn community_options(names: &[(i32, String)], selected: Option<i32>, all: Option<&str>) -> String {
+    use crate::domain::text::esc;
+    let mut out = all.map_or(String::new(), |a| format!("<option value=\"\">{}</option>", esc(a)));
+    for (id, name) in names {
+        let sel = if selected == Some(*id) { " selected" } else { "" };
+        out.push_str(&format!("<option value=\"{id}\"{sel}>{}</option>", esc(name)));
+    }
+    out
+}
+
+/// The page links under a list: "共N项，第p/P页" with 上一页/下一页 to `path` with the same
+/// filters (`query`, empty values left out), so a page's URL always holds its filters.
+pub(crate) fn pager(path: &str, query: &[(&str, String)], total: u64, page: u64, per_page: u64, unit: &str) -> String {
+    use crate::domain::text::esc;
+    let link = |p: u64| {
+        let mut url = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query.iter().filter(|(_, v)| !v.is_empty()) {
+            url.append_pair(k, v);
+        }
+        url.append_pair("page", &p.to_string());
+        esc(&format!("{path}?{}", url.finish()))
+    };
+    let pages = total.div_ceil(per_page.max(1)).max(1);
+    let mut out = format!("<nav class=\"pages\"><span>共{total}{unit}，第{page}/{pages}页</span>");
+    if page > 1 {
+        out.push_str(&format!(" <a rel=\"prev\" href=\"{}\">上一页</a>", link(page - 1)));
+    }
+    if page < pages {
+        out.push_str(&format!(" <a rel=\"next\" href=\"{}\">下一页</a>", link(page + 1)));
+    }
+    out.push_str("</nav>");
+    out
+}
+
 /// A unit's owners as a line, phones masked as the setup service gives them.
 pub(crate) fn owners_line(u: &crate::services::setup::units::UnitDetail) -> String {
     let owners: Vec<String> = u.owners.iter().map(|o| format!("{} {}", o.name, o.phone)).collect();
@@ -199,6 +249,42 @@ pub(crate) async fn unit_bills(
         period: None,
     };
     crate::services::billing::staff::staff_bills(state, ctx, q, first_page()).await
+}
+
+/// A multipart form's text fields, and the bytes of its one file field `file` (at most `max`
+/// bytes, else `too_big` on that field); other fields at most 4 KiB.
+pub(crate) async fn read_multipart(
+    mut form: actix_multipart::Multipart,
+    file: &str,
+    max: usize,
+    too_big: &str,
+) -> Result<(std::collections::HashMap<String, String>, Vec<u8>), ApiError> {
+    use futures_util::StreamExt;
+    let mut fields = std::collections::HashMap::new();
+    let mut bytes = Vec::new();
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|_| ApiError::BadRequest("表单读取失败".into(), None))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let limit = if name == file { max } else { 4096 };
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| ApiError::BadRequest("表单读取失败".into(), None))?;
+            if data.len() + chunk.len() > limit {
+                return Err(if name == file {
+                    ApiError::field(file, too_big)
+                } else {
+                    ApiError::field(&name, "内容过长")
+                });
+            }
+            data.extend_from_slice(&chunk);
+        }
+        if name == file {
+            bytes = data;
+        } else {
+            fields.insert(name, String::from_utf8_lossy(&data).into_owned());
+        }
+    }
+    Ok((fields, bytes))
 }
 
 /// Compares tokens through their digests, so the time taken says nothing about a guess's prefix.

@@ -13,8 +13,8 @@ main{max-width:1200px;margin:0 auto;padding:20px 24px}h1{font-size:22px;margin:0
 .card{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:12px 16px}.card .big{font-size:28px;font-weight:600}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d9e2ec;padding:6px 10px;text-align:left}\
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\
-form.inline{display:flex;flex-wrap:wrap;gap:12px;align-items:end;margin-bottom:16px}\
-label{display:flex;flex-direction:column;font-size:13px;color:#52606d}input,select,button{font:inherit;padding:6px 8px}\
+form.inline,fieldset.inline{display:flex;flex-wrap:wrap;gap:12px;align-items:end;margin-bottom:16px}fieldset.inline{border:0;padding:0;margin:0}\
+label{display:flex;flex-direction:column;font-size:13px;color:#52606d}input,select,textarea,button{font:inherit;padding:6px 8px}nav.sub{margin:0 0 16px}\
 button{background:#0f766e;color:#fff;border:0;border-radius:4px;cursor:pointer}button.link{background:none;color:#fff;padding:0}\
 .badge{display:inline-block;min-width:18px;margin-left:4px;padding:0 5px;border-radius:9px;background:#dc2626;color:#fff;font-size:12px;text-align:center}\
 tr.unread td{font-weight:600}.error{color:#b91c1c}.ok{color:#166534}.muted{color:#52606d}td.pre{white-space:pre-line}.login{max-width:360px;margin:10vh auto;background:#fff;padding:24px;border:1px solid #d9e2ec;border-radius:6px}\
@@ -37,7 +37,8 @@ pub struct Viewer<'a> {
 pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
-            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/tasks\">催缴任务</a> \
+            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> \
+             <a href=\"/console/jobs\">任务</a> <a href=\"/console/setup\">设置</a> \
              <a id=\"inbox-link\" href=\"/console/inbox\">收件箱{}</a></nav>\
              <form method=\"post\" action=\"/console/logout\"><span>{} · {}</span> \
              <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button class=\"link\" type=\"submit\">退出</button></form></header>",

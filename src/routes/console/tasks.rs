@@ -41,11 +41,7 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
             },
         )
         .await?;
-        let mut options = String::from("<option value=\"\">我负责的全部小区</option>");
-        for (id, n) in &names {
-            let sel = if q.community_id == Some(*id) { " selected" } else { "" };
-            options.push_str(&format!("<option value=\"{id}\"{sel}>{}</option>", esc(n)));
-        }
+        let options = super::community_options(&names, q.community_id, Some("我负责的全部小区"));
         let statuses: String = [("open", "待跟进"), ("suspended", "暂缓中"), ("done", "已完成")]
             .iter()
             .map(|(v, n)| {
@@ -117,26 +113,17 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         if !tasks.items.is_empty() {
             out.push_str("</table>");
         }
-        let pages = tasks.total.div_ceil(tasks.per_page.max(1)).max(1);
-        out.push_str(&format!(
-            "<nav class=\"pages\"><span>共{}项，第{}/{}页</span>",
-            tasks.total, tasks.page, pages
+        out.push_str(&super::pager(
+            "/console/tasks",
+            &[
+                ("status", status.clone()),
+                ("community_id", q.community_id.map(|c| c.to_string()).unwrap_or_default()),
+            ],
+            tasks.total,
+            tasks.page,
+            tasks.per_page,
+            "项",
         ));
-        if tasks.page > 1 {
-            out.push_str(&format!(
-                " <a rel=\"prev\" href=\"/console/tasks?{}&amp;page={}\">上一页</a>",
-                esc(&query),
-                tasks.page - 1
-            ));
-        }
-        if tasks.page < pages {
-            out.push_str(&format!(
-                " <a rel=\"next\" href=\"/console/tasks?{}&amp;page={}\">下一页</a>",
-                esc(&query),
-                tasks.page + 1
-            ));
-        }
-        out.push_str("</nav>");
         Ok::<_, ApiError>(out)
     }
     .await;

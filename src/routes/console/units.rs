@@ -57,13 +57,7 @@ pub(super) async fn find(
             },
         )
         .await?;
-        let options: String = names
-            .iter()
-            .map(|(id, n)| {
-                let sel = if *id == community { " selected" } else { "" };
-                format!("<option value=\"{id}\"{sel}>{}</option>", esc(n))
-            })
-            .collect();
+        let options = super::community_options(&names, Some(community), None);
         let mut out = format!(
             "<h1>{}</h1><form class=\"inline\" method=\"get\" action=\"{action}\">\
              <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{options}</select></label>\
@@ -89,24 +83,18 @@ pub(super) async fn find(
             out.push_str("<p id=\"no-units\">没有找到房屋。</p>");
         }
         // The same search, another page: every filter stays in the link.
-        let link = |page: u64| {
-            let mut url = format!("{action}?community_id={community}&page={page}");
-            for (k, v) in [("building", &building), ("q", &search)] {
-                if let Some(v) = v {
-                    url.push_str(&format!("&{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()));
-                }
-            }
-            esc(&url)
-        };
-        let pages = units.total.div_ceil(units.per_page.max(1)).max(1);
-        out.push_str(&format!("<nav class=\"pages\"><span>共{}户，第{}/{}页</span>", units.total, units.page, pages));
-        if units.page > 1 {
-            out.push_str(&format!(" <a rel=\"prev\" href=\"{}\">上一页</a>", link(units.page - 1)));
-        }
-        if units.page < pages {
-            out.push_str(&format!(" <a rel=\"next\" href=\"{}\">下一页</a>", link(units.page + 1)));
-        }
-        out.push_str("</nav>");
+        out.push_str(&super::pager(
+            action,
+            &[
+                ("community_id", community.to_string()),
+                ("building", building.clone().unwrap_or_default()),
+                ("q", search.clone().unwrap_or_default()),
+            ],
+            units.total,
+            units.page,
+            units.per_page,
+            "户",
+        ));
         Ok::<_, ApiError>(out)
     }
     .await;

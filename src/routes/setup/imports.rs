@@ -34,7 +34,8 @@ pub async fn import_csv(
         state.settings.server.import_limit_bytes,
     )
     .await?;
-    Ok(HttpResponse::Created().json(import::import_csv(&state, &ctx, q.community_id, &body).await?))
+    Ok(HttpResponse::Created()
+        .json(import::import_csv(&state, &ctx, q.community_id, &body, &crate::progress::Progress::none()).await?))
 }
 
 /// `format` of the import template.

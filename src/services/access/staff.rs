@@ -377,3 +377,39 @@ pub async fn update(state: &AppState, ctx: &StaffCtx, id: i32, patch: StaffPatch
     }
     view(state, user).await
 }
+
+/// Who an audit actor (`staff:3`, `scheduler`, `owner:5`, …) is, in words staff read: usernames
+/// for staff (one query for all of `actors`), the rest by kind.
+pub async fn actor_names(state: &AppState, actors: &[&str]) -> ApiResult<std::collections::HashMap<String, String>> {
+    let ids: Vec<i32> = actors
+        .iter()
+        .filter_map(|a| a.strip_prefix("staff:").and_then(|n| n.parse().ok()))
+        .collect();
+    let users: std::collections::HashMap<i32, String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        staff_user::Entity::find()
+            .filter(staff_user::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.username))
+            .collect()
+    };
+    Ok(actors
+        .iter()
+        .map(|a| {
+            let name = match a.split_once(':') {
+                Some(("staff", n)) => n
+                    .parse()
+                    .ok()
+                    .and_then(|id: i32| users.get(&id).cloned())
+                    .map_or_else(|| format!("员工{n}"), |u| format!("员工 {u}")),
+                Some(("owner", n)) => format!("业主{n}"),
+                _ if *a == "scheduler" => "系统自动".to_string(),
+                _ => "系统".to_string(),
+            };
+            (a.to_string(), name)
+        })
+        .collect())
+}

@@ -5,6 +5,7 @@ use crate::domain::period::Period;
 use crate::domain::role::Action;
 use crate::domain::Area;
 use crate::error::{ApiError, ApiResult};
+use crate::progress::Progress;
 use crate::services::access::staff::StaffCtx;
 use crate::services::billing::fee_items::rules_for_community;
 use crate::services::billing::ledger::{Ledger, NewBill};
@@ -29,11 +30,55 @@ pub async fn scheduler_ran(state: &AppState, community_id: i32, period: Period) 
         .is_some())
 }
 
+/// A finished billing run, for the console's list.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub community_id: i32,
+    pub period: String,
+    pub bills_created: i32,
+    pub bills_existing: i32,
+    pub actor: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The latest billing runs of the communities `ctx` sees (or of one), newest first.
+pub async fn recent(
+    state: &AppState,
+    ctx: &StaffCtx,
+    community_id: Option<i32>,
+    limit: u64,
+) -> ApiResult<Vec<RunRecord>> {
+    use sea_orm::QueryOrder;
+    ctx.require(Action::ReadSetup)?;
+    let mut q = billing_run::Entity::find().order_by_desc(billing_run::Column::Id);
+    if let Some(c) = community_id {
+        ctx.require_community(c)?;
+        q = q.filter(billing_run::Column::CommunityId.eq(c));
+    } else if !ctx.role.sees_all_communities() {
+        q = q.filter(billing_run::Column::CommunityId.is_in(ctx.communities.clone()));
+    }
+    Ok(q.limit(limit)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| RunRecord {
+            community_id: r.community_id,
+            period: r.period,
+            bills_created: r.bills_created,
+            bills_existing: r.bills_existing,
+            actor: r.actor,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        })
+        .collect())
+}
+
 /// Rows per insert statement and transaction.
 const BATCH: usize = 1000;
 
 /// `POST /staff/billing-runs` body (named apart from the reminder run's in the OpenAPI document).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = BillingRunRequest)]
 pub struct RunRequest {
     pub community_id: i32,
@@ -46,14 +91,24 @@ pub struct RunRequest {
 }
 
 /// What a run did.
-#[derive(Debug, Serialize, utoipa::ToSchema, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct RunResult {
     pub bills_created: u64,
     pub bills_existing: u64,
 }
 
-/// Staff entry point: checks role and scope, then runs.
-pub async fn run_for_staff(state: &AppState, ctx: &StaffCtx, req: RunRequest) -> ApiResult<RunResult> {
+/// A staff request checked: role, scope, period and issue date.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    pub community_id: i32,
+    pub period: Period,
+    pub issued_on: chrono::NaiveDate,
+    /// `issued_on` was given (back-dated bills): audited.
+    pub backdated: bool,
+}
+
+/// What `run_for_staff` would refuse, refused now (a job checks before it is queued).
+pub async fn check(state: &AppState, ctx: &StaffCtx, req: &RunRequest) -> ApiResult<Checked> {
     ctx.require(Action::ManageBilling)?;
     let period = Period::parse(&req.period).map_err(|m| ApiError::field("period", m))?;
     let c = community::Entity::find_by_id(req.community_id).one(&state.db).await?;
@@ -72,15 +127,36 @@ pub async fn run_for_staff(state: &AppState, ctx: &StaffCtx, req: RunRequest) ->
             d
         }
     };
-    let result = run(state, &ctx.actor(), req.community_id, period, issued_on).await?;
-    if req.issued_on.is_some() {
+    Ok(Checked {
+        community_id: req.community_id,
+        period,
+        issued_on,
+        backdated: req.issued_on.is_some(),
+    })
+}
+
+/// Staff entry point: checks role and scope, then runs.
+pub async fn run_for_staff(
+    state: &AppState,
+    ctx: &StaffCtx,
+    req: RunRequest,
+    progress: &Progress,
+) -> ApiResult<RunResult> {
+    let Checked {
+        community_id,
+        period,
+        issued_on,
+        backdated,
+    } = check(state, ctx, &req).await?;
+    let result = run(state, &ctx.actor(), community_id, period, issued_on, progress).await?;
+    if backdated {
         // Back-dating an issue date decides when owners became late: it is on the record.
         crate::services::audit::record(
             &state.db,
             &ctx.actor(),
             "billing_run.issued_on",
             "community",
-            req.community_id,
+            community_id,
             serde_json::json!({"period": period.to_string(), "issued_on": issued_on, "bills_created": result.bills_created}),
             state.clock.now(),
         )
@@ -91,13 +167,14 @@ pub async fn run_for_staff(state: &AppState, ctx: &StaffCtx, req: RunRequest) ->
 
 /// Creates the bills of every fee item of the period's cycle for every covered unit that is
 /// handed over by the period's end (pro rata when handed over mid-period).
-#[tracing::instrument(skip(state), fields(bills_created))]
+#[tracing::instrument(skip(state, progress), fields(bills_created))]
 pub async fn run(
     state: &AppState,
     actor: &str,
     community_id: i32,
     period: Period,
     issued_on: chrono::NaiveDate,
+    progress: &Progress,
 ) -> ApiResult<RunResult> {
     let notice = state.settings.billing.min_notice_days;
     let started = state.clock.now();
@@ -160,6 +237,7 @@ pub async fn run(
         }
     }
     let total = candidates.len();
+    progress.set(0, total as u64);
     let mut created = 0u64;
     let mut batches = Vec::new();
     let mut rest = candidates.into_iter().peekable();
@@ -172,6 +250,7 @@ pub async fn run(
         let mut ledger = Ledger::begin(state).await?;
         created += ledger.issue(batch).await?;
         ledger.commit(state).await?;
+        progress.set(((i + 1) * BATCH).min(total) as u64, total as u64);
         if total > BATCH {
             tracing::info!(community_id, period = %period, done = ((i + 1) * BATCH).min(total), total, "billing run progress");
         }

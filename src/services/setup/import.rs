@@ -6,6 +6,7 @@
 use crate::domain::role::Action;
 use crate::domain::{text, Area, Phone};
 use crate::error::{ApiError, ApiResult, ImportRowError};
+use crate::progress::Progress;
 use crate::services::access::staff::StaffCtx;
 use crate::services::setup::owners;
 use crate::state::AppState;
@@ -231,7 +232,13 @@ fn check(table: Vec<Vec<String>>) -> Result<Vec<(usize, Row)>, Vec<ImportRowErro
 }
 
 /// `POST /staff/imports?community_id=`: creates units and owner records in one transaction.
-pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, body: &[u8]) -> ApiResult<ImportResult> {
+pub async fn import_csv(
+    state: &AppState,
+    ctx: &StaffCtx,
+    community_id: i32,
+    body: &[u8],
+    progress: &Progress,
+) -> ApiResult<ImportResult> {
     let auth = ctx.authorize(state, Action::EditUnitsAndOwners)?;
     ctx.require_community(community_id)?;
     community::Entity::find_by_id(community_id)
@@ -294,6 +301,9 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
     let today = state.today();
     let mut cmd = auth.begin().await?;
     let txn = cmd.txn();
+    // Steps: each unit, then each owner record (found or created).
+    let total = (units.len() + people.len()) as u64;
+    progress.set(0, total);
     let mut unit_ids = BTreeMap::new();
     for (code, (_, building, area)) in &units {
         let u = unit::ActiveModel {
@@ -308,6 +318,7 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
         .insert(txn)
         .await?;
         unit_ids.insert(code.clone(), u.id);
+        progress.set(unit_ids.len() as u64, total);
     }
     // Reuse an owner record already registered in this community under the same phone.
     let mut owner_ids: BTreeMap<String, i32> = BTreeMap::new();
@@ -338,6 +349,7 @@ pub async fn import_csv(state: &AppState, ctx: &StaffCtx, community_id: i32, bod
             }
         };
         owner_ids.insert(phone.clone(), id);
+        progress.set((unit_ids.len() + owner_ids.len()) as u64, total);
     }
     let mut linked = BTreeSet::new();
     for (_, r) in &rows {

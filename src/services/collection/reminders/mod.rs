@@ -27,6 +27,8 @@ use utoipa::ToSchema;
 pub struct ReminderView {
     pub id: i32,
     pub owner_id: i32,
+    /// The owner record's name (whom it went to).
+    pub owner_name: String,
     pub community_id: i32,
     pub stage: String,
     /// `pending`, `sending`, `sent` (a channel accepted it), `task` (handed to staff), `skipped`
@@ -47,6 +49,7 @@ impl From<reminder::Model> for ReminderView {
         ReminderView {
             id: r.id,
             owner_id: r.owner_id,
+            owner_name: String::new(),
             community_id: r.community_id,
             stage: r.stage,
             status: r.status.to_string(),
@@ -102,8 +105,25 @@ pub async fn list(
     };
     let (rows, total, page_no, per_page) =
         crate::services::setup::paginate(state, find.order_by_desc(reminder::Column::Id), &page).await?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.owner_id).collect();
+    let names: std::collections::HashMap<i32, String> = entity::owner::Entity::find()
+        .filter(entity::owner::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
     Ok(crate::services::setup::Page {
-        items: rows.into_iter().map(ReminderView::from).collect(),
+        items: rows
+            .into_iter()
+            .map(|r| {
+                let name = names.get(&r.owner_id).cloned().unwrap_or_default();
+                ReminderView {
+                    owner_name: name,
+                    ..ReminderView::from(r)
+                }
+            })
+            .collect(),
         total,
         page: page_no,
         per_page,

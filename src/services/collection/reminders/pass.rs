@@ -9,6 +9,7 @@ use crate::domain::role::Action;
 use crate::domain::states::ReminderStatus;
 use crate::domain::suppression::{self, Effect};
 use crate::error::{ApiError, ApiResult};
+use crate::progress::Progress;
 use crate::services::access::staff::StaffCtx;
 use crate::services::collection::reminders::delivery::deliver;
 use crate::services::collection::reminders::moment::stmt;
@@ -48,21 +49,26 @@ pub struct RunRequest {
 }
 
 /// `POST /staff/reminder-runs`: one pass now.
-pub async fn run_now(state: &AppState, ctx: &StaffCtx, req: RunRequest) -> ApiResult<RunReport> {
+pub async fn run_now(state: &AppState, ctx: &StaffCtx, req: RunRequest, progress: &Progress) -> ApiResult<RunReport> {
     ctx.require(Action::ManageCollection)?;
     if let Some(id) = req.community_id {
         community_in_scope(state, ctx, id).await?;
     }
-    pass(state, |id| req.community_id.map_or(ctx.sees(id), |only| only == id)).await
+    pass(
+        state,
+        |id| req.community_id.map_or(ctx.sees(id), |only| only == id),
+        progress,
+    )
+    .await
 }
 
 /// The scheduler's pass over every community.
 pub async fn tick(state: &AppState) -> ApiResult<RunReport> {
-    pass(state, |_| true).await
+    pass(state, |_| true, &Progress::none()).await
 }
 
 /// One pass over the communities `wanted` keeps.
-async fn pass(state: &AppState, wanted: impl Fn(i32) -> bool) -> ApiResult<RunReport> {
+async fn pass(state: &AppState, wanted: impl Fn(i32) -> bool, progress: &Progress) -> ApiResult<RunReport> {
     let ids: Vec<i32> = community::Entity::find()
         .select_only()
         .column(community::Column::Id)
@@ -70,8 +76,11 @@ async fn pass(state: &AppState, wanted: impl Fn(i32) -> bool) -> ApiResult<RunRe
         .all(&state.db)
         .await?;
     let mut report = RunReport::default();
-    for id in ids.into_iter().filter(|id| wanted(*id)) {
-        pass_community(state, id, &mut report).await?;
+    let ids: Vec<i32> = ids.into_iter().filter(|id| wanted(*id)).collect();
+    progress.set(0, ids.len() as u64);
+    for (i, id) in ids.iter().enumerate() {
+        pass_community(state, *id, &mut report).await?;
+        progress.set(i as u64 + 1, ids.len() as u64);
     }
     Ok(report)
 }
