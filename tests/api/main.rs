@@ -5,6 +5,8 @@ mod bills;
 mod browser;
 mod config;
 mod console;
+mod console_catalog;
+mod console_counter;
 mod errors;
 mod fake_pay;
 mod health;

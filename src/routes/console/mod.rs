@@ -3,6 +3,7 @@
 //! `server.public_url` is https) scoped to `/console`, so the JSON API never accepts a cookie; every
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
 //! session).
+mod catalog;
 mod chart;
 mod collection;
 mod counter;
@@ -11,6 +12,7 @@ mod evidence;
 mod inbox;
 mod jobs;
 mod page;
+mod people;
 mod setup;
 mod tasks;
 mod units;
@@ -71,6 +73,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/setup/imports", web::get().to(setup::imports))
                 .route("/setup/imports", web::post().to(setup::start_import))
                 .route("/setup/imports/template.{ext}", web::get().to(setup::template))
+                // 小区与滞纳金、收费项目与单价 (catalog.rs).
+                .route("/setup/communities", web::get().to(catalog::todo))
+                .route("/setup/fee-items", web::get().to(catalog::todo))
+                // 收费: refunds and each channel's day (counter.rs).
                 .default_service(web::to(not_found)),
         );
 }

@@ -14,12 +14,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 /// The setup pages, for the index and each page's sub-navigation.
-const PAGES: [(&str, &str); 2] = [
+const PAGES: [(&str, &str); 7] = [
+    ("/console/setup/communities", "小区与滞纳金"),
+    ("/console/setup/fee-items", "收费项目与单价"),
     ("/console/setup/billing-runs", "开账"),
     ("/console/setup/imports", "导入房屋和业主"),
+    ("/console/setup/staff", "员工与角色"),
+    ("/console/setup/audit-log", "操作日志"),
+    ("/console/setup/pii-log", "个人信息查看记录"),
 ];
 
-fn subnav(current: &str) -> String {
+pub(super) fn subnav(current: &str) -> String {
     let links: Vec<String> = PAGES
         .iter()
         .map(|(href, name)| {
