@@ -1,5 +1,6 @@
 //! Pure domain types and rules: no I/O. Request data becomes one of these or a 422.
 pub mod billing;
+pub mod dated;
 pub mod images;
 pub mod late_fee;
 pub mod money;

@@ -128,11 +128,8 @@ pub struct FeeRules {
 impl FeeRules {
     /// The price for a period starting on `start`: the latest change effective by then.
     pub fn price_for(&self, start: NaiveDate) -> Decimal {
-        self.prices
-            .iter()
-            .rfind(|(from, _)| from.is_none_or(|f| f <= start))
-            .map(|(_, p)| *p)
-            .unwrap_or(Decimal::ZERO)
+        crate::domain::dated::in_force(&self.prices, |(from, _)| *from, start)
+            .map_or(Decimal::ZERO, |i| self.prices[i].1)
     }
 
     /// Whether the item bills a period starting on `start`.

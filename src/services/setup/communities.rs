@@ -190,11 +190,7 @@ fn community_view(c: community::Model, changes: &[late_fee_term::Model], today: 
         created_at: t.created_at,
     }));
     let features = Features::of(&c);
-    let current = terms
-        .iter()
-        .rev()
-        .find(|t| t.effective_from.is_none_or(|d| d <= today))
-        .unwrap_or(&terms[0]);
+    let current = &terms[crate::domain::dated::in_force(&terms, |t| t.effective_from, today).unwrap_or(0)];
     CommunityView {
         id: c.id,
         name: c.name,
