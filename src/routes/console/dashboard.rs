@@ -13,6 +13,7 @@ use crate::services::reports::collection::{self, CollectionQuery, CollectionRepo
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -70,7 +71,44 @@ fn figures_cells(f: &Figures) -> String {
 
 const FIGURES_HEAD: &str = "<th class=\"num\">应收(元)</th><th class=\"num\">实收(元)</th><th class=\"num\">收费率</th><th class=\"num\">已缴/应缴户</th><th class=\"num\">户收费率</th>";
 
-fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) -> String {
+/// A link to the bills behind a figure: (base list URL for the community, the report's month), or
+/// nothing on the all-communities view (its per-community rows link to each community's page).
+struct Behind {
+    base: String,
+    month: String,
+    /// Aging and arrears are as of the report's day; the bill list counts days overdue today, so
+    /// they link only when the two are the same day.
+    as_of_today: bool,
+}
+
+impl Behind {
+    fn link(&self, extra: &str, text: &str) -> String {
+        format!(
+            " <a class=\"behind\" href=\"{}{}\">{}</a>",
+            self.base,
+            esc(extra),
+            esc(text)
+        )
+    }
+
+    fn month(&self, extra: &str, text: &str) -> String {
+        self.link(&format!("&due_month={}{extra}", self.month), text)
+    }
+}
+
+fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery, today: NaiveDate) -> String {
+    let behind = q.community_id.map(|c| Behind {
+        base: format!("/console/bills?community_id={c}"),
+        month: r.period.clone(),
+        as_of_today: r.as_of == today,
+    });
+    let month_link = |extra: &str, text: &str| behind.as_ref().map_or(String::new(), |b| b.month(extra, text));
+    let overdue_link = |min: i64, max: Option<i64>, text: &str| {
+        behind.as_ref().filter(|b| b.as_of_today).map_or(String::new(), |b| {
+            let max = max.map_or(String::new(), |m| format!("&max_days_overdue={m}"));
+            b.link(&format!("&status=unpaid&min_days_overdue={min}{max}"), text)
+        })
+    };
     let scope = match (&r.community, q.community_id) {
         (Some(name), _) => name.clone(),
         (None, _) => format!("全部小区（{}个）", names.len()),
@@ -95,10 +133,10 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
          <button type=\"submit\">查看</button> <a href=\"{csv_link}\">下载CSV</a></form>\
          <p class=\"muted\">{}账期，数据截至{}日终；只计本金，滞纳金另列。</p>\
          <div class=\"cards\">\
-         <div class=\"card\"><div>收费率</div><div class=\"big\" id=\"collection-rate\">{}</div><div class=\"muted\">实收 {} / 应收 {} 元</div></div>\
-         <div class=\"card\"><div>户收费率</div><div class=\"big\" id=\"household-rate\">{}</div><div class=\"muted\">已缴清 {} / 应缴 {} 户</div></div>\
+         <div class=\"card\"><div>收费率</div><div class=\"big\" id=\"collection-rate\">{}</div><div class=\"muted\">实收 {} / 应收 {} 元{}</div></div>\
+         <div class=\"card\"><div>户收费率</div><div class=\"big\" id=\"household-rate\">{}</div><div class=\"muted\">已缴清 {} / 应缴 {} 户{}</div></div>\
          <div class=\"card\"><div>清缴率（{}年初欠费）</div><div class=\"big\" id=\"clearance-rate\">{}</div><div class=\"muted\">收回 {} / 年初欠费 {} 元（减免 {}）</div></div>\
-         <div class=\"card\"><div>欠费本金</div><div class=\"big\">{}</div><div class=\"muted\">截至{}未缴、已到期</div></div>\
+         <div class=\"card\"><div>欠费本金</div><div class=\"big\">{}</div><div class=\"muted\">截至{}未缴、已到期{}</div></div>\
          </div>",
         esc(&scope),
         esc(&r.period),
@@ -108,9 +146,11 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
         percent(&r.figures.collection_rate),
         esc(&r.figures.collected),
         esc(&r.figures.receivable),
+        month_link("", "查看本期账单"),
         percent(&r.figures.household_rate),
         r.figures.households_paid,
         r.figures.households_billed,
+        month_link("&status=unpaid", "未缴清的账单"),
         esc(r.period.get(..4).unwrap_or_default()),
         percent(&r.clearance_rate),
         esc(&r.arrears_recovered),
@@ -118,6 +158,7 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
         esc(&r.arrears_waived),
         Fen(total_unpaid).to_yuan_string(),
         r.as_of,
+        overdue_link(0, None, "查看欠费账单"),
     );
     // Rates come with four decimals: basis points exactly.
     let points: Vec<(String, Option<i64>)> = r
@@ -136,11 +177,15 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
     out.push_str(&super::chart::rate_line("近12个月当期收费率", &points));
     out.push_str(&format!(
         "<h2>欠费账龄</h2><table><tr><th>逾期天数</th><th class=\"num\">欠费本金(元)</th></tr>\
-         <tr><td>0–30天</td><td class=\"num\">{}</td></tr><tr><td>31–90天</td><td class=\"num\">{}</td></tr>\
-         <tr><td>91–180天</td><td class=\"num\">{}</td></tr><tr><td>181天以上</td><td class=\"num\">{}</td></tr></table>",
+         <tr><td>0–30天{}</td><td class=\"num\">{}</td></tr><tr><td>31–90天{}</td><td class=\"num\">{}</td></tr>\
+         <tr><td>91–180天{}</td><td class=\"num\">{}</td></tr><tr><td>181天以上{}</td><td class=\"num\">{}</td></tr></table>",
+        overdue_link(0, Some(30), "账单"),
         esc(&r.aging.d0_30),
+        overdue_link(31, Some(90), "账单"),
         esc(&r.aging.d31_90),
+        overdue_link(91, Some(180), "账单"),
         esc(&r.aging.d91_180),
+        overdue_link(181, None, "账单"),
         esc(&r.aging.d181_plus)
     ));
     let mut buildings: Vec<_> = r.by_building.iter().collect();
@@ -154,8 +199,15 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
             _ => b.building.clone(),
         };
         out.push_str(&format!(
-            "<tr><td>{}</td><td class=\"num\">{}</td>{}</tr>",
+            "<tr><td>{}{}</td><td class=\"num\">{}</td>{}</tr>",
             esc(&name),
+            month_link(
+                &format!(
+                    "&building={}",
+                    url::form_urlencoded::byte_serialize(b.building.as_bytes()).collect::<String>()
+                ),
+                "账单",
+            ),
             Fen(fen(&b.figures.receivable) - fen(&b.figures.collected)).to_yuan_string(),
             figures_cells(&b.figures)
         ));
@@ -166,8 +218,9 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
     ));
     for f in &r.by_fee_item {
         out.push_str(&format!(
-            "<tr><td>{}</td>{}</tr>",
+            "<tr><td>{}{}</td>{}</tr>",
             esc(&f.fee_item),
+            month_link(&format!("&fee_item_id={}", f.fee_item_id), "账单"),
             figures_cells(&f.figures)
         ));
     }
@@ -188,9 +241,9 @@ fn render(r: &CollectionReport, names: &[(i32, String)], q: &CollectionQuery) ->
     out
 }
 
-fn today_by_channel(day: &[ChannelDay]) -> String {
-    let mut out = String::from(
-        "<h2>今日收款（按渠道）</h2><table><tr><th>渠道</th><th class=\"num\">笔数</th><th class=\"num\">金额(元)</th>\
+fn today_by_channel(day: &[ChannelDay], community_id: i32) -> String {
+    let mut out = format!(
+        "<h2>今日收款（按渠道） <a class=\"behind\" href=\"/console/counter/day?community_id={community_id}\">明细</a></h2><table><tr><th>渠道</th><th class=\"num\">笔数</th><th class=\"num\">金额(元)</th>\
          <th class=\"num\">退款笔数</th><th class=\"num\">退款(元)</th><th class=\"num\">异常</th></tr>",
     );
     for c in day {
@@ -265,7 +318,14 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Ok(n) => n,
         Err(e) => return error_page(&e, Some(&signed.viewer())),
     };
-    let mut body = render(&report, &names, &query);
+    let today = match query.community_id {
+        Some(c) => match state.community_tz(c).await {
+            Ok(tz) => state.today_in(tz),
+            Err(e) => return error_page(&e, Some(&signed.viewer())),
+        },
+        None => state.today(),
+    };
+    let mut body = render(&report, &names, &query, today);
     match follow_up(&state, &signed, query.community_id).await {
         Ok(section) => body.push_str(&section),
         Err(e) => return error_page(&e, Some(&signed.viewer())),
@@ -285,7 +345,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         )
         .await;
         match day {
-            Ok(day) => body.push_str(&today_by_channel(&day)),
+            Ok(day) => body.push_str(&today_by_channel(&day, community_id)),
             Err(e) => return error_page(&e, Some(&signed.viewer())),
         }
     }

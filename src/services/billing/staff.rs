@@ -31,8 +31,15 @@ pub struct StaffBillQuery {
     pub building: Option<String>,
     #[param(minimum = 0, maximum = 36500)]
     pub min_days_overdue: Option<i64>,
+    /// At most this many days overdue today (with `min_days_overdue`, an aging bucket).
+    #[param(minimum = 0, maximum = 36500)]
+    pub max_days_overdue: Option<i64>,
     #[param(pattern = r#"^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$"#)]
     pub period: Option<String>,
+    /// Bills due in this month (`YYYY-MM`): the bills the collection report counts in that period.
+    #[param(pattern = r#"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"#)]
+    pub due_month: Option<String>,
+    pub fee_item_id: Option<i32>,
 }
 
 /// Sums over every bill matching the filters (not just the page).
@@ -87,6 +94,27 @@ pub async fn staff_bills(
             return Err(ApiError::field("min_days_overdue", "应为0到36500之间的整数"));
         }
         cond = cond.add(bill::Column::DueDate.lte(today - chrono::Duration::days(n)));
+    }
+    if let Some(n) = q.max_days_overdue {
+        if !(0..=36_500).contains(&n) || q.min_days_overdue.is_some_and(|m| m > n) {
+            return Err(ApiError::field(
+                "max_days_overdue",
+                "应为0到36500之间的整数，且不小于min_days_overdue",
+            ));
+        }
+        cond = cond.add(bill::Column::DueDate.gte(today - chrono::Duration::days(n)));
+    }
+    if let Some(m) = &q.due_month {
+        let p = Period::parse(m)
+            .ok()
+            .filter(|p| matches!(p, Period::Month { .. }))
+            .ok_or_else(|| ApiError::field("due_month", "应为YYYY-MM格式的月份"))?;
+        cond = cond
+            .add(bill::Column::DueDate.gte(p.start()))
+            .add(bill::Column::DueDate.lte(p.end()));
+    }
+    if let Some(f) = q.fee_item_id {
+        cond = cond.add(bill::Column::FeeItemId.eq(f));
     }
     if let Some(b) = &q.building {
         let ids: Vec<i32> = unit::Entity::find()
