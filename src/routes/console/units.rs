@@ -95,6 +95,9 @@ pub(super) async fn find(
             units.per_page,
             "户",
         ));
+        if action == "/console/units" {
+            out.push_str(&super::unit_setup::new_form(&s, community));
+        }
         Ok::<_, ApiError>(out)
     }
     .await;
@@ -137,6 +140,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
             esc(&u.area_m2),
             u.id
         );
+        out.push_str(&super::unit_setup::edit_form(&s, &u));
         // Full numbers only on purpose, one owner at a time, and recorded (PIPL).
         if s.ctx.require(crate::domain::role::Action::RevealPhone).is_ok() {
             for o in &u.owners {
@@ -157,6 +161,8 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
             out.push_str("<p id=\"no-holds\">没有生效中的暂缓。</p>");
         } else {
             out.push_str("<table id=\"holds\"><tr><th>范围</th><th>原因</th><th>截至</th><th>设置人</th><th>提前结束</th></tr>");
+            let actors: Vec<&str> = holds.items.iter().map(|h| h.created_by.as_str()).collect();
+            let who = crate::services::access::staff::actor_names(&state, &actors).await?;
             for h in &holds.items {
                 let scope = match h.bill_id {
                     Some(b) => format!("账单 {b}"),
@@ -170,7 +176,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
                     esc(&scope),
                     esc(&h.reason),
                     h.until,
-                    esc(&h.created_by),
+                    esc(who.get(&h.created_by).map_or(h.created_by.as_str(), String::as_str)),
                     h.id,
                     esc(&s.csrf),
                     u.id,
