@@ -309,3 +309,89 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
     shoot(&t, "console-404-768").await;
     t.close().await.unwrap();
 }
+
+/// The status a job page shows, once it has loaded.
+async fn job_status(c: &Client) -> String {
+    c.wait()
+        .for_element(Locator::Id("job-status"))
+        .await
+        .unwrap()
+        .attr("data-status")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Waits for the job page (which reloads itself while the job runs) to show the job ended.
+async fn until_ended(c: &Client) -> String {
+    for _ in 0..200 {
+        if c.current_url().await.unwrap().path().starts_with("/console/jobs/") {
+            let s = job_status(c).await;
+            if s == "done" || s == "failed" {
+                return s;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the job page never showed an ended job");
+}
+
+#[tokio::test]
+async fn billing_runs_and_imports_started_in_chromium_follow_their_jobs_to_the_result() {
+    if !browser_present() {
+        return;
+    }
+    let e = estate().await;
+    let d = driver().await;
+    let c = browser(&d, 1280, 900).await;
+    sign_in(&c, &e.app).await;
+    c.goto(&e.app.url("/console/setup/billing-runs")).await.unwrap();
+    let period = c.find(Locator::Id("run-period")).await.unwrap();
+    period.clear().await.unwrap();
+    period.send_keys("2026-11").await.unwrap();
+    shoot(&c, "console-billing-run-1280").await;
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(until_ended(&c).await, "done");
+    let result = c.find(Locator::Id("job-result")).await.unwrap().text().await.unwrap();
+    assert!(result.starts_with("新生成账单 1 张"), "{result}");
+    shoot(&c, "console-job-1280").await;
+
+    // An import with a bad cell: the job page lists it, and nothing was imported.
+    let csv = shots().join("import-with-errors.csv");
+    std::fs::write(
+        &csv,
+        "楼栋,房号,建筑面积,业主姓名,业主手机号\nB,B-1,八十,李四,13800000002\n",
+    )
+    .unwrap();
+    let units = e.app.count("units").await;
+    c.goto(&e.app.url("/console/setup/imports")).await.unwrap();
+    c.find(Locator::Id("import-file"))
+        .await
+        .unwrap()
+        .send_keys(csv.canonicalize().unwrap().to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(until_ended(&c).await, "failed");
+    let errors = c
+        .find(Locator::Id("import-errors"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(errors.contains("建筑面积"), "{errors}");
+    assert_eq!(e.app.count("units").await, units);
+    shoot(&c, "console-import-errors-1280").await;
+    c.close().await.unwrap();
+}

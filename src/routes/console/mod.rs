@@ -3,6 +3,7 @@
 //! `server.public_url` is https) scoped to `/console`, so the JSON API never accepts a cookie; every
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
 //! session).
+mod bills;
 mod catalog;
 mod chart;
 mod collection;
@@ -15,6 +16,7 @@ mod page;
 mod people;
 mod setup;
 mod tasks;
+mod unit_setup;
 mod units;
 
 use crate::error::ApiError;
@@ -48,7 +50,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/counter/units/{id}", web::get().to(counter::unit))
                 .route("/payments/{id}/receipt", web::get().to(counter::receipt))
                 .route("/units", web::get().to(units::index))
+                .route("/units/new", web::post().to(unit_setup::create))
                 .route("/units/{id}", web::get().to(units::show))
+                .route("/units/{id}/edit", web::post().to(unit_setup::update))
                 .route("/units/{id}/holds", web::post().to(units::add_hold))
                 .route("/holds/{id}/end", web::post().to(units::end))
                 .route("/owners/{id}/reveal", web::post().to(units::reveal))
@@ -74,9 +78,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/setup/imports", web::post().to(setup::start_import))
                 .route("/setup/imports/template.{ext}", web::get().to(setup::template))
                 // 小区与滞纳金、收费项目与单价 (catalog.rs).
-                .route("/setup/communities", web::get().to(catalog::todo))
-                .route("/setup/fee-items", web::get().to(catalog::todo))
+                .route("/setup/communities", web::get().to(catalog::communities))
+                .route("/setup/communities", web::post().to(catalog::create_community))
+                .route("/setup/communities/{id}", web::get().to(catalog::community))
+                .route("/setup/communities/{id}", web::post().to(catalog::update_community))
+                .route("/setup/communities/{id}/terms", web::post().to(catalog::add_terms))
+                .route("/setup/fee-items", web::get().to(catalog::fee_items))
+                .route("/setup/fee-items", web::post().to(catalog::create_fee_item))
+                .route("/setup/fee-items/{id}/prices", web::post().to(catalog::add_price))
                 // 收费: refunds and each channel's day (counter.rs).
+                .route("/counter/day", web::get().to(counter::day))
+                .route("/payments/{id}/refunds", web::post().to(counter::refund))
+                .route("/bills", web::get().to(bills::list))
+                .route("/setup/staff", web::get().to(people::staff_list))
+                .route("/setup/staff", web::post().to(people::staff_create))
+                .route("/setup/staff/{id}", web::post().to(people::staff_update))
+                .route("/setup/audit-log", web::get().to(people::audit_log))
+                .route("/setup/pii-log", web::get().to(people::pii_log))
                 .default_service(web::to(not_found)),
         );
 }
@@ -252,7 +270,10 @@ pub(crate) async fn unit_bills(
         status: status.map(str::to_string),
         building: None,
         min_days_overdue: None,
+        max_days_overdue: None,
         period: None,
+        due_month: None,
+        fee_item_id: None,
     };
     crate::services::billing::staff::staff_bills(state, ctx, q, first_page()).await
 }

@@ -17,7 +17,7 @@ form.inline,fieldset.inline{display:flex;flex-wrap:wrap;gap:12px;align-items:end
 label{display:flex;flex-direction:column;font-size:13px;color:#52606d}input,select,textarea,button{font:inherit;padding:6px 8px}nav.sub{margin:0 0 16px}\
 button{background:#0f766e;color:#fff;border:0;border-radius:4px;cursor:pointer}button.link{background:none;color:#fff;padding:0}\
 .badge{display:inline-block;min-width:18px;margin-left:4px;padding:0 5px;border-radius:9px;background:#dc2626;color:#fff;font-size:12px;text-align:center}\
-tr.unread td{font-weight:600}.error{color:#b91c1c}.ok{color:#166534}.muted{color:#52606d}td.pre{white-space:pre-line}.login{max-width:360px;margin:10vh auto;background:#fff;padding:24px;border:1px solid #d9e2ec;border-radius:6px}\
+tr.unread td{font-weight:600}a.behind{font-size:13px;margin-left:6px}.error{color:#b91c1c}.ok{color:#166534}.muted{color:#52606d}td.pre{white-space:pre-line}.login{max-width:360px;margin:10vh auto;background:#fff;padding:24px;border:1px solid #d9e2ec;border-radius:6px}\
 .login form{display:flex;flex-direction:column;gap:12px}\
 svg.chart{width:100%;height:auto;background:#fff;border:1px solid #d9e2ec}svg .grid{stroke:#e4e7eb}svg .axis{font-size:11px;fill:#52606d}\
 svg .line{fill:none;stroke:#0f766e;stroke-width:2}svg .dot{fill:#0f766e}\
@@ -37,7 +37,7 @@ pub struct Viewer<'a> {
 pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
-            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> \
+            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/bills\">账单</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> \
              <a href=\"/console/jobs\">任务</a> <a href=\"/console/setup\">设置</a> \
              <a id=\"inbox-link\" href=\"/console/inbox\">收件箱{}</a></nav>\
              <form method=\"post\" action=\"/console/logout\"><span>{} · {}</span> \
