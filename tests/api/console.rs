@@ -52,6 +52,25 @@ pub(crate) async fn sign_in(app: &TestApp, user: &str, pw: &str) -> String {
     set_cookie(&r, "wuye_staff").expect("session cookie").0
 }
 
+/// Posts a console form; (status, Location, body).
+pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+    let r = app
+        .http
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
 pub(crate) async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
     let r = app.http.get(app.url(path)).header(COOKIE, cookie).send().await.unwrap();
     let status = r.status().as_u16();

@@ -2,29 +2,9 @@
 //! change it through the same services (seen again through the JSON API), and a forged token, bad
 //! input, a role that may not or a community outside the member's scope change nothing.
 use crate::bills::estate;
-use crate::console::{hidden_csrf, page, sign_in};
+use crate::console::{hidden_csrf, page, post_form, sign_in};
 use crate::helpers::*;
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::Value;
-
-/// Posts a console form; (status, Location, body).
-async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app
-        .http
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
 
 /// Where `needle` first appears in `html`, asserting that it does.
 fn at(html: &str, needle: &str) -> usize {

@@ -1,28 +1,10 @@
 //! 设置 · 员工与角色, 操作日志 and 个人信息查看记录 in the console: admin only, CSRF checked, the same
 //! staff service as the API (a deactivated member is signed out at once), user text escaped.
 use crate::bills::estate;
-use crate::console::{hidden_csrf, page, sign_in};
+use crate::console::{hidden_csrf, page, post_form, sign_in};
 use crate::helpers::*;
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{json, Value};
-
-async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app
-        .http
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
 
 #[tokio::test]
 async fn admins_add_change_and_deactivate_staff_in_the_console_and_see_it_in_the_audit_log() {
@@ -39,7 +21,7 @@ async fn admins_add_change_and_deactivate_staff_in_the_console_and_see_it_in_the
         let (c1, c2) = (c1.clone(), c2.clone());
         let session = session.clone();
         async move {
-            post(
+            post_form(
                 app,
                 "/console/setup/staff",
                 &session,
@@ -80,7 +62,7 @@ async fn admins_add_change_and_deactivate_staff_in_the_console_and_see_it_in_the
         assert_eq!(status, 403, "{path}: {body}");
     }
     let (_, wang_home) = page(app, "/console/", &wang_session).await;
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         app,
         &format!("/console/setup/staff/{id}"),
         &wang_session,
@@ -91,7 +73,7 @@ async fn admins_add_change_and_deactivate_staff_in_the_console_and_see_it_in_the
 
     // The admin narrows Wang to one community, then deactivates them: signed out at once.
     let path = format!("/console/setup/staff/{id}");
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         app,
         &path,
         &session,
@@ -112,7 +94,7 @@ async fn admins_add_change_and_deactivate_staff_in_the_console_and_see_it_in_the
     );
     let (status, _) = page(app, "/console/", &wang_session).await;
     assert_eq!(status, 200, "a role change keeps the session");
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         app,
         &path,
         &session,

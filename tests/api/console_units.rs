@@ -1,28 +1,9 @@
 //! 房屋 setup in the console: add a unit, correct it, with the units service's checks (a billed
 //! unit keeps its building), CSRF and role refusals, escaped text, and holds naming who set them.
 use crate::bills::{estate, run};
-use crate::console::{hidden_csrf, page, sign_in};
+use crate::console::{hidden_csrf, page, post_form, sign_in};
 use crate::helpers::*;
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{json, Value};
-
-async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app
-        .http
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
 
 #[tokio::test]
 async fn units_are_added_and_corrected_in_the_console_through_the_units_service() {
@@ -51,15 +32,15 @@ async fn units_are_added_and_corrected_in_the_console_through_the_units_service(
         f
     };
     assert_eq!(
-        post(app, "/console/units/new", &session, &with_c(form("forged", "90")))
+        post_form(app, "/console/units/new", &session, &with_c(form("forged", "90")))
             .await
             .0,
         403
     );
-    let (status, _, body) = post(app, "/console/units/new", &session, &with_c(form(token, "0"))).await;
+    let (status, _, body) = post_form(app, "/console/units/new", &session, &with_c(form(token, "0"))).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(app.count("units").await, units);
-    let (status, location, _) = post(app, "/console/units/new", &session, &with_c(form(token, "90.5"))).await;
+    let (status, location, _) = post_form(app, "/console/units/new", &session, &with_c(form(token, "90.5"))).await;
     assert_eq!(status, 303);
     let id: i64 = location.trim_start_matches("/console/units/").parse().unwrap();
     let (_, html) = page(app, &location, &session).await;
@@ -75,7 +56,7 @@ async fn units_are_added_and_corrected_in_the_console_through_the_units_service(
 
     // Corrected: area and handover date; the building stays as shown.
     let edit = format!("/console/units/{id}/edit");
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         app,
         &edit,
         &session,
@@ -97,7 +78,7 @@ async fn units_are_added_and_corrected_in_the_console_through_the_units_service(
     // The estate's unit has bills: its area may be corrected, its building not (409 page).
     run(app, &e.admin, e.community, "2026-10").await;
     let billed = format!("/console/units/{}/edit", e.unit);
-    let (status, _, body) = post(
+    let (status, _, body) = post_form(
         app,
         &billed,
         &session,
@@ -118,7 +99,7 @@ async fn units_are_added_and_corrected_in_the_console_through_the_units_service(
     let (_, html) = page(app, &format!("/console/units/{id}"), &col).await;
     assert!(!html.contains("id=\"edit-unit\""), "{html}");
     let col_csrf = hidden_csrf(&html);
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         app,
         &edit,
         &col,
@@ -135,7 +116,7 @@ async fn units_are_added_and_corrected_in_the_console_through_the_units_service(
     app.staff_member(&e.admin, "svc9", "service", &[other]).await;
     let svc = sign_in(app, "svc9", "long-enough-pw").await;
     let (_, home) = page(app, "/console/", &svc).await;
-    let (status, _, _) = post(
+    let (status, _, _) = post_form(
         app,
         &edit,
         &svc,
@@ -168,4 +149,37 @@ async fn a_hold_names_the_member_who_set_it() {
     let (_, html) = page(app, &format!("/console/units/{}", e.unit), &session).await;
     assert!(html.contains(&format!("<td>员工 {ADMIN_USER}</td>")), "{html}");
     assert!(!html.contains("<td>staff:"), "{html}");
+}
+
+#[tokio::test]
+async fn a_unit_page_lists_its_payments_with_their_receipts() {
+    let e = estate().await;
+    let app = &e.app;
+    let session = sign_in(app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let path = format!("/console/units/{}", e.unit);
+    let (_, html) = page(app, &path, &session).await;
+    assert!(html.contains("id=\"no-payments\""), "{html}");
+    run(app, &e.admin, e.community, "2026-10").await;
+    let bill = app.bill_of(&e.admin, e.community, e.unit, "2026-10").await;
+    let r = app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&e.admin),
+            &json!({"bill_ids": [bill], "method": "pos", "reference": "POS-<1>"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let paid: Value = r.json().await.unwrap();
+    let (_, html) = page(app, &path, &session).await;
+    let table = &html[html.find("id=\"payments\"").expect("a payments table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr><td>").count(), 1, "{table}");
+    assert!(
+        table.contains("POS刷卡") && table.contains("2026-10") && table.contains("已缴费"),
+        "{table}"
+    );
+    let receipt = format!("/console/payments/{}/receipt", paid["id"]);
+    assert!(table.contains(&format!("href=\"{receipt}\"")), "{table}");
+    let (status, _) = page(app, &receipt, &session).await;
+    assert_eq!(status, 200);
 }

@@ -2,29 +2,10 @@
 //! page, the page follows it to its result (counts, links, every bad cell of an import), a job
 //! left by a dead replica is taken up after its lease, and one job is never run twice.
 use crate::bills::estate;
-use crate::console::{hidden_csrf, multipart_file, page, sign_in};
+use crate::console::{hidden_csrf, multipart_file, page, post_form, sign_in};
 use crate::helpers::*;
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{json, Value};
-
-/// Posts a console form; (status, Location).
-async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app
-        .http
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
 
 /// Follows a job's page until it ends; its final HTML.
 async fn finished(app: &TestApp, path: &str, cookie: &str) -> String {

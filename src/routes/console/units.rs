@@ -112,6 +112,44 @@ pub(super) async fn index(state: web::Data<AppState>, req: HttpRequest, q: web::
     find(state, req, q, "房屋", "/console/units").await
 }
 
+/// The unit's payments (paid, or refunded since), each with its receipt.
+async fn payments_section(state: &AppState, s: &super::Signed, unit_id: i32) -> Result<String, ApiError> {
+    use crate::domain::states::{self, Channel};
+    let payments = crate::services::payments::views::unit_payments(state, &s.ctx, unit_id).await?;
+    if payments.is_empty() {
+        return Ok("<h2>缴费记录</h2><p id=\"no-payments\">还没有缴费记录。</p>".to_string());
+    }
+    let mut out = String::from(
+        "<h2>缴费记录</h2><table id=\"payments\"><tr><th>缴费时间</th><th>渠道</th><th>账期</th><th class=\"num\">金额(元)</th><th>状态</th><th>收据</th></tr>",
+    );
+    for p in &payments {
+        let periods: Vec<&str> = p
+            .lines
+            .iter()
+            .filter(|l| l.unit_id == unit_id)
+            .map(|l| l.period.as_str())
+            .collect();
+        let status = match p.status.as_str() {
+            "paid" => "已缴费",
+            "refunded" => "已全额退款",
+            "partially_refunded" => "已部分退款",
+            other => other,
+        };
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><a href=\"/console/payments/{}/receipt\">{}</a></td></tr>",
+            p.paid_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+            esc(states::parse::<Channel>(&p.channel).map_or(p.channel.as_str(), |c| states::channel_name(c))),
+            esc(&periods.join("、")),
+            esc(&p.amount),
+            status,
+            p.id,
+            esc(p.receipt_no.as_deref().unwrap_or("查看"))
+        ));
+    }
+    out.push_str("</table>");
+    Ok(out)
+}
+
 /// `GET /console/units/{id}`.
 pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
     let s = match require_signed(&state, &req).await {
@@ -217,6 +255,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
                 .collect::<String>(),
             esc(&bills.totals.amount_due)
         ));
+        out.push_str(&payments_section(&state, &s, u.id).await?);
         out.push_str(&format!(
             "<section id=\"evidence-section\">{}</section>",
             super::evidence::section(&state, &s, u.id, u.community_id).await?

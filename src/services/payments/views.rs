@@ -106,6 +106,42 @@ pub async fn owner_payments(state: &AppState, account_id: i32) -> ApiResult<Vec<
     Ok(out)
 }
 
+/// Every paid (or since refunded) payment that covered a bill of unit `unit_id`, newest first, for
+/// staff who see its community (404 otherwise).
+pub async fn unit_payments(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<Vec<PaymentView>> {
+    use entity::states::PaymentStatus;
+    use sea_orm::QuerySelect;
+    ctx.require(Action::ReadSetup)?;
+    let u = entity::unit::Entity::find_by_id(unit_id)
+        .one(&state.db)
+        .await?
+        .filter(|u| ctx.sees(u.community_id))
+        .ok_or(ApiError::NotFound)?;
+    let ids: Vec<i32> = payment_line::Entity::find()
+        .select_only()
+        .column(payment_line::Column::PaymentId)
+        .filter(payment_line::Column::UnitId.eq(u.id))
+        .distinct()
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let ps = payment::Entity::find()
+        .filter(payment::Column::Id.is_in(ids))
+        .filter(payment::Column::Status.is_in([
+            PaymentStatus::Paid,
+            PaymentStatus::Refunded,
+            PaymentStatus::PartiallyRefunded,
+        ]))
+        .order_by_desc(payment::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::with_capacity(ps.len());
+    for p in ps {
+        out.push(view(state, p).await?);
+    }
+    Ok(out)
+}
+
 /// Filters of `GET /staff/payment-exceptions`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ExceptionQuery {
