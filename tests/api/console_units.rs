@@ -183,3 +183,75 @@ async fn a_unit_page_lists_its_payments_with_their_receipts() {
     let (status, _) = page(app, &receipt, &session).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn an_owner_is_registered_on_a_unit_page_with_the_phone_sealed_and_masked() {
+    let e = estate().await;
+    let app = &e.app;
+    let session = sign_in(app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let path = format!("/console/units/{}", e.unit);
+    let (_, html) = page(app, &path, &session).await;
+    assert!(html.contains("id=\"add-owner\""), "{html}");
+    let csrf = hidden_csrf(&html);
+    let to = format!("{path}/owners");
+    let owners = app.count("owners").await;
+    let (status, _, _) = post_form(
+        app,
+        &to,
+        &session,
+        &[("csrf", "forged"), ("name", "李四"), ("phone", "13900000009")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, body) = post_form(
+        app,
+        &to,
+        &session,
+        &[("csrf", &csrf), ("name", "李四"), ("phone", "12345")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("<li>"), "{body}");
+    assert_eq!(app.count("owners").await, owners);
+    let (status, location, _) = post_form(
+        app,
+        &to,
+        &session,
+        &[("csrf", &csrf), ("name", "<i>李四</i>"), ("phone", "13900000009")],
+    )
+    .await;
+    assert_eq!((status, location.as_str()), (303, path.as_str()));
+    let (_, html) = page(app, &path, &session).await;
+    assert!(
+        html.contains("&lt;i&gt;李四&lt;/i&gt;") && !html.contains("<i>李四"),
+        "{html}"
+    );
+    assert!(!html.contains("13900000009"), "masked on the page");
+    assert_eq!(
+        app.count("owners WHERE phone_enc LIKE '%13900000009%'").await,
+        0,
+        "sealed at rest"
+    );
+    let unit: Value = app
+        .get_json(&format!("/api/v1/staff/units/{}", e.unit), Some(&e.admin))
+        .await;
+    assert_eq!(unit["owners"].as_array().unwrap().len(), 2);
+    // Another community's member: 404, nothing added.
+    let other = app.community(&e.admin, "C9").await;
+    app.staff_member(&e.admin, "svc9", "service", &[other]).await;
+    let svc = sign_in(app, "svc9", "long-enough-pw").await;
+    let (_, home) = page(app, "/console/", &svc).await;
+    let (status, _, _) = post_form(
+        app,
+        &to,
+        &svc,
+        &[
+            ("csrf", &hidden_csrf(&home)),
+            ("name", "王五"),
+            ("phone", "13900000010"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(app.count("owners").await, owners + 1);
+}

@@ -53,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/units/new", web::post().to(unit_setup::create))
                 .route("/units/{id}", web::get().to(units::show))
                 .route("/units/{id}/edit", web::post().to(unit_setup::update))
+                .route("/units/{id}/owners", web::post().to(unit_setup::add_owner))
                 .route("/units/{id}/holds", web::post().to(units::add_hold))
                 .route("/holds/{id}/end", web::post().to(units::end))
                 .route("/owners/{id}/reveal", web::post().to(units::reveal))

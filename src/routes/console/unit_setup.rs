@@ -62,6 +62,61 @@ pub(super) fn edit_form(s: &Signed, u: &UnitDetail) -> String {
     )
 }
 
+/// The form that registers an owner of a unit (a new unit's owner, or a co-owner).
+pub(super) fn owner_form(s: &Signed, u: &UnitDetail) -> String {
+    if !may(s) {
+        return String::new();
+    }
+    format!(
+        "<form id=\"add-owner\" class=\"inline\" method=\"post\" action=\"/console/units/{}/owners\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"owner-name\">业主姓名<input id=\"owner-name\" name=\"name\" required maxlength=\"64\"></label>\
+         <label for=\"owner-phone\">手机号<input id=\"owner-phone\" name=\"phone\" required inputmode=\"tel\" maxlength=\"14\" autocomplete=\"off\"></label>\
+         <button type=\"submit\">登记业主</button></form>",
+        u.id,
+        esc(&s.csrf)
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct OwnerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+}
+
+/// `POST /console/units/{id}/owners`: an owner record linked to this unit from today (the phone is
+/// sealed and shown masked, as everywhere).
+pub(super) async fn add_owner(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<OwnerForm>,
+) -> HttpResponse {
+    let s = match signed(&state, &req, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    // The unit must be one the member sees (404 otherwise), before anything is judged.
+    if let Err(e) = crate::services::setup::units::get_unit(&state, &s.ctx, *id).await {
+        return error_page(&e, Some(&s.viewer()));
+    }
+    let f = form.into_inner();
+    let body = crate::services::setup::owners::NewOwner {
+        name: f.name,
+        phone: f.phone.trim().to_string(),
+        unit_ids: vec![*id],
+        community_id: None,
+    };
+    match crate::services::setup::owners::create_owner(&state, &s.ctx, body).await {
+        Ok(_) => see_other(&format!("/console/units/{}", *id)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct UnitForm {
     #[serde(default)]

@@ -179,6 +179,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
             u.id
         );
         out.push_str(&super::unit_setup::edit_form(&s, &u));
+        out.push_str(&super::unit_setup::owner_form(&s, &u));
         // Full numbers only on purpose, one owner at a time, and recorded (PIPL).
         if s.ctx.require(crate::domain::role::Action::RevealPhone).is_ok() {
             for o in &u.owners {
