@@ -310,22 +310,25 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
     t.close().await.unwrap();
 }
 
-/// The status a job page shows, once it has loaded.
+/// The status a job page shows (empty while it reloads). Read from the page source in one call:
+/// the page reloads itself every two seconds, so an element found a moment ago may be gone.
 async fn job_status(c: &Client) -> String {
-    c.wait()
-        .for_element(Locator::Id("job-status"))
-        .await
-        .unwrap()
-        .attr("data-status")
-        .await
-        .unwrap()
+    let html = c.source().await.unwrap_or_default();
+    html.split("data-status=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
         .unwrap_or_default()
+        .to_string()
 }
 
 /// Waits for the job page (which reloads itself while the job runs) to show the job ended.
 async fn until_ended(c: &Client) -> String {
     for _ in 0..200 {
-        if c.current_url().await.unwrap().path().starts_with("/console/jobs/") {
+        let on_job = c
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path().starts_with("/console/jobs/"));
+        if on_job {
             let s = job_status(c).await;
             if s == "done" || s == "failed" {
                 return s;
