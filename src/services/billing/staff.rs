@@ -96,11 +96,9 @@ pub async fn staff_bills(
         cond = cond.add(bill::Column::DueDate.lte(today - chrono::Duration::days(n)));
     }
     if let Some(n) = q.max_days_overdue {
-        if !(0..=36_500).contains(&n) || q.min_days_overdue.is_some_and(|m| m > n) {
-            return Err(ApiError::field(
-                "max_days_overdue",
-                "应为0到36500之间的整数，且不小于min_days_overdue",
-            ));
+        // Below `min_days_overdue` it simply matches nothing (a schema cannot relate two fields).
+        if !(0..=36_500).contains(&n) {
+            return Err(ApiError::field("max_days_overdue", "应为0到36500之间的整数"));
         }
         cond = cond.add(bill::Column::DueDate.gte(today - chrono::Duration::days(n)));
     }
