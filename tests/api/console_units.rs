@@ -149,6 +149,24 @@ async fn a_hold_names_the_member_who_set_it() {
     let (_, html) = page(app, &format!("/console/units/{}", e.unit), &session).await;
     assert!(html.contains(&format!("<td>员工 {ADMIN_USER}</td>")), "{html}");
     assert!(!html.contains("<td>staff:"), "{html}");
+    // The dashboard's count links to the community's holds, each linked to its unit.
+    let (_, dash) = page(app, &format!("/console/?community_id={}", e.community), &session).await;
+    let holds = format!("/console/holds?community_id={}", e.community);
+    assert!(dash.contains(&format!("href=\"{holds}\"")), "{dash}");
+    let (status, list) = page(app, &holds, &session).await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains(&format!("<a href=\"/console/units/{}\">A A-1-101</a>", e.unit))
+            && list.contains("<td>报修未完成</td><td>2026-11-30</td>")
+            && list.contains(&format!("员工 {ADMIN_USER}"))
+            && list.contains("共1项"),
+        "{list}"
+    );
+    let other = app.community(&e.admin, "C9").await;
+    app.staff_member(&e.admin, "svc9", "service", &[other]).await;
+    let svc = sign_in(app, "svc9", "long-enough-pw").await;
+    let (status, _) = page(app, &holds, &svc).await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]

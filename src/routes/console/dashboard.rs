@@ -277,6 +277,7 @@ async fn follow_up(state: &AppState, signed: &super::Signed, community_id: Optio
     use crate::services::collection::holds::{list_holds, HoldQuery};
     let (open, suspended) = crate::services::collection::tasks::open_counts(state, &signed.ctx, community_id).await?;
     let scope = community_id.map_or(String::new(), |c| format!("&amp;community_id={c}"));
+    let holds_link = community_id.map_or(String::new(), |c| format!("/console/holds?community_id={c}"));
     let holds = match community_id {
         Some(c) => Some(
             list_holds(
@@ -299,7 +300,7 @@ async fn follow_up(state: &AppState, signed: &super::Signed, community_id: Optio
          <div class=\"card\"><div>待跟进任务</div><div class=\"big\"><a id=\"open-tasks\" href=\"/console/tasks?status=open{scope}\">{open}</a></div><div class=\"muted\">电话、上门、书面通知送达</div></div>\
          <div class=\"card\"><div>暂缓中的任务</div><div class=\"big\"><a id=\"suspended-tasks\" href=\"/console/tasks?status=suspended{scope}\">{suspended}</a></div><div class=\"muted\">暂缓催缴期间暂停跟进</div></div>{}</div>",
         holds.map_or(String::new(), |h| format!(
-            "<div class=\"card\"><div>生效中的暂缓</div><div class=\"big\" id=\"holds-in-force\">{h}</div><div class=\"muted\">见各房屋页面</div></div>"
+            "<div class=\"card\"><div>生效中的暂缓</div><div class=\"big\" id=\"holds-in-force\">{h}</div><div class=\"muted\"><a class=\"behind\" href=\"{holds_link}\">查看暂缓</a></div></div>"
         ))
     ))
 }

@@ -10,6 +10,7 @@ mod collection;
 mod counter;
 mod dashboard;
 mod evidence;
+mod holds;
 mod inbox;
 mod jobs;
 mod page;
@@ -91,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/counter/day", web::get().to(counter::day))
                 .route("/payments/{id}/refunds", web::post().to(counter::refund))
                 .route("/bills", web::get().to(bills::list))
+                .route("/holds", web::get().to(holds::list))
                 .route("/setup/staff", web::get().to(people::staff_list))
                 .route("/setup/staff", web::post().to(people::staff_create))
                 .route("/setup/staff/{id}", web::post().to(people::staff_update))
