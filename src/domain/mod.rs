@@ -10,6 +10,7 @@ pub mod reminders;
 pub mod reports;
 pub mod role;
 pub mod rollup;
+pub mod sla;
 pub mod states;
 pub mod suppression;
 pub mod text;
