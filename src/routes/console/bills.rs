@@ -1,14 +1,12 @@
 //! 账单: a community's bills filtered as the dashboard's figures are made (due in a month, by
 //! building, fee item, status or days overdue), with totals over every match — the list behind
 //! each figure. The same service as `GET /staff/bills`.
-use super::page::{error_page, html, page};
 use super::{community_names, community_options, pager, require_signed};
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::billing::staff::{staff_bills, StaffBillQuery};
 use crate::services::setup::PageQuery;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -49,7 +47,7 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
     };
     let body = async {
         let names = community_names(&state, &s.ctx).await?;
-        let Some(community) = q.community_id.or_else(|| names.first().map(|(id, _)| *id)) else {
+        let Some(community) = super::shown_community(q.community_id, &names) else {
             return Ok("<h1>账单</h1><p>您还没有负责的小区。</p>".to_string());
         };
         let (status, building, due_month) = (given(&q.status), given(&q.building), given(&q.due_month));
@@ -153,8 +151,5 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Ok::<_, ApiError>(out)
     }
     .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page("账单", Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("账单", body)
 }

@@ -2,7 +2,7 @@
 //! with their dated prices. Read and changed only through the services behind the API
 //! (`setup::communities`, `billing::fee_items`), which check roles, scopes and every field; the
 //! forms here are hidden from roles that may not use them, and the services refuse them anyway.
-use super::page::{error_page, html, page};
+use super::page::error_page;
 use super::{community_names, community_options, pager, require_form, require_signed, see_other, Signed};
 use crate::domain::billing::{Cycle, FeeKind};
 use crate::domain::role::Action;
@@ -15,7 +15,6 @@ use crate::services::setup::communities::{
 };
 use crate::services::setup::PageQuery;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -50,15 +49,6 @@ fn terms_text(daily_rate: &str, grace_days: i64, cap_ratio: &str) -> String {
     )
 }
 
-/// Today in a community's zone (as the service spells it; the company's zone if unreadable).
-fn today_of(state: &AppState, timezone: &str) -> NaiveDate {
-    state.today_in(timezone.parse().unwrap_or(state.tz))
-}
-
-fn page_ok(s: &Signed, title: &str, body: &str) -> HttpResponse {
-    html(StatusCode::OK).body(page(title, Some(&s.viewer()), body))
-}
-
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
     page: Option<u64>,
@@ -75,10 +65,7 @@ pub(super) async fn communities(
         Ok(s) => s,
         Err(r) => return r,
     };
-    match communities_page(&state, &s, q.page).await {
-        Ok(body) => page_ok(&s, "小区与滞纳金", &body),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("小区与滞纳金", communities_page(&state, &s, q.page).await)
 }
 
 async fn communities_page(state: &AppState, s: &Signed, page_no: Option<u64>) -> Result<String, ApiError> {
@@ -119,7 +106,7 @@ async fn communities_page(state: &AppState, s: &Signed, page_no: Option<u64>) ->
         "<h2>小区</h2><table id=\"communities\"><tr><th>名称</th><th>编号</th><th>时区</th><th>现行滞纳金条款</th><th>待生效条款</th></tr>",
     );
     for c in &list.items {
-        let today = today_of(state, &c.timezone);
+        let today = state.today_in(state.community_tz(c.id).await?);
         let coming = c
             .late_fee_terms
             .iter()
@@ -215,14 +202,14 @@ pub(super) async fn community(
     }
     .await;
     match shown {
-        Ok((name, body)) => page_ok(&s, &name, &body),
+        Ok((name, body)) => s.respond(&name, Ok(body)),
         Err(e) => error_page(&e, Some(&s.viewer())),
     }
 }
 
 async fn community_page(state: &AppState, s: &Signed, c: &CommunityView, saved: bool) -> Result<String, ApiError> {
     let may = s.ctx.role.may(Action::ManageCommunities);
-    let today = today_of(state, &c.timezone);
+    let today = state.today_in(state.community_tz(c.id).await?);
     let csrf = esc(&s.csrf);
     let features = &c.features;
     let on: Vec<&str> = FEATURES
@@ -421,10 +408,7 @@ pub(super) async fn fee_items(
         Ok(s) => s,
         Err(r) => return r,
     };
-    match fee_items_page(&state, &s, q.community_id).await {
-        Ok(body) => page_ok(&s, "收费项目与单价", &body),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("收费项目与单价", fee_items_page(&state, &s, q.community_id).await)
 }
 
 fn kind_name(k: FeeKind) -> &'static str {
@@ -466,7 +450,7 @@ async fn fee_items_page(state: &AppState, s: &Signed, community_id: Option<i32>)
         "<h1>收费项目与单价</h1>{}",
         super::setup::subnav("/console/setup/fee-items")
     );
-    let Some(community) = community_id.or_else(|| names.first().map(|(id, _)| *id)) else {
+    let Some(community) = super::shown_community(community_id, &names) else {
         return Ok(format!("{head}<p id=\"fee-items-none\">您还没有负责的小区。</p>"));
     };
     // Both answer 404 for a community outside the member's scope.
@@ -479,7 +463,7 @@ async fn fee_items_page(state: &AppState, s: &Signed, community_id: Option<i32>)
         },
     )
     .await?;
-    let today = today_of(state, &c.timezone);
+    let today = state.today_in(state.community_tz(c.id).await?);
     let csrf = esc(&s.csrf);
     let may = s.ctx.role.may(Action::ManageBilling);
     let mut out = format!(

@@ -1,7 +1,7 @@
 //! 催缴: a community's reminder policy (the stages of the graduated escalation, quiet hours, no-send
 //! dates), a reminder pass started now (as a job), and what went out to whom, filtered by stage and
 //! status. The task queue that follows formal notices is `tasks`.
-use super::page::{error_page, html, page};
+use super::page::error_page;
 use super::{community_names, community_options, pager, require_form, require_signed, see_other, Signed};
 use crate::domain::reminders::{Policy, StageSetting, Stages};
 use crate::domain::text::esc;
@@ -12,7 +12,6 @@ use crate::services::collection::reminders::policy::{get_policy, put_policy};
 use crate::services::collection::reminders::{self, ReminderQuery};
 use crate::services::jobs::Ask;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -43,10 +42,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Ok(s) => s,
         Err(r) => return r,
     };
-    match render(&state, &s, &q).await {
-        Ok(body) => html(StatusCode::OK).body(page("催缴", Some(&s.viewer()), &body)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("催缴", render(&state, &s, &q).await)
 }
 
 fn day_input(id: &str, s: StageSetting, what: &str) -> String {
@@ -60,7 +56,7 @@ fn day_input(id: &str, s: StageSetting, what: &str) -> String {
 
 async fn render(state: &AppState, s: &Signed, q: &ListQuery) -> Result<String, ApiError> {
     let names = community_names(state, &s.ctx).await?;
-    let Some(community) = q.community_id.or_else(|| names.first().map(|(id, _)| *id)) else {
+    let Some(community) = super::shown_community(q.community_id, &names) else {
         return Ok("<h1>催缴</h1><p>您还没有负责的小区。</p>".to_string());
     };
     let policy = get_policy(state, &s.ctx, community).await?;
@@ -193,7 +189,7 @@ fn stage_of(f: &Fields, id: &str) -> Result<StageSetting, (String, String)> {
 }
 
 /// The policy a form describes, or every field it got wrong (as the API names them).
-fn policy_of(f: &Fields) -> Result<Policy, ApiError> {
+fn policy_from_form(f: &Fields) -> Result<Policy, ApiError> {
     let mut errors = crate::error::FieldErrors::default();
     let mut stage = |id: &str| {
         stage_of(f, id).unwrap_or_else(|(k, m)| {
@@ -259,7 +255,7 @@ pub(super) async fn save_policy(state: web::Data<AppState>, req: HttpRequest, fo
     let saved = async {
         // Refused for the role before the form is judged, like the API.
         s.ctx.require(crate::domain::role::Action::ManageCollection)?;
-        put_policy(&state, &s.ctx, community, policy_of(&form)?).await
+        put_policy(&state, &s.ctx, community, policy_from_form(&form)?).await
     }
     .await;
     match saved {
@@ -310,13 +306,13 @@ mod tests {
             ("quiet_hours", " 21:00-08:00 "),
             ("no_send_dates", "2027-02-10\n2027-02-11"),
         ]);
-        let p = policy_of(&f).unwrap();
+        let p = policy_from_form(&f).unwrap();
         assert!(p.stages.pre_due.enabled && !p.stages.overdue_friendly.enabled);
         assert_eq!(p.stages.overdue_friendly.days, 5);
         assert_eq!(p.quiet_hours.as_deref(), Some("21:00-08:00"));
         assert_eq!(p.no_send_dates.map(|d| d.len()), Some(2));
         let bad = form(&[("pre_due_days", "x"), ("no_send_dates", "明天")]);
-        let Err(ApiError::Validation(errs)) = policy_of(&bad) else {
+        let Err(ApiError::Validation(errs)) = policy_from_form(&bad) else {
             panic!("a bad form is refused");
         };
         for k in [

@@ -83,10 +83,7 @@ pub(super) async fn unit(state: web::Data<AppState>, req: HttpRequest, id: web::
         Ok(out)
     }
     .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page("收费", Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("收费", body)
 }
 
 /// `POST /console/counter`: records the payment, then shows its receipt.
@@ -265,14 +262,15 @@ pub(super) async fn day(state: web::Data<AppState>, req: HttpRequest, q: web::Qu
     let body = async {
         s.ctx.require(Action::ManageBilling)?;
         let names = super::community_names(&state, &s.ctx).await?;
-        let community = match q.community_id.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            Some(c) => c
-                .parse::<i32>()
-                .map_err(|_| ApiError::field("community_id", "小区编号无效"))?,
-            None => match names.first() {
-                Some((id, _)) => *id,
-                None => return Ok::<_, ApiError>("<h1>各渠道当日收款</h1><p>您没有负责的小区。</p>".to_string()),
-            },
+        let asked = match q.community_id.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => Some(
+                c.parse::<i32>()
+                    .map_err(|_| ApiError::field("community_id", "小区编号无效"))?,
+            ),
+            None => None,
+        };
+        let Some(community) = super::shown_community(asked, &names) else {
+            return Ok::<_, ApiError>("<h1>各渠道当日收款</h1><p>您没有负责的小区。</p>".to_string());
         };
         let date = match q.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => d.to_string(),
@@ -317,10 +315,7 @@ pub(super) async fn day(state: web::Data<AppState>, req: HttpRequest, q: web::Qu
         Ok(out)
     }
     .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page("各渠道当日收款", Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("各渠道当日收款", body)
 }
 
 /// An amount the service rendered (`"1234.50"`), exactly.

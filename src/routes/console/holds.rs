@@ -1,14 +1,12 @@
 //! 暂缓: the holds in force in a community (what keeps units or bills out of reminders), each with
 //! its reason, end date and who set it, linked to its unit — the list behind 总览's count.
-use super::page::{error_page, html, page};
 use super::{community_names, community_options, pager, require_signed};
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::access::staff::actor_names;
 use crate::services::collection::holds::{list_holds, HoldQuery};
-use crate::services::setup::units::get_unit;
+use crate::services::setup::units::labels;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -26,7 +24,7 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
     };
     let body = async {
         let names = community_names(&state, &s.ctx).await?;
-        let Some(community) = q.community_id.or_else(|| names.first().map(|(id, _)| *id)) else {
+        let Some(community) = super::shown_community(q.community_id, &names) else {
             return Ok("<h1>暂缓催缴</h1><p>您还没有负责的小区。</p>".to_string());
         };
         let holds = list_holds(
@@ -52,16 +50,11 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
             out.push_str("<p id=\"no-holds\">没有生效中的暂缓。</p>");
         } else {
             out.push_str("<table id=\"holds\"><tr><th>房屋</th><th>范围</th><th>原因</th><th>截至</th><th>设置人</th></tr>");
+            let ids: Vec<i32> = holds.items.iter().filter_map(|h| h.unit_id).collect();
+            let labels = labels(&state, &s.ctx, &ids).await?;
             for h in &holds.items {
-                let unit = match h.unit_id {
-                    Some(id) => {
-                        let u = get_unit(&state, &s.ctx, id).await?;
-                        format!(
-                            "<a href=\"/console/units/{id}\">{} {}</a>",
-                            esc(&u.building),
-                            esc(&u.code)
-                        )
-                    }
+                let unit = match h.unit_id.and_then(|id| labels.get(&id).map(|l| (id, l))) {
+                    Some((id, label)) => format!("<a href=\"/console/units/{id}\">{}</a>", esc(label)),
                     None => "—".to_string(),
                 };
                 out.push_str(&format!(
@@ -85,8 +78,5 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Ok::<_, ApiError>(out)
     }
     .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page("暂缓催缴", Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("暂缓催缴", body)
 }

@@ -193,6 +193,15 @@ pub(crate) async fn require_form(state: &AppState, req: &HttpRequest, csrf: &str
 }
 
 impl Signed {
+    /// A console page for this member titled `title`, or the console's error page when the body
+    /// could not be made.
+    pub(crate) fn respond(&self, title: &str, body: Result<String, ApiError>) -> HttpResponse {
+        match body {
+            Ok(b) => html(StatusCode::OK).body(page::page(title, Some(&self.viewer()), &b)),
+            Err(e) => error_page(&e, Some(&self.viewer())),
+        }
+    }
+
     /// A form's CSRF field against the session's: the 403 page when they differ.
     pub(crate) fn refuse_forged(&self, token: &str) -> Option<HttpResponse> {
         (!same(&self.csrf, token)).then(|| error_page(&ApiError::Forbidden, Some(&self.viewer())))
@@ -217,6 +226,11 @@ pub(crate) async fn community_names(state: &AppState, ctx: &StaffCtx) -> Result<
             .map(|c| (c.id, c.name))
             .collect(),
     )
+}
+
+/// The community a page shows: the one asked for, else the member's first (None: they have none).
+pub(crate) fn shown_community(asked: Option<i32>, names: &[(i32, String)]) -> Option<i32> {
+    asked.or_else(|| names.first().map(|(id, _)| *id))
 }
 
 /// `<option>`s of a community picker: `all` first (value "") when given, `selected` selected.

@@ -1,7 +1,7 @@
 //! 设置 · 员工与角色 (admin only: add members, change role and communities, reset a password,
 //! deactivate — which ends their sessions at once), the audit trail of who changed what, and the
 //! record of who saw an owner's full phone number and why. All through the services the API uses.
-use super::page::{error_page, html, page};
+use super::page::error_page;
 use super::setup::subnav;
 use super::{community_names, pager, require_signed, see_other, Signed};
 use crate::domain::role::{Action, Role};
@@ -11,7 +11,6 @@ use crate::services::access::audit_trail::{self, AuditQuery};
 use crate::services::access::staff::{self, actor_names, NewStaff, StaffPatch};
 use crate::services::setup::owners::{pii_access_log, PiiQuery};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -44,13 +43,6 @@ fn community_boxes(names: &[(i32, String)], ticked: &[i32], key: &str) -> String
             )
         })
         .collect()
-}
-
-fn page_of(s: &Signed, title: &str, body: Result<String, ApiError>) -> HttpResponse {
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page(title, Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
 }
 
 /// `GET /console/setup/staff`.
@@ -112,7 +104,7 @@ pub(super) async fn staff_list(state: web::Data<AppState>, req: HttpRequest) -> 
         Ok(out)
     }
     .await;
-    page_of(&s, "员工与角色", body)
+    s.respond("员工与角色", body)
 }
 
 /// A staff form's fields: repeated `community_ids` (one per ticked box) collected, which serde's
@@ -301,7 +293,7 @@ pub(super) async fn audit_log(
         Ok(out)
     }
     .await;
-    page_of(&s, "操作日志", body)
+    s.respond("操作日志", body)
 }
 
 #[derive(Deserialize)]
@@ -348,5 +340,5 @@ pub(super) async fn pii_log(state: web::Data<AppState>, req: HttpRequest, q: web
         Ok(out)
     }
     .await;
-    page_of(&s, "个人信息查看记录", body)
+    s.respond("个人信息查看记录", body)
 }

@@ -63,10 +63,7 @@ pub(super) async fn billing_runs(
         Ok(s) => s,
         Err(r) => return r,
     };
-    match billing_runs_page(&state, &s, q.community_id).await {
-        Ok(body) => html(StatusCode::OK).body(page("开账", Some(&s.viewer()), &body)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("开账", billing_runs_page(&state, &s, q.community_id).await)
 }
 
 async fn billing_runs_page(

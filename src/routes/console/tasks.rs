@@ -1,7 +1,7 @@
 //! 催缴任务: the follow-up queue the reminder passes fill (calls, visits, printed notices), by
 //! community and status, with the notice to print and a form that records each task's outcome
 //! (a photo for a notice delivered in person), which also closes the task.
-use super::page::{error_page, html, page};
+use super::page::{error_page, html};
 use super::require_signed;
 use crate::domain::text::esc;
 use crate::error::ApiError;
@@ -127,10 +127,7 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         Ok::<_, ApiError>(out)
     }
     .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page("催缴任务", Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("催缴任务", body)
 }
 
 /// `GET /console/tasks/{id}/notice`: the task's printed notice, to print.

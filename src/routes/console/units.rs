@@ -38,7 +38,7 @@ pub(super) async fn find(
     };
     let body = async {
         let names = super::community_names(&state, &s.ctx).await?;
-        let Some(community) = q.community_id.or(names.first().map(|(id, _)| *id)) else {
+        let Some(community) = super::shown_community(q.community_id, &names) else {
             return Ok(format!("<h1>{}</h1><p>您负责的范围内还没有小区。</p>", esc(title)));
         };
         let building = q.building.clone().filter(|b| !b.trim().is_empty());
@@ -101,10 +101,7 @@ pub(super) async fn find(
         Ok::<_, ApiError>(out)
     }
     .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page(title, Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond(title, body)
 }
 
 /// `GET /console/units`.
@@ -264,10 +261,7 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
         Ok::<_, ApiError>(out)
     }
     .await;
-    match body {
-        Ok(b) => html(StatusCode::OK).body(page("房屋", Some(&s.viewer()), &b)),
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
+    s.respond("房屋", body)
 }
 
 #[derive(Deserialize)]
