@@ -52,6 +52,14 @@ pub(crate) async fn sign_in(app: &TestApp, user: &str, pw: &str) -> String {
     set_cookie(&r, "wuye_staff").expect("session cookie").0
 }
 
+/// A member of another community (C9, created here) with `role`, signed in: their session, for
+/// checking that a page or form refuses someone outside its scope.
+pub(crate) async fn outsider(app: &TestApp, admin: &str, username: &str, role: &str) -> String {
+    let other = app.community(admin, "C9").await;
+    app.staff_member(admin, username, role, &[other]).await;
+    sign_in(app, username, "long-enough-pw").await
+}
+
 /// Posts a console form; (status, Location, body).
 pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String, String) {
     let r = app
@@ -538,9 +546,7 @@ async fn a_unit_page_records_a_delivered_notice_with_its_photo_and_prints_the_ca
     assert_eq!(status, 200);
     assert!(case.contains(&format!("图片{id}（SHA-256 ")), "{case}");
     // Another community's collector sees none of it; finance reads the unit but records no contacts.
-    let other = app.community(&e.admin, "C9").await;
-    app.staff_member(&e.admin, "col9", "collector", &[other]).await;
-    let outsider = sign_in(app, "col9", "long-enough-pw").await;
+    let outsider = outsider(app, &e.admin, "col9", "collector").await;
     for path in [
         unit_page.clone(),
         format!("/console/units/{}/case-file", e.unit),
@@ -611,9 +617,7 @@ async fn units_are_found_by_code_owner_name_or_phone_with_the_search_kept_in_the
         "{html}"
     );
     // Another community's staff: not theirs to list.
-    let other = app.community(&e.admin, "C9").await;
-    app.staff_member(&e.admin, "col9", "collector", &[other]).await;
-    let outsider = sign_in(app, "col9", "long-enough-pw").await;
+    let outsider = outsider(app, &e.admin, "col9", "collector").await;
     let (status, _) = page(app, &format!("/console/units?community_id={c}"), &outsider).await;
     assert_eq!(status, 404);
 }
@@ -685,9 +689,7 @@ async fn the_task_queue_prints_a_notice_and_records_its_delivery_which_closes_th
         409
     );
     // Another community's staff find neither the task nor its notice.
-    let other = app.community(&admin, "C9").await;
-    app.staff_member(&admin, "col9", "collector", &[other]).await;
-    let outsider = sign_in(&app, "col9", "long-enough-pw").await;
+    let outsider = outsider(&app, &admin, "col9", "collector").await;
     let (status, _) = page(&app, &format!("/console/tasks/{task}/notice"), &outsider).await;
     assert_eq!(status, 404);
     let (_, list) = page(&app, "/console/tasks?status=done", &outsider).await;

@@ -1,6 +1,6 @@
 //! The list behind each dashboard figure: the console's bills page, filtered the way each figure is
 //! made, totals the same money (checked against the hand-computed books of `reports`).
-use crate::console::{page, sign_in};
+use crate::console::{outsider, page, sign_in};
 use crate::helpers::*;
 use crate::reports::books;
 use serde_json::Value;
@@ -106,9 +106,7 @@ async fn every_dashboard_figure_links_to_the_bills_that_make_it() {
         .await;
     assert_eq!(none["total"], 0, "an empty range matches nothing");
     // Another community's staff see none of it.
-    let c9 = app.community(&b.admin, "C9").await;
-    app.staff_member(&b.admin, "fin9", "finance", &[c9]).await;
-    let outsider = sign_in(app, "fin9", "long-enough-pw").await;
+    let outsider = outsider(app, &b.admin, "fin9", "finance").await;
     let (status, _) = page(app, &format!("/console/bills?community_id={}", b.c1), &outsider).await;
     assert_eq!(status, 404);
 }

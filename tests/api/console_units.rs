@@ -1,7 +1,7 @@
 //! 房屋 setup in the console: add a unit, correct it, with the units service's checks (a billed
 //! unit keeps its building), CSRF and role refusals, escaped text, and holds naming who set them.
 use crate::bills::{estate, run};
-use crate::console::{hidden_csrf, page, post_form, sign_in};
+use crate::console::{hidden_csrf, outsider, page, post_form, sign_in};
 use crate::helpers::*;
 use serde_json::{json, Value};
 
@@ -112,9 +112,7 @@ async fn units_are_added_and_corrected_in_the_console_through_the_units_service(
     )
     .await;
     assert_eq!(status, 403);
-    let other = app.community(&e.admin, "C9").await;
-    app.staff_member(&e.admin, "svc9", "service", &[other]).await;
-    let svc = sign_in(app, "svc9", "long-enough-pw").await;
+    let svc = outsider(app, &e.admin, "svc9", "service").await;
     let (_, home) = page(app, "/console/", &svc).await;
     let (status, _, _) = post_form(
         app,
@@ -162,9 +160,7 @@ async fn a_hold_names_the_member_who_set_it() {
             && list.contains("共1项"),
         "{list}"
     );
-    let other = app.community(&e.admin, "C9").await;
-    app.staff_member(&e.admin, "svc9", "service", &[other]).await;
-    let svc = sign_in(app, "svc9", "long-enough-pw").await;
+    let svc = outsider(app, &e.admin, "svc9", "service").await;
     let (status, _) = page(app, &holds, &svc).await;
     assert_eq!(status, 404);
 }
@@ -255,9 +251,7 @@ async fn an_owner_is_registered_on_a_unit_page_with_the_phone_sealed_and_masked(
         .await;
     assert_eq!(unit["owners"].as_array().unwrap().len(), 2);
     // Another community's member: 404, nothing added.
-    let other = app.community(&e.admin, "C9").await;
-    app.staff_member(&e.admin, "svc9", "service", &[other]).await;
-    let svc = sign_in(app, "svc9", "long-enough-pw").await;
+    let svc = outsider(app, &e.admin, "svc9", "service").await;
     let (_, home) = page(app, "/console/", &svc).await;
     let (status, _, _) = post_form(
         app,
