@@ -20,7 +20,6 @@ use chrono::{DateTime, Duration, Utc};
 use entity::job;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use serde::Serialize;
 use serde_json::{json, Value};
 
 /// How long a claim holds without renewal; the runner renews it every `BEAT`.
@@ -91,7 +90,7 @@ pub enum Ask {
 }
 
 /// A job as the console shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct JobView {
     pub id: i32,
     pub kind: Kind,
@@ -107,12 +106,6 @@ pub struct JobView {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub attempts: i32,
-}
-
-impl Serialize for Kind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
 }
 
 impl JobView {
