@@ -99,3 +99,31 @@ stored_strings! {
         Failed = "failed",
     }
 }
+
+stored_strings! {
+    /// `tickets.category`.
+    TicketCategory {
+        Complaint = "complaint",
+        Repair = "repair",
+        /// A bill dispute: the bills it names are out of collection while it is open.
+        Dispute = "dispute",
+        Suggestion = "suggestion",
+        Enquiry = "enquiry",
+    }
+}
+
+stored_strings! {
+    /// `tickets.status`.
+    TicketStatus {
+        /// An enquiry answered at once from the owner's own data; no staff needed yet.
+        Answered = "answered",
+        /// Waiting for staff (the SLA clock runs).
+        Open = "open",
+        /// Staff asked the owner something; the clock stops until the owner answers.
+        WaitingOwner = "waiting_owner",
+        /// Staff resolved it; the owner may rate it, or reopen it within 7 days.
+        Resolved = "resolved",
+        /// A duplicate folded into another ticket.
+        Merged = "merged",
+    }
+}

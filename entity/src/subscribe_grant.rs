@@ -11,6 +11,8 @@ pub struct Model {
     pub granted_at: DateTimeUtc,
     pub spent_at: Option<DateTimeUtc>,
     pub reminder_id: Option<i32>,
+    /// What it carried when not a reminder (e.g. `ticket:7:message:12`).
+    pub spent_for: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261130_000011_day_indexes;
 mod m20261130_000012_uploads;
 mod m20261130_000013_inbox;
 mod m20261130_000014_jobs;
+mod m20261201_000015_tickets;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_uploads::Migration),
             Box::new(m20261130_000013_inbox::Migration),
             Box::new(m20261130_000014_jobs::Migration),
+            Box::new(m20261201_000015_tickets::Migration),
         ]
     }
 }

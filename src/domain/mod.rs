@@ -14,6 +14,7 @@ pub mod sla;
 pub mod states;
 pub mod suppression;
 pub mod text;
+pub mod tickets;
 
 pub use money::{Area, Fen};
 pub use phone::Phone;

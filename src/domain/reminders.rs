@@ -310,8 +310,8 @@ impl WayOut {
 }
 
 /// The ways out whose capability exists in this build; a test checks each one's route is served.
-/// Points, installments, hardship help, disputes and auto-debit join as their issues land.
-pub const LIVE: &[WayOut] = &[WayOut::Pay];
+/// Points, installments, hardship help and auto-debit join as their issues land (disputes: #14).
+pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Disputes];
 
 /// What a notice may offer: the live ways the community has switched on.
 pub fn offered(features_on: impl Fn(&str) -> bool) -> Vec<WayOut> {
@@ -569,9 +569,15 @@ mod tests {
             for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
                 assert!(!text.contains(w.sentence()), "{s:?} offers {w:?}");
             }
-            for word in ["分期", "困难", "异议", "积分", "代扣"] {
+            for word in ["分期", "困难", "积分", "代扣"] {
                 assert!(!text.contains(word), "{s:?} promises {word}: {text}");
             }
+            // Disputes are live (#14): offered where the community has them on.
+            assert_eq!(
+                text.contains(WayOut::Disputes.sentence()),
+                facts().ways.contains(&WayOut::Disputes),
+                "{s:?}"
+            );
             assert!(!text.contains("欠缴物业费"), "parking is not 物业费: {text}");
         }
     }

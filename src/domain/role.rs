@@ -31,6 +31,8 @@ pub enum Action {
     FollowUp,
     /// Collection-rate reports (money figures by building and fee item; not for customer service).
     ReadReports,
+    /// Working the ticket queue: assigning, replying, internal notes, merging, resolving.
+    HandleTickets,
 }
 
 impl Role {
@@ -63,7 +65,10 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::Finance => matches!(action, ReadSetup | ManageBilling | ManageCollection | ReadReports),
-            Role::Service => matches!(action, ReadSetup | EditUnitsAndOwners | RevealPhone | FollowUp),
+            Role::Service => matches!(
+                action,
+                ReadSetup | EditUnitsAndOwners | RevealPhone | FollowUp | HandleTickets
+            ),
             Role::Collector => matches!(action, ReadSetup | RevealPhone | FollowUp | ReadReports),
         }
     }
@@ -90,6 +95,8 @@ mod tests {
         assert!(!Role::Collector.may(Action::ManageCollection));
         assert!(Role::Collector.may(Action::FollowUp));
         assert!(!Role::Finance.may(Action::FollowUp));
+        assert!(Role::Service.may(Action::HandleTickets));
+        assert!(!Role::Collector.may(Action::HandleTickets) && !Role::Finance.may(Action::HandleTickets));
         for r in ["admin", "finance", "service", "collector"] {
             assert_eq!(Role::parse(r).map(Role::as_str), Some(r));
         }

@@ -63,6 +63,8 @@ pub struct Facts<'a> {
     pub today: NaiveDate,
     /// Holds on the bill's unit (others are ignored).
     pub holds: &'a [Hold],
+    /// Bills named by a dispute still being worked on (`open` or `waiting_owner`).
+    pub disputed: &'a [i32],
 }
 
 /// One reason to stop collecting a bill.
@@ -108,6 +110,18 @@ pub const CLAUSES: &[Clause] = &[
                 "EXISTS (SELECT 1 FROM collection_holds h WHERE h.until >= {today} AND h.ended_at IS NULL \
                  AND h.unit_id = b.unit_id AND (h.bill_id = b.id OR h.bill_id IS NULL))"
             )
+        },
+    },
+    Clause {
+        name: "dispute",
+        // PRODUCT.md: an open bill dispute stops escalation on the bills it names — no reminders,
+        // tasks, printed notices, debits or public listing until it is resolved (issue #14).
+        effects: &Effect::ALL,
+        applies: |s, f| matches!(s, Subject::Bill(b) if f.disputed.contains(&b.id)),
+        sql: |_| {
+            "EXISTS (SELECT 1 FROM ticket_bills tb JOIN tickets t ON t.id = tb.ticket_id \
+             WHERE tb.bill_id = b.id AND t.category = 'dispute' AND t.status IN ('open', 'waiting_owner'))"
+                .into()
         },
     },
 ];
@@ -163,6 +177,7 @@ mod tests {
         let f = Facts {
             today: d("2026-11-30"),
             holds: &holds,
+            disputed: &[],
         };
         for e in [
             Effect::Reminders,
@@ -192,5 +207,30 @@ mod tests {
         assert_eq!(stopping(Effect::Debits, &Subject::Bill(paid), &f), Some("settled"));
         assert!(sql(Effect::Reminders, "$1").contains("collection_holds"));
         assert!(!sql(Effect::PublicNotice, "$1").contains("collection_holds"));
+    }
+
+    #[test]
+    fn a_dispute_stops_everything_on_exactly_its_bills() {
+        let b = Bill {
+            id: 7,
+            unit_id: 3,
+            open: true,
+        };
+        let f = Facts {
+            today: d("2026-11-30"),
+            holds: &[],
+            disputed: &[7],
+        };
+        for e in Effect::ALL {
+            assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("dispute"), "{e:?}");
+            assert!(sql(e, "$1").contains("ticket_bills"));
+        }
+        // The unit's other bills, and the unit as a whole, go on.
+        assert_eq!(
+            stopping(Effect::Reminders, &Subject::Bill(Bill { id: 8, ..b }), &f),
+            None
+        );
+        assert!(!stops_any(Effect::StaffTasks, 3, &[Bill { id: 8, ..b }], &f));
+        assert!(stops_any(Effect::StaffTasks, 3, &[b], &f));
     }
 }

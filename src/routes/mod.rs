@@ -11,6 +11,7 @@ pub mod payments;
 pub mod reports;
 pub mod sandbox;
 pub mod setup;
+pub mod tickets;
 pub mod uploads;
 
 use crate::error::ApiError;
@@ -149,6 +150,26 @@ pub fn table(demo: bool) -> Vec<Route> {
         ),
         route!(get, "/api/v1/staff/limitation-alerts", collection::limitation_alerts),
         route!(get, "/api/v1/staff/reports/collection", reports::collection),
+        route!(post, "/api/v1/me/tickets", tickets::open),
+        route!(get, "/api/v1/me/tickets", tickets::mine),
+        route!(get, "/api/v1/me/tickets/{id}", tickets::my_ticket),
+        route!(post, "/api/v1/me/tickets/{id}/messages", tickets::owner_message),
+        route!(post, "/api/v1/me/tickets/{id}/rating", tickets::rate),
+        route!(post, "/api/v1/me/tickets/{id}/reopen", tickets::reopen),
+        route!(get, "/api/v1/me/tickets/{id}/photos/{upload_id}", tickets::my_photo),
+        route!(get, "/api/v1/staff/tickets", tickets::queue),
+        route!(get, "/api/v1/staff/tickets/{id}", tickets::get),
+        route!(post, "/api/v1/staff/tickets/{id}/assign", tickets::assign),
+        route!(post, "/api/v1/staff/tickets/{id}/messages", tickets::staff_message),
+        route!(post, "/api/v1/staff/tickets/{id}/resolve", tickets::resolve),
+        route!(post, "/api/v1/staff/tickets/{id}/merge", tickets::merge),
+        route!(
+            get,
+            "/api/v1/staff/tickets/{id}/photos/{upload_id}",
+            tickets::staff_photo
+        ),
+        route!(get, "/api/v1/staff/communities/{id}/ticket-sla", tickets::get_sla),
+        route!(put, "/api/v1/staff/communities/{id}/ticket-sla", tickets::put_sla),
     ];
     if demo {
         t.push(route!(post, "/api/v1/auth/demo/login", access::auth::demo_login));
@@ -290,6 +311,9 @@ impl utoipa::Modify for StandardErrors {
         reports::collection,
         uploads::owner_upload, uploads::owner_get, uploads::staff_upload, uploads::staff_get,
         inbox::list, inbox::read, inbox::read_all,
+        tickets::open, tickets::mine, tickets::my_ticket, tickets::owner_message, tickets::rate, tickets::reopen,
+        tickets::my_photo, tickets::queue, tickets::get, tickets::assign, tickets::staff_message, tickets::resolve,
+        tickets::merge, tickets::staff_photo, tickets::get_sla, tickets::put_sla,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]

@@ -34,6 +34,10 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::jobs::tick(&state).await {
                 tracing::warn!(error = %e, "running queued jobs failed");
             }
+            // Ticket SLA clocks: near-breach warnings and breaches, once per event.
+            if let Err(e) = crate::services::tickets::clock::tick(&state).await {
+                tracing::warn!(error = %e, "ticket SLA tick failed");
+            }
             match crate::services::collection::reminders::pass::tick(&state).await {
                 Ok(r) if r.sent + r.suppressed > 0 => {
                     tracing::info!(

@@ -1,6 +1,6 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← uploads ← setup ← inbox ← billing ← collection ← payments ← reports ← jobs, and `demo` on top — and no module
+//! then access ← uploads ← setup ← inbox ← messaging ← billing ← collection ← payments ← tickets ← reports ← jobs, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
@@ -10,9 +10,11 @@ pub mod collection;
 pub mod demo;
 pub mod inbox;
 pub mod jobs;
+pub mod messaging;
 pub mod payments;
 pub mod reports;
 pub mod setup;
+pub mod tickets;
 pub mod uploads;
 
 #[cfg(test)]
@@ -21,16 +23,18 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 12] = [
+    const LAYERS: [&str; 14] = [
         "audit",
         "cache",
         "access",
         "uploads",
         "setup",
         "inbox",
+        "messaging",
         "billing",
         "collection",
         "payments",
+        "tickets",
         "reports",
         "jobs",
         "demo",

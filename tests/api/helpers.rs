@@ -316,6 +316,14 @@ impl TestApp {
             .expect("request")
     }
 
+    pub async fn put(&self, p: &str, token: Option<&str>, body: &Value) -> Response {
+        Self::auth(self.http.put(self.url(p)), token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn delete(&self, p: &str, token: Option<&str>, body: &Value) -> Response {
         Self::auth(self.http.delete(self.url(p)), token)
             .json(body)

@@ -30,5 +30,6 @@ mod rollup;
 mod sessions;
 mod setup;
 mod staff_users;
+mod tickets;
 mod truthful;
 mod uploads;

@@ -12,11 +12,11 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use wuye::domain::reminders::banned_word;
 
 /// A community with a monthly fee item; owners and bills are added per test.
-struct Estate {
-    app: TestApp,
-    admin: String,
-    community: i64,
-    item: i64,
+pub(crate) struct Estate {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
+    pub(crate) community: i64,
+    pub(crate) item: i64,
     /// The fake Tencent SMS (kept alive for the test), how many messages it accepted, and the
     /// settings that point at it (for replicas).
     sms: Option<FakeSmsSetup>,
@@ -87,7 +87,7 @@ async fn estate_on(app: TestApp) -> Estate {
 }
 
 /// An estate whose owners are reachable by SMS (every stage has a template).
-async fn estate() -> Estate {
+pub(crate) async fn estate() -> Estate {
     let (server, sent, settings) = fake_sms().await;
     let app = spawn_app_with(TestOptions {
         overrides: settings.clone(),
@@ -101,18 +101,18 @@ async fn estate() -> Estate {
 }
 
 /// An estate with no WeChat templates and no SMS: nobody can be messaged electronically.
-async fn estate_without_channels() -> Estate {
+pub(crate) async fn estate_without_channels() -> Estate {
     estate_on(spawn_app().await).await
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     // t0 is 10:00 in Asia/Shanghai.
     NaiveDate::from_ymd_opt(2026, 10, 20).unwrap()
 }
 
 impl Estate {
     /// A unit with its owner; returns (unit id, owner id).
-    async fn household(&self, code: &str, phone: &str) -> (i64, i64) {
+    pub(crate) async fn household(&self, code: &str, phone: &str) -> (i64, i64) {
         let unit = self.app.unit(&self.admin, self.community, code).await;
         let owner = self
             .app
@@ -122,7 +122,7 @@ impl Estate {
     }
 
     /// An unpaid 300.00 bill due `days_ago` days before today.
-    async fn bill_due(&self, unit: i64, days_ago: i64) -> i32 {
+    pub(crate) async fn bill_due(&self, unit: i64, days_ago: i64) -> i32 {
         let due = today() - Duration::days(days_ago);
         let start = due - Duration::days(9);
         bill::ActiveModel {
@@ -147,7 +147,7 @@ impl Estate {
         .id
     }
 
-    async fn run(&self) -> Value {
+    pub(crate) async fn run(&self) -> Value {
         let r = self
             .app
             .post(
@@ -160,7 +160,7 @@ impl Estate {
         r.json().await.unwrap()
     }
 
-    async fn evidence(&self, unit: i64) -> Vec<Value> {
+    pub(crate) async fn evidence(&self, unit: i64) -> Vec<Value> {
         self.app
             .get_json(&format!("/api/v1/staff/units/{unit}/evidence"), Some(&self.admin))
             .await
@@ -175,7 +175,7 @@ impl Estate {
             .await
     }
 
-    async fn tasks(&self) -> Vec<Value> {
+    pub(crate) async fn tasks(&self) -> Vec<Value> {
         let page: Value = self
             .app
             .get_json(
@@ -186,7 +186,7 @@ impl Estate {
         page["items"].as_array().unwrap().clone()
     }
 
-    async fn exec(&self, sql: &str) {
+    pub(crate) async fn exec(&self, sql: &str) {
         let db = &self.app.db;
         db.execute_raw(Statement::from_string(db.get_database_backend(), sql.to_string()))
             .await
@@ -194,7 +194,7 @@ impl Estate {
     }
 
     /// Moves the clock, logging staff in again (their sessions last 12 hours).
-    async fn advance(&mut self, d: Duration) {
+    pub(crate) async fn advance(&mut self, d: Duration) {
         self.app.clock.advance(d);
         self.admin = self.app.admin_token().await;
     }
@@ -1222,9 +1222,11 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
     for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
         assert!(!page.contains(w.sentence()), "{w:?} offered");
     }
-    for word in ["分期", "困难帮扶", "困难减免", "异议", "积分"] {
+    for word in ["分期", "困难帮扶", "困难减免", "积分"] {
         assert!(!page.contains(word), "promises {word}");
     }
+    // Disputes are live and on in this community: the notice offers them (they do stop collection).
+    assert!(page.contains(WayOut::Disputes.sentence()));
 }
 
 /// The table rows of a printed notice: each row's cells as text.
@@ -1504,7 +1506,33 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         .await
         .unwrap();
     }
+    // Disputes of every shape: open on one bill, waiting for the owner on another, resolved, and a
+    // complaint (not a dispute) that names a bill.
+    for (unit, bill, category, status) in [
+        (units[1], bills[3].1, "dispute", "open"),
+        (units[2], bills[4].1, "dispute", "waiting_owner"),
+        (units[3], bills[7].1, "dispute", "open"),
+        (units[0], bills[1].1, "dispute", "resolved"),
+        (units[1], bills[3].1, "complaint", "open"),
+        (units[2], bills[5].1, "complaint", "open"),
+    ] {
+        e.exec(&format!(
+            "INSERT INTO tickets (community_id, unit_id, account_id, category, emergency, title, body, status, \
+             created_at, updated_at, pauses, reopen_count) VALUES ({}, {unit}, 1, '{category}', false, 't', 'b', \
+             '{status}', '2026-10-20 02:00:00+00:00', '2026-10-20 02:00:00+00:00', '[]', 0)",
+            e.community
+        ))
+        .await;
+        e.exec(&format!(
+            "INSERT INTO ticket_bills (ticket_id, bill_id) VALUES ((SELECT MAX(id) FROM tickets), {bill})"
+        ))
+        .await;
+    }
     let stored_bills = bill::Entity::find().all(&e.app.db).await.unwrap();
+    let disputed =
+        wuye::services::collection::suppressed::disputed_on(&e.app.db, units.iter().map(|u| *u as i32).collect())
+            .await
+            .unwrap();
     let stored_holds: Vec<suppression::Hold> = collection_hold::Entity::find()
         .all(&e.app.db)
         .await
@@ -1515,6 +1543,7 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
     let facts = Facts {
         today: today(),
         holds: &stored_holds,
+        disputed: &disputed,
     };
     let db = &e.app.db;
     let backend = db.get_database_backend();
@@ -1548,7 +1577,8 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         stopped_somewhere += in_rust.len();
     }
     // The fixture exercises the clauses: reminders stop on unit 0 (both bills), the bill held
-    // until today, and the settled and cancelled bills; nothing else.
+    // until today, the bills of the two disputes still worked on, and the settled and cancelled
+    // bills; nothing else (not a resolved dispute's, not a complaint's).
     let reminded_stop: Vec<i32> = stored_bills
         .iter()
         .filter(|b| {
@@ -1559,7 +1589,11 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         .collect();
     assert_eq!(
         reminded_stop,
-        vec![bills[0].1, bills[1].1, bills[2].1, bills[6].1, bills[7].1]
+        vec![bills[0].1, bills[1].1, bills[2].1, bills[3].1, bills[4].1, bills[6].1, bills[7].1]
     );
+    // The public notice is stopped by a dispute alone (holds leave it): exactly the open disputes'
+    // bills that are not settled anyway.
+    assert!(disputed.contains(&bills[3].1) && disputed.contains(&bills[4].1));
+    assert!(!disputed.contains(&bills[1].1) && !disputed.contains(&bills[5].1));
     assert!(stopped_somewhere > reminded_stop.len());
 }

@@ -288,6 +288,16 @@ pub fn label(code: &str) -> &str {
         "paid" => "已缴清",
         "waived" => "已减免",
         "cancelled" => "已取消",
+        "ticket" => "工单",
+        "ticket_opened" => "业主提交工单",
+        "ticket_owner_reply" => "业主回复",
+        "ticket_staff_reply" => "物业回复",
+        "ticket_resolved" => "工单已解决",
+        "ticket_reopened" => "业主重新打开工单",
+        "ticket_rated" => "业主评价",
+        "ticket_merged" => "工单合并",
+        "ticket_notice" => "工单进度通知",
+        "app" => "小程序",
         other => other,
     }
 }
@@ -316,6 +326,14 @@ fn field_label(key: &str) -> &str {
         "until" => "暂缓至",
         "reason" => "原因",
         "photos" => "照片",
+        "ticket_id" => "工单号",
+        "category" => "类别",
+        "title" => "标题",
+        "body" => "内容",
+        "resolution" => "处理结果",
+        "score" => "评分",
+        "comment" => "评价",
+        "into" => "合并至工单",
         other => other,
     }
 }

@@ -2,6 +2,7 @@
 //! printed notices, staff holds, tasks and contacts, the hash-chained evidence archive, case files
 //! and limitation.
 pub mod casefile;
+pub mod context;
 pub mod evidence;
 pub mod holds;
 pub mod notices;

@@ -2,9 +2,10 @@
 //! of collection that decide in Rust (task queue, printing); the reminder pass uses their SQL form.
 use crate::domain::states::BillStatus;
 use crate::domain::suppression::{self, Effect, Facts};
+use crate::domain::tickets::{TicketCategory, TicketStatus};
 use crate::error::ApiResult;
 use chrono::NaiveDate;
-use entity::{bill, collection_hold};
+use entity::{bill, collection_hold, ticket, ticket_bill};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 pub fn hold_of(h: &collection_hold::Model) -> suppression::Hold {
@@ -36,6 +37,29 @@ pub async fn holds_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiResu
         .collect())
 }
 
+/// Bills of these units named by a dispute still being worked on (the `dispute` clause's facts).
+pub async fn disputed_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiResult<Vec<i32>> {
+    let disputes: Vec<i32> = ticket::Entity::find()
+        .filter(ticket::Column::UnitId.is_in(unit_ids))
+        .filter(ticket::Column::Category.eq(TicketCategory::Dispute))
+        .filter(ticket::Column::Status.is_in([TicketStatus::Open, TicketStatus::WaitingOwner]))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    if disputes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ticket_bill::Entity::find()
+        .filter(ticket_bill::Column::TicketId.is_in(disputes))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|tb| tb.bill_id)
+        .collect())
+}
+
 /// Whether `effect` is stopped now on this unit as a whole or on any of these of its bills.
 pub async fn stops<C: ConnectionTrait>(
     db: &C,
@@ -45,6 +69,7 @@ pub async fn stops<C: ConnectionTrait>(
     today: NaiveDate,
 ) -> ApiResult<bool> {
     let holds = holds_on(db, vec![unit_id]).await?;
+    let disputed = disputed_on(db, vec![unit_id]).await?;
     let bills: Vec<suppression::Bill> = bill::Entity::find()
         .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
         .all(db)
@@ -52,6 +77,10 @@ pub async fn stops<C: ConnectionTrait>(
         .iter()
         .map(bill_of)
         .collect();
-    let facts = Facts { today, holds: &holds };
+    let facts = Facts {
+        today,
+        holds: &holds,
+        disputed: &disputed,
+    };
     Ok(suppression::stops_any(effect, unit_id, &bills, &facts))
 }

@@ -5,6 +5,7 @@ use crate::domain::suppression::{self, Effect};
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
+use crate::services::collection::context;
 use crate::services::collection::evidence::{self, NewEvidence};
 use crate::services::collection::holds::named_unit;
 use crate::services::collection::suppressed;
@@ -40,6 +41,9 @@ pub struct TaskView {
     /// The unit's building and code, e.g. `A A-1-101` (in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The unit's complaints and disputes still being worked on: answer them before asking for
+    /// money (in lists).
+    pub open_tickets: Vec<context::OpenTicket>,
 }
 
 impl From<staff_task::Model> for TaskView {
@@ -61,6 +65,7 @@ impl From<staff_task::Model> for TaskView {
             notice_id: t.notice_id,
             suspended: false,
             unit: None,
+            open_tickets: Vec::new(),
         }
     }
 }
@@ -89,12 +94,14 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
         .map(|b| (b.id, suppressed::bill_of(b)))
         .collect();
     let holds = suppressed::holds_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
+    let disputed = suppressed::disputed_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let mut held = std::collections::HashSet::new();
     for t in open {
         let tz = state.community_tz(t.community_id).await?;
         let facts = suppression::Facts {
             today: state.today_in(tz),
             holds: &holds,
+            disputed: &disputed,
         };
         let named: Vec<suppression::Bill> = t
             .reminder_id
@@ -188,14 +195,16 @@ pub async fn list_tasks(state: &AppState, ctx: &StaffCtx, q: TaskQuery) -> ApiRe
     // The page's units named as staff find them on the estate.
     let ids: Vec<i32> = page.items.iter().map(|t| t.unit_id).collect();
     let names: std::collections::HashMap<i32, String> = entity::unit::Entity::find()
-        .filter(entity::unit::Column::Id.is_in(ids))
+        .filter(entity::unit::Column::Id.is_in(ids.clone()))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|u| (u.id, format!("{} {}", u.building, u.code)))
         .collect();
+    let open = context::open_tickets(&state.db, &ids).await?;
     for t in &mut page.items {
         t.unit = names.get(&t.unit_id).cloned();
+        t.open_tickets = open.iter().filter(|o| o.unit_id == t.unit_id).cloned().collect();
     }
     Ok(page)
 }
@@ -342,7 +351,7 @@ pub async fn record_contact(state: &AppState, ctx: &StaffCtx, body: NewContact) 
         &txn,
         &crate::services::uploads::Uploader::Staff(ctx.id),
         &uploads,
-        "contact",
+        crate::services::uploads::CONTACT,
         u.id,
         u.community_id,
         "upload_ids",

@@ -19,6 +19,8 @@ pub enum To {
     Community { community_id: i32, roles: &'static [Role] },
     /// Every active admin (when no community can be named).
     Admins,
+    /// One member (if still active), e.g. a ticket's assignee.
+    Member(i32),
 }
 
 /// One thing to look at.
@@ -39,9 +41,10 @@ pub async fn post<C: ConnectionTrait>(db: &C, to: To, item: Item, now: DateTime<
         .filter(staff_user::Column::Active.eq(true))
         .all(db)
         .await?;
-    let (community, roles) = match to {
-        To::Community { community_id, roles } => (Some(community_id), roles),
-        To::Admins => (None, &[][..]),
+    let (community, roles, member) = match to {
+        To::Community { community_id, roles } => (Some(community_id), roles, None),
+        To::Admins => (None, &[][..], None),
+        To::Member(id) => (None, &[][..], Some(id)),
     };
     let scoped: Vec<i32> = match community {
         Some(c) => staff_community::Entity::find()
@@ -56,6 +59,7 @@ pub async fn post<C: ConnectionTrait>(db: &C, to: To, item: Item, now: DateTime<
     let recipients: Vec<i32> = staff
         .into_iter()
         .filter(|s| match Role::parse(&s.role) {
+            _ if member.is_some() => member == Some(s.id),
             Some(Role::Admin) => true,
             Some(r) => roles.contains(&r) && scoped.contains(&s.id),
             None => false,

@@ -125,6 +125,20 @@ pub async fn attach<C: ConnectionTrait>(
     Ok(cited)
 }
 
+/// What a contact record's photos are attached as.
+pub const CONTACT: &str = "contact";
+
+/// A photo attached to one record, for a caller the record's own rules already let see it.
+pub async fn attached_photo<C: ConnectionTrait>(db: &C, id: i32, kind: &str, record_id: i32) -> ApiResult<Photo> {
+    let u = upload::Entity::find_by_id(id)
+        .filter(upload::Column::AttachedKind.eq(kind))
+        .filter(upload::Column::AttachedId.eq(record_id))
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    photo(u)
+}
+
 /// The bytes and their type, to serve.
 pub struct Photo {
     pub content_type: &'static str,
@@ -150,8 +164,9 @@ pub async fn for_staff(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<P
     let mine = u.uploader == Uploader::Staff(ctx.id).key();
     let readable = match (u.attached_kind.as_deref(), u.community_id) {
         (None, _) => mine,
-        (Some(_), Some(c)) => ctx.sees(c) && ctx.require(crate::domain::role::Action::FollowUp).is_ok(),
-        (Some(_), None) => false,
+        (Some(CONTACT), Some(c)) => ctx.sees(c) && ctx.require(crate::domain::role::Action::FollowUp).is_ok(),
+        // Photos of other records (tickets) are served through those records' own access rules.
+        (Some(_), _) => false,
     };
     if !readable {
         return Err(ApiError::NotFound);

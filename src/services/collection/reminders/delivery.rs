@@ -15,13 +15,12 @@ use crate::services::collection::notices;
 use crate::services::collection::reminders::moment::stmt;
 use crate::services::collection::reminders::moment::Moment;
 use crate::services::collection::reminders::moment::Outcome;
+use crate::services::messaging::{self, Delivery, Message, SpentFor};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use entity::{bill, owner, owner_account, reminder, staff_task, subscribe_grant};
+use entity::{bill, owner, owner_account, reminder, staff_task};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait, Value};
 
 /// The bills a reminder may mention right now (the re-check just before sending).
 async fn reminder_bills<C: ConnectionTrait>(
@@ -60,16 +59,6 @@ async fn reminder_bills<C: ConnectionTrait>(
         .from_raw_sql(stmt(db, &sql, values))
         .all(db)
         .await?)
-}
-
-/// What was tried, and what each channel answered.
-struct Delivery {
-    /// `wechat`, `sms`, or None when no channel accepted the message.
-    channel: Option<&'static str>,
-    /// Exactly what was transmitted (template, its registered wording, the parameters).
-    transmitted: Option<String>,
-    answers: Vec<String>,
-    provider_ref: Option<String>,
 }
 
 /// The fee items of a notice, each with its count and the amount due today.
@@ -352,7 +341,8 @@ async fn finish(
     Ok(())
 }
 
-/// WeChat subscribe message (spending one grant), else SMS; None when neither accepted it.
+/// The reminder through the owner's channels (`messaging`): WeChat to any account bound to the
+/// owner's phone, else SMS to it.
 async fn send_through_channels(
     state: &AppState,
     r: &reminder::Model,
@@ -360,108 +350,26 @@ async fn send_through_channels(
     o: &owner::Model,
     f: &NoticeFacts,
 ) -> ApiResult<Delivery> {
-    let now = state.clock.now();
-    let mut answers = Vec::new();
     let total = Fen(f.principal.0 + f.late_fee.0).to_yuan_string();
-    let registered = |texts: &std::collections::HashMap<String, String>| {
-        texts
-            .get(stage.as_str())
-            .cloned()
-            .unwrap_or_else(|| "（未登记模板文字）".into())
-    };
-    if let Some(template) = state.settings.wechat.templates.get(stage.as_str()) {
-        let accounts = owner_account::Entity::find()
-            .filter(owner_account::Column::PhoneIndex.eq(o.phone_index.clone()))
-            .all(&state.db)
-            .await?;
+    let accounts = owner_account::Entity::find()
+        .filter(owner_account::Column::PhoneIndex.eq(o.phone_index.clone()))
+        .all(&state.db)
+        .await?;
+    let msg = Message {
+        purpose: stage.as_str(),
         // A `thing` holds 20 characters: the fees are named as truthfully as that allows.
-        let data = serde_json::json!({
-            "thing1": {"value": f.community.chars().take(20).collect::<String>()},
-            "amount2": {"value": format!("{total}元")},
-            "date3": {"value": f.oldest_due.to_string()},
-            "thing4": {"value": stage_title(stage, &f.items)},
-        });
-        for a in accounts {
-            let Some(grant) = spend_grant(state, a.id, template, r.id, now).await? else {
-                continue;
-            };
-            let msg = crate::gateways::wechat::SubscribeMessage {
-                touser: a.openid.clone(),
-                template_id: template.clone(),
-                page: "pages/bills/index".into(),
-                data: data.clone(),
-                miniprogram_state: "formal".into(),
-                lang: "zh_CN".into(),
-            };
-            match state.wechat.send_subscribe(&msg).await {
-                Ok(()) => {
-                    answers.push("wechat: errcode 0".into());
-                    let params = ["thing1", "amount2", "date3", "thing4"]
-                        .iter()
-                        .map(|k| format!("{k}={}", data[k]["value"].as_str().unwrap_or_default()))
-                        .collect::<Vec<_>>()
-                        .join("；");
-                    return Ok(Delivery {
-                        channel: Some("wechat"),
-                        transmitted: Some(format!(
-                            "微信订阅消息\n模板：{template}\n模板文字：{}\n参数：{params}\n页面：pages/bills/index",
-                            registered(&state.settings.wechat.template_texts)
-                        )),
-                        answers,
-                        provider_ref: Some(format!("grant:{grant}")),
-                    });
-                }
-                // No subscription left: the grant stays spent; fall through to the next channel.
-                Err(crate::gateways::wechat::WechatError::Code(43101, msg)) => {
-                    answers.push(format!("wechat: errcode 43101 {msg}"));
-                }
-                Err(e) => {
-                    answers.push(format!("wechat: {e}"));
-                    unspend_grant(state, grant).await?;
-                }
-            }
-        }
-    }
-    if let (Some(sms), Some(template)) = (state.sms.as_ref(), state.settings.sms.templates.get(stage.as_str())) {
-        match state.cipher.decrypt(&o.phone_enc) {
-            Ok(phone) => {
-                let params = [total.clone(), f.bill_count.to_string(), f.deadline.to_string()];
-                match sms
-                    .send(template, &params, &phone, &format!("reminder:{}", r.id), now)
-                    .await
-                {
-                    Ok(sent) => {
-                        answers.push(format!("sms: Ok {}", sent.answer));
-                        let listed = params
-                            .iter()
-                            .enumerate()
-                            .map(|(i, p)| format!("{{{}}}={p}", i + 1))
-                            .collect::<Vec<_>>()
-                            .join("；");
-                        return Ok(Delivery {
-                            channel: Some("sms"),
-                            transmitted: Some(format!(
-                                "短信\n模板：{template}\n模板文字：{}\n参数：{listed}\n号码：{}",
-                                registered(&state.settings.sms.template_texts),
-                                crate::domain::phone::mask(&phone)
-                            )),
-                            answers,
-                            provider_ref: Some(sent.serial_no),
-                        });
-                    }
-                    Err(e) => answers.push(format!("sms: {e}")),
-                }
-            }
-            Err(_) => answers.push("sms: phone unreadable".into()),
-        }
-    }
-    answers.push("no channel".into());
-    Ok(Delivery {
-        channel: None,
-        transmitted: None,
-        answers,
-        provider_ref: None,
-    })
+        wechat_fields: vec![
+            ("thing1", f.community.chars().take(20).collect::<String>()),
+            ("amount2", format!("{total}元")),
+            ("date3", f.oldest_due.to_string()),
+            ("thing4", stage_title(stage, &f.items)),
+        ],
+        page: "pages/bills/index".into(),
+        sms_params: vec![total.clone(), f.bill_count.to_string(), f.deadline.to_string()],
+        context: format!("reminder:{}", r.id),
+        spent_for: SpentFor::Reminder(r.id),
+    };
+    messaging::send(state, &accounts, Some(&o.phone_enc), &msg).await
 }
 
 /// The `thing4` title: ≤ 20 characters, naming the fees as `short_label` allows.
@@ -475,51 +383,4 @@ fn stage_title(stage: Stage, items: &[rules::ItemSum]) -> String {
     };
     let room = 20 - suffix.chars().count();
     format!("{}{suffix}", label.chars().take(room).collect::<String>())
-}
-
-/// Takes one unspent grant of the account for the template; its id, or None if there is none.
-async fn spend_grant(
-    state: &AppState,
-    account_id: i32,
-    template: &str,
-    reminder_id: i32,
-    now: DateTime<Utc>,
-) -> ApiResult<Option<i32>> {
-    for _ in 0..3 {
-        let Some(g) = subscribe_grant::Entity::find()
-            .filter(subscribe_grant::Column::AccountId.eq(account_id))
-            .filter(subscribe_grant::Column::TemplateId.eq(template))
-            .filter(subscribe_grant::Column::SpentAt.is_null())
-            .order_by_asc(subscribe_grant::Column::Id)
-            .one(&state.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let took = subscribe_grant::Entity::update_many()
-            .col_expr(subscribe_grant::Column::SpentAt, Expr::value(now))
-            .col_expr(subscribe_grant::Column::ReminderId, Expr::value(reminder_id))
-            .filter(subscribe_grant::Column::Id.eq(g.id))
-            .filter(subscribe_grant::Column::SpentAt.is_null())
-            .exec(&state.db)
-            .await?;
-        if took.rows_affected == 1 {
-            return Ok(Some(g.id));
-        }
-    }
-    Ok(None)
-}
-
-/// Gives a grant back when WeChat refused the message for a reason that did not consume it.
-async fn unspend_grant(state: &AppState, grant: i32) -> ApiResult<()> {
-    subscribe_grant::Entity::update_many()
-        .col_expr(
-            subscribe_grant::Column::SpentAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(subscribe_grant::Column::ReminderId, Expr::value(Option::<i32>::None))
-        .filter(subscribe_grant::Column::Id.eq(grant))
-        .exec(&state.db)
-        .await?;
-    Ok(())
 }
