@@ -114,7 +114,7 @@ pub struct Collection {
 }
 
 impl Collection {
-    fn of<'a>(bills: impl IntoIterator<Item = &'a BillFacts>, as_of: NaiveDate) -> Collection {
+    pub fn of<'a>(bills: impl IntoIterator<Item = &'a BillFacts>, as_of: NaiveDate) -> Collection {
         let mut c = Collection::default();
         // Unit → whether every one of its bills is fully paid.
         let mut units: BTreeMap<i32, bool> = BTreeMap::new();

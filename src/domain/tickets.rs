@@ -127,9 +127,133 @@ pub fn paused(pauses: &[Pause]) -> bool {
     pauses.iter().any(|p| p.to.is_none())
 }
 
+/// A ticket as the service report counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub category: TicketCategory,
+    /// Minutes from opening to the first staff answer, if answered.
+    pub first_response_minutes: Option<i64>,
+    /// Minutes from opening to its (latest) resolution, if resolved.
+    pub resolution_minutes: Option<i64>,
+    pub breached: bool,
+    pub rating: Option<i32>,
+    /// Resolved at least once (resolved now, or reopened after a resolution).
+    pub ever_resolved: bool,
+    pub reopened: bool,
+}
+
+/// The nearest-rank percentile of sorted values (`p` in 1..=100): the smallest value with at
+/// least `p` % of the values at or below it; None for no values.
+pub fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied()
+}
+
+/// What a group of tickets adds up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceFigures {
+    pub tickets: usize,
+    pub resolved: usize,
+    pub first_response_median: Option<i64>,
+    pub first_response_p90: Option<i64>,
+    pub resolution_median: Option<i64>,
+    pub resolution_p90: Option<i64>,
+    pub breached: usize,
+    pub rated: usize,
+    pub rating_sum: i64,
+    pub reopened: usize,
+    pub ever_resolved: usize,
+}
+
+impl ServiceFigures {
+    pub fn of<'a>(tickets: impl IntoIterator<Item = &'a Served>) -> ServiceFigures {
+        let mut f = ServiceFigures::default();
+        let mut first = Vec::new();
+        let mut resolution = Vec::new();
+        for t in tickets {
+            f.tickets += 1;
+            first.extend(t.first_response_minutes);
+            if let Some(m) = t.resolution_minutes {
+                resolution.push(m);
+                f.resolved += 1;
+            }
+            f.breached += usize::from(t.breached);
+            if let Some(r) = t.rating {
+                f.rated += 1;
+                f.rating_sum += i64::from(r);
+            }
+            f.reopened += usize::from(t.reopened);
+            f.ever_resolved += usize::from(t.ever_resolved);
+        }
+        first.sort_unstable();
+        resolution.sort_unstable();
+        f.first_response_median = percentile(&first, 50);
+        f.first_response_p90 = percentile(&first, 90);
+        f.resolution_median = percentile(&resolution, 50);
+        f.resolution_p90 = percentile(&resolution, 90);
+        f
+    }
+
+    /// Share of tickets that missed a deadline.
+    pub fn breach_rate(&self) -> Option<rust_decimal::Decimal> {
+        crate::domain::reports::rate(self.breached as i64, self.tickets as i64)
+    }
+
+    /// Share of resolved tickets the owner reopened.
+    pub fn reopen_rate(&self) -> Option<rust_decimal::Decimal> {
+        crate::domain::reports::rate(self.reopened as i64, self.ever_resolved as i64)
+    }
+
+    /// Mean rating to two decimals, half-up.
+    pub fn average_rating(&self) -> Option<rust_decimal::Decimal> {
+        (self.rated > 0).then(|| {
+            (rust_decimal::Decimal::from(self.rating_sum) / rust_decimal::Decimal::from(self.rated as i64))
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank_and_figures_add_up() {
+        let v: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile(&v, 50), Some(5));
+        assert_eq!(percentile(&v, 90), Some(9));
+        assert_eq!(percentile(&v, 100), Some(10));
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[1, 2, 3], 50), Some(2));
+        let t = |first, res, breached, rating, reopened| Served {
+            category: TicketCategory::Complaint,
+            first_response_minutes: first,
+            resolution_minutes: res,
+            breached,
+            rating,
+            ever_resolved: res.is_some() || reopened,
+            reopened,
+        };
+        let all = [
+            t(Some(30), Some(600), false, Some(5), false),
+            t(Some(90), Some(1200), true, Some(4), true),
+            t(Some(10), None, false, None, false),
+            t(None, None, true, None, false),
+        ];
+        let f = ServiceFigures::of(&all);
+        assert_eq!(f.tickets, 4);
+        assert_eq!(f.first_response_median, Some(30));
+        assert_eq!(f.first_response_p90, Some(90));
+        assert_eq!(f.resolution_median, Some(600));
+        assert_eq!(f.breach_rate().map(|d| format!("{d:.4}")), Some("0.5000".into()));
+        assert_eq!(f.reopen_rate().map(|d| format!("{d:.4}")), Some("0.5000".into()));
+        assert_eq!(f.average_rating().map(|d| format!("{d:.2}")), Some("4.50".into()));
+        assert_eq!(ServiceFigures::of(&[]).average_rating(), None);
+    }
 
     #[test]
     fn defaults_follow_the_issue_and_emergencies_are_fastest() {

@@ -2,6 +2,7 @@
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Query, StaffAuth};
 use crate::services::reports::collection::{self, CollectionQuery, CollectionReport};
+use crate::services::reports::service::{self, ServiceQuery, ServiceReport};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -32,4 +33,18 @@ pub async fn collection(
             format!("attachment; filename=\"{name}\""),
         ))
         .body(collection::to_csv(&report)?))
+}
+
+/// How owners were served: tickets by category, median and p90 first-response and resolution
+/// times, breach rate, average rating, reopen rate, and collection with vs without unresolved
+/// complaints (README "Service report" has the definitions).
+#[utoipa::path(get, path = "/api/v1/staff/reports/service", tag = "staff-reports", params(ServiceQuery),
+    responses((status = 200, body = ServiceReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn service(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: Query<ServiceQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::service(&state, &ctx, &q).await?))
 }

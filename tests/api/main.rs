@@ -27,6 +27,7 @@ mod print;
 mod reminders;
 mod reports;
 mod rollup;
+mod service_report;
 mod sessions;
 mod setup;
 mod staff_users;

@@ -111,11 +111,11 @@ fn yuan(fen: i64) -> String {
     Fen(fen).to_yuan_string()
 }
 
-fn rate_text(r: Option<Decimal>) -> Option<String> {
+pub(crate) fn rate_text(r: Option<Decimal>) -> Option<String> {
     r.map(|d| format!("{d:.4}"))
 }
 
-fn figures(c: &Collection) -> Figures {
+pub(crate) fn figures(c: &Collection) -> Figures {
     Figures {
         receivable: yuan(c.receivable_fen),
         collected: yuan(c.collected_fen),

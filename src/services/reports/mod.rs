@@ -1,3 +1,4 @@
-//! Reports: read-only views across billing and payments for staff (collection rates now; service
-//! and arrears-notice reports later). Nothing here writes.
+//! Reports: read-only views across billing, payments and tickets for staff (collection rates,
+//! service quality). Nothing here writes.
 pub mod collection;
+pub mod service;

@@ -527,3 +527,42 @@ pub async fn photo(state: &AppState, ctx: &StaffCtx, id: i32, upload_id: i32) ->
     let (t, _) = visible(state, ctx, id).await?;
     uploads::attached_photo(&state.db, upload_id, UPLOAD_KIND, t.id).await
 }
+
+/// Someone a ticket of a community can be assigned to.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct Assignee {
+    pub id: i32,
+    pub username: String,
+    pub role: String,
+}
+
+/// Active members who may work tickets of the community (its service staff, and admins), for the
+/// assign form.
+pub async fn assignees(state: &AppState, ctx: &StaffCtx, community_id: i32) -> ApiResult<Vec<Assignee>> {
+    ctx.require(Action::HandleTickets)?;
+    ctx.require_community(community_id)?;
+    let scoped: Vec<i32> = entity::staff_community::Entity::find()
+        .filter(entity::staff_community::Column::CommunityId.eq(community_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| s.staff_id)
+        .collect();
+    Ok(staff_user::Entity::find()
+        .filter(staff_user::Column::Active.eq(true))
+        .order_by_asc(staff_user::Column::Username)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|s| match Role::parse(&s.role) {
+            Some(Role::Admin) => true,
+            Some(r) => r.may(Action::HandleTickets) && scoped.contains(&s.id),
+            None => false,
+        })
+        .map(|s| Assignee {
+            id: s.id,
+            username: s.username,
+            role: s.role,
+        })
+        .collect())
+}
