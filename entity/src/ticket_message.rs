@@ -16,6 +16,8 @@ pub struct Model {
     /// JSON [upload id…].
     #[sea_orm(column_type = "Text")]
     pub upload_ids: String,
+    /// An instant answer's mini-program page.
+    pub link: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -66,6 +66,8 @@ impl MigrationTrait for Migration {
                 .col(boolean("internal"))
                 // JSON [upload id…] attached to the ticket.
                 .col(text("upload_ids"))
+                // Where an instant answer sends the owner in the mini-program (a page path).
+                .col(string_null("link"))
                 .col(timestamp_with_time_zone("created_at"))
                 .to_owned(),
         )

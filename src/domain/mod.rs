@@ -1,4 +1,5 @@
 //! Pure domain types and rules: no I/O. Request data becomes one of these or a 422.
+pub mod answers;
 pub mod billing;
 pub mod dated;
 pub mod images;

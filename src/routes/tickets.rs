@@ -67,6 +67,13 @@ pub async fn reopen(
     Ok(HttpResponse::Ok().json(owner::reopen(&state, who.account_id, id.into_inner(), body.0).await?))
 }
 
+/// "转人工": an enquiry answered at once goes to staff, and its SLA clock starts now.
+#[utoipa::path(post, path = "/api/v1/me/tickets/{id}/handoff", tag = "tickets", params(("id" = i32, Path)),
+    responses((status = 200, body = TicketView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn handoff(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(owner::handoff(&state, who.account_id, id.into_inner()).await?))
+}
+
 /// A photo of the owner's ticket (not of a staff-only note).
 #[utoipa::path(get, path = "/api/v1/me/tickets/{id}/photos/{upload_id}", tag = "tickets", params(("id" = i32, Path), ("upload_id" = i32, Path)),
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]

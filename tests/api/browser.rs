@@ -1,7 +1,8 @@
 //! The console in a real browser: Debian's Chromium driven over WebDriver (chromium-driver) signs
 //! in, reads the dashboard and its chart, records a counter payment and opens its receipt, adds and
 //! ends a hold, records a notice delivered in person with its photo, prints the case file to PDF,
-//! and signs out; screenshots of each page at desktop and
+//! and signs out; works a ticket from the queue (a reply asking the owner, then its resolution);
+//! screenshots of each page at desktop and
 //! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
 //! a missing browser into a failure instead of a skip.
 use crate::bills::{estate, run};
@@ -396,5 +397,120 @@ async fn billing_runs_and_imports_started_in_chromium_follow_their_jobs_to_the_r
     assert!(errors.contains("建筑面积"), "{errors}");
     assert_eq!(e.app.count("units").await, units);
     shoot(&c, "console-import-errors-1280").await;
+    c.close().await.unwrap();
+}
+
+/// Waits for the page (after a form's post and redirect) to show `text` in its source.
+async fn until_shown(c: &Client, text: &str) {
+    for _ in 0..100 {
+        if c.source().await.is_ok_and(|s| s.contains(text)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {text}");
+}
+
+#[tokio::test]
+async fn staff_work_a_ticket_from_the_queue_to_its_resolution_in_chromium() {
+    if !browser_present() {
+        return;
+    }
+    let e = crate::reminders::estate_without_channels().await;
+    let (unit, owner) = crate::tickets::household(&e, "B-1", "13900000051").await;
+    let t = crate::tickets::open(
+        &e.app,
+        &owner,
+        json!({"category": "complaint", "title": "电梯异响", "body": "三号楼电梯运行时有异响", "unit_id": unit}),
+    )
+    .await;
+    let id = t["id"].as_i64().unwrap();
+
+    let d = driver().await;
+    let c = browser(&d, 1280, 900).await;
+    sign_in(&c, &e.app).await;
+    // The queue from the header's link, then the ticket from its row.
+    c.find(Locator::LinkText("工单")).await.unwrap().click().await.unwrap();
+    let row = format!("tr[data-ticket-id=\"{id}\"]");
+    c.wait().for_element(Locator::Css(&row)).await.unwrap();
+    shoot(&c, "console-tickets-1280").await;
+    c.find(Locator::Css(&format!("{row} a")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // A staff-only note, marked apart on the thread.
+    c.wait()
+        .for_element(Locator::Id("reply-body"))
+        .await
+        .unwrap()
+        .send_keys("业主情绪激动，先电话安抚")
+        .await
+        .unwrap();
+    c.find(Locator::Id("reply-internal"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#reply button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The reply form's checkbox carries the same words: wait for the note itself.
+    let note = c
+        .wait()
+        .for_element(Locator::Css("#thread li.internal"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(note.contains("先电话安抚"), "{note}");
+    // A reply that asks the owner something: the thread shows it and the stopped clock.
+    c.wait()
+        .for_element(Locator::Id("reply-body"))
+        .await
+        .unwrap()
+        .send_keys("请问异响出现在哪几层？")
+        .await
+        .unwrap();
+    c.find(Locator::Id("reply-wait")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#reply button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_shown(&c, "<span id=\"ticket-status\">待业主回复</span>").await;
+    let thread = c.find(Locator::Id("thread")).await.unwrap().text().await.unwrap();
+    assert!(thread.contains("请问异响出现在哪几层？"), "{thread}");
+    assert!(c.source().await.unwrap().contains("已暂停"));
+    shoot(&c, "console-ticket-thread-1280").await;
+    // Resolved with what was done: the owner reads it.
+    c.find(Locator::Id("resolution"))
+        .await
+        .unwrap()
+        .send_keys("已更换电梯导靴，异响消除")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#resolve button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_shown(&c, "<span id=\"ticket-status\">已解决</span>").await;
+    assert!(
+        c.find(Locator::Id("reply")).await.is_err(),
+        "no forms on a resolved ticket"
+    );
+    let mine: serde_json::Value = e.app.get_json(&format!("/api/v1/me/tickets/{id}"), Some(&owner)).await;
+    assert_eq!(mine["status"], "resolved");
+    assert_eq!(mine["resolution"], "已更换电梯导靴，异响消除");
+    assert!(!mine.to_string().contains("安抚"), "the owner never reads the note");
     c.close().await.unwrap();
 }

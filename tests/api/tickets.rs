@@ -15,26 +15,26 @@ fn at(v: &Value) -> DateTime<Utc> {
 }
 
 /// A household whose owner is signed in with the household's phone: (unit, owner token).
-async fn household(e: &Estate, code: &str, phone: &str) -> (i64, String) {
+pub(crate) async fn household(e: &Estate, code: &str, phone: &str) -> (i64, String) {
     let (unit, _) = e.household(code, phone).await;
     let (token, _) = e.app.owner_login(&format!("openid-{code}")).await;
     e.app.bind_phone(&token, phone).await;
     (unit, token)
 }
 
-async fn login(app: &TestApp, username: &str) -> String {
+pub(crate) async fn login(app: &TestApp, username: &str) -> String {
     let r = app.staff_login(username, "long-enough-pw").await;
     assert_eq!(r.status(), 200);
     r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
 }
 
-async fn upload(app: &TestApp, path: &str, token: &str) -> i64 {
+pub(crate) async fn upload(app: &TestApp, path: &str, token: &str) -> i64 {
     let r = app.post_raw(path, Some(token), "image/png", fixture("gps.png")).await;
     assert_eq!(r.status(), 201);
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
-async fn open(app: &TestApp, owner: &str, body: Value) -> Value {
+pub(crate) async fn open(app: &TestApp, owner: &str, body: Value) -> Value {
     let r = app.post("/api/v1/me/tickets", Some(owner), &body).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     r.json().await.unwrap()
@@ -46,7 +46,7 @@ async fn staff_post(app: &TestApp, token: &str, path: &str, body: Value, status:
     r.json().await.unwrap()
 }
 
-async fn tick(a: &TestApp) -> Result<wuye::services::tickets::clock::TickReport, wuye::error::ApiError> {
+pub(crate) async fn tick(a: &TestApp) -> Result<wuye::services::tickets::clock::TickReport, wuye::error::ApiError> {
     wuye::services::tickets::clock::tick(&a.state).await
 }
 
@@ -441,6 +441,16 @@ async fn ratings_wait_for_a_resolution_and_reopening_has_a_seven_day_window() {
     assert_eq!(r.status(), 422);
     let resolve = format!("/api/v1/staff/tickets/{id}/resolve");
     staff_post(&e.app, &e.admin, &resolve, json!({"resolution": "已列入明年计划"}), 200).await;
+    // A resolved ticket is not assigned (nor answered) any more.
+    let r = e
+        .app
+        .post(
+            &format!("/api/v1/staff/tickets/{id}/assign"),
+            Some(&e.admin),
+            &json!({"staff_id": 1}),
+        )
+        .await;
+    assert_error(r, 409, "TICKET_RESOLVED").await;
     let r = e
         .app
         .post(

@@ -17,6 +17,7 @@ mod page;
 mod people;
 mod setup;
 mod tasks;
+mod tickets;
 mod unit_setup;
 mod units;
 
@@ -98,6 +99,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/setup/staff/{id}", web::post().to(people::staff_update))
                 .route("/setup/audit-log", web::get().to(people::audit_log))
                 .route("/setup/pii-log", web::get().to(people::pii_log))
+                // 工单 (tickets.rs): the queue, the SLA budgets (before `{id}`), a thread and its forms.
+                .route("/tickets", web::get().to(tickets::queue))
+                .route("/tickets/sla", web::get().to(tickets::sla))
+                .route("/tickets/sla", web::post().to(tickets::save_sla))
+                .route("/tickets/{id}", web::get().to(tickets::thread))
+                .route("/tickets/{id}/assign", web::post().to(tickets::assign))
+                .route("/tickets/{id}/messages", web::post().to(tickets::message))
+                .route("/tickets/{id}/resolve", web::post().to(tickets::resolve))
+                .route("/tickets/{id}/merge", web::post().to(tickets::merge))
+                .route("/tickets/{id}/photos/{upload_id}", web::get().to(tickets::photo))
                 .default_service(web::to(not_found)),
         );
 }

@@ -100,8 +100,31 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
             } else {
                 esc(t.outcome.as_deref().unwrap_or(""))
             };
+            // The unit's open complaints and disputes: answered before anyone asks for money.
+            let tickets = if t.open_tickets.is_empty() {
+                String::new()
+            } else {
+                let links: Vec<String> = t
+                    .open_tickets
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "<a href=\"/console/tickets/{id}\">#{id} {}</a>（{}·{}）",
+                            esc(&o.title),
+                            esc(&o.category_label),
+                            esc(&o.status_label),
+                            id = o.id
+                        )
+                    })
+                    .collect();
+                format!(
+                    "<div class=\"open-tickets error\" id=\"open-tickets-{}\">未结投诉/异议：{}</div>",
+                    t.id,
+                    links.join("、")
+                )
+            };
             out.push_str(&format!(
-                "<tr><td>{}</td><td><a href=\"/console/units/{}\">{}</a></td><td>{}{notice}</td><td>{}</td><td>{}</td><td>{act}</td></tr>",
+                "<tr><td>{}</td><td><a href=\"/console/units/{}\">{}</a>{tickets}</td><td>{}{notice}</td><td>{}</td><td>{}</td><td>{act}</td></tr>",
                 t.id,
                 t.unit_id,
                 esc(t.unit.as_deref().unwrap_or("")),

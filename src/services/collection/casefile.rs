@@ -290,6 +290,7 @@ pub fn label(code: &str) -> &str {
         "cancelled" => "已取消",
         "ticket" => "工单",
         "ticket_opened" => "业主提交工单",
+        "ticket_answered" => "智能客服即时答复",
         "ticket_owner_reply" => "业主回复",
         "ticket_staff_reply" => "物业回复",
         "ticket_resolved" => "工单已解决",
@@ -334,6 +335,8 @@ fn field_label(key: &str) -> &str {
         "score" => "评分",
         "comment" => "评价",
         "into" => "合并至工单",
+        "answer" => "答复",
+        "topic" => "问题类型",
         other => other,
     }
 }

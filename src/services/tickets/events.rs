@@ -16,6 +16,8 @@ use sea_orm::{DatabaseTransaction, EntityTrait, TransactionTrait};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Opened,
+    /// An enquiry answered at once from the owner's own figures.
+    Answered,
     OwnerReply,
     StaffReply,
     Resolved,
@@ -30,6 +32,7 @@ impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Opened => "ticket_opened",
+            Stage::Answered => "ticket_answered",
             Stage::OwnerReply => "ticket_owner_reply",
             Stage::StaffReply => "ticket_staff_reply",
             Stage::Resolved => "ticket_resolved",

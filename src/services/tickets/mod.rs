@@ -5,10 +5,12 @@
 //! - `owner`: what an owner does (open, reply, rate, reopen) and sees (their own tickets only).
 //! - `staff`: the queue, assigning, replies and internal notes, merging, resolving.
 //! - `clock`: SLA settings, the deadlines they give, and the scheduler's near-breach/breach tick.
+//! - `answers`: enquiries answered at once from the owner's own figures, until they ask for staff.
 //! - `events`: what each event leaves behind: evidence on the unit, a message to the owner.
 //!
 //! A dispute's bills leave collection through the `dispute` clause of `domain::suppression`, which
 //! reads `ticket_bills`; nothing here calls the reminder pass or the task queue.
+pub mod answers;
 pub mod clock;
 pub mod events;
 pub mod owner;
@@ -32,7 +34,7 @@ pub enum Author {
 }
 
 impl Author {
-    fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Author::Owner(_) => "owner",
             Author::Staff(_) => "staff",
@@ -67,6 +69,9 @@ pub struct MessageView {
     /// A staff-only note (never in an owner's answer).
     pub internal: bool,
     pub photos: Vec<PhotoRef>,
+    /// An instant answer's mini-program page (e.g. `pages/bills/index`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -174,6 +179,7 @@ pub(crate) async fn thread<C: ConnectionTrait>(
             let author_name = match (m.author_kind.as_str(), reader) {
                 ("owner", Reader::Owner) => "我".to_string(),
                 ("owner", Reader::Staff) => "业主".to_string(),
+                ("system", _) if m.link.is_some() => "智能客服".to_string(),
                 ("staff", Reader::Owner) => "物业服务中心".to_string(),
                 ("staff", Reader::Staff) => m
                     .author_id
@@ -190,6 +196,7 @@ pub(crate) async fn thread<C: ConnectionTrait>(
                         url: reader.photo_url(t.id, u),
                     })
                     .collect(),
+                link: m.link,
                 author: m.author_kind,
                 author_name,
                 body: m.body,

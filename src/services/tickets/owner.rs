@@ -180,10 +180,18 @@ pub async fn open(state: &AppState, account_id: i32, body: NewTicket) -> ApiResu
         }
     }
     let emergency = category == TicketCategory::Repair && body.emergency == Some(true);
+    // An enquiry a rule recognises is answered now from the owner's own figures: no staff needed,
+    // no clock, until the owner asks for staff.
+    let answer = if category == TicketCategory::Enquiry {
+        super::answers::instant(state, account_id, &u, &title, &text).await?
+    } else {
+        None
+    };
     let key = tickets::sla_key(category, emergency);
     let c = clock::clock_for(state, u.community_id, key).await?;
     let now = state.clock.now();
-    let (first_due, resolution_due) = deadlines(&c, Some(now), false, &[]);
+    let clock_from = answer.is_none().then_some(now);
+    let (first_due, resolution_due) = deadlines(&c, clock_from, false, &[]);
 
     let txn = crate::db::begin_write(&state.db).await?;
     let t = ticket::ActiveModel {
@@ -194,11 +202,15 @@ pub async fn open(state: &AppState, account_id: i32, body: NewTicket) -> ApiResu
         emergency: Set(emergency),
         title: Set(title),
         body: Set(text.clone()),
-        status: Set(TicketStatus::Open),
+        status: Set(if answer.is_some() {
+            TicketStatus::Answered
+        } else {
+            TicketStatus::Open
+        }),
         assignee_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-        clock_from: Set(Some(now)),
+        clock_from: Set(clock_from),
         first_response_due_at: Set(first_due),
         first_responded_at: Set(None),
         resolution_due_at: Set(resolution_due),
@@ -247,8 +259,75 @@ pub async fn open(state: &AppState, account_id: i32, body: NewTicket) -> ApiResu
         now,
     )
     .await?;
+    if let Some(a) = &answer {
+        ticket_message::ActiveModel {
+            ticket_id: Set(t.id),
+            author_kind: Set(Author::System.kind().into()),
+            author_id: Set(None),
+            body: Set(a.text.clone()),
+            internal: Set(false),
+            upload_ids: Set("[]".into()),
+            link: Set(Some(a.link.clone())),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        // What the owner was told is evidence like any staff answer.
+        let mut fields = serde_json::Map::new();
+        fields.insert("topic".into(), a.topic.as_str().into());
+        fields.insert("answer".into(), a.text.clone().into());
+        events::append(&txn, &t, Stage::Answered, "app", fields, "system", now).await?;
+    }
     txn.commit().await?;
     detail(state, &t).await
+}
+
+/// Puts an answered enquiry in the staff queue and starts its clock now; the caller's transaction.
+async fn hand_to_staff(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    t: &ticket::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    let c = clock::clock_for(state, t.community_id, tickets::sla_key(t.category, t.emergency)).await?;
+    let (first, resolution) = deadlines(&c, Some(now), false, &[]);
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::Status, Expr::value(TicketStatus::Open))
+        .col_expr(ticket::Column::ClockFrom, Expr::value(now))
+        .col_expr(ticket::Column::FirstResponseDueAt, Expr::value(first))
+        .col_expr(ticket::Column::ResolutionDueAt, Expr::value(resolution))
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+        .filter(ticket::Column::Id.eq(t.id))
+        .filter(ticket::Column::Status.eq(TicketStatus::Answered))
+        .exec(txn)
+        .await?;
+    add_message(
+        txn,
+        t.id,
+        Author::System,
+        "已转人工客服，物业客服会尽快回复。",
+        false,
+        &[],
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `POST /me/tickets/{id}/handoff` ("转人工"): an answered enquiry goes to staff.
+pub async fn handoff(state: &AppState, account_id: i32, id: i32) -> ApiResult<TicketView> {
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let t = mine_locked(&txn, account_id, id).await?;
+    match t.status {
+        TicketStatus::Answered => hand_to_staff(state, &txn, &t, now).await?,
+        // Already with staff: nothing to do.
+        TicketStatus::Open | TicketStatus::WaitingOwner => {}
+        _ => return Err(not_now(&t)),
+    }
+    txn.commit().await?;
+    get(state, account_id, id).await
 }
 
 /// Inserts one message of a thread.
@@ -268,6 +347,7 @@ pub(crate) async fn add_message<C: sea_orm::ConnectionTrait>(
         body: Set(body.to_string()),
         internal: Set(internal),
         upload_ids: Set(serde_json::to_string(upload_ids).unwrap_or_else(|_| "[]".into())),
+        link: Set(None),
         created_at: Set(now),
         ..Default::default()
     }
@@ -331,15 +411,20 @@ pub async fn reply(state: &AppState, account_id: i32, id: i32, body: OwnerMessag
     photo_ids("upload_ids", &upload_ids, &mut errors);
     ApiError::check(errors)?;
     let t = mine(state, account_id, id).await?;
-    if !tickets::is_active(t.status) {
+    let answered = |s: TicketStatus| tickets::is_active(s) || s == TicketStatus::Answered;
+    if !answered(t.status) {
         return Err(not_now(&t));
     }
     let now = state.clock.now();
     let (pauses, first, resolution) = resume(state, &t, now).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let t = mine_locked(&txn, account_id, id).await?;
-    if !tickets::is_active(t.status) {
+    if !answered(t.status) {
         return Err(not_now(&t));
+    }
+    // Answering an instant answer is asking for staff.
+    if t.status == TicketStatus::Answered {
+        hand_to_staff(state, &txn, &t, now).await?;
     }
     let photos = uploads::attach(
         &txn,

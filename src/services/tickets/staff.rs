@@ -107,15 +107,19 @@ pub struct StaffTicketQuery {
     pub per_page: Option<u64>,
 }
 
-/// Names of staff members by `staff:N`.
+/// Assignees' names as the console shows staff (`员工 kefu1`), by id.
 async fn names(state: &AppState, rows: &[ticket::Model]) -> ApiResult<std::collections::HashMap<i32, String>> {
-    let ids: Vec<i32> = rows.iter().filter_map(|t| t.assignee_id).collect();
-    Ok(staff_user::Entity::find()
-        .filter(staff_user::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.username))
+    let actors: Vec<String> = rows
+        .iter()
+        .filter_map(|t| t.assignee_id)
+        .map(|a| format!("staff:{a}"))
+        .collect();
+    let refs: Vec<&str> = actors.iter().map(String::as_str).collect();
+    let named = crate::services::access::staff::actor_names(state, &refs).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|t| t.assignee_id)
+        .filter_map(|a| named.get(&format!("staff:{a}")).map(|n| (a, n.clone())))
         .collect())
 }
 
@@ -237,6 +241,9 @@ pub struct Assign {
 
 pub async fn assign(state: &AppState, ctx: &StaffCtx, id: i32, body: Assign) -> ApiResult<TicketView> {
     let t = workable(state, ctx, id).await?;
+    if !tickets::is_active(t.status) {
+        return Err(not_now(&t));
+    }
     let who = crate::services::access::staff::load_ctx(state, body.staff_id, String::new())
         .await
         .ok()

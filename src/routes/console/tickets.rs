@@ -1,0 +1,910 @@
+//! 工单: the staff side of tickets — the queue of a community ordered by SLA deadline (as the
+//! service orders it) with its filters, a ticket's thread (staff-only notes marked as such, photos)
+//! with the forms that assign, answer, resolve and merge it, and the community's SLA budgets. All
+//! through `services::tickets`, which checks roles, scopes and every field; the forms are hidden
+//! from those who may not use them, and the services refuse them anyway.
+use super::page::{error_page, html, page};
+use super::{community_names, community_options, pager, require_form, require_signed, see_other, Signed};
+use crate::domain::role::{Action, Role};
+use crate::domain::text::esc;
+use crate::domain::tickets::{category_label, status_label, TicketCategory, TicketStatus};
+use crate::error::ApiError;
+use crate::services::tickets::clock::{self, BusinessHours, SlaRule, SlaSettings};
+use crate::services::tickets::staff::{self, Assign, Merge, Resolve, StaffMessage, StaffTicketQuery};
+use crate::services::tickets::{MessageView, TicketView};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// What the thread and SLA pages add to the frame's style: internal notes stand apart.
+const STYLE: &str = "<style>\
+ol.thread{list-style:none;padding:0;margin:0}ol.thread li{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:8px 12px;margin:0 0 8px}\
+ol.thread li.internal{background:#fffbeb;border:1px dashed #b45309}ol.thread li.system{background:#f5f7fa}\
+ol.thread .meta{margin:0 0 4px;font-size:13px;color:#52606d}ol.thread .body{white-space:pre-line}\
+.tag{display:inline-block;margin-left:6px;padding:0 6px;border-radius:4px;background:#b45309;color:#fff;font-size:12px}\
+.badge.urgent{background:#b45309}table.facts th{width:9em;background:#f5f7fa}\
+form.stack{display:flex;flex-direction:column;gap:8px;max-width:640px;margin-bottom:16px}label.check{flex-direction:row;gap:6px;align-items:center}\
+</style>";
+
+/// Every category with its name, for the queue's filter.
+const CATEGORIES: [TicketCategory; 5] = [
+    TicketCategory::Complaint,
+    TicketCategory::Repair,
+    TicketCategory::Dispute,
+    TicketCategory::Suggestion,
+    TicketCategory::Enquiry,
+];
+
+/// Every state, for the queue's filter (none chosen: those that still need staff).
+const STATUSES: [TicketStatus; 5] = [
+    TicketStatus::Open,
+    TicketStatus::WaitingOwner,
+    TicketStatus::Answered,
+    TicketStatus::Resolved,
+    TicketStatus::Merged,
+];
+
+/// The SLA settings' keys with their names, in the order the form lists them.
+const SLA_ROWS: [(&str, &str); 6] = [
+    ("complaint", "投诉"),
+    ("repair", "报修"),
+    ("emergency_repair", "紧急报修"),
+    ("dispute", "账单异议"),
+    ("suggestion", "建议"),
+    ("enquiry", "咨询"),
+];
+
+/// A moment in the community's local time.
+fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A form's or query's text: None when left empty.
+fn given(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// A form's whole-number field. Anything that is not a number reaches the service as -1, which no
+/// id or budget is, so the service (the one home of the rule) names the field — after refusing the
+/// role or the scope, as it does for the API.
+fn whole(s: &str) -> i32 {
+    s.trim().parse().unwrap_or(-1)
+}
+
+fn role_name(r: &str) -> &'static str {
+    match Role::parse(r) {
+        Some(Role::Admin) => "管理员",
+        Some(Role::Service) => "客服",
+        Some(Role::Finance) => "财务",
+        Some(Role::Collector) => "催缴专员",
+        None => "员工",
+    }
+}
+
+/// The next deadline to meet: the first response until answered, then the resolution.
+fn next_deadline(v: &TicketView, tz: Tz) -> String {
+    if v.paused {
+        return "<span class=\"muted\">已暂停</span>".to_string();
+    }
+    match (v.first_response_due_at, v.resolution_due_at) {
+        (Some(d), _) => format!("首次响应 {}", local(d, tz)),
+        (None, Some(d)) => format!("解决 {}", local(d, tz)),
+        (None, None) => "—".to_string(),
+    }
+}
+
+fn category_cell(v: &TicketView) -> String {
+    let urgent = if v.emergency {
+        " <span class=\"badge urgent\">紧急</span>"
+    } else {
+        ""
+    };
+    format!("{}{urgent}", esc(category_label(v.category)))
+}
+
+fn breached_badge(v: &TicketView) -> &'static str {
+    if v.breached == Some(true) {
+        " <span class=\"badge breached\">已超时</span>"
+    } else {
+        ""
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct QueueQuery {
+    community_id: Option<i32>,
+    status: Option<String>,
+    category: Option<String>,
+    assignee_id: Option<String>,
+    breached: Option<String>,
+    page: Option<u64>,
+}
+
+/// `GET /console/tickets`.
+pub(super) async fn queue(state: web::Data<AppState>, req: HttpRequest, q: web::Query<QueueQuery>) -> HttpResponse {
+    let s = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    s.respond("工单", queue_page(&state, &s, &q).await)
+}
+
+async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<String, ApiError> {
+    let names = community_names(state, &s.ctx).await?;
+    let Some(community) = super::shown_community(q.community_id, &names) else {
+        return Ok("<h1>工单</h1><p>您还没有负责的小区。</p>".to_string());
+    };
+    let (status, category) = (given(&q.status), given(&q.category));
+    let assignee = match given(&q.assignee_id) {
+        None => None,
+        Some(a) => Some(
+            a.parse::<i32>()
+                .map_err(|_| ApiError::field("assignee_id", "处理人无效"))?,
+        ),
+    };
+    let breached = match given(&q.breached).as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::field("breached", "超时筛选无效")),
+    };
+    let list = staff::queue(
+        state,
+        &s.ctx,
+        StaffTicketQuery {
+            community_id: Some(community),
+            status: status.clone(),
+            category: category.clone(),
+            assignee_id: assignee,
+            breached,
+            unit_id: None,
+            page: q.page,
+            per_page: Some(50),
+        },
+    )
+    .await?;
+    let tz = state.community_tz(community).await?;
+    let option = |value: &str, name: &str, chosen: bool| {
+        format!(
+            "<option value=\"{}\"{}>{}</option>",
+            esc(value),
+            if chosen { " selected" } else { "" },
+            esc(name)
+        )
+    };
+    let statuses: String = STATUSES
+        .iter()
+        .map(|v| option(v.as_str(), status_label(*v), status.as_deref() == Some(v.as_str())))
+        .collect();
+    let categories: String = CATEGORIES
+        .iter()
+        .map(|v| option(v.as_str(), category_label(*v), category.as_deref() == Some(v.as_str())))
+        .collect();
+    // Only those who work tickets pick whom to see them for (the list of members is theirs).
+    let assignee_filter = if s.ctx.role.may(Action::HandleTickets) {
+        let people: String = staff::assignees(state, &s.ctx, community)
+            .await?
+            .iter()
+            .map(|a| option(&a.id.to_string(), &a.username, assignee == Some(a.id)))
+            .collect();
+        format!(
+            "<label for=\"f-assignee\">处理人<select id=\"f-assignee\" name=\"assignee_id\"><option value=\"\">全部</option>{people}</select></label>"
+        )
+    } else {
+        String::new()
+    };
+    let breached_opts = [("", "全部"), ("true", "已超时"), ("false", "未超时")]
+        .iter()
+        .map(|(v, n)| option(v, n, q.breached.as_deref().unwrap_or("") == *v))
+        .collect::<String>();
+    let mut out = format!(
+        "<h1>工单</h1><form class=\"inline\" method=\"get\" action=\"/console/tickets\">\
+         <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{}</select></label>\
+         <label for=\"f-status\">状态<select id=\"f-status\" name=\"status\"><option value=\"\">处理中+待业主回复（默认）</option>{statuses}</select></label>\
+         <label for=\"f-category\">类别<select id=\"f-category\" name=\"category\"><option value=\"\">全部</option>{categories}</select></label>\
+         {assignee_filter}\
+         <label for=\"f-breached\">超时<select id=\"f-breached\" name=\"breached\">{breached_opts}</select></label>\
+         <button type=\"submit\">筛选</button></form>\
+         <p class=\"muted\">按下一时限排序：未首次响应的按首次响应时限，已响应的按解决时限；等待业主回复的暂停计时，排在最后。\
+         时间为小区当地时间。<a href=\"/console/tickets/sla?community_id={community}\">SLA 时限设置</a></p>",
+        community_options(&names, Some(community), None),
+    );
+    if list.items.is_empty() {
+        out.push_str("<p id=\"no-tickets\">没有符合条件的工单。</p>");
+    } else {
+        out.push_str(
+            "<table id=\"tickets\"><tr><th>编号</th><th>类别</th><th>标题</th><th>房屋</th><th>状态</th><th>下一时限</th><th>处理人</th></tr>",
+        );
+        for v in &list.items {
+            out.push_str(&format!(
+                "<tr data-ticket-id=\"{id}\"><td><a href=\"/console/tickets/{id}\">#{id}</a></td><td>{}</td><td>{}</td>\
+                 <td><a href=\"/console/units/{unit}\">{unit}</a></td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                category_cell(v),
+                esc(&v.title),
+                esc(status_label(v.status)),
+                next_deadline(v, tz),
+                breached_badge(v),
+                esc(v.assignee_name.as_deref().unwrap_or("未指派")),
+                id = v.id,
+                unit = v.unit_id,
+            ));
+        }
+        out.push_str("</table>");
+    }
+    out.push_str(&pager(
+        "/console/tickets",
+        &[
+            ("community_id", community.to_string()),
+            ("status", status.unwrap_or_default()),
+            ("category", category.unwrap_or_default()),
+            ("assignee_id", assignee.map(|a| a.to_string()).unwrap_or_default()),
+            ("breached", breached.map(|b| b.to_string()).unwrap_or_default()),
+        ],
+        list.total,
+        list.page,
+        list.per_page,
+        "张",
+    ));
+    Ok(out)
+}
+
+/// Which form of the thread a refusal is about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Assign,
+    Reply,
+    Resolve,
+    Merge,
+}
+
+/// A form the service refused (422, 409): why, and what the member had typed, to show again.
+struct Refusal {
+    which: Which,
+    error: ApiError,
+    typed: String,
+}
+
+/// Why a form was refused, as the member reads it: the message and each field's problem.
+fn refusal_text(e: &ApiError) -> String {
+    let fields: String = match e {
+        ApiError::Validation(f) | ApiError::BadRequest(_, Some(f)) => {
+            f.values().map(|m| format!("<li>{}</li>", esc(m))).collect()
+        }
+        _ => String::new(),
+    };
+    let fields = if fields.is_empty() {
+        fields
+    } else {
+        format!("<ul>{fields}</ul>")
+    };
+    format!(
+        "<div class=\"error\" id=\"form-error\" role=\"alert\"><p>未能完成：{}</p>{fields}</div>",
+        esc(&e.message())
+    )
+}
+
+/// `GET /console/tickets/{id}`.
+pub(super) async fn thread(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i32>) -> HttpResponse {
+    let s = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = thread_page(&state, &s, *id, None).await;
+    s.respond(&format!("工单 #{}", *id), body)
+}
+
+/// One message of the thread; a staff-only note is marked so nobody reads it to the owner.
+fn message_item(ticket_id: i32, m: &MessageView, tz: Tz) -> String {
+    let class = if m.internal {
+        "internal"
+    } else {
+        match m.author.as_str() {
+            "owner" => "owner",
+            "staff" => "staff",
+            _ => "system",
+        }
+    };
+    let tag = if m.internal {
+        "<span class=\"tag\">内部备注（业主不可见）</span>"
+    } else {
+        ""
+    };
+    let photos: String = m
+        .photos
+        .iter()
+        .map(|p| {
+            let url = format!("/console/tickets/{ticket_id}/photos/{}", p.id);
+            format!(
+                "<a href=\"{url}\"><img src=\"{url}\" alt=\"图片{}\" width=\"120\"></a> ",
+                p.id
+            )
+        })
+        .collect();
+    let photos = if photos.is_empty() {
+        photos
+    } else {
+        format!("<p class=\"photos\">{photos}</p>")
+    };
+    format!(
+        "<li class=\"{class}\" id=\"msg-{id}\" data-message-id=\"{id}\"><p class=\"meta\"><strong>{}</strong> · {}{tag}</p>\
+         <div class=\"body\">{}</div>{photos}</li>",
+        esc(&m.author_name),
+        local(m.created_at, tz),
+        esc(&m.body),
+        id = m.id
+    )
+}
+
+async fn thread_page(state: &AppState, s: &Signed, id: i32, refused: Option<&Refusal>) -> Result<String, ApiError> {
+    let v = staff::get(state, &s.ctx, id).await?;
+    let tz = state.community_tz(v.community_id).await?;
+    let mut facts: Vec<(&str, String)> = vec![
+        ("类别", category_cell(&v)),
+        (
+            "状态",
+            format!(
+                "<span id=\"ticket-status\">{}</span>{}{}",
+                esc(status_label(v.status)),
+                breached_badge(&v),
+                if v.paused {
+                    " <span class=\"muted\">（等待业主回复，已暂停计时）</span>"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (
+            "房屋",
+            format!("<a href=\"/console/units/{0}\">房屋 {0}</a>", v.unit_id),
+        ),
+        ("提交时间", local(v.created_at, tz)),
+    ];
+    match (v.first_responded_at, v.first_response_due_at) {
+        (Some(at), _) => facts.push(("首次响应", format!("已于 {} 响应", local(at, tz)))),
+        (None, Some(due)) => facts.push(("首次响应时限", local(due, tz))),
+        (None, None) => {}
+    }
+    if let Some(due) = v.resolution_due_at {
+        facts.push(("解决时限", local(due, tz)));
+    } else if v.paused {
+        facts.push(("解决时限", "已暂停（业主回复后继续计时）".to_string()));
+    }
+    facts.push(("处理人", esc(v.assignee_name.as_deref().unwrap_or("未指派"))));
+    if !v.bill_ids.is_empty() {
+        let ids: Vec<String> = v.bill_ids.iter().map(|b| format!("#{b}")).collect();
+        facts.push((
+            "关联账单",
+            format!(
+                "{}（<a href=\"/console/units/{}\">在房屋页查看账单</a>；处理期间不催缴）",
+                ids.join("、"),
+                v.unit_id
+            ),
+        ));
+    }
+    if let Some(r) = &v.resolution {
+        let at = v
+            .resolved_at
+            .map(|t| format!("（{}）", local(t, tz)))
+            .unwrap_or_default();
+        facts.push(("处理结果", format!("<span class=\"pre\">{}</span>{at}", esc(r))));
+    }
+    if let Some(until) = v.reopen_until {
+        facts.push(("业主可重新打开至", local(until, tz)));
+    }
+    if let Some(score) = v.rating {
+        let comment = v
+            .rating_comment
+            .as_deref()
+            .map(|c| format!(" · {}", esc(c)))
+            .unwrap_or_default();
+        facts.push(("评分", format!("<span id=\"rating\">{score} 分</span>{comment}")));
+    }
+    if v.reopen_count > 0 {
+        facts.push(("重新打开次数", v.reopen_count.to_string()));
+    }
+    if let Some(into) = v.merged_into {
+        facts.push((
+            "已合并到",
+            format!("<a id=\"merged-into\" href=\"/console/tickets/{into}\">工单 #{into}</a>"),
+        ));
+    }
+    let mut out = format!(
+        "{STYLE}<p><a href=\"/console/tickets?community_id={}\">返回工单列表</a></p><h1>工单 #{} · {}</h1>",
+        v.community_id,
+        v.id,
+        esc(&v.title)
+    );
+    if let Some(r) = refused {
+        out.push_str(&refusal_text(&r.error));
+    }
+    out.push_str("<table class=\"facts\" id=\"ticket-facts\">");
+    for (k, val) in &facts {
+        out.push_str(&format!("<tr><th>{k}</th><td>{val}</td></tr>"));
+    }
+    out.push_str("</table><h2>处理记录</h2><ol class=\"thread\" id=\"thread\">");
+    for m in v.messages.as_deref().unwrap_or_default() {
+        out.push_str(&message_item(v.id, m, tz));
+    }
+    out.push_str("</ol>");
+    let active = matches!(v.status, TicketStatus::Open | TicketStatus::WaitingOwner);
+    if active && s.ctx.role.may(Action::HandleTickets) {
+        out.push_str(&forms(state, s, &v, refused).await?);
+    }
+    Ok(out)
+}
+
+/// The forms of an open ticket, for those who work tickets.
+async fn forms(state: &AppState, s: &Signed, v: &TicketView, refused: Option<&Refusal>) -> Result<String, ApiError> {
+    let csrf = esc(&s.csrf);
+    let id = v.id;
+    let typed = |w: Which| {
+        refused
+            .filter(|r| r.which == w)
+            .map(|r| esc(&r.typed))
+            .unwrap_or_default()
+    };
+    let people: String = staff::assignees(state, &s.ctx, v.community_id)
+        .await?
+        .iter()
+        .map(|a| {
+            let sel = if v.assignee_id == Some(a.id) { " selected" } else { "" };
+            format!(
+                "<option value=\"{}\"{sel}>{}（{}）</option>",
+                a.id,
+                esc(&a.username),
+                role_name(&a.role)
+            )
+        })
+        .collect();
+    Ok(format!(
+        "<h2>回复</h2><form class=\"stack\" id=\"reply\" method=\"post\" action=\"/console/tickets/{id}/messages\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"reply-body\">内容<textarea id=\"reply-body\" name=\"body\" rows=\"4\" maxlength=\"2000\" required>{}</textarea></label>\
+         <label for=\"reply-internal\" class=\"check\"><input id=\"reply-internal\" type=\"checkbox\" name=\"internal\" value=\"1\"><span>内部备注（业主不可见）</span></label>\
+         <label for=\"reply-wait\" class=\"check\"><input id=\"reply-wait\" type=\"checkbox\" name=\"wait_for_owner\" value=\"1\"><span>等待业主回复（暂停计时）</span></label>\
+         <button type=\"submit\">发送</button></form>\
+         <h2>指派</h2><form class=\"inline\" id=\"assign\" method=\"post\" action=\"/console/tickets/{id}/assign\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"assign-staff\">处理人<select id=\"assign-staff\" name=\"staff_id\">{people}</select></label>\
+         <button type=\"submit\">指派</button></form>\
+         <h2>解决</h2><form class=\"stack\" id=\"resolve\" method=\"post\" action=\"/console/tickets/{id}/resolve\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"resolution\">处理结果（业主可见）<textarea id=\"resolution\" name=\"resolution\" rows=\"3\" maxlength=\"2000\" required>{}</textarea></label>\
+         <button type=\"submit\">标记为已解决</button></form>\
+         <h2>合并</h2><form class=\"inline\" id=\"merge\" method=\"post\" action=\"/console/tickets/{id}/merge\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"merge-into\">合并到工单编号（同一小区、处理中的工单）<input id=\"merge-into\" name=\"into_id\" type=\"number\" min=\"1\" required value=\"{}\"></label>\
+         <button type=\"submit\">合并</button></form>",
+        typed(Which::Reply),
+        typed(Which::Resolve),
+        typed(Which::Merge),
+    ))
+}
+
+/// What a thread form's post comes to: back to the thread; the thread again with why when the
+/// service refused the form (422, 409); the console's page for anything else (403, 404).
+async fn after(
+    state: &AppState,
+    s: &Signed,
+    id: i32,
+    done: Result<TicketView, ApiError>,
+    which: Which,
+    typed: &str,
+) -> HttpResponse {
+    let error = match done {
+        Ok(_) => return see_other(&format!("/console/tickets/{id}")),
+        Err(e @ (ApiError::Validation(_) | ApiError::Conflict(..))) => e,
+        Err(e) => return error_page(&e, Some(&s.viewer())),
+    };
+    let status = error.status_code();
+    let r = Refusal {
+        which,
+        error,
+        typed: typed.to_string(),
+    };
+    match thread_page(state, s, id, Some(&r)).await {
+        Ok(b) => html(status).body(page(&format!("工单 #{id}"), Some(&s.viewer()), &b)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    staff_id: String,
+}
+
+/// `POST /console/tickets/{id}/assign`.
+pub(super) async fn assign(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<AssignForm>,
+) -> HttpResponse {
+    let s = match require_form(&state, &req, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = Assign {
+        staff_id: whole(&form.staff_id),
+    };
+    let done = staff::assign(&state, &s.ctx, *id, body).await;
+    after(&state, &s, *id, done, Which::Assign, "").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    /// Checkboxes arrive only when ticked.
+    internal: Option<String>,
+    wait_for_owner: Option<String>,
+}
+
+/// `POST /console/tickets/{id}/messages`: a reply to the owner, or a staff-only note.
+pub(super) async fn message(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<ReplyForm>,
+) -> HttpResponse {
+    let s = match require_form(&state, &req, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = StaffMessage {
+        body: form.body.clone(),
+        internal: Some(form.internal.is_some()),
+        wait_for_owner: Some(form.wait_for_owner.is_some()),
+        upload_ids: None,
+    };
+    let done = staff::message(&state, &s.ctx, *id, body).await;
+    after(&state, &s, *id, done, Which::Reply, &form.body).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ResolveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    resolution: String,
+}
+
+/// `POST /console/tickets/{id}/resolve`.
+pub(super) async fn resolve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<ResolveForm>,
+) -> HttpResponse {
+    let s = match require_form(&state, &req, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = Resolve {
+        resolution: form.resolution.clone(),
+    };
+    let done = staff::resolve(&state, &s.ctx, *id, body).await;
+    after(&state, &s, *id, done, Which::Resolve, &form.resolution).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct MergeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    into_id: String,
+}
+
+/// `POST /console/tickets/{id}/merge`.
+pub(super) async fn merge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<MergeForm>,
+) -> HttpResponse {
+    let s = match require_form(&state, &req, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = Merge {
+        into_id: whole(&form.into_id),
+    };
+    let done = staff::merge(&state, &s.ctx, *id, body).await;
+    after(&state, &s, *id, done, Which::Merge, form.into_id.trim()).await
+}
+
+/// `GET /console/tickets/{id}/photos/{upload_id}`: a photo of a ticket the member may read.
+pub(super) async fn photo(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(i32, i32)>) -> HttpResponse {
+    let s = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (id, upload_id) = path.into_inner();
+    match staff::photo(&state, &s.ctx, id, upload_id).await {
+        Ok(p) => crate::routes::uploads::serve(p),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+/// One row of the SLA form as shown: the stored rule, or what was posted.
+struct SlaRow {
+    first: String,
+    resolution: String,
+    open: String,
+    close: String,
+    skip: bool,
+}
+
+impl SlaRow {
+    fn of(r: &SlaRule) -> SlaRow {
+        SlaRow {
+            first: r.first_response_minutes.to_string(),
+            resolution: r.resolution_minutes.to_string(),
+            open: r.business_hours.as_ref().map(|h| h.open.clone()).unwrap_or_default(),
+            close: r.business_hours.as_ref().map(|h| h.close.clone()).unwrap_or_default(),
+            skip: r.skip_closed_days,
+        }
+    }
+
+    fn posted(f: &Fields, key: &str) -> SlaRow {
+        let field = |k: &str| {
+            f.get(&format!("{key}_{k}"))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        SlaRow {
+            first: field("first_response_minutes"),
+            resolution: field("resolution_minutes"),
+            open: field("open"),
+            close: field("close"),
+            skip: f.contains_key(&format!("{key}_skip_closed_days")),
+        }
+    }
+
+    /// The rule the row asks for; the service judges every value.
+    fn rule(&self) -> SlaRule {
+        SlaRule {
+            first_response_minutes: whole(&self.first),
+            resolution_minutes: whole(&self.resolution),
+            business_hours: (!self.open.is_empty() || !self.close.is_empty()).then(|| BusinessHours {
+                open: self.open.clone(),
+                close: self.close.clone(),
+            }),
+            skip_closed_days: self.skip,
+        }
+    }
+}
+
+/// "1440 分钟（24 小时）", "90 分钟（1 小时 30 分钟）"; what was typed when it is not a number.
+fn minutes_text(raw: &str) -> String {
+    let Ok(m) = raw.trim().parse::<i64>() else {
+        return String::new();
+    };
+    let (h, rest) = (m / 60, m % 60);
+    match (h, rest) {
+        (0, _) => format!("{m} 分钟"),
+        (_, 0) => format!("{m} 分钟（{h} 小时）"),
+        _ => format!("{m} 分钟（{h} 小时 {rest} 分钟）"),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SlaQuery {
+    community_id: Option<i32>,
+    saved: Option<u8>,
+}
+
+/// `GET /console/tickets/sla`.
+pub(super) async fn sla(state: web::Data<AppState>, req: HttpRequest, q: web::Query<SlaQuery>) -> HttpResponse {
+    let s = match require_signed(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = async {
+        let names = community_names(&state, &s.ctx).await?;
+        let Some(community) = super::shown_community(q.community_id, &names) else {
+            return Ok("<h1>SLA 时限</h1><p>您还没有负责的小区。</p>".to_string());
+        };
+        let settings = clock::get_settings(&state, &s.ctx, community).await?;
+        let rows: Vec<SlaRow> = SLA_ROWS
+            .iter()
+            .map(|(key, _)| {
+                rule_of(&settings, key).map_or(
+                    SlaRow {
+                        first: String::new(),
+                        resolution: String::new(),
+                        open: String::new(),
+                        close: String::new(),
+                        skip: false,
+                    },
+                    SlaRow::of,
+                )
+            })
+            .collect();
+        Ok(sla_page(&s, &names, community, &rows, q.saved == Some(1), None))
+    }
+    .await;
+    s.respond("SLA 时限", body)
+}
+
+fn rule_of<'a>(s: &'a SlaSettings, key: &str) -> Option<&'a SlaRule> {
+    match key {
+        "complaint" => s.complaint.as_ref(),
+        "repair" => s.repair.as_ref(),
+        "emergency_repair" => s.emergency_repair.as_ref(),
+        "dispute" => s.dispute.as_ref(),
+        "suggestion" => s.suggestion.as_ref(),
+        "enquiry" => s.enquiry.as_ref(),
+        _ => None,
+    }
+}
+
+/// What the service said was wrong, each line naming the category and field (its keys are
+/// `complaint.first_response_minutes`, `repair.business_hours.open`, …).
+fn sla_errors(e: &ApiError) -> String {
+    let ApiError::Validation(fields) = e else {
+        return refusal_text(e);
+    };
+    let items: String = fields
+        .iter()
+        .map(|(k, m)| {
+            let key = k.split('.').next().unwrap_or_default();
+            let category = SLA_ROWS.iter().find(|(k, _)| *k == key).map_or(key, |(_, n)| n);
+            let what = match k.rsplit('.').next().unwrap_or_default() {
+                "first_response_minutes" => "首次响应",
+                "resolution_minutes" => "解决时限",
+                "open" => "开始时间",
+                "close" => "结束时间",
+                _ => "",
+            };
+            format!("<li>{} · {}：{}</li>", esc(category), what, esc(m))
+        })
+        .collect();
+    format!(
+        "<div class=\"error\" id=\"form-error\" role=\"alert\"><p>未保存：{}</p><ul>{items}</ul></div>",
+        esc(&e.message())
+    )
+}
+
+fn sla_page(
+    s: &Signed,
+    names: &[(i32, String)],
+    community: i32,
+    rows: &[SlaRow],
+    saved: bool,
+    error: Option<&ApiError>,
+) -> String {
+    // Those who may not change it read the settings in a disabled form.
+    let may = s.ctx.role.may(Action::ManageCommunities);
+    let mut out = format!(
+        "{STYLE}<p><a href=\"/console/tickets?community_id={community}\">返回工单列表</a></p><h1>SLA 时限</h1>\
+         <form class=\"inline\" method=\"get\" action=\"/console/tickets/sla\">\
+         <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{}</select></label><button type=\"submit\">切换</button></form>{}{}\
+         <p class=\"muted\">每类工单的首次响应和解决时限，按工作时间计（分钟）。填写计时时段后只在该时段内计时（结束早于开始表示跨午夜）；\
+         勾选节假日暂停后，小区的不发送日期不计时。修改只影响之后提交的工单。</p>\
+         <form id=\"sla\" method=\"post\" action=\"/console/tickets/sla\"><fieldset class=\"inline\"{}>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"community_id\" value=\"{community}\">\
+         <table id=\"sla-rules\"><tr><th>类别</th><th>首次响应（分钟）</th><th>解决时限（分钟）</th><th>计时开始（留空为全天）</th><th>计时结束</th><th>节假日暂停</th></tr>",
+        community_options(names, Some(community), None),
+        if saved {
+            "<p class=\"ok\" id=\"sla-saved\" role=\"status\">SLA 时限已保存。</p>"
+        } else {
+            ""
+        },
+        error.map(sla_errors).unwrap_or_default(),
+        if may { "" } else { " disabled" },
+        esc(&s.csrf),
+    );
+    for ((key, name), row) in SLA_ROWS.iter().zip(rows) {
+        out.push_str(&format!(
+            "<tr id=\"sla-{key}\"><th>{name}</th>\
+             <td><label for=\"{key}-first\"><input id=\"{key}-first\" name=\"{key}_first_response_minutes\" type=\"number\" min=\"1\" max=\"525600\" required value=\"{}\"><span class=\"muted\">{}</span></label></td>\
+             <td><label for=\"{key}-resolution\"><input id=\"{key}-resolution\" name=\"{key}_resolution_minutes\" type=\"number\" min=\"1\" max=\"525600\" required value=\"{}\"><span class=\"muted\">{}</span></label></td>\
+             <td><input id=\"{key}-open\" name=\"{key}_open\" type=\"time\" aria-label=\"{name}计时开始\" value=\"{}\"></td>\
+             <td><input id=\"{key}-close\" name=\"{key}_close\" type=\"time\" aria-label=\"{name}计时结束\" value=\"{}\"></td>\
+             <td><input id=\"{key}-skip\" name=\"{key}_skip_closed_days\" type=\"checkbox\" value=\"1\" aria-label=\"{name}节假日暂停\"{}></td></tr>",
+            esc(&row.first),
+            esc(&minutes_text(&row.first)),
+            esc(&row.resolution),
+            esc(&minutes_text(&row.resolution)),
+            esc(&row.open),
+            esc(&row.close),
+            if row.skip { " checked" } else { "" },
+        ));
+    }
+    out.push_str("</table><button type=\"submit\">保存 SLA 时限</button></fieldset></form>");
+    out
+}
+
+/// The SLA form's fields (checkboxes arrive only when ticked).
+type Fields = HashMap<String, String>;
+
+/// `POST /console/tickets/sla` (admins): saves all six rules.
+pub(super) async fn save_sla(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Fields>) -> HttpResponse {
+    let s = match require_form(&state, &req, form.get("csrf").map_or("", String::as_str)).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let community = form
+        .get("community_id")
+        .and_then(|c| c.trim().parse::<i32>().ok())
+        .unwrap_or(0);
+    let rows: Vec<SlaRow> = SLA_ROWS.iter().map(|(key, _)| SlaRow::posted(&form, key)).collect();
+    let rule = |i: usize| rows.get(i).map(SlaRow::rule);
+    let body = SlaSettings {
+        complaint: rule(0),
+        repair: rule(1),
+        emergency_repair: rule(2),
+        dispute: rule(3),
+        suggestion: rule(4),
+        enquiry: rule(5),
+    };
+    match clock::put_settings(&state, &s.ctx, community, body).await {
+        Ok(_) => see_other(&format!("/console/tickets/sla?community_id={community}&saved=1")),
+        Err(e @ ApiError::Validation(_)) => match community_names(&state, &s.ctx).await {
+            Ok(names) => html(StatusCode::UNPROCESSABLE_ENTITY).body(page(
+                "SLA 时限",
+                Some(&s.viewer()),
+                &sla_page(&s, &names, community, &rows, false, Some(&e)),
+            )),
+            Err(e) => error_page(&e, Some(&s.viewer())),
+        },
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_read_with_their_hours() {
+        assert_eq!(minutes_text("1440"), "1440 分钟（24 小时）");
+        assert_eq!(minutes_text("90"), "90 分钟（1 小时 30 分钟）");
+        assert_eq!(minutes_text("45"), "45 分钟");
+        assert_eq!(minutes_text("x"), "");
+    }
+
+    #[test]
+    fn an_sla_row_without_hours_runs_all_day_and_a_bad_number_reaches_the_service() {
+        let f: Fields = [
+            ("repair_first_response_minutes", " 60 "),
+            ("repair_resolution_minutes", "abc"),
+            ("repair_open", ""),
+            ("repair_close", ""),
+            ("repair_skip_closed_days", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let r = SlaRow::posted(&f, "repair").rule();
+        assert_eq!(r.first_response_minutes, 60);
+        assert_eq!(r.resolution_minutes, -1);
+        assert!(r.business_hours.is_none() && r.skip_closed_days);
+        let half: Fields = [("complaint_open", "09:00")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let r = SlaRow::posted(&half, "complaint").rule();
+        assert_eq!(
+            r.business_hours,
+            Some(BusinessHours {
+                open: "09:00".into(),
+                close: String::new()
+            }),
+            "half a time range goes to the service, which names the missing end"
+        );
+    }
+}
