@@ -580,3 +580,62 @@ async fn the_sla_form_saves_all_six_rules_for_admins_and_refuses_everyone_else()
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_service_report_page_shows_figures_charts_and_money_only_to_those_who_read_it() {
+    let e = estate_without_channels().await;
+    let app = &e.app;
+    let (unit, owner) = household(&e, "R-1", "13900000061").await;
+    e.bill_due(unit, 5).await;
+    let t = open(
+        app,
+        &owner,
+        json!({"category": "complaint", "title": "门口积水", "body": "下雨积水", "unit_id": unit}),
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/v1/staff/tickets/{}/messages", id_of(&t)),
+            Some(&e.admin),
+            &json!({"body": "已安排清理"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let admin = sign_in(app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let path = format!(
+        "/console/reports/service?community_id={}&from=2026-10-01&to=2026-10-20",
+        e.community
+    );
+    let (status, html) = page(app, &path, &admin).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<div class=\"big\" id=\"tickets\">1</div>"), "{html}");
+    // Answered at once (0 minutes), unresolved, nothing breached or rated yet.
+    assert!(
+        html.contains("<td>投诉</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">0分</td>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 3);
+    // The unit with the open complaint owes its bill: 0 % collected, 1 unit.
+    assert!(html.contains("id=\"collection-split\""));
+    assert!(html.contains("（1户）"));
+    // Customer service reads the same figures without money.
+    app.staff_member(&e.admin, "kefu1", "service", &[e.community]).await;
+    let kefu = sign_in(app, "kefu1", "long-enough-pw").await;
+    let (status, html) = page(app, &path, &kefu).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"by-category\"") && !html.contains("collection-split"),
+        "{html}"
+    );
+    // A bad date is the console's 422 page; another community's staff get 404.
+    let (status, _) = page(
+        app,
+        &format!("/console/reports/service?community_id={}&from=2026-02-30", e.community),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, 422);
+    let other = outsider(app, &e.admin, "kefu9", "service").await;
+    let (status, _) = page(app, &path, &other).await;
+    assert_eq!(status, 404);
+}

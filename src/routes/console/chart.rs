@@ -74,9 +74,68 @@ pub fn rate_line(title: &str, points: &[(String, Option<i64>)]) -> String {
     svg
 }
 
+/// Horizontal bars of whole values (counts, minutes, basis points), each labelled with its own text;
+/// the longest bar spans the plot.
+pub fn bars(title: &str, rows: &[(String, i64, String)]) -> String {
+    const W: i64 = 7200;
+    const ROW: i64 = 340;
+    const LEFT: i64 = 1400;
+    const RIGHT: i64 = 1400;
+    let h = ROW * i64::try_from(rows.len()).unwrap_or(0) + 200;
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{t}</title>",
+        W / 10,
+        h / 10,
+        t = esc(title)
+    );
+    for (i, (label, value, text)) in rows.iter().enumerate() {
+        let top = 100 + ROW * i64::try_from(i).unwrap_or(0);
+        let len = (W - LEFT - RIGHT) * (*value).clamp(0, max) / max;
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text>\
+             <rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#0f766e\"><title>{}：{}</title></rect>\
+             <text x=\"{}\" y=\"{}\" class=\"axis\">{}</text>",
+            px(LEFT - 80),
+            px(top + 220),
+            esc(label),
+            px(LEFT),
+            px(top + 40),
+            px(len),
+            px(ROW - 80),
+            esc(label),
+            esc(text),
+            px(LEFT + len + 80),
+            px(top + 220),
+            esc(text)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bars_scale_to_the_longest_and_say_their_values() {
+        let svg = bars(
+            "工单<数>",
+            &[
+                ("投诉".into(), 4, "4件".into()),
+                ("报修".into(), 2, "2件".into()),
+                ("建议".into(), 0, "0件".into()),
+            ],
+        );
+        assert!(svg.contains("工单&lt;数&gt;"));
+        // The plot is 720 − 140 − 140 = 440 px wide: 4 fills it, 2 half of it, 0 nothing.
+        assert!(
+            svg.contains("width=\"440.0\"") && svg.contains("width=\"220.0\"") && svg.contains("width=\"0.0\""),
+            "{svg}"
+        );
+        assert!(svg.contains("<title>报修：2件</title>"));
+    }
 
     #[test]
     fn points_are_placed_by_rate_and_gaps_stay_gaps() {

@@ -47,7 +47,7 @@ fn report_query(state: &AppState, q: &DashQuery) -> Result<CollectionQuery, ApiE
     })
 }
 
-fn percent(rate: &Option<String>) -> String {
+pub(super) fn percent(rate: &Option<String>) -> String {
     rate.as_deref()
         .and_then(|r| Decimal::from_str(r).ok())
         .map_or("—".to_string(), |d| format!("{:.2}%", d * Decimal::ONE_HUNDRED))

@@ -15,6 +15,7 @@ mod inbox;
 mod jobs;
 mod page;
 mod people;
+mod service_report;
 mod setup;
 mod tasks;
 mod tickets;
@@ -100,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/setup/audit-log", web::get().to(people::audit_log))
                 .route("/setup/pii-log", web::get().to(people::pii_log))
                 // 工单 (tickets.rs): the queue, the SLA budgets (before `{id}`), a thread and its forms.
+                .route("/reports/service", web::get().to(service_report::show))
                 .route("/tickets", web::get().to(tickets::queue))
                 .route("/tickets/sla", web::get().to(tickets::sla))
                 .route("/tickets/sla", web::post().to(tickets::save_sla))

@@ -213,7 +213,7 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
          <label for=\"f-breached\">超时<select id=\"f-breached\" name=\"breached\">{breached_opts}</select></label>\
          <button type=\"submit\">筛选</button></form>\
          <p class=\"muted\">按下一时限排序：未首次响应的按首次响应时限，已响应的按解决时限；等待业主回复的暂停计时，排在最后。\
-         时间为小区当地时间。<a href=\"/console/tickets/sla?community_id={community}\">SLA 时限设置</a></p>",
+         时间为小区当地时间。<a href=\"/console/tickets/sla?community_id={community}\">SLA 时限设置</a> · <a href=\"/console/reports/service?community_id={community}\">服务报表</a></p>",
         community_options(&names, Some(community), None),
     );
     if list.items.is_empty() {
