@@ -18,6 +18,7 @@ mod people;
 mod service_report;
 mod setup;
 mod tasks;
+mod ticket_sla;
 mod tickets;
 mod unit_setup;
 mod units;
@@ -103,8 +104,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // 工单 (tickets.rs): the queue, the SLA budgets (before `{id}`), a thread and its forms.
                 .route("/reports/service", web::get().to(service_report::show))
                 .route("/tickets", web::get().to(tickets::queue))
-                .route("/tickets/sla", web::get().to(tickets::sla))
-                .route("/tickets/sla", web::post().to(tickets::save_sla))
+                .route("/tickets/sla", web::get().to(ticket_sla::sla))
+                .route("/tickets/sla", web::post().to(ticket_sla::save_sla))
                 .route("/tickets/{id}", web::get().to(tickets::thread))
                 .route("/tickets/{id}/assign", web::post().to(tickets::assign))
                 .route("/tickets/{id}/messages", web::post().to(tickets::message))
