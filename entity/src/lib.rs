@@ -37,6 +37,7 @@ pub mod staff_user;
 pub mod states;
 pub mod subscribe_grant;
 pub mod ticket;
+pub mod ticket_adjustment;
 pub mod ticket_bill;
 pub mod ticket_message;
 pub mod ticket_sla;

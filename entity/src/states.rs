@@ -127,3 +127,27 @@ stored_strings! {
         Merged = "merged",
     }
 }
+
+stored_strings! {
+    /// `ticket_adjustments.kind`: the bill correction a dispute's resolution asks finance for.
+    AdjustmentKind {
+        /// Waive a fixed amount of the bill's outstanding late fee.
+        WaiveLateFee = "waive_late_fee",
+        /// Set the bill's principal to a new amount.
+        Adjust = "adjust",
+        /// Withdraw a bill nothing has been paid on.
+        Cancel = "cancel",
+    }
+}
+
+stored_strings! {
+    /// `ticket_adjustments.status`.
+    AdjustmentStatus {
+        /// Waiting for finance; the ticket cannot be resolved meanwhile.
+        Pending = "pending",
+        /// Finance approved it and the ledger applied it.
+        Approved = "approved",
+        /// Finance refused it; nothing changed on the bill.
+        Rejected = "rejected",
+    }
+}

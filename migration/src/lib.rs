@@ -19,6 +19,7 @@ mod m20261130_000012_uploads;
 mod m20261130_000013_inbox;
 mod m20261130_000014_jobs;
 mod m20261201_000015_tickets;
+mod m20261201_000016_ticket_adjustments;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_inbox::Migration),
             Box::new(m20261130_000014_jobs::Migration),
             Box::new(m20261201_000015_tickets::Migration),
+            Box::new(m20261201_000016_ticket_adjustments::Migration),
         ]
     }
 }

@@ -62,6 +62,14 @@ mod tests {
             spellings::<ReminderStatus>(),
             ["pending", "sending", "sent", "task", "skipped", "suppressed", "failed"]
         );
+        assert_eq!(
+            spellings::<entity::states::AdjustmentKind>(),
+            ["waive_late_fee", "adjust", "cancel"]
+        );
+        assert_eq!(
+            spellings::<entity::states::AdjustmentStatus>(),
+            ["pending", "approved", "rejected"]
+        );
         assert_eq!(parse::<BillStatus>("waived"), None);
         assert_eq!(
             serde_json::to_string(&PaymentStatus::PartiallyRefunded).unwrap(),

@@ -1,8 +1,9 @@
 //! Ticket rules (issue #14): categories and states, default SLA budgets, the reopen window, what a
 //! rating may be, and when a clock is near its breach. Pure; `domain::sla` measures the clocks.
+use crate::domain::money::Fen;
 use crate::domain::sla::Pause;
 use chrono::{DateTime, Duration, Utc};
-pub use entity::states::{TicketCategory, TicketStatus};
+pub use entity::states::{AdjustmentKind, AdjustmentStatus, TicketCategory, TicketStatus};
 use serde::{Deserialize, Serialize};
 
 /// Owners may reopen a resolved ticket for this long after its resolution.
@@ -216,6 +217,25 @@ impl ServiceFigures {
     }
 }
 
+/// What a requested bill correction does, in the words the thread, the inbox and the console use.
+/// `amount` is the late fee to waive or the new principal; `before` the principal when asked.
+pub fn describe_adjustment(kind: AdjustmentKind, amount: Option<i64>, before: i64) -> String {
+    let yuan = |f: i64| format!("¥{}", Fen(f).to_yuan_string());
+    match kind {
+        AdjustmentKind::WaiveLateFee => format!("减免滞纳金{}", yuan(amount.unwrap_or_default())),
+        AdjustmentKind::Adjust => format!("本金由{}调整为{}", yuan(before), yuan(amount.unwrap_or_default())),
+        AdjustmentKind::Cancel => format!("撤销账单（本金{}）", yuan(before)),
+    }
+}
+
+pub fn adjustment_status_label(s: AdjustmentStatus) -> &'static str {
+    match s {
+        AdjustmentStatus::Pending => "待财务审批",
+        AdjustmentStatus::Approved => "已批准并入账",
+        AdjustmentStatus::Rejected => "已驳回",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +330,21 @@ mod tests {
         assert_eq!(pauses_of(&pauses_json(&ps)), ps);
         assert!(paused(&ps));
         assert!(pauses_of("not json").is_empty());
+    }
+
+    #[test]
+    fn adjustments_are_described_with_their_amounts_in_yuan() {
+        assert_eq!(
+            describe_adjustment(AdjustmentKind::WaiveLateFee, Some(1234), 50000),
+            "减免滞纳金¥12.34"
+        );
+        assert_eq!(
+            describe_adjustment(AdjustmentKind::Adjust, Some(40000), 50000),
+            "本金由¥500.00调整为¥400.00"
+        );
+        assert_eq!(
+            describe_adjustment(AdjustmentKind::Cancel, None, 50000),
+            "撤销账单（本金¥500.00）"
+        );
     }
 }

@@ -166,6 +166,23 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(post, "/api/v1/staff/tickets/{id}/resolve", tickets::resolve),
         route!(post, "/api/v1/staff/tickets/{id}/merge", tickets::merge),
         route!(
+            post,
+            "/api/v1/staff/tickets/{id}/adjustments",
+            tickets::request_adjustment
+        ),
+        route!(get, "/api/v1/staff/adjustments", tickets::adjustment_queue),
+        route!(get, "/api/v1/staff/adjustments/{id}", tickets::adjustment),
+        route!(
+            post,
+            "/api/v1/staff/adjustments/{id}/approve",
+            tickets::approve_adjustment
+        ),
+        route!(
+            post,
+            "/api/v1/staff/adjustments/{id}/reject",
+            tickets::reject_adjustment
+        ),
+        route!(
             get,
             "/api/v1/staff/tickets/{id}/photos/{upload_id}",
             tickets::staff_photo
@@ -315,7 +332,8 @@ impl utoipa::Modify for StandardErrors {
         inbox::list, inbox::read, inbox::read_all,
         tickets::open, tickets::mine, tickets::my_ticket, tickets::owner_message, tickets::rate, tickets::reopen, tickets::handoff,
         tickets::my_photo, tickets::queue, tickets::get, tickets::assign, tickets::staff_message, tickets::resolve,
-        tickets::merge, tickets::staff_photo, tickets::get_sla, tickets::put_sla,
+        tickets::merge, tickets::staff_photo, tickets::get_sla, tickets::put_sla, tickets::request_adjustment,
+        tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]

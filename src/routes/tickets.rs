@@ -3,6 +3,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, OwnerAuth, Query, StaffAuth};
 use crate::routes::uploads::serve;
 use crate::services::setup::Page;
+use crate::services::tickets::adjustments::{self, AdjustmentQuery, AdjustmentView, Approval, NewAdjustment, Refusal};
 use crate::services::tickets::clock::{self, SlaSettings};
 use crate::services::tickets::owner::{self, MyTicketsQuery, NewTicket, OwnerMessage, Rating, Reopen};
 use crate::services::tickets::staff::{self, Assign, Merge, Resolve, StaffMessage, StaffTicketQuery};
@@ -150,6 +151,65 @@ pub async fn merge(
     body: Json<Merge>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(staff::merge(&state, &ctx, id.into_inner(), body.0).await?))
+}
+
+/// Asks finance to correct one of a dispute's bills (waive late fee, new principal, or withdraw it);
+/// the ticket cannot be resolved until finance decides.
+#[utoipa::path(post, path = "/api/v1/staff/tickets/{id}/adjustments", tag = "staff-tickets", params(("id" = i32, Path)), request_body = NewAdjustment,
+    responses((status = 201, body = TicketView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn request_adjustment(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<NewAdjustment>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(adjustments::request(&state, &ctx, id.into_inner(), body.0).await?))
+}
+
+/// Finance's queue of requested bill corrections (pending first by default).
+#[utoipa::path(get, path = "/api/v1/staff/adjustments", tag = "staff-tickets", params(AdjustmentQuery),
+    responses((status = 200, body = Page<AdjustmentView>)), security(("bearer" = [])))]
+pub async fn adjustment_queue(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: Query<AdjustmentQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(adjustments::queue(&state, &ctx, q.into_inner()).await?))
+}
+
+/// One requested bill correction.
+#[utoipa::path(get, path = "/api/v1/staff/adjustments/{id}", tag = "staff-tickets", params(("id" = i32, Path)),
+    responses((status = 200, body = AdjustmentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn adjustment(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(adjustments::get(&state, &ctx, id.into_inner()).await?))
+}
+
+/// Finance approves: the ledger applies the correction with the ticket as its reason.
+#[utoipa::path(post, path = "/api/v1/staff/adjustments/{id}/approve", tag = "staff-tickets", params(("id" = i32, Path)), request_body = Approval,
+    responses((status = 200, body = AdjustmentView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn approve_adjustment(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<Approval>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(adjustments::approve(&state, &ctx, id.into_inner(), body.0).await?))
+}
+
+/// Finance refuses, saying why; nothing changes on the bill.
+#[utoipa::path(post, path = "/api/v1/staff/adjustments/{id}/reject", tag = "staff-tickets", params(("id" = i32, Path)), request_body = Refusal,
+    responses((status = 200, body = AdjustmentView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn reject_adjustment(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<Refusal>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(adjustments::reject(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// A photo of a ticket the member may read.

@@ -32,6 +32,7 @@ mod service_report;
 mod sessions;
 mod setup;
 mod staff_users;
+mod ticket_adjustments;
 mod ticket_answers;
 mod tickets;
 mod truthful;

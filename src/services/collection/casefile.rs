@@ -297,6 +297,7 @@ pub fn label(code: &str) -> &str {
         "ticket_reopened" => "业主重新打开工单",
         "ticket_rated" => "业主评价",
         "ticket_merged" => "工单合并",
+        "ticket_adjusted" => "争议账单经财务审批调整",
         "ticket_notice" => "工单进度通知",
         "app" => "小程序",
         other => other,
@@ -336,6 +337,8 @@ fn field_label(key: &str) -> &str {
         "comment" => "评价",
         "into" => "合并至工单",
         "answer" => "答复",
+        "adjustment" => "调整内容",
+        "entry_id" => "账务流水号",
         "topic" => "问题类型",
         other => other,
     }

@@ -24,6 +24,8 @@ pub enum Stage {
     Reopened,
     Rated,
     Merged,
+    /// Finance approved a bill correction the dispute asked for; the ledger applied it.
+    Adjusted,
     /// The owner was told of a reply or resolution (what the channel carried).
     Notice,
 }
@@ -39,6 +41,7 @@ impl Stage {
             Stage::Reopened => "ticket_reopened",
             Stage::Rated => "ticket_rated",
             Stage::Merged => "ticket_merged",
+            Stage::Adjusted => "ticket_adjusted",
             Stage::Notice => "ticket_notice",
         }
     }

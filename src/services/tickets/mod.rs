@@ -6,10 +6,12 @@
 //! - `staff`: the queue, assigning, replies and internal notes, merging, resolving.
 //! - `clock`: SLA settings, the deadlines they give, and the scheduler's near-breach/breach tick.
 //! - `answers`: enquiries answered at once from the owner's own figures, until they ask for staff.
+//! - `adjustments`: bill corrections a dispute asks for, decided by finance, applied by the ledger.
 //! - `events`: what each event leaves behind: evidence on the unit, a message to the owner.
 //!
 //! A dispute's bills leave collection through the `dispute` clause of `domain::suppression`, which
 //! reads `ticket_bills`; nothing here calls the reminder pass or the task queue.
+pub mod adjustments;
 pub mod answers;
 pub mod clock;
 pub mod events;
@@ -118,6 +120,9 @@ pub struct TicketView {
     pub bill_ids: Vec<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageView>>,
+    /// A dispute's requested bill corrections and finance's decisions (staff, single-ticket answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjustments: Option<Vec<adjustments::AdjustmentView>>,
 }
 
 /// Who reads a view: what it may show and where photos are fetched.
@@ -242,6 +247,7 @@ pub(crate) fn view(t: &ticket::Model, bills: Vec<i32>, reader: Reader) -> Ticket
         merged_into: t.merged_into,
         bill_ids: bills,
         messages: None,
+        adjustments: None,
     }
 }
 

@@ -80,7 +80,7 @@ async fn visible(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<(ticket
 }
 
 /// A ticket the member may act on: 404 if they may not read it, 403 if they may only read it.
-async fn workable(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<ticket::Model> {
+pub(super) async fn workable(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<ticket::Model> {
     let (t, a) = visible(state, ctx, id).await?;
     if a != Access::Handle {
         return Err(ApiError::Forbidden);
@@ -228,6 +228,9 @@ async fn detail(state: &AppState, t: &ticket::Model) -> ApiResult<TicketView> {
     let names = crate::services::access::staff::actor_names(state, &refs).await?;
     v.assignee_name = t.assignee_id.and_then(|a| names.get(&format!("staff:{a}")).cloned());
     v.messages = Some(thread(&state.db, t, Reader::Staff, &names).await?);
+    if t.category == TicketCategory::Dispute {
+        v.adjustments = Some(super::adjustments::of_ticket(state, t.id).await?);
+    }
     Ok(v)
 }
 
@@ -428,6 +431,9 @@ pub async fn resolve(state: &AppState, ctx: &StaffCtx, id: i32, body: Resolve) -
             "工单状态已变化，请刷新后再试".into(),
         ));
     }
+    // A correction still waiting for finance cannot be announced as done (the update above holds
+    // the ticket's row, so a request cannot slip in between).
+    super::adjustments::none_pending(&txn, t.id).await?;
     // The thread keeps every resolution, even one a reopen later sets aside.
     let m = add_message(
         &txn,
@@ -484,6 +490,7 @@ pub async fn merge(state: &AppState, ctx: &StaffCtx, id: i32, body: Merge) -> Ap
             "工单状态已变化，请刷新后再试".into(),
         ));
     }
+    super::adjustments::none_pending(&txn, t.id).await?;
     let bills: Vec<i32> = super::bills_of(&txn, &[t.id]).await?.remove(&t.id).unwrap_or_default();
     if !bills.is_empty() {
         ticket_bill::Entity::insert_many(bills.iter().map(|b| ticket_bill::ActiveModel {
