@@ -7,6 +7,7 @@ pub mod late_fee;
 pub mod money;
 pub mod period;
 pub mod phone;
+pub mod points;
 pub mod reminders;
 pub mod reports;
 pub mod role;
