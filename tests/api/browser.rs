@@ -2,6 +2,7 @@
 //! in, reads the dashboard and its chart, records a counter payment and opens its receipt, adds and
 //! ends a hold, records a notice delivered in person with its photo, prints the case file to PDF,
 //! and signs out; works a ticket from the queue (a reply asking the owner, then its resolution);
+//! a dispute's late-fee waiver asked by service staff and approved by finance before resolving;
 //! screenshots of each page at desktop and
 //! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
 //! a missing browser into a failure instead of a skip.
@@ -91,6 +92,13 @@ async fn shoot(c: &Client, name: &str) {
 }
 
 async fn sign_in(c: &Client, app: &TestApp) {
+    sign_in_as(c, app, ADMIN_USER, ADMIN_PASSWORD).await;
+    c.wait().for_element(Locator::Id("collection-rate")).await.unwrap();
+}
+
+/// Signs `user` in through the form; waits for the signed-in header (a role without the
+/// dashboard's figures lands on its refusal page, which has the header too).
+async fn sign_in_as(c: &Client, app: &TestApp, user: &str, password: &str) {
     c.goto(&app.url("/console/")).await.unwrap();
     assert_eq!(
         c.current_url().await.unwrap().path(),
@@ -100,13 +108,13 @@ async fn sign_in(c: &Client, app: &TestApp) {
     c.find(Locator::Id("username"))
         .await
         .unwrap()
-        .send_keys(ADMIN_USER)
+        .send_keys(user)
         .await
         .unwrap();
     c.find(Locator::Id("password"))
         .await
         .unwrap()
-        .send_keys(ADMIN_PASSWORD)
+        .send_keys(password)
         .await
         .unwrap();
     c.find(Locator::Css("button[type=submit]"))
@@ -115,7 +123,18 @@ async fn sign_in(c: &Client, app: &TestApp) {
         .click()
         .await
         .unwrap();
-    c.wait().for_element(Locator::Id("collection-rate")).await.unwrap();
+    c.wait().for_element(Locator::Id("inbox-link")).await.unwrap();
+}
+
+/// Signs out from the header; waits for the sign-in form.
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("username")).await.unwrap();
 }
 
 #[tokio::test]
@@ -512,5 +531,143 @@ async fn staff_work_a_ticket_from_the_queue_to_its_resolution_in_chromium() {
     assert_eq!(mine["status"], "resolved");
     assert_eq!(mine["resolution"], "已更换电梯导靴，异响消除");
     assert!(!mine.to_string().contains("安抚"), "the owner never reads the note");
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn service_asks_finance_to_waive_a_late_fee_and_resolves_once_it_is_approved_in_chromium() {
+    if !browser_present() {
+        return;
+    }
+    let e = crate::reminders::estate_without_channels().await;
+    let (unit, owner) = crate::tickets::household(&e, "B-2", "13900000052").await;
+    let b = e.bill_due(unit, 60).await;
+    let t = crate::tickets::open(
+        &e.app,
+        &owner,
+        json!({"category": "dispute", "title": "滞纳金不合理", "body": "停水期间不应计滞纳金", "unit_id": unit, "bill_ids": [b]}),
+    )
+    .await;
+    let id = t["id"].as_i64().unwrap();
+    let bill_path = format!("/api/v1/staff/bills/{b}");
+    let before: serde_json::Value = e.app.get_json(&bill_path, Some(&e.admin)).await;
+    let late_fee = before["late_fee"].as_str().unwrap().to_string();
+    assert_ne!(late_fee, "0.00", "{before}");
+    e.app.staff_member(&e.admin, "kefu", "service", &[e.community]).await;
+    e.app.staff_member(&e.admin, "caiwu", "finance", &[e.community]).await;
+
+    let d = driver().await;
+    let c = browser(&d, 1280, 900).await;
+    // Service staff ask from the thread: the bill and the kind as offered, the whole late fee.
+    sign_in_as(&c, &e.app, "kefu", "long-enough-pw").await;
+    assert!(
+        c.find(Locator::LinkText("调整审批")).await.is_err(),
+        "service staff decide no corrections"
+    );
+    c.goto(&e.app.url(&format!("/console/tickets/{id}"))).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("adjust-reason"))
+        .await
+        .unwrap()
+        .send_keys("小区停水三天，滞纳金全部减免")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#adjust button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let asked = c
+        .wait()
+        .for_element(Locator::Css("#adjustments tr[data-adjustment-id]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        asked.contains(&format!("减免滞纳金¥{late_fee}")) && asked.contains("待财务审批"),
+        "{asked}"
+    );
+    shoot(&c, "console-ticket-adjustment-1280").await;
+    sign_out(&c).await;
+
+    // Finance opens 调整审批 from the header and approves with a note.
+    sign_in_as(&c, &e.app, "caiwu", "long-enough-pw").await;
+    c.find(Locator::LinkText("调整审批"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row = c
+        .wait()
+        .for_element(Locator::Css("#adjustment-queue tr[data-adjustment-id]"))
+        .await
+        .unwrap();
+    let text = row.text().await.unwrap();
+    assert!(
+        text.contains("小区停水三天") && text.contains(&format!("滞纳金 ¥{late_fee}")),
+        "{text}"
+    );
+    shoot(&c, "console-adjustments-1280").await;
+    c.find(Locator::Css("#adjustment-queue form.approve input[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("停水属实，同意")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#adjustment-queue form.approve button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("no-adjustments")).await.unwrap();
+    let after: serde_json::Value = e.app.get_json(&bill_path, Some(&e.admin)).await;
+    assert_eq!(after["late_fee_waived"], late_fee.as_str(), "{after}");
+    // The thread shows the approval and what the owner was told.
+    c.goto(&e.app.url(&format!("/console/tickets/{id}"))).await.unwrap();
+    let decided = c
+        .wait()
+        .for_element(Locator::Css("#adjustments tr[data-adjustment-id]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        decided.contains("已批准并入账") && decided.contains("停水属实，同意"),
+        "{decided}"
+    );
+    let thread = c.find(Locator::Id("thread")).await.unwrap().text().await.unwrap();
+    assert!(thread.contains("经财务审核"), "{thread}");
+    sign_out(&c).await;
+
+    // Now service staff resolve it.
+    sign_in_as(&c, &e.app, "kefu", "long-enough-pw").await;
+    c.goto(&e.app.url(&format!("/console/tickets/{id}"))).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("resolution"))
+        .await
+        .unwrap()
+        .send_keys("停水期间的滞纳金已全部减免")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#resolve button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_shown(&c, "<span id=\"ticket-status\">已解决</span>").await;
+    assert!(
+        c.find(Locator::Id("adjust")).await.is_err(),
+        "no request on a resolved ticket"
+    );
+    let mine: serde_json::Value = e.app.get_json(&format!("/api/v1/me/tickets/{id}"), Some(&owner)).await;
+    assert_eq!(mine["status"], "resolved");
+    assert!(mine["messages"].to_string().contains("经财务审核"), "{mine}");
     c.close().await.unwrap();
 }

@@ -138,12 +138,29 @@ async fn the_queue_lists_open_tickets_soonest_deadline_first_and_filters_them() 
         ("breached=true", vec![emergency]),
         ("breached=false", vec![complaint, repair, waiting]),
         (&format!("assignee_id={kefu_id}") as &str, vec![complaint]),
+        ("assignee_id=none", vec![emergency, repair, waiting]),
+        ("emergency=true", vec![emergency]),
         ("status=resolved", vec![]),
     ] {
         let (status, html) = page(app, &format!("{base}&{filter}"), &session).await;
         assert_eq!(status, 200, "{filter}");
         assert_eq!(listed(&html), expected, "{filter}");
     }
+    // The API filters the same way: nobody's tickets, and everything but emergencies.
+    let api: Value = app
+        .get_json(
+            &format!(
+                "/api/v1/staff/tickets?community_id={}&unassigned=true&emergency=false",
+                e.community
+            ),
+            Some(&admin),
+        )
+        .await;
+    let ids: Vec<i64> = api["items"].as_array().unwrap().iter().map(id_of).collect();
+    assert_eq!(ids, [repair, waiting], "{api}");
+    assert_eq!(api["items"][0]["unit_code"], "Q-1");
+    // Units are named as people name them, not by row number.
+    assert!(row(&html, complaint).contains(">Q-1</a>"), "{}", row(&html, complaint));
     // The filters are kept in the form and the pager.
     let (_, html) = page(app, &format!("{base}&category=repair&breached=true"), &session).await;
     assert!(

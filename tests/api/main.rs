@@ -5,6 +5,7 @@ mod bills;
 mod browser;
 mod config;
 mod console;
+mod console_adjustments;
 mod console_bills;
 mod console_catalog;
 mod console_counter;

@@ -3,6 +3,7 @@
 //! `server.public_url` is https) scoped to `/console`, so the JSON API never accepts a cookie; every
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
 //! session).
+mod adjustments;
 mod bills;
 mod catalog;
 mod chart;
@@ -112,6 +113,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/tickets/{id}/resolve", web::post().to(tickets::resolve))
                 .route("/tickets/{id}/merge", web::post().to(tickets::merge))
                 .route("/tickets/{id}/photos/{upload_id}", web::get().to(tickets::photo))
+                // 账单调整 (adjustments.rs): a dispute's request from its thread, finance's queue and decisions.
+                .route("/tickets/{id}/adjustments", web::post().to(adjustments::request))
+                .route("/adjustments", web::get().to(adjustments::queue))
+                .route("/adjustments/{id}/approve", web::post().to(adjustments::approve))
+                .route("/adjustments/{id}/reject", web::post().to(adjustments::reject))
                 .default_service(web::to(not_found)),
         );
 }

@@ -1,4 +1,5 @@
 //! The console's page frame, its error pages and the headers every console answer carries.
+use crate::domain::role::{Action, Role};
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use actix_web::http::StatusCode;
@@ -37,11 +38,17 @@ pub struct Viewer<'a> {
 pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
-            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/bills\">账单</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> <a href=\"/console/tickets\">工单</a> \
+            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/bills\">账单</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> <a href=\"/console/tickets\">工单</a> {}\
              <a href=\"/console/jobs\">任务</a> <a href=\"/console/setup\">设置</a> \
              <a id=\"inbox-link\" href=\"/console/inbox\">收件箱{}</a></nav>\
              <form method=\"post\" action=\"/console/logout\"><span>{} · {}</span> \
              <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button class=\"link\" type=\"submit\">退出</button></form></header>",
+            // Only those who decide bill corrections are pointed at the queue of them.
+            if Role::parse(v.role).is_some_and(|r| r.may(Action::ManageBilling)) {
+                "<a href=\"/console/adjustments\">调整审批</a> "
+            } else {
+                ""
+            },
             if v.unread > 0 {
                 format!("<span class=\"badge\" aria-label=\"{0}条未读\">{0}</span>", v.unread)
             } else {

@@ -2,7 +2,8 @@
 //! service orders it) with its filters, a ticket's thread (staff-only notes marked as such, photos)
 //! with the forms that assign, answer, resolve and merge it (the SLA budgets' form is `ticket_sla`). All
 //! through `services::tickets`, which checks roles, scopes and every field; the forms are hidden
-//! from those who may not use them, and the services refuse them anyway.
+//! from those who may not use them, and the services refuse them anyway. A dispute's bill
+//! corrections (its section and form on the thread) live in `adjustments`.
 use super::page::{error_page, html, page};
 use super::{community_names, community_options, pager, require_form, require_signed, see_other, Signed};
 use crate::domain::role::{Action, Role};
@@ -46,7 +47,7 @@ const STATUSES: [TicketStatus; 5] = [
 ];
 
 /// A moment in the community's local time.
-fn local(t: DateTime<Utc>, tz: Tz) -> String {
+pub(super) fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
@@ -109,8 +110,11 @@ pub(super) struct QueueQuery {
     community_id: Option<i32>,
     status: Option<String>,
     category: Option<String>,
+    /// A member's id, or `none` for tickets nobody is assigned to.
     assignee_id: Option<String>,
     breached: Option<String>,
+    /// `true`: emergency repairs only.
+    emergency: Option<String>,
     page: Option<u64>,
 }
 
@@ -129,12 +133,19 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
         return Ok("<h1>工单</h1><p>您还没有负责的小区。</p>".to_string());
     };
     let (status, category) = (given(&q.status), given(&q.category));
-    let assignee = match given(&q.assignee_id) {
-        None => None,
+    let assignee_choice = given(&q.assignee_id);
+    let unassigned = assignee_choice.as_deref() == Some("none");
+    let assignee = match assignee_choice.as_deref() {
+        None | Some("none") => None,
         Some(a) => Some(
             a.parse::<i32>()
                 .map_err(|_| ApiError::field("assignee_id", "处理人无效"))?,
         ),
+    };
+    let emergency = match given(&q.emergency).as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some(_) => return Err(ApiError::field("emergency", "紧急筛选无效")),
     };
     let breached = match given(&q.breached).as_deref() {
         None => None,
@@ -150,6 +161,8 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
             status: status.clone(),
             category: category.clone(),
             assignee_id: assignee,
+            unassigned: unassigned.then_some(true),
+            emergency,
             breached,
             unit_id: None,
             page: q.page,
@@ -182,7 +195,8 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
             .map(|a| option(&a.id.to_string(), &a.username, assignee == Some(a.id)))
             .collect();
         format!(
-            "<label for=\"f-assignee\">处理人<select id=\"f-assignee\" name=\"assignee_id\"><option value=\"\">全部</option>{people}</select></label>"
+            "<label for=\"f-assignee\">处理人<select id=\"f-assignee\" name=\"assignee_id\"><option value=\"\">全部</option>{}{people}</select></label>",
+            option("none", "未指派", unassigned)
         )
     } else {
         String::new()
@@ -198,10 +212,12 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
          <label for=\"f-category\">类别<select id=\"f-category\" name=\"category\"><option value=\"\">全部</option>{categories}</select></label>\
          {assignee_filter}\
          <label for=\"f-breached\">超时<select id=\"f-breached\" name=\"breached\">{breached_opts}</select></label>\
+         <label for=\"f-emergency\" class=\"check\"><input id=\"f-emergency\" type=\"checkbox\" name=\"emergency\" value=\"true\"{}><span>仅紧急维修</span></label>\
          <button type=\"submit\">筛选</button></form>\
          <p class=\"muted\">按下一时限排序：未首次响应的按首次响应时限，已响应的按解决时限；等待业主回复的暂停计时，排在最后。\
          时间为小区当地时间。<a href=\"/console/tickets/sla?community_id={community}\">SLA 时限设置</a> · <a href=\"/console/reports/service?community_id={community}\">服务报表</a></p>",
         community_options(&names, Some(community), None),
+        if emergency == Some(true) { " checked" } else { "" },
     );
     if list.items.is_empty() {
         out.push_str("<p id=\"no-tickets\">没有符合条件的工单。</p>");
@@ -212,9 +228,10 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
         for v in &list.items {
             out.push_str(&format!(
                 "<tr data-ticket-id=\"{id}\"><td><a href=\"/console/tickets/{id}\">#{id}</a></td><td>{}</td><td>{}</td>\
-                 <td><a href=\"/console/units/{unit}\">{unit}</a></td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                 <td><a href=\"/console/units/{unit}\">{}</a></td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
                 category_cell(v),
                 esc(&v.title),
+                esc(&v.unit_code),
                 esc(status_label(v.status)),
                 next_deadline(v, tz),
                 breached_badge(v),
@@ -231,7 +248,8 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
             ("community_id", community.to_string()),
             ("status", status.unwrap_or_default()),
             ("category", category.unwrap_or_default()),
-            ("assignee_id", assignee.map(|a| a.to_string()).unwrap_or_default()),
+            ("assignee_id", assignee_choice.unwrap_or_default()),
+            ("emergency", emergency.map(|e| e.to_string()).unwrap_or_default()),
             ("breached", breached.map(|b| b.to_string()).unwrap_or_default()),
         ],
         list.total,
@@ -244,18 +262,20 @@ async fn queue_page(state: &AppState, s: &Signed, q: &QueueQuery) -> Result<Stri
 
 /// Which form of the thread a refusal is about.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Which {
+pub(super) enum Which {
     Assign,
     Reply,
     Resolve,
     Merge,
+    /// A bill correction asked of finance (`adjustments`).
+    Adjust,
 }
 
 /// A form the service refused (422, 409): why, and what the member had typed, to show again.
-struct Refusal {
-    which: Which,
+pub(super) struct Refusal {
+    pub(super) which: Which,
     error: ApiError,
-    typed: String,
+    pub(super) typed: String,
 }
 
 /// Why a form was refused, as the member reads it: the message and each field's problem.
@@ -349,7 +369,7 @@ async fn thread_page(state: &AppState, s: &Signed, id: i32, refused: Option<&Ref
         ),
         (
             "房屋",
-            format!("<a href=\"/console/units/{0}\">房屋 {0}</a>", v.unit_id),
+            format!("<a href=\"/console/units/{}\">{}</a>", v.unit_id, esc(&v.unit_code)),
         ),
         ("提交时间", local(v.created_at, tz)),
     ];
@@ -420,6 +440,7 @@ async fn thread_page(state: &AppState, s: &Signed, id: i32, refused: Option<&Ref
         out.push_str(&message_item(v.id, m, tz));
     }
     out.push_str("</ol>");
+    out.push_str(&super::adjustments::section(s, &v, tz, refused));
     let active = matches!(v.status, TicketStatus::Open | TicketStatus::WaitingOwner);
     if active && s.ctx.role.may(Action::HandleTickets) {
         out.push_str(&forms(state, s, &v, refused).await?);
@@ -477,7 +498,7 @@ async fn forms(state: &AppState, s: &Signed, v: &TicketView, refused: Option<&Re
 
 /// What a thread form's post comes to: back to the thread; the thread again with why when the
 /// service refused the form (422, 409); the console's page for anything else (403, 404).
-async fn after(
+pub(super) async fn after(
     state: &AppState,
     s: &Signed,
     id: i32,

@@ -83,6 +83,8 @@ pub struct TicketView {
     pub id: i32,
     pub community_id: i32,
     pub unit_id: i32,
+    /// The unit as people name it (e.g. `1-101`).
+    pub unit_code: String,
     #[schema(value_type = String)]
     pub category: TicketCategory,
     pub category_label: String,
@@ -212,14 +214,48 @@ pub(crate) async fn thread<C: ConnectionTrait>(
         .collect())
 }
 
+/// Tickets' views without their threads: their bills and units' codes read once for all.
+pub(crate) async fn views<C: ConnectionTrait>(
+    db: &C,
+    rows: &[ticket::Model],
+    reader: Reader,
+) -> ApiResult<Vec<TicketView>> {
+    let ids: Vec<i32> = rows.iter().map(|t| t.id).collect();
+    let mut bills = bills_of(db, &ids).await?;
+    let units: std::collections::HashMap<i32, String> = entity::unit::Entity::find()
+        .filter(entity::unit::Column::Id.is_in(rows.iter().map(|t| t.unit_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.code))
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|t| {
+            let mut v = view(t, bills.remove(&t.id).unwrap_or_default(), reader);
+            v.unit_code = units.get(&t.unit_id).cloned().unwrap_or_default();
+            v
+        })
+        .collect())
+}
+
+/// One ticket's view without its thread.
+pub(crate) async fn view_of<C: ConnectionTrait>(db: &C, t: &ticket::Model, reader: Reader) -> ApiResult<TicketView> {
+    views(db, std::slice::from_ref(t), reader)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
 /// A ticket's view without its thread.
-pub(crate) fn view(t: &ticket::Model, bills: Vec<i32>, reader: Reader) -> TicketView {
+fn view(t: &ticket::Model, bills: Vec<i32>, reader: Reader) -> TicketView {
     let pauses = tickets::pauses_of(&t.pauses);
     let staff = reader == Reader::Staff;
     TicketView {
         id: t.id,
         community_id: t.community_id,
         unit_id: t.unit_id,
+        unit_code: String::new(),
         category: t.category,
         category_label: tickets::category_label(t.category).into(),
         emergency: t.emergency,

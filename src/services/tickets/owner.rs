@@ -3,7 +3,7 @@
 //! other id is 404, as is a photo of someone else's ticket or of a staff-only note.
 use super::clock::{self, deadlines};
 use super::events::{self, Stage};
-use super::{body_text, line, not_now, photo_ids, thread, view, Author, Reader, TicketView, UPLOAD_KIND};
+use super::{body_text, line, not_now, photo_ids, thread, view_of, views, Author, Reader, TicketView, UPLOAD_KIND};
 use crate::domain::sla::Pause;
 use crate::domain::states::{self, BillStatus};
 use crate::domain::tickets::{self, TicketCategory, TicketStatus};
@@ -122,11 +122,7 @@ async fn mine_locked(txn: &sea_orm::DatabaseTransaction, account_id: i32, id: i3
 
 /// The ticket with its thread, as its owner sees it.
 async fn detail(state: &AppState, t: &ticket::Model) -> ApiResult<TicketView> {
-    let bills = super::bills_of(&state.db, &[t.id])
-        .await?
-        .remove(&t.id)
-        .unwrap_or_default();
-    let mut v = view(t, bills, Reader::Owner);
+    let mut v = view_of(&state.db, t, Reader::Owner).await?;
     v.messages = Some(thread(&state.db, t, Reader::Owner, &Default::default()).await?);
     Ok(v)
 }
@@ -365,13 +361,8 @@ pub async fn list(state: &AppState, account_id: i32, q: MyTicketsQuery) -> ApiRe
         .filter(ticket::Column::AccountId.eq(account_id))
         .order_by_desc(ticket::Column::Id);
     let (rows, total, page_no, per_page) = crate::services::setup::paginate(state, query, &page).await?;
-    let ids: Vec<i32> = rows.iter().map(|t| t.id).collect();
-    let mut bills = super::bills_of(&state.db, &ids).await?;
     Ok(Page {
-        items: rows
-            .iter()
-            .map(|t| view(t, bills.remove(&t.id).unwrap_or_default(), Reader::Owner))
-            .collect(),
+        items: views(&state.db, &rows, Reader::Owner).await?,
         total,
         page: page_no,
         per_page,

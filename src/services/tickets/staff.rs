@@ -6,7 +6,7 @@
 //! answering them first), read-only; finance reads disputes (it approves what they waive).
 use super::events::{self, Stage, Tell};
 use super::owner::{add_message, resume, touch};
-use super::{body_text, not_now, photo_ids, thread, view, Author, Reader, TicketView, UPLOAD_KIND};
+use super::{body_text, not_now, photo_ids, thread, view_of, views, Author, Reader, TicketView, UPLOAD_KIND};
 use crate::domain::role::{Action, Role};
 use crate::domain::sla::Pause;
 use crate::domain::states;
@@ -98,6 +98,10 @@ pub struct StaffTicketQuery {
     #[param(pattern = r"^(complaint|repair|dispute|suggestion|enquiry)$")]
     pub category: Option<String>,
     pub assignee_id: Option<i32>,
+    /// Only tickets nobody is assigned to (true) or only assigned ones (false).
+    pub unassigned: Option<bool>,
+    /// Only emergency repairs (true) or everything else (false).
+    pub emergency: Option<bool>,
     /// Only tickets that missed a deadline (true) or never did (false).
     pub breached: Option<bool>,
     pub unit_id: Option<i32>,
@@ -165,6 +169,14 @@ pub async fn queue(state: &AppState, ctx: &StaffCtx, q: StaffTicketQuery) -> Api
     if let Some(s) = q.assignee_id {
         query = query.filter(ticket::Column::AssigneeId.eq(s));
     }
+    match q.unassigned {
+        Some(true) => query = query.filter(ticket::Column::AssigneeId.is_null()),
+        Some(false) => query = query.filter(ticket::Column::AssigneeId.is_not_null()),
+        None => {}
+    }
+    if let Some(e) = q.emergency {
+        query = query.filter(ticket::Column::Emergency.eq(e));
+    }
     if let Some(u) = q.unit_id {
         query = query.filter(ticket::Column::UnitId.eq(u));
     }
@@ -185,15 +197,13 @@ pub async fn queue(state: &AppState, ctx: &StaffCtx, q: StaffTicketQuery) -> Api
         .order_by_asc(Expr::cust(next_due))
         .order_by_asc(ticket::Column::Id);
     let (rows, total, page_no, per_page) = crate::services::setup::paginate(state, query, &page).await?;
-    let ids: Vec<i32> = rows.iter().map(|t| t.id).collect();
-    let mut bills = super::bills_of(&state.db, &ids).await?;
     let names = names(state, &rows).await?;
     Ok(Page {
-        items: rows
-            .iter()
-            .map(|t| {
-                let mut v = view(t, bills.remove(&t.id).unwrap_or_default(), Reader::Staff);
-                v.assignee_name = t.assignee_id.and_then(|id| names.get(&id).cloned());
+        items: views(&state.db, &rows, Reader::Staff)
+            .await?
+            .into_iter()
+            .map(|mut v| {
+                v.assignee_name = v.assignee_id.and_then(|id| names.get(&id).cloned());
                 v
             })
             .collect(),
@@ -210,11 +220,7 @@ pub async fn get(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<TicketV
 }
 
 async fn detail(state: &AppState, t: &ticket::Model) -> ApiResult<TicketView> {
-    let bills = super::bills_of(&state.db, &[t.id])
-        .await?
-        .remove(&t.id)
-        .unwrap_or_default();
-    let mut v = view(t, bills, Reader::Staff);
+    let mut v = view_of(&state.db, t, Reader::Staff).await?;
     let authors: Vec<String> = entity::ticket_message::Entity::find()
         .filter(entity::ticket_message::Column::TicketId.eq(t.id))
         .filter(entity::ticket_message::Column::AuthorKind.eq("staff"))
