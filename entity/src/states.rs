@@ -151,3 +151,17 @@ stored_strings! {
         Rejected = "rejected",
     }
 }
+
+stored_strings! {
+    /// `points_entries.kind` (API.md's points history).
+    PointsEntryKind {
+        /// Points a payment earned (0 with its reason when it earned none, e.g. paid late).
+        Earn = "earn",
+        Redeem = "redeem",
+        Expire = "expire",
+        /// A staff correction, with its reason.
+        Adjust = "adjust",
+        /// Points taken back because what earned them was refunded.
+        Reverse = "reverse",
+    }
+}

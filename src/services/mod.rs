@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod messaging;
 pub mod payments;
+pub mod points;
 pub mod reports;
 pub mod setup;
 pub mod tickets;
@@ -23,7 +24,7 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 14] = [
+    const LAYERS: [&str; 15] = [
         "audit",
         "cache",
         "access",
@@ -34,6 +35,7 @@ mod tests {
         "billing",
         "collection",
         "payments",
+        "points",
         "tickets",
         "reports",
         "jobs",

@@ -25,6 +25,7 @@ mod openapi;
 mod outage;
 mod payments;
 mod pii;
+mod points;
 mod print;
 mod reminders;
 mod reports;

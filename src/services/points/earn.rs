@@ -1,0 +1,276 @@
+//! The earning pass: every credited payment line of a recent paid order earns once, for its holder.
+//! It runs on the scheduler on any number of replicas: each award is an entry unique per payment
+//! line, written with its lot in one transaction, so a duplicate notification, a reconciliation, a
+//! retry or a second replica never awards twice. A line paid late is recorded too, with 0 points
+//! and why, so the owner's history explains it and the pass does not look at it again.
+use super::{account_of, Holder};
+use crate::domain::points::{self, EarnRules, Grade};
+use crate::domain::states::PaymentStatus;
+use crate::error::{ApiError, ApiResult};
+use crate::services::access::me::link_active;
+use crate::services::setup::communities::Features;
+use crate::state::AppState;
+use chrono::{DateTime, Duration, Utc};
+use entity::states::PointsEntryKind;
+use entity::{
+    bill, community, fee_item, owner, owner_account, payment, payment_line, points_account, points_entry, points_lot,
+    unit_owner,
+};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use std::collections::{BTreeSet, HashMap};
+
+/// How far back the pass looks for paid orders (it runs every scheduler tick; a scheduler stopped
+/// for longer than this leaves older payments unawarded).
+pub const LOOKBACK_DAYS: i64 = 7;
+/// Lines awarded per transaction.
+const BATCH: u64 = 500;
+/// `points_entries.source_kind` of an award.
+pub const SOURCE: &str = "payment_line";
+
+/// What a pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EarnReport {
+    /// Lines recorded by this pass (late ones with 0 points included).
+    pub recorded: u64,
+    pub points: i64,
+}
+
+/// Awards every credited line of orders paid in the last `LOOKBACK_DAYS` not yet awarded, in
+/// communities with points on.
+pub async fn pass(state: &AppState) -> ApiResult<EarnReport> {
+    let now = state.clock.now();
+    let since = now - Duration::days(LOOKBACK_DAYS);
+    let mut report = EarnReport::default();
+    let mut after = 0;
+    loop {
+        let lines = payment_line::Entity::find()
+            .filter(payment_line::Column::Id.gt(after))
+            .filter(payment_line::Column::CreditedFen.gt(0))
+            .filter(
+                payment_line::Column::PaymentId.in_subquery(
+                    Query::select()
+                        .column(payment::Column::Id)
+                        .from(payment::Entity)
+                        .and_where(payment::Column::PaidAt.gte(since))
+                        // A refunded order earns nothing; reversals of awarded ones come with refunds.
+                        .and_where(
+                            payment::Column::Status.is_in([PaymentStatus::Paid, PaymentStatus::PartiallyRefunded]),
+                        )
+                        .to_owned(),
+                ),
+            )
+            .filter(
+                payment_line::Column::Id.not_in_subquery(
+                    Query::select()
+                        .column(points_entry::Column::SourceId)
+                        .from(points_entry::Entity)
+                        .and_where(points_entry::Column::SourceKind.eq(SOURCE))
+                        .to_owned(),
+                ),
+            )
+            .order_by_asc(payment_line::Column::Id)
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        let Some(last) = lines.last() else {
+            break;
+        };
+        after = last.id;
+        award(state, &lines, now, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Who a payment line earns for: the paying account; for a counter payment, the account bound to
+/// the phone of the unit's first-listed owner on the payment's day, else the unit itself.
+async fn holders(
+    state: &AppState,
+    lines: &[payment_line::Model],
+    payments: &HashMap<i32, payment::Model>,
+    tz: &HashMap<i32, chrono_tz::Tz>,
+) -> ApiResult<HashMap<i32, Holder>> {
+    let counter_units: BTreeSet<i32> = lines
+        .iter()
+        .filter(|l| payments.get(&l.payment_id).is_some_and(|p| p.account_id.is_none()))
+        .map(|l| l.unit_id)
+        .collect();
+    let links = unit_owner::Entity::find()
+        .filter(unit_owner::Column::UnitId.is_in(counter_units.iter().copied()))
+        .order_by_asc(unit_owner::Column::Id)
+        .all(&state.db)
+        .await?;
+    let owner_ids: BTreeSet<i32> = links.iter().map(|l| l.owner_id).collect();
+    let owners: HashMap<i32, String> = owner::Entity::find()
+        .filter(owner::Column::Id.is_in(owner_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.phone_index))
+        .collect();
+    let accounts: HashMap<String, i32> = owner_account::Entity::find()
+        .filter(owner_account::Column::PhoneIndex.is_in(owners.values().cloned()))
+        .filter(owner_account::Column::PhoneVerifiedAt.is_not_null())
+        .order_by_desc(owner_account::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        // Oldest account wins when several are bound to one phone (collected newest first).
+        .filter_map(|a| a.phone_index.map(|i| (i, a.id)))
+        .collect();
+    let mut out = HashMap::new();
+    for l in lines {
+        let Some(p) = payments.get(&l.payment_id) else {
+            continue;
+        };
+        let holder = match p.account_id {
+            Some(a) => Holder::Account(a),
+            None => {
+                let tz = tz.get(&p.community_id).copied().unwrap_or(chrono_tz::Asia::Shanghai);
+                let day = p.paid_at.unwrap_or(p.created_at).with_timezone(&tz).date_naive();
+                links
+                    .iter()
+                    .find(|k| k.unit_id == l.unit_id && link_active(k, day))
+                    .and_then(|k| owners.get(&k.owner_id))
+                    .and_then(|i| accounts.get(i))
+                    .map(|a| Holder::Account(*a))
+                    .unwrap_or(Holder::Unit(l.unit_id))
+            }
+        };
+        out.insert(l.id, holder);
+    }
+    Ok(out)
+}
+
+async fn award(
+    state: &AppState,
+    lines: &[payment_line::Model],
+    now: DateTime<Utc>,
+    report: &mut EarnReport,
+) -> ApiResult<()> {
+    let payments: HashMap<i32, payment::Model> = payment::Entity::find()
+        .filter(payment::Column::Id.is_in(lines.iter().map(|l| l.payment_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    // A prepayment's lines name no bill: the bill they paid is the unit's for that item and period.
+    let bills: HashMap<(i32, i32, String), bill::Model> = bill::Entity::find()
+        .filter(bill::Column::UnitId.is_in(lines.iter().map(|l| l.unit_id)))
+        .filter(bill::Column::FeeItemId.is_in(lines.iter().map(|l| l.fee_item_id)))
+        .filter(bill::Column::Period.is_in(lines.iter().map(|l| l.period.clone())))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|b| ((b.unit_id, b.fee_item_id, b.period.clone()), b))
+        .collect();
+    let items: HashMap<i32, String> = fee_item::Entity::find()
+        .filter(fee_item::Column::Id.is_in(lines.iter().map(|l| l.fee_item_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect();
+    let mut on = HashMap::new();
+    let mut tz = HashMap::new();
+    for c in community::Entity::find()
+        .filter(community::Column::Id.is_in(payments.values().map(|p| p.community_id)))
+        .all(&state.db)
+        .await?
+    {
+        on.insert(c.id, Features::of(&c).points);
+        tz.insert(c.id, state.community_tz(c.id).await?);
+    }
+    let holders = holders(state, lines, &payments, &tz).await?;
+    // Per-community rules are the defaults until the settings page lands.
+    let rules = EarnRules::default();
+    let txn = crate::db::begin_write(&state.db).await?;
+    for l in lines {
+        let (Some(p), Some(b), Some(holder)) = (
+            payments.get(&l.payment_id),
+            bills.get(&(l.unit_id, l.fee_item_id, l.period.clone())),
+            holders.get(&l.id),
+        ) else {
+            continue;
+        };
+        if !on.get(&p.community_id).copied().unwrap_or(false) {
+            continue;
+        }
+        let zone = tz.get(&p.community_id).copied().unwrap_or(chrono_tz::Asia::Shanghai);
+        let paid_on = p.paid_at.unwrap_or(now).with_timezone(&zone).date_naive();
+        let timing = points::timing(paid_on, b.due_date, p.prepay.is_some());
+        // Grade A's multiplier applies once grades are computed (a later slice of #15).
+        let earned = points::earned(&rules, l.principal_fen - l.discount_fen, timing, Grade::B);
+        let what = format!(
+            "{} {}",
+            l.period,
+            items.get(&l.fee_item_id).cloned().unwrap_or_default()
+        );
+        let reason = match timing {
+            points::Timing::Late => format!("{what} 逾期缴纳，不计积分"),
+            points::Timing::Prepaid => format!("{what} 预缴（含预缴奖励）"),
+            points::Timing::OnTime => format!("{what} 按时缴费"),
+        };
+        let account = account_of(&txn, p.community_id, *holder, now).await?;
+        // The row is locked so concurrent awards to one holder settle its debt one after another.
+        let account = points_account::Entity::find_by_id(account.id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let inserted = points_entry::Entity::insert(points_entry::ActiveModel {
+            points_account_id: Set(account.id),
+            kind: Set(PointsEntryKind::Earn),
+            points: Set(earned),
+            lot_id: Set(None),
+            source_kind: Set(Some(SOURCE.into())),
+            source_id: Set(Some(l.id)),
+            reason: Set(reason),
+            actor: Set("system".into()),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([points_entry::Column::SourceKind, points_entry::Column::SourceId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        if inserted != 1 {
+            continue;
+        }
+        report.recorded += 1;
+        report.points += earned;
+        let (debt, lot_points) = points::settle(account.debt, earned);
+        if lot_points > 0 {
+            let lot = points_lot::ActiveModel {
+                points_account_id: Set(account.id),
+                earned_on: Set(paid_on),
+                expires_on: Set(points::expires_on(paid_on, rules.expiry_years)),
+                points: Set(lot_points),
+                remaining: Set(lot_points),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            points_entry::Entity::update_many()
+                .col_expr(points_entry::Column::LotId, Expr::value(lot.id))
+                .filter(points_entry::Column::SourceKind.eq(SOURCE))
+                .filter(points_entry::Column::SourceId.eq(l.id))
+                .exec(&txn)
+                .await?;
+        }
+        if debt != account.debt {
+            points_account::Entity::update_many()
+                .col_expr(points_account::Column::Debt, Expr::value(debt))
+                .filter(points_account::Column::Id.eq(account.id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}

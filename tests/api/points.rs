@@ -1,0 +1,162 @@
+//! Points (issue #15), earning: on-time, late and prepaid payments earn exact points, once however
+//! often the order is notified or the pass runs (also two passes at once), counter payments earn
+//! for the unit's first-listed owner's account or are held on the unit, and a community with points
+//! off earns nothing.
+use crate::helpers::*;
+use crate::payments::{order, pay_wechat, shop, wechat_order, Shop};
+use serde_json::{json, Value};
+
+async fn pass(app: &TestApp) -> wuye::services::points::earn::EarnReport {
+    wuye::services::points::earn::pass(&app.state).await.unwrap()
+}
+
+async fn points(s: &Shop) -> Value {
+    s.app
+        .get_json(
+            &format!("/api/v1/me/points?community_id={}", s.community),
+            Some(&s.owner),
+        )
+        .await
+}
+
+/// The November bill (due 2026-11-10, on time on 2026-10-20).
+async fn november(s: &Shop) -> i64 {
+    s.app.billing_run(&s.admin, s.community, "2026-11", "2026-10-15").await;
+    s.app.bill_of(&s.admin, s.community, s.unit, "2026-11").await
+}
+
+#[tokio::test]
+async fn on_time_bills_earn_a_point_per_yuan_late_ones_nothing_and_each_line_earns_once() {
+    let s = shop().await;
+    let nov = november(&s).await;
+    // Nothing paid yet: the owner of a unit here has an empty account; elsewhere is 404.
+    let empty = points(&s).await;
+    assert_eq!(
+        (empty["balance"].as_i64(), empty["entries"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+    let r = s
+        .app
+        .get(
+            &format!("/api/v1/me/points?community_id={}", s.community + 99),
+            Some(&s.owner),
+        )
+        .await;
+    assert_error(r, 404, "NOT_FOUND").await;
+
+    // September and October are overdue, November is not: 223.75 on time earns 223.
+    let o = wechat_order(&s, &[s.sep, s.oct, nov]).await;
+    let out = o["out_trade_no"].as_str().unwrap().to_string();
+    assert_eq!(o["amount"], "674.05", "{o}");
+    assert_eq!(pay_wechat(&s, &s.app, &out, 67_405, "4200000501").await, 204);
+    // Two passes at once, on two replicas: three lines recorded once.
+    let other = s.app.replica().await;
+    let (a, b) = tokio::join!(pass(&s.app), pass(&other));
+    assert_eq!(a.recorded + b.recorded, 3, "{a:?} {b:?}");
+    assert_eq!(a.points + b.points, 223);
+    // The gateway notifies again; the pass runs again: nothing more.
+    assert_eq!(pay_wechat(&s, &s.app, &out, 67_405, "4200000501").await, 204);
+    assert_eq!(pass(&s.app).await.recorded, 0);
+    assert_eq!(s.app.count("points_entries").await, 3);
+    assert_eq!(s.app.count("points_lots").await, 1);
+
+    let mine = points(&s).await;
+    assert_eq!(mine["balance"], 223, "{mine}");
+    assert_eq!(mine["owed"], 0);
+    assert_eq!(mine["next_expiry"], json!({"points": 223, "on": "2028-12-31"}));
+    let entries = mine["entries"].as_array().unwrap();
+    let earned: Vec<&Value> = entries.iter().filter(|e| e["points"] != 0).collect();
+    assert_eq!(earned.len(), 1);
+    assert_eq!(earned[0]["kind"], "earn");
+    assert_eq!(earned[0]["reason"], "2026-11 物业服务费 按时缴费");
+    assert_eq!(earned[0]["expires_at"], "2028-12-31");
+    let late: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["points"] == 0)
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(late.len(), 2);
+    assert!(late.iter().all(|r| r.ends_with("逾期缴纳，不计积分")), "{late:?}");
+}
+
+#[tokio::test]
+async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn_for_the_owner() {
+    let s = shop().await;
+    let r = order(
+        &s,
+        json!({"prepay": {"unit_id": s.unit, "fee_item_id": s.item, "months": 12}, "channel": "wechat"}),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let o: Value = r.json().await.unwrap();
+    assert_eq!(o["amount"], "2550.75");
+    let out = o["out_trade_no"].as_str().unwrap().to_string();
+    assert_eq!(pay_wechat(&s, &s.app, &out, 255_075, "4200000502").await, 204);
+    // Each month: 223.75 less its share of the 5 % discount is 212.5x yuan paid → 212 points, +10 %
+    // (21) for prepaying: 233 × 12.
+    let report = pass(&s.app).await;
+    assert_eq!((report.recorded, report.points), (12, 2796));
+    assert_eq!(points(&s).await["balance"], 2796);
+
+    // At the counter, September for the bound owner: overdue, so recorded with nothing earned.
+    let r = s
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&s.admin),
+            &json!({"bill_ids": [s.sep], "method": "cash", "reference": "收据0001"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(pass(&s.app).await.recorded, 1);
+    let mine = points(&s).await;
+    assert_eq!(mine["balance"], 2796);
+    assert_eq!(mine["entries"][0]["reason"], "2026-09 物业服务费 逾期缴纳，不计积分");
+
+    // A unit whose owner has no linked account: its on-time counter payment is held on the unit.
+    let unit = s.app.unit(&s.admin, s.community, "A-1-102").await;
+    s.app.owner(&s.admin, "李四", "13800000002", &[unit]).await;
+    s.app.billing_run(&s.admin, s.community, "2026-11", "2026-10-15").await;
+    let bill = s.app.bill_of(&s.admin, s.community, unit, "2026-11").await;
+    let r = s
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&s.admin),
+            &json!({"bill_ids": [bill], "method": "pos", "reference": "POS0002"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(pass(&s.app).await.points, 223);
+    assert_eq!(
+        s.app
+            .count(&format!(
+                "points_accounts a JOIN points_lots l ON l.points_account_id = a.id \
+                 WHERE a.account_id IS NULL AND a.unit_id = {unit} AND l.remaining = 223"
+            ))
+            .await,
+        1
+    );
+    assert_eq!(points(&s).await["balance"], 2796, "not the other owner's");
+}
+
+#[tokio::test]
+async fn a_community_with_points_off_earns_nothing() {
+    let s = shop().await;
+    let r = s
+        .app
+        .patch(
+            &format!("/api/v1/staff/communities/{}", s.community),
+            Some(&s.admin),
+            &json!({"features": {"points": false}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let nov = november(&s).await;
+    let o = wechat_order(&s, &[nov]).await;
+    let out = o["out_trade_no"].as_str().unwrap().to_string();
+    assert_eq!(pay_wechat(&s, &s.app, &out, 22_375, "4200000503").await, 204);
+    assert_eq!(pass(&s.app).await.recorded, 0);
+    assert_eq!(points(&s).await["balance"], 0);
+}
