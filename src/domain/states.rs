@@ -70,6 +70,10 @@ mod tests {
             spellings::<entity::states::AdjustmentStatus>(),
             ["pending", "approved", "rejected"]
         );
+        assert_eq!(
+            spellings::<entity::states::PointsEntryKind>(),
+            ["earn", "redeem", "expire", "adjust", "reverse"]
+        );
         assert_eq!(parse::<BillStatus>("waived"), None);
         assert_eq!(
             serde_json::to_string(&PaymentStatus::PartiallyRefunded).unwrap(),

@@ -34,9 +34,9 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::jobs::tick(&state).await {
                 tracing::warn!(error = %e, "running queued jobs failed");
             }
-            // Points for what the ledger credited, once per payment line.
-            if let Err(e) = crate::services::points::earn::pass(&state).await {
-                tracing::warn!(error = %e, "points earning pass failed");
+            // Points for what the ledger credited, and back for what was refunded, once each.
+            if let Err(e) = crate::services::points::tick(&state).await {
+                tracing::warn!(error = %e, "points pass failed");
             }
             // Ticket SLA clocks: near-breach warnings and breaches, once per event.
             if let Err(e) = crate::services::tickets::clock::tick(&state).await {

@@ -4,6 +4,7 @@
 //! off earns nothing.
 use crate::helpers::*;
 use crate::payments::{order, pay_wechat, shop, wechat_order, Shop};
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 async fn pass(app: &TestApp) -> wuye::services::points::earn::EarnReport {
@@ -159,4 +160,70 @@ async fn a_community_with_points_off_earns_nothing() {
     assert_eq!(pay_wechat(&s, &s.app, &out, 22_375, "4200000503").await, 204);
     assert_eq!(pass(&s.app).await.recorded, 0);
     assert_eq!(points(&s).await["balance"], 0);
+}
+
+#[tokio::test]
+async fn a_refund_takes_back_what_it_earned_and_spent_points_become_owed_until_new_earnings_settle_them() {
+    let s = shop().await;
+    let nov = november(&s).await;
+    let o = wechat_order(&s, &[nov]).await;
+    let pid = o["payment_id"].as_i64().unwrap();
+    assert_eq!(
+        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000504").await,
+        204
+    );
+    assert_eq!(pass(&s.app).await.points, 223);
+    // 200 of them spent (redemptions come in a later slice: the lot is drawn down directly).
+    s.app
+        .db
+        .execute_unprepared("UPDATE points_lots SET remaining = 23")
+        .await
+        .unwrap();
+    // 100.00 refunded: 123.75 still paid earns 123, so 100 go back — 23 from the lot, 77 owed.
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/staff/payments/{pid}/refunds"),
+            Some(&s.admin),
+            &json!({"amount": "100.00", "reason": "面积核减"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let other = s.app.replica().await;
+    let (a, b) = tokio::join!(
+        wuye::services::points::tick(&s.app.state),
+        wuye::services::points::tick(&other.state)
+    );
+    let (a, b) = (a.unwrap().1, b.unwrap().1);
+    assert_eq!(
+        (a.reversed + b.reversed, a.points + b.points, a.owed + b.owed),
+        (1, 100, 77)
+    );
+    assert_eq!(wuye::services::points::tick(&s.app.state).await.unwrap().1.reversed, 0);
+    let mine = points(&s).await;
+    assert_eq!(
+        (mine["balance"].as_i64(), mine["owed"].as_i64()),
+        (Some(0), Some(77)),
+        "{mine}"
+    );
+    assert_eq!(mine["entries"][0]["kind"], "reverse");
+    assert_eq!(mine["entries"][0]["points"], -100);
+    assert_eq!(mine["entries"][0]["reason"], "2026-11 物业服务费 退款，冲回积分");
+
+    // December paid on time earns 223: 77 settle what is owed, 146 are spendable.
+    s.app.billing_run(&s.admin, s.community, "2026-12", "2026-10-15").await;
+    let dec = s.app.bill_of(&s.admin, s.community, s.unit, "2026-12").await;
+    let o = wechat_order(&s, &[dec]).await;
+    assert_eq!(
+        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000505").await,
+        204
+    );
+    assert_eq!(pass(&s.app).await.points, 223);
+    let mine = points(&s).await;
+    assert_eq!(
+        (mine["balance"].as_i64(), mine["owed"].as_i64()),
+        (Some(146), Some(0)),
+        "{mine}"
+    );
+    assert_eq!(mine["next_expiry"], json!({"points": 146, "on": "2028-12-31"}));
 }

@@ -201,7 +201,10 @@ async fn award(
         let paid_on = p.paid_at.unwrap_or(now).with_timezone(&zone).date_naive();
         let timing = points::timing(paid_on, b.due_date, p.prepay.is_some());
         // Grade A's multiplier applies once grades are computed (a later slice of #15).
-        let earned = points::earned(&rules, l.principal_fen - l.discount_fen, timing, Grade::B);
+        // Principal actually paid (a prepayment discount is not), and no more than is still credited
+        // (a refund before the award).
+        let paid = (l.principal_fen - l.discount_fen).min(l.credited_fen.unwrap_or(0));
+        let earned = points::earned(&rules, paid, timing, Grade::B);
         let what = format!(
             "{} {}",
             l.period,

@@ -5,17 +5,24 @@
 //! - `earn`: the scheduler's pass that awards credited payment lines, once each (a unique source per
 //!   entry), for the paying account — or, for counter payments, the account of the unit's
 //!   first-listed current owner, else the unit until one links.
+//! - `reverse`: what a refund takes back, once per refund and line; spent points become owed.
 //! - `owner`: `GET /me/points`.
 //!
 //! Nothing here is called by the payment use cases: the pass reads what the ledger credited.
 pub mod earn;
 pub mod owner;
+pub mod reverse;
 
 use crate::error::ApiResult;
 use chrono::{DateTime, Utc};
 use entity::points_account;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+/// The scheduler's points work: award what was credited, then reverse what was refunded.
+pub async fn tick(state: &crate::state::AppState) -> ApiResult<(earn::EarnReport, reverse::ReverseReport)> {
+    Ok((earn::pass(state).await?, reverse::pass(state).await?))
+}
 
 /// Who holds points in a community.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
