@@ -153,6 +153,8 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/staff/reports/collection", reports::collection),
         route!(get, "/api/v1/staff/reports/service", reports::service),
         route!(get, "/api/v1/me/points", points::mine),
+        route!(get, "/api/v1/staff/units/{id}/points", points::unit_points),
+        route!(post, "/api/v1/staff/units/{id}/points/adjustments", points::adjust),
         route!(post, "/api/v1/me/tickets", tickets::open),
         route!(get, "/api/v1/me/tickets", tickets::mine),
         route!(get, "/api/v1/me/tickets/{id}", tickets::my_ticket),
@@ -335,7 +337,7 @@ impl utoipa::Modify for StandardErrors {
         tickets::open, tickets::mine, tickets::my_ticket, tickets::owner_message, tickets::rate, tickets::reopen, tickets::handoff,
         tickets::my_photo, tickets::queue, tickets::get, tickets::assign, tickets::staff_message, tickets::resolve,
         tickets::merge, tickets::staff_photo, tickets::get_sla, tickets::put_sla, tickets::request_adjustment,
-        points::mine, tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
+        points::mine, points::unit_points, points::adjust, tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]

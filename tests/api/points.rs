@@ -194,12 +194,19 @@ async fn a_refund_takes_back_what_it_earned_and_spent_points_become_owed_until_n
         wuye::services::points::tick(&s.app.state),
         wuye::services::points::tick(&other.state)
     );
-    let (a, b) = (a.unwrap().1, b.unwrap().1);
+    let (a, b) = (a.unwrap().reversed, b.unwrap().reversed);
     assert_eq!(
         (a.reversed + b.reversed, a.points + b.points, a.owed + b.owed),
         (1, 100, 77)
     );
-    assert_eq!(wuye::services::points::tick(&s.app.state).await.unwrap().1.reversed, 0);
+    assert_eq!(
+        wuye::services::points::tick(&s.app.state)
+            .await
+            .unwrap()
+            .reversed
+            .reversed,
+        0
+    );
     let mine = points(&s).await;
     assert_eq!(
         (mine["balance"].as_i64(), mine["owed"].as_i64()),
@@ -226,4 +233,92 @@ async fn a_refund_takes_back_what_it_earned_and_spent_points_become_owed_until_n
         "{mine}"
     );
     assert_eq!(mine["next_expiry"], json!({"points": 146, "on": "2028-12-31"}));
+}
+
+#[tokio::test]
+async fn staff_adjust_with_a_reason_within_the_balance_and_what_is_left_expires_once_after_its_last_day() {
+    let s = shop().await;
+    let nov = november(&s).await;
+    let o = wechat_order(&s, &[nov]).await;
+    assert_eq!(
+        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000506").await,
+        204
+    );
+    assert_eq!(pass(&s.app).await.points, 223);
+    let url = format!("/api/v1/staff/units/{}/points", s.unit);
+    let unit: Value = s.app.get_json(&url, Some(&s.admin)).await;
+    assert_eq!(
+        (unit["holder"].as_str(), unit["balance"].as_i64()),
+        (Some("account"), Some(223))
+    );
+
+    // Only finance and admins adjust, with a reason, never beyond the balance.
+    let adjust = format!("{url}/adjustments");
+    let (_, kefu) = s.app.staff_member(&s.admin, "kefu", "service", &[s.community]).await;
+    let r = s
+        .app
+        .post(&adjust, Some(&kefu), &json!({"points": 50, "reason": "x"}))
+        .await;
+    assert_error(r, 403, "FORBIDDEN").await;
+    for body in [
+        json!({"points": 0, "reason": "x"}),
+        json!({"points": 50, "reason": " "}),
+    ] {
+        let r = s.app.post(&adjust, Some(&s.admin), &body).await;
+        assert_error(r, 422, "VALIDATION_FAILED").await;
+    }
+    let r = s
+        .app
+        .post(&adjust, Some(&s.admin), &json!({"points": -224, "reason": "误发"}))
+        .await;
+    let err = assert_error(r, 409, "INSUFFICIENT_POINTS").await;
+    assert!(err["message"].as_str().unwrap().contains("223"), "{err}");
+    let r = s
+        .app
+        .post(
+            &adjust,
+            Some(&s.admin),
+            &json!({"points": 50, "reason": "社区活动奖励"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = s
+        .app
+        .post(&adjust, Some(&s.admin), &json!({"points": -100, "reason": "误发更正"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["balance"], 173);
+    assert_eq!(v["entries"][0]["kind"], "adjust");
+    assert_eq!(v["entries"][0]["points"], -100);
+    assert_eq!(v["entries"][0]["reason"], "误发更正");
+    assert_eq!(s.app.count("audit_log WHERE action = 'points.adjust'").await, 2);
+    assert_eq!(points(&s).await["balance"], 173, "the owner sees the same");
+
+    // 31 December 2028 is the last day; on 1 January 2029 what is left expires, once.
+    let days = (chrono::NaiveDate::from_ymd_opt(2028, 12, 31).unwrap()
+        - chrono::NaiveDate::from_ymd_opt(2026, 10, 20).unwrap())
+    .num_days();
+    s.app.clock.advance(chrono::Duration::days(days));
+    // Two years on, the owner signs in again.
+    let (owner, _) = s.app.owner_login("openid-zhang").await;
+    let url = format!("/api/v1/me/points?community_id={}", s.community);
+    assert_eq!(
+        wuye::services::points::tick(&s.app.state).await.unwrap().expired.lots,
+        0
+    );
+    assert_eq!(s.app.get_json::<Value>(&url, Some(&owner)).await["balance"], 173);
+    s.app.clock.advance(chrono::Duration::days(1));
+    let other = s.app.replica().await;
+    let (a, b) = tokio::join!(
+        wuye::services::points::expire::pass(&s.app.state),
+        wuye::services::points::expire::pass(&other.state)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.lots + b.lots, a.points + b.points), (2, 173));
+    let mine = s.app.get_json::<Value>(&url, Some(&owner)).await;
+    assert_eq!(mine["balance"], 0);
+    assert_eq!(mine["next_expiry"], Value::Null);
+    assert_eq!(mine["entries"][0]["kind"], "expire");
+    assert_eq!(s.app.count("points_entries WHERE kind = 'expire'").await, 2);
 }

@@ -3,19 +3,15 @@
 //! line, written with its lot in one transaction, so a duplicate notification, a reconciliation, a
 //! retry or a second replica never awards twice. A line paid late is recorded too, with 0 points
 //! and why, so the owner's history explains it and the pass does not look at it again.
-use super::{account_of, Holder};
+use super::{account_of, Holder, UnitHolders};
 use crate::domain::points::{self, EarnRules, Grade};
 use crate::domain::states::PaymentStatus;
 use crate::error::{ApiError, ApiResult};
-use crate::services::access::me::link_active;
 use crate::services::setup::communities::Features;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use entity::states::PointsEntryKind;
-use entity::{
-    bill, community, fee_item, owner, owner_account, payment, payment_line, points_account, points_entry, points_lot,
-    unit_owner,
-};
+use entity::{bill, community, fee_item, payment, payment_line, points_account, points_entry, points_lot};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use std::collections::{BTreeSet, HashMap};
@@ -82,8 +78,8 @@ pub async fn pass(state: &AppState) -> ApiResult<EarnReport> {
     Ok(report)
 }
 
-/// Who a payment line earns for: the paying account; for a counter payment, the account bound to
-/// the phone of the unit's first-listed owner on the payment's day, else the unit itself.
+/// Who a payment line earns for: the paying account; for a counter payment, whoever holds the
+/// unit's points on the payment's day (`UnitHolders`).
 async fn holders(
     state: &AppState,
     lines: &[payment_line::Model],
@@ -95,29 +91,7 @@ async fn holders(
         .filter(|l| payments.get(&l.payment_id).is_some_and(|p| p.account_id.is_none()))
         .map(|l| l.unit_id)
         .collect();
-    let links = unit_owner::Entity::find()
-        .filter(unit_owner::Column::UnitId.is_in(counter_units.iter().copied()))
-        .order_by_asc(unit_owner::Column::Id)
-        .all(&state.db)
-        .await?;
-    let owner_ids: BTreeSet<i32> = links.iter().map(|l| l.owner_id).collect();
-    let owners: HashMap<i32, String> = owner::Entity::find()
-        .filter(owner::Column::Id.is_in(owner_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.phone_index))
-        .collect();
-    let accounts: HashMap<String, i32> = owner_account::Entity::find()
-        .filter(owner_account::Column::PhoneIndex.is_in(owners.values().cloned()))
-        .filter(owner_account::Column::PhoneVerifiedAt.is_not_null())
-        .order_by_desc(owner_account::Column::Id)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        // Oldest account wins when several are bound to one phone (collected newest first).
-        .filter_map(|a| a.phone_index.map(|i| (i, a.id)))
-        .collect();
+    let units = UnitHolders::load(state, &counter_units).await?;
     let mut out = HashMap::new();
     for l in lines {
         let Some(p) = payments.get(&l.payment_id) else {
@@ -127,14 +101,10 @@ async fn holders(
             Some(a) => Holder::Account(a),
             None => {
                 let tz = tz.get(&p.community_id).copied().unwrap_or(chrono_tz::Asia::Shanghai);
-                let day = p.paid_at.unwrap_or(p.created_at).with_timezone(&tz).date_naive();
-                links
-                    .iter()
-                    .find(|k| k.unit_id == l.unit_id && link_active(k, day))
-                    .and_then(|k| owners.get(&k.owner_id))
-                    .and_then(|i| accounts.get(i))
-                    .map(|a| Holder::Account(*a))
-                    .unwrap_or(Holder::Unit(l.unit_id))
+                units.holder(
+                    l.unit_id,
+                    p.paid_at.unwrap_or(p.created_at).with_timezone(&tz).date_naive(),
+                )
             }
         };
         out.insert(l.id, holder);

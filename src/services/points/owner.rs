@@ -52,6 +52,19 @@ pub struct PointsView {
     pub entries: Vec<PointsEntryView>,
 }
 
+impl PointsView {
+    /// Nothing earned yet.
+    pub(crate) fn empty(community_id: i32) -> Self {
+        PointsView {
+            community_id,
+            balance: 0,
+            owed: 0,
+            next_expiry: None,
+            entries: Vec::new(),
+        }
+    }
+}
+
 /// The owner's points in a community: one where they hold points or own a unit (404 otherwise,
 /// like a community that does not exist).
 pub async fn get(state: &AppState, account_id: i32, q: PointsQuery) -> ApiResult<PointsView> {
@@ -69,15 +82,14 @@ pub async fn get(state: &AppState, account_id: i32, q: PointsQuery) -> ApiResult
         if !units.iter().any(|u| u.community.id == q.community_id) {
             return Err(ApiError::NotFound);
         }
-        return Ok(PointsView {
-            community_id: q.community_id,
-            balance: 0,
-            owed: 0,
-            next_expiry: None,
-            entries: Vec::new(),
-        });
+        return Ok(PointsView::empty(q.community_id));
     };
-    let tz = state.community_tz(q.community_id).await?;
+    view(state, q.community_id, &held).await
+}
+
+/// What a holder's points account shows (the owner's answer, and staff's on the unit page).
+pub(crate) async fn view(state: &AppState, community_id: i32, held: &points_account::Model) -> ApiResult<PointsView> {
+    let tz = state.community_tz(community_id).await?;
     let today = state.today_in(tz);
     let lots = points_lot::Entity::find()
         .filter(points_lot::Column::PointsAccountId.eq(held.id))
@@ -121,7 +133,7 @@ pub async fn get(state: &AppState, account_id: i32, q: PointsQuery) -> ApiResult
         })
         .collect();
     Ok(PointsView {
-        community_id: q.community_id,
+        community_id,
         balance: points::balance(&as_lots, held.debt, today).max(0),
         owed: held.debt,
         next_expiry,

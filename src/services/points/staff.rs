@@ -1,0 +1,178 @@
+//! Staff: the points of whoever holds a unit's points today (its first-listed owner's account, or
+//! the unit while none is linked), and adjustments — a reason required, audited, spending the
+//! soonest-expiring points first when taking away, refused beyond the balance.
+use super::owner::{view, PointsView};
+use super::{account_of, find, Holder, UnitHolders};
+use crate::domain::points::{self, EarnRules, Lot};
+use crate::domain::role::Action;
+use crate::domain::text;
+use crate::error::{ApiError, ApiResult};
+use crate::services::access::staff::StaffCtx;
+use crate::services::audit;
+use crate::state::AppState;
+use entity::states::PointsEntryKind;
+use entity::{points_account, points_entry, points_lot, unit};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The most one adjustment may move.
+const MAX_ADJUST: i64 = 1_000_000;
+
+/// A unit's points as staff see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitPoints {
+    pub unit_id: i32,
+    /// `account` (the first-listed owner's linked account) or `unit` (held until one links).
+    pub holder: String,
+    #[serde(flatten)]
+    pub points: PointsView,
+}
+
+/// `POST /staff/units/{id}/points/adjustments`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointsAdjustment {
+    /// Points to add (positive) or take away (negative); not 0.
+    #[schema(minimum = -1000000, maximum = 1000000)]
+    pub points: i64,
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
+    pub reason: String,
+}
+
+/// The unit (in the member's scope) and who holds its points today.
+async fn unit_holder(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<(unit::Model, Holder)> {
+    let u = unit::Entity::find_by_id(unit_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.require_community(u.community_id)?;
+    let today = state.today_in(state.community_tz(u.community_id).await?);
+    let holders = UnitHolders::load(state, &[u.id].into_iter().collect()).await?;
+    let h = holders.holder(u.id, today);
+    Ok((u, h))
+}
+
+fn label(h: Holder) -> String {
+    match h {
+        Holder::Account(_) => "account".into(),
+        Holder::Unit(_) => "unit".into(),
+    }
+}
+
+/// `GET /staff/units/{id}/points`.
+pub async fn get(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<UnitPoints> {
+    ctx.require(Action::ReadSetup)?;
+    let (u, h) = unit_holder(state, ctx, unit_id).await?;
+    let points = match find(&state.db, u.community_id, h).await? {
+        Some(held) => view(state, u.community_id, &held).await?,
+        None => PointsView::empty(u.community_id),
+    };
+    Ok(UnitPoints {
+        unit_id,
+        holder: label(h),
+        points,
+    })
+}
+
+/// `POST /staff/units/{id}/points/adjustments`: finance or admins, with a reason, audited.
+pub async fn adjust(state: &AppState, ctx: &StaffCtx, unit_id: i32, body: PointsAdjustment) -> ApiResult<UnitPoints> {
+    ctx.require(Action::ManageBilling)?;
+    let reason = text::name(&body.reason, 200).map_err(|m| ApiError::field("reason", format!("原因{m}")))?;
+    if body.points == 0 || body.points.abs() > MAX_ADJUST {
+        return Err(ApiError::field("points", "调整积分应为非零整数，绝对值不超过1000000"));
+    }
+    let (u, h) = unit_holder(state, ctx, unit_id).await?;
+    let now = state.clock.now();
+    let today = state.today_in(state.community_tz(u.community_id).await?);
+    let rules = EarnRules::default();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let account = account_of(&txn, u.community_id, h, now).await?;
+    let account = points_account::Entity::find_by_id(account.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut lot_id = None;
+    if body.points > 0 {
+        let (debt, lot_points) = points::settle(account.debt, body.points);
+        if lot_points > 0 {
+            let lot = points_lot::ActiveModel {
+                points_account_id: Set(account.id),
+                earned_on: Set(today),
+                expires_on: Set(points::expires_on(today, rules.expiry_years)),
+                points: Set(lot_points),
+                remaining: Set(lot_points),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            lot_id = Some(lot.id);
+        }
+        if debt != account.debt {
+            points_account::Entity::update_many()
+                .col_expr(points_account::Column::Debt, Expr::value(debt))
+                .filter(points_account::Column::Id.eq(account.id))
+                .exec(&txn)
+                .await?;
+        }
+    } else {
+        let lots = points_lot::Entity::find()
+            .filter(points_lot::Column::PointsAccountId.eq(account.id))
+            .lock_exclusive()
+            .all(&txn)
+            .await?;
+        let as_lots: Vec<Lot> = lots
+            .iter()
+            .map(|l| Lot {
+                id: l.id as i64,
+                expires_on: l.expires_on,
+                remaining: l.remaining,
+            })
+            .collect();
+        let takes = points::take_oldest(&as_lots, account.debt, -body.points, today)
+            .map_err(|s| ApiError::Conflict("INSUFFICIENT_POINTS", format!("积分不足：当前可用{}分", s.available)))?;
+        for (id, take) in takes {
+            points_lot::Entity::update_many()
+                .col_expr(
+                    points_lot::Column::Remaining,
+                    Expr::col(points_lot::Column::Remaining).sub(take),
+                )
+                .filter(points_lot::Column::Id.eq(id as i32))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    points_entry::ActiveModel {
+        points_account_id: Set(account.id),
+        kind: Set(PointsEntryKind::Adjust),
+        points: Set(body.points),
+        lot_id: Set(lot_id),
+        source_kind: Set(None),
+        source_id: Set(None),
+        reason: Set(reason.clone()),
+        actor: Set(ctx.actor()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        &ctx.actor(),
+        "points.adjust",
+        "unit",
+        unit_id,
+        serde_json::json!({"points": body.points, "reason": reason, "points_account_id": account.id}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    get(state, ctx, unit_id).await
+}
