@@ -206,7 +206,7 @@ pub fn grade(bills: &[BillRecord], today: NaiveDate) -> (Grade, String) {
         return (
             Grade::D,
             format!(
-                "近24个月有{long_unpaid}笔账单逾期超过90天仍未缴清。缴清后等级会重新评定；如有困难，可在小程序申请分期或困难减免。"
+                "近24个月有{long_unpaid}笔账单逾期超过90天仍未缴清。缴清后等级会重新评定；如有困难，请联系物业服务中心。"
             ),
         );
     }
@@ -230,7 +230,7 @@ pub fn grade(bills: &[BillRecord], today: NaiveDate) -> (Grade, String) {
     (
         Grade::C,
         format!(
-            "近24个月有{}笔账单逾期，其中{long}笔超过30天。此后按时缴费，逾期记录满24个月后等级会逐步提升；开通自动扣款可避免遗忘。",
+            "近24个月有{}笔账单逾期，其中{long}笔超过30天。此后按时缴费，逾期记录满24个月后等级会逐步提升。",
             late.len()
         ),
     )

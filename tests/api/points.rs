@@ -78,6 +78,21 @@ async fn on_time_bills_earn_a_point_per_yuan_late_ones_nothing_and_each_line_ear
         .collect();
     assert_eq!(late.len(), 2);
     assert!(late.iter().all(|r| r.ends_with("逾期缴纳，不计积分")), "{late:?}");
+
+    // GET /me: September was paid 40 days late, October 10: grade C, said plainly, with the points.
+    let me: Value = s.app.get_json("/api/v1/me", Some(&s.owner)).await;
+    let standing = &me["communities"][0];
+    assert_eq!(standing["community_id"], s.community, "{me}");
+    assert_eq!(standing["credit_grade"], "C");
+    assert!(
+        standing["credit_explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("近24个月有2笔账单逾期，其中1笔超过30天"),
+        "{standing}"
+    );
+    assert_eq!(standing["points"], 223);
+    assert_eq!(me["units"][0]["code"], "A-1-101", "the profile is still there");
 }
 
 #[tokio::test]
@@ -129,12 +144,13 @@ async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn
         )
         .await;
     assert_eq!(r.status(), 201);
-    assert_eq!(pass(&s.app).await.points, 223);
+    // Its only bill was paid on time: grade A, × 1.2 (223 → 267).
+    assert_eq!(pass(&s.app).await.points, 267);
     assert_eq!(
         s.app
             .count(&format!(
                 "points_accounts a JOIN points_lots l ON l.points_account_id = a.id \
-                 WHERE a.account_id IS NULL AND a.unit_id = {unit} AND l.remaining = 223"
+                 WHERE a.account_id IS NULL AND a.unit_id = {unit} AND l.remaining = 267"
             ))
             .await,
         1

@@ -5,6 +5,7 @@ use crate::routes::extract::{Json, OwnerAuth};
 use crate::services::access::identity::{self, ConsentView};
 use crate::services::access::me::{self as owners, MeView, UnitView};
 use crate::services::collection::preferences;
+use crate::services::points::grade::{self, Standing};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -27,10 +28,21 @@ pub struct ConsentBody {
     pub policy_version: String,
 }
 
-/// The owner's profile: masked phone and units.
-#[utoipa::path(get, path = "/api/v1/me", tag = "owner", responses((status = 200, body = MeView), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+/// Answer of `GET /me`: the profile, and per community where the owner has a unit today, the credit
+/// grade (with why) and points.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub profile: MeView,
+    pub communities: Vec<Standing>,
+}
+
+/// The owner's profile: masked phone and units, credit grade and points per community.
+#[utoipa::path(get, path = "/api/v1/me", tag = "owner", responses((status = 200, body = Me), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn me(state: web::Data<AppState>, who: OwnerAuth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(owners::me(&state, who.account_id).await?))
+    let profile = owners::me(&state, who.account_id).await?;
+    let communities = grade::standing(&state, who.account_id).await?;
+    Ok(HttpResponse::Ok().json(Me { profile, communities }))
 }
 
 /// Links the WeChat account to every owner record with the verified phone.

@@ -112,6 +112,25 @@ async fn holders(
     Ok(out)
 }
 
+/// Each holder's credit grade per community, as of now (the bill just paid included).
+async fn grades(state: &AppState, holders: &HashMap<i32, Holder>) -> ApiResult<HashMap<(Holder, i32), Grade>> {
+    let mut out = HashMap::new();
+    let distinct: BTreeSet<Holder> = holders.values().copied().collect();
+    for h in distinct {
+        let units = match h {
+            Holder::Unit(u) => [u].into_iter().collect(),
+            Holder::Account(a) => match entity::owner_account::Entity::find_by_id(a).one(&state.db).await? {
+                Some(acc) => crate::services::access::me::unit_ids_of_account(state, &acc).await?,
+                None => BTreeSet::new(),
+            },
+        };
+        for (community, (g, _)) in super::grade::of_units(state, &units).await? {
+            out.insert((h, community), g);
+        }
+    }
+    Ok(out)
+}
+
 async fn award(
     state: &AppState,
     lines: &[payment_line::Model],
@@ -153,6 +172,7 @@ async fn award(
         tz.insert(c.id, state.community_tz(c.id).await?);
     }
     let holders = holders(state, lines, &payments, &tz).await?;
+    let grades = grades(state, &holders).await?;
     // Per-community rules are the defaults until the settings page lands.
     let rules = EarnRules::default();
     let txn = crate::db::begin_write(&state.db).await?;
@@ -170,11 +190,15 @@ async fn award(
         let zone = tz.get(&p.community_id).copied().unwrap_or(chrono_tz::Asia::Shanghai);
         let paid_on = p.paid_at.unwrap_or(now).with_timezone(&zone).date_naive();
         let timing = points::timing(paid_on, b.due_date, p.prepay.is_some());
-        // Grade A's multiplier applies once grades are computed (a later slice of #15).
         // Principal actually paid (a prepayment discount is not), and no more than is still credited
         // (a refund before the award).
         let paid = (l.principal_fen - l.discount_fen).min(l.credited_fen.unwrap_or(0));
-        let earned = points::earned(&rules, paid, timing, Grade::B);
+        let grade = grades
+            .get(&(*holder, p.community_id))
+            .copied()
+            // No unit of theirs there today: no grade, so no multiplier.
+            .unwrap_or(Grade::C);
+        let earned = points::earned(&rules, paid, timing, grade);
         let what = format!(
             "{} {}",
             l.period,

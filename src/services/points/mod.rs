@@ -6,12 +6,14 @@
 //!   entry), for the paying account — or, for counter payments, the account of the unit's
 //!   first-listed current owner, else the unit until one links.
 //! - `reverse`: what a refund takes back, once per refund and line; spent points become owed.
+//! - `grade`: the A–D credit grade, computed when read from the bills of the account's units.
 //! - `expire`: what is left of a lot after its last day, once per lot.
 //! - `owner`: `GET /me/points`; `staff`: a unit's holder's points and staff adjustments (audited).
 //!
 //! Nothing here is called by the payment use cases: the pass reads what the ledger credited.
 pub mod earn;
 pub mod expire;
+pub mod grade;
 pub mod owner;
 pub mod reverse;
 pub mod staff;
@@ -43,7 +45,7 @@ pub async fn tick(state: &crate::state::AppState) -> ApiResult<TickReport> {
 }
 
 /// Who holds points in a community.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Holder {
     Account(i32),
     /// A unit whose first-listed owner has no linked account yet.

@@ -3,7 +3,7 @@
 //! already spent becomes `owed` (a debt the next earnings settle first), never silently dropped.
 //! Each reversal is an entry unique per refund and line, so it happens once on any replica.
 use super::earn::{LOOKBACK_DAYS, SOURCE};
-use crate::domain::points::{self, EarnRules, Grade, Timing};
+use crate::domain::points;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::Duration;
@@ -72,13 +72,6 @@ async fn reverse_refund(state: &AppState, r: &refund::Model, report: &mut Revers
         .into_iter()
         .map(|f| (f.id, f.name))
         .collect();
-    let rules = EarnRules::default();
-    // An award was on time or prepaid (late lines earn nothing); the same rule on what is still credited.
-    let timing = if p.prepay.is_some() {
-        Timing::Prepaid
-    } else {
-        Timing::OnTime
-    };
     let txn = crate::db::begin_write(&state.db).await?;
     for award in awards {
         let Some(l) = award.source_id.and_then(|id| lines.get(&id)) else {
@@ -95,7 +88,11 @@ async fn reverse_refund(state: &AppState, r: &refund::Model, report: &mut Revers
             .map(|e| e.points)
             .sum();
         let held = award.points + reversed;
-        let entitled = points::earned(&rules, l.credited_fen.unwrap_or(0), timing, Grade::B).min(held);
+        // The award in proportion to the principal still credited (rounded down), whatever bonuses
+        // made it up.
+        let base = (l.principal_fen - l.discount_fen).max(1);
+        let still = l.credited_fen.unwrap_or(0).clamp(0, base);
+        let entitled = (award.points * still / base).min(held);
         let n = held - entitled;
         if n <= 0 {
             continue;
