@@ -26,6 +26,9 @@ pub struct UnitPoints {
     pub unit_id: i32,
     /// `account` (the first-listed owner's linked account) or `unit` (held until one links).
     pub holder: String,
+    /// The unit's credit grade over its own bills (A–D), and why.
+    pub credit_grade: String,
+    pub credit_explanation: String,
     #[serde(flatten)]
     pub points: PointsView,
 }
@@ -73,9 +76,15 @@ pub async fn get(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<Un
         Some(held) => view(state, u.community_id, &held).await?,
         None => PointsView::empty(u.community_id),
     };
+    let (grade, why) = super::grade::of_units(state, &[u.id].into_iter().collect())
+        .await?
+        .remove(&u.community_id)
+        .unwrap_or((crate::domain::points::Grade::A, String::new()));
     Ok(UnitPoints {
         unit_id,
         holder: label(h),
+        credit_grade: grade.as_str().into(),
+        credit_explanation: why,
         points,
     })
 }
