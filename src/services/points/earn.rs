@@ -3,17 +3,17 @@
 //! line, written with its lot in one transaction, so a duplicate notification, a reconciliation, a
 //! retry or a second replica never awards twice. A line paid late is recorded too, with 0 points
 //! and why, so the owner's history explains it and the pass does not look at it again.
-use super::{account_of, Holder, UnitHolders};
+use super::{add_points, locked_account, record, Holder, NewEntry, UnitHolders};
 use crate::domain::points::{self, EarnRules, Grade};
 use crate::domain::states::PaymentStatus;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::services::setup::communities::Features;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use entity::states::PointsEntryKind;
-use entity::{bill, community, fee_item, payment, payment_line, points_account, points_entry, points_lot};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use entity::{bill, community, fee_item, payment, payment_line, points_entry};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeSet, HashMap};
 
 /// How far back the pass looks for paid orders (it runs every scheduler tick; a scheduler stopped
@@ -209,61 +209,27 @@ async fn award(
             points::Timing::Prepaid => format!("{what} 预缴（含预缴奖励）"),
             points::Timing::OnTime => format!("{what} 按时缴费"),
         };
-        let account = account_of(&txn, p.community_id, *holder, now).await?;
-        // The row is locked so concurrent awards to one holder settle its debt one after another.
-        let account = points_account::Entity::find_by_id(account.id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        let inserted = points_entry::Entity::insert(points_entry::ActiveModel {
-            points_account_id: Set(account.id),
-            kind: Set(PointsEntryKind::Earn),
-            points: Set(earned),
-            lot_id: Set(None),
-            source_kind: Set(Some(SOURCE.into())),
-            source_id: Set(Some(l.id)),
-            reason: Set(reason),
-            actor: Set("system".into()),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::columns([points_entry::Column::SourceKind, points_entry::Column::SourceId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        if inserted != 1 {
+        let account = locked_account(&txn, p.community_id, *holder, now).await?;
+        let entry = NewEntry {
+            account_id: account.id,
+            kind: PointsEntryKind::Earn,
+            points: earned,
+            lot_id: None,
+            source: Some((SOURCE, l.id)),
+            reason,
+            actor: "system".into(),
+            at: now,
+        };
+        if !record(&txn, entry).await? {
             continue;
         }
         report.recorded += 1;
         report.points += earned;
-        let (debt, lot_points) = points::settle(account.debt, earned);
-        if lot_points > 0 {
-            let lot = points_lot::ActiveModel {
-                points_account_id: Set(account.id),
-                earned_on: Set(paid_on),
-                expires_on: Set(points::expires_on(paid_on, rules.expiry_years)),
-                points: Set(lot_points),
-                remaining: Set(lot_points),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+        if let Some(lot) = add_points(&txn, &account, earned, paid_on, rules.expiry_years, now).await? {
             points_entry::Entity::update_many()
-                .col_expr(points_entry::Column::LotId, Expr::value(lot.id))
+                .col_expr(points_entry::Column::LotId, Expr::value(lot))
                 .filter(points_entry::Column::SourceKind.eq(SOURCE))
                 .filter(points_entry::Column::SourceId.eq(l.id))
-                .exec(&txn)
-                .await?;
-        }
-        if debt != account.debt {
-            points_account::Entity::update_many()
-                .col_expr(points_account::Column::Debt, Expr::value(debt))
-                .filter(points_account::Column::Id.eq(account.id))
                 .exec(&txn)
                 .await?;
         }

@@ -1,13 +1,14 @@
 //! Expiry: a lot's points left after its last day (the community's local date) expire, as one
 //! entry per lot, unique per lot, so it happens once on any replica.
+use super::{record, NewEntry};
 use crate::domain::points;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use chrono::Duration;
 use entity::states::PointsEntryKind;
-use entity::{points_account, points_entry, points_lot};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use entity::{points_account, points_lot};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
 /// `points_entries.source_kind` of an expiry (the lot is the source id).
@@ -58,26 +59,17 @@ pub async fn pass(state: &AppState) -> ApiResult<ExpireReport> {
         let Some((_, left)) = points::expired(&lots, today).pop() else {
             continue;
         };
-        let inserted = points_entry::Entity::insert(points_entry::ActiveModel {
-            points_account_id: Set(lot.points_account_id),
-            kind: Set(PointsEntryKind::Expire),
-            points: Set(-left),
-            lot_id: Set(Some(lot.id)),
-            source_kind: Set(Some(SOURCE.into())),
-            source_id: Set(Some(lot.id)),
-            reason: Set(format!("{}获得的积分已于{}到期", lot.earned_on, lot.expires_on)),
-            actor: Set("system".into()),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::columns([points_entry::Column::SourceKind, points_entry::Column::SourceId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        if inserted != 1 {
+        let entry = NewEntry {
+            account_id: lot.points_account_id,
+            kind: PointsEntryKind::Expire,
+            points: -left,
+            lot_id: Some(lot.id),
+            source: Some((SOURCE, lot.id)),
+            reason: format!("{}获得的积分已于{}到期", lot.earned_on, lot.expires_on),
+            actor: "system".into(),
+            at: now,
+        };
+        if !record(&txn, entry).await? {
             continue;
         }
         points_lot::Entity::update_many()

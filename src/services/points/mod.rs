@@ -18,13 +18,16 @@ pub mod owner;
 pub mod reverse;
 pub mod staff;
 
+use crate::domain::points;
 use crate::error::ApiResult;
 use crate::services::access::me::link_active;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{owner as owner_row, owner_account, points_account, unit_owner};
+use entity::states::PointsEntryKind;
+use entity::{owner as owner_row, owner_account, points_account, points_entry, points_lot, unit_owner};
+use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use std::collections::{BTreeSet, HashMap};
 
 /// What the scheduler's points work did.
@@ -150,4 +153,102 @@ impl UnitHolders {
             .map(|a| Holder::Account(*a))
             .unwrap_or(Holder::Unit(unit_id))
     }
+}
+
+/// Where an entry comes from, when it must happen once: (`source_kind`, `source_id`).
+pub(crate) type Source<'a> = Option<(&'a str, i32)>;
+
+/// One history entry, as every points movement writes it.
+pub(crate) struct NewEntry<'a> {
+    pub account_id: i32,
+    pub kind: PointsEntryKind,
+    pub points: i64,
+    pub lot_id: Option<i32>,
+    pub source: Source<'a>,
+    pub reason: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Appends an entry; one with a source only if that source has none yet (the unique index decides,
+/// also between replicas). Whether it was written.
+pub(crate) async fn record<C: ConnectionTrait>(db: &C, e: NewEntry<'_>) -> ApiResult<bool> {
+    let row = points_entry::ActiveModel {
+        points_account_id: Set(e.account_id),
+        kind: Set(e.kind),
+        points: Set(e.points),
+        lot_id: Set(e.lot_id),
+        source_kind: Set(e.source.map(|(k, _)| k.to_string())),
+        source_id: Set(e.source.map(|(_, id)| id)),
+        reason: Set(e.reason),
+        actor: Set(e.actor),
+        created_at: Set(e.at),
+        ..Default::default()
+    };
+    Ok(points_entry::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([points_entry::Column::SourceKind, points_entry::Column::SourceId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?
+        == 1)
+}
+
+/// Points coming in to an account the caller locked: what it owes is settled first, the rest is a
+/// new lot earned `on` (expiring per `expiry_years`). The lot's id, if one was needed.
+pub(crate) async fn add_points<C: ConnectionTrait>(
+    db: &C,
+    account: &points_account::Model,
+    n: i64,
+    on: NaiveDate,
+    expiry_years: i32,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<i32>> {
+    let (debt, lot_points) = points::settle(account.debt, n);
+    if debt != account.debt {
+        points_account::Entity::update_many()
+            .col_expr(points_account::Column::Debt, Expr::value(debt))
+            .filter(points_account::Column::Id.eq(account.id))
+            .exec(db)
+            .await?;
+    }
+    if lot_points <= 0 {
+        return Ok(None);
+    }
+    let lot = points_lot::ActiveModel {
+        points_account_id: Set(account.id),
+        earned_on: Set(on),
+        expires_on: Set(points::expires_on(on, expiry_years)),
+        points: Set(lot_points),
+        remaining: Set(lot_points),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Some(lot.id))
+}
+
+/// The holder's account in the community, created if new, locked for the caller's transaction so
+/// concurrent movements on one account happen one after another.
+pub(crate) async fn locked_account<C: ConnectionTrait>(
+    db: &C,
+    community_id: i32,
+    holder: Holder,
+    now: DateTime<Utc>,
+) -> ApiResult<points_account::Model> {
+    let account = account_of(db, community_id, holder, now).await?;
+    locked(db, account.id).await
+}
+
+/// An account row, locked for the caller's transaction.
+pub(crate) async fn locked<C: ConnectionTrait>(db: &C, id: i32) -> ApiResult<points_account::Model> {
+    use sea_orm::QuerySelect;
+    points_account::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(crate::error::ApiError::NotFound)
 }

@@ -3,13 +3,14 @@
 //! already spent becomes `owed` (a debt the next earnings settle first), never silently dropped.
 //! Each reversal is an entry unique per refund and line, so it happens once on any replica.
 use super::earn::{LOOKBACK_DAYS, SOURCE};
+use super::{locked, record, NewEntry};
 use crate::domain::points;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use chrono::Duration;
 use entity::states::PointsEntryKind;
 use entity::{fee_item, payment, payment_line, points_account, points_entry, points_lot, refund};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
@@ -97,37 +98,25 @@ async fn reverse_refund(state: &AppState, r: &refund::Model, report: &mut Revers
         if n <= 0 {
             continue;
         }
-        let inserted = points_entry::Entity::insert(points_entry::ActiveModel {
-            points_account_id: sea_orm::Set(award.points_account_id),
-            kind: sea_orm::Set(PointsEntryKind::Reverse),
-            points: sea_orm::Set(-n),
-            lot_id: sea_orm::Set(award.lot_id),
-            source_kind: sea_orm::Set(Some(source(r.id))),
-            source_id: sea_orm::Set(Some(l.id)),
-            reason: sea_orm::Set(format!(
+        let source = source(r.id);
+        let entry = NewEntry {
+            account_id: award.points_account_id,
+            kind: PointsEntryKind::Reverse,
+            points: -n,
+            lot_id: award.lot_id,
+            source: Some((&source, l.id)),
+            reason: format!(
                 "{} {} 退款，冲回积分",
                 l.period,
                 items.get(&l.fee_item_id).cloned().unwrap_or_default()
-            )),
-            actor: sea_orm::Set(r.actor.clone()),
-            created_at: sea_orm::Set(now),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::columns([points_entry::Column::SourceKind, points_entry::Column::SourceId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        if inserted != 1 {
+            ),
+            actor: r.actor.clone(),
+            at: now,
+        };
+        if !record(&txn, entry).await? {
             continue;
         }
-        let account = points_account::Entity::find_by_id(award.points_account_id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let account = locked(&txn, award.points_account_id).await?;
         let lot = match award.lot_id {
             Some(id) => points_lot::Entity::find_by_id(id).lock_exclusive().one(&txn).await?,
             None => None,

@@ -2,7 +2,7 @@
 //! the unit while none is linked), and adjustments — a reason required, audited, spending the
 //! soonest-expiring points first when taking away, refused beyond the balance.
 use super::owner::{view, PointsView};
-use super::{account_of, find, Holder, UnitHolders};
+use super::{add_points, find, locked_account, record, Holder, NewEntry, UnitHolders};
 use crate::domain::points::{self, EarnRules, Lot};
 use crate::domain::role::Action;
 use crate::domain::text;
@@ -11,9 +11,9 @@ use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::state::AppState;
 use entity::states::PointsEntryKind;
-use entity::{points_account, points_entry, points_lot, unit};
+use entity::{points_lot, unit};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -101,36 +101,10 @@ pub async fn adjust(state: &AppState, ctx: &StaffCtx, unit_id: i32, body: Points
     let today = state.today_in(state.community_tz(u.community_id).await?);
     let rules = EarnRules::default();
     let txn = crate::db::begin_write(&state.db).await?;
-    let account = account_of(&txn, u.community_id, h, now).await?;
-    let account = points_account::Entity::find_by_id(account.id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let account = locked_account(&txn, u.community_id, h, now).await?;
     let mut lot_id = None;
     if body.points > 0 {
-        let (debt, lot_points) = points::settle(account.debt, body.points);
-        if lot_points > 0 {
-            let lot = points_lot::ActiveModel {
-                points_account_id: Set(account.id),
-                earned_on: Set(today),
-                expires_on: Set(points::expires_on(today, rules.expiry_years)),
-                points: Set(lot_points),
-                remaining: Set(lot_points),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            lot_id = Some(lot.id);
-        }
-        if debt != account.debt {
-            points_account::Entity::update_many()
-                .col_expr(points_account::Column::Debt, Expr::value(debt))
-                .filter(points_account::Column::Id.eq(account.id))
-                .exec(&txn)
-                .await?;
-        }
+        lot_id = add_points(&txn, &account, body.points, today, rules.expiry_years, now).await?;
     } else {
         let lots = points_lot::Entity::find()
             .filter(points_lot::Column::PointsAccountId.eq(account.id))
@@ -158,19 +132,19 @@ pub async fn adjust(state: &AppState, ctx: &StaffCtx, unit_id: i32, body: Points
                 .await?;
         }
     }
-    points_entry::ActiveModel {
-        points_account_id: Set(account.id),
-        kind: Set(PointsEntryKind::Adjust),
-        points: Set(body.points),
-        lot_id: Set(lot_id),
-        source_kind: Set(None),
-        source_id: Set(None),
-        reason: Set(reason.clone()),
-        actor: Set(ctx.actor()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
+    record(
+        &txn,
+        NewEntry {
+            account_id: account.id,
+            kind: PointsEntryKind::Adjust,
+            points: body.points,
+            lot_id,
+            source: None,
+            reason: reason.clone(),
+            actor: ctx.actor(),
+            at: now,
+        },
+    )
     .await?;
     audit::record(
         &txn,
