@@ -6,10 +6,9 @@
 use super::events::{self, Stage};
 use super::owner::add_message;
 use super::staff::workable;
-use super::{line, not_now, Author};
+use super::{choice, line, not_now, Author};
 use crate::domain::money::Fen;
 use crate::domain::role::{Action, Role};
-use crate::domain::states;
 use crate::domain::tickets::{self, AdjustmentKind, AdjustmentStatus, TicketCategory};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::{actor_names, StaffCtx};
@@ -124,10 +123,6 @@ pub struct AdjustmentView {
     pub decision_note: Option<String>,
 }
 
-fn reason_of(field: &str, raw: &str, errors: &mut FieldErrors) -> String {
-    line(field, raw, 200, errors)
-}
-
 fn money(field: &str, raw: &Option<String>, errors: &mut FieldErrors) -> Option<i64> {
     raw.as_deref().and_then(|s| match Fen::parse(s) {
         Ok(f) => Some(f.0),
@@ -147,11 +142,8 @@ pub async fn request(
     body: NewAdjustment,
 ) -> ApiResult<super::TicketView> {
     let mut errors = FieldErrors::new();
-    let kind = states::parse::<AdjustmentKind>(&body.kind);
-    if kind.is_none() {
-        errors.insert("kind".into(), "调整类型无效".into());
-    }
-    let why = reason_of("reason", &body.reason, &mut errors);
+    let kind = choice::<AdjustmentKind>("kind", &body.kind, "调整类型无效", &mut errors);
+    let why = line("reason", &body.reason, 200, &mut errors);
     let amount = money("amount", &body.amount, &mut errors);
     let principal = money("principal", &body.principal, &mut errors);
     if body.amount.is_some() && kind != Some(AdjustmentKind::WaiveLateFee) {
@@ -398,13 +390,7 @@ pub async fn queue(state: &AppState, ctx: &StaffCtx, q: AdjustmentQuery) -> ApiR
     let mut errors = FieldErrors::new();
     let status = match q.status.as_deref() {
         None => Some(AdjustmentStatus::Pending),
-        Some(s) => {
-            let parsed = states::parse::<AdjustmentStatus>(s);
-            if parsed.is_none() {
-                errors.insert("status".into(), "状态无效".into());
-            }
-            parsed
-        }
+        Some(s) => choice::<AdjustmentStatus>("status", s, "状态无效", &mut errors),
     };
     let page = PageQuery {
         page: q.page,
@@ -488,7 +474,7 @@ async fn settle<C: ConnectionTrait>(
 
 fn note_of(raw: Option<&str>) -> ApiResult<Option<String>> {
     let mut errors = FieldErrors::new();
-    let note = raw.map(|n| reason_of("note", n, &mut errors));
+    let note = raw.map(|n| line("note", n, 200, &mut errors));
     ApiError::check(errors)?;
     Ok(note)
 }
@@ -651,13 +637,10 @@ async fn one(state: &AppState, id: i32) -> ApiResult<AdjustmentView> {
 /// `GET /staff/adjustments/{id}`: finance, in their communities.
 pub async fn get(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<AdjustmentView> {
     ctx.require(Action::ManageBilling)?;
-    let found = adj::Entity::find_by_id(id)
-        .select_only()
-        .column(adj::Column::CommunityId)
-        .into_tuple::<i32>()
+    let r = adj::Entity::find_by_id(id)
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require_community(found)?;
-    one(state, id).await
+    ctx.require_community(r.community_id)?;
+    views(state, vec![r]).await?.pop().ok_or(ApiError::NotFound)
 }

@@ -300,6 +300,20 @@ pub(crate) fn body_text(field: &str, raw: &str, errors: &mut FieldErrors) -> Str
     t.to_string()
 }
 
+/// One of `T`'s stored spellings, or `message` as the field's problem.
+pub(crate) fn choice<T: sea_orm::ActiveEnum<Value = String>>(
+    field: &str,
+    raw: &str,
+    message: &str,
+    errors: &mut FieldErrors,
+) -> Option<T> {
+    let parsed = crate::domain::states::parse::<T>(raw);
+    if parsed.is_none() {
+        errors.insert(field.into(), message.into());
+    }
+    parsed
+}
+
 /// A short line (title, resolution summary) of at most `max` characters.
 pub(crate) fn line(field: &str, raw: &str, max: usize, errors: &mut FieldErrors) -> String {
     match text::name(raw, max) {

@@ -3,9 +3,11 @@
 //! other id is 404, as is a photo of someone else's ticket or of a staff-only note.
 use super::clock::{self, deadlines};
 use super::events::{self, Stage};
-use super::{body_text, line, not_now, photo_ids, thread, view_of, views, Author, Reader, TicketView, UPLOAD_KIND};
+use super::{
+    body_text, choice, line, not_now, photo_ids, thread, view_of, views, Author, Reader, TicketView, UPLOAD_KIND,
+};
 use crate::domain::sla::Pause;
-use crate::domain::states::{self, BillStatus};
+use crate::domain::states::BillStatus;
 use crate::domain::tickets::{self, TicketCategory, TicketStatus};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::setup::{Page, PageQuery};
@@ -131,10 +133,12 @@ async fn detail(state: &AppState, t: &ticket::Model) -> ApiResult<TicketView> {
 pub async fn open(state: &AppState, account_id: i32, body: NewTicket) -> ApiResult<TicketView> {
     let a = account(state, account_id).await?;
     let mut errors = FieldErrors::new();
-    let category = states::parse::<TicketCategory>(&body.category);
-    if category.is_none() {
-        errors.insert("category".into(), "类别应为投诉、报修、账单异议、建议或咨询之一".into());
-    }
+    let category = choice::<TicketCategory>(
+        "category",
+        &body.category,
+        "类别应为投诉、报修、账单异议、建议或咨询之一",
+        &mut errors,
+    );
     let title = line("title", &body.title, tickets::MAX_TITLE, &mut errors);
     let text = body_text("body", &body.body, &mut errors);
     let bill_ids = body.bill_ids.unwrap_or_default();

@@ -6,10 +6,9 @@
 //! answering them first), read-only; finance reads disputes (it approves what they waive).
 use super::events::{self, Stage, Tell};
 use super::owner::{add_message, resume, touch};
-use super::{body_text, not_now, photo_ids, thread, view_of, views, Author, Reader, TicketView, UPLOAD_KIND};
+use super::{body_text, choice, not_now, photo_ids, thread, view_of, views, Author, Reader, TicketView, UPLOAD_KIND};
 use crate::domain::role::{Action, Role};
 use crate::domain::sla::Pause;
-use crate::domain::states;
 use crate::domain::tickets::{self, TicketCategory, TicketStatus};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::services::access::staff::StaffCtx;
@@ -132,20 +131,14 @@ async fn names(state: &AppState, rows: &[ticket::Model]) -> ApiResult<std::colle
 pub async fn queue(state: &AppState, ctx: &StaffCtx, q: StaffTicketQuery) -> ApiResult<Page<TicketView>> {
     let a = access(ctx)?;
     let mut errors = FieldErrors::new();
-    let status = q.status.as_deref().map(|s| {
-        let parsed = states::parse::<TicketStatus>(s);
-        if parsed.is_none() {
-            errors.insert("status".into(), "状态无效".into());
-        }
-        parsed
-    });
-    let category = q.category.as_deref().map(|s| {
-        let parsed = states::parse::<TicketCategory>(s);
-        if parsed.is_none() {
-            errors.insert("category".into(), "类别无效".into());
-        }
-        parsed
-    });
+    let status = q
+        .status
+        .as_deref()
+        .and_then(|s| choice::<TicketStatus>("status", s, "状态无效", &mut errors));
+    let category = q
+        .category
+        .as_deref()
+        .and_then(|s| choice::<TicketCategory>("category", s, "类别无效", &mut errors));
     let page = PageQuery {
         page: q.page,
         per_page: q.per_page,
@@ -156,11 +149,11 @@ pub async fn queue(state: &AppState, ctx: &StaffCtx, q: StaffTicketQuery) -> Api
         ctx.require_community(c)?;
     }
     let mut query = ticket::Entity::find().filter(readable(ctx, a));
-    query = match status.flatten() {
+    query = match status {
         Some(s) => query.filter(ticket::Column::Status.eq(s)),
         None => query.filter(ticket::Column::Status.is_in([TicketStatus::Open, TicketStatus::WaitingOwner])),
     };
-    if let Some(c) = category.flatten() {
+    if let Some(c) = category {
         query = query.filter(ticket::Column::Category.eq(c));
     }
     if let Some(c) = q.community_id {
