@@ -34,19 +34,29 @@ pub async fn pass(state: &AppState) -> ApiResult<ExpireReport> {
     if candidates.is_empty() {
         return Ok(report);
     }
-    let communities: HashMap<i32, i32> = points_account::Entity::find()
+    let account_communities: HashMap<i32, i32> = points_account::Entity::find()
         .filter(points_account::Column::Id.is_in(candidates.iter().map(|l| l.points_account_id)))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|a| (a.id, a.community_id))
         .collect();
+    // Each community's date today, read once.
+    let mut today_in = HashMap::new();
+    for c in account_communities.values() {
+        if !today_in.contains_key(c) {
+            today_in.insert(*c, state.today_in(state.community_tz(*c).await?));
+        }
+    }
     let txn = crate::db::begin_write(&state.db).await?;
     for l in candidates {
-        let Some(community) = communities.get(&l.points_account_id) else {
+        let Some(today) = account_communities
+            .get(&l.points_account_id)
+            .and_then(|c| today_in.get(c))
+            .copied()
+        else {
             continue;
         };
-        let today = state.today_in(state.community_tz(*community).await?);
         // Read again under the lot's lock: a spend may have emptied it meanwhile.
         let Some(lot) = points_lot::Entity::find_by_id(l.id).lock_exclusive().one(&txn).await? else {
             continue;

@@ -2,7 +2,6 @@
 //! payment, refund or waiver changes the grade the moment it changes a bill (nothing to recompute
 //! or go stale). Shown to the owner in `GET /me` and to staff; never published. Earning reads it
 //! for grade A's multiplier.
-use super::owner::PointsQuery;
 use crate::domain::points::{self, BillRecord, Grade};
 use crate::domain::states::BillStatus;
 use crate::error::ApiResult;
@@ -74,9 +73,11 @@ pub async fn standing(state: &AppState, account_id: i32) -> ApiResult<Vec<Standi
     let units = crate::services::access::me::unit_ids_of_account(state, &account).await?;
     let mut out = Vec::new();
     for (community_id, (grade, why)) in of_units(state, &units).await? {
-        let balance = super::owner::get(state, account_id, PointsQuery { community_id })
-            .await?
-            .balance;
+        // The units are read already: only the points account is left to find.
+        let balance = match super::find(&state.db, community_id, super::Holder::Account(account_id)).await? {
+            Some(held) => super::owner::view(state, community_id, &held).await?.balance,
+            None => 0,
+        };
         out.push(Standing {
             community_id,
             credit_grade: grade.as_str().into(),

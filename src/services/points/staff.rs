@@ -48,8 +48,12 @@ pub struct PointsAdjustment {
     pub reason: String,
 }
 
-/// The unit (in the member's scope) and who holds its points today.
-async fn unit_holder(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<(unit::Model, Holder)> {
+/// The unit (in the member's scope), its community's date today, and who holds its points today.
+async fn unit_holder(
+    state: &AppState,
+    ctx: &StaffCtx,
+    unit_id: i32,
+) -> ApiResult<(unit::Model, chrono::NaiveDate, Holder)> {
     let u = unit::Entity::find_by_id(unit_id)
         .one(&state.db)
         .await?
@@ -58,7 +62,7 @@ async fn unit_holder(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResul
     let today = state.today_in(state.community_tz(u.community_id).await?);
     let holders = UnitHolders::load(state, &[u.id].into_iter().collect()).await?;
     let h = holders.holder(u.id, today);
-    Ok((u, h))
+    Ok((u, today, h))
 }
 
 fn label(h: Holder) -> String {
@@ -71,7 +75,7 @@ fn label(h: Holder) -> String {
 /// `GET /staff/units/{id}/points`.
 pub async fn get(state: &AppState, ctx: &StaffCtx, unit_id: i32) -> ApiResult<UnitPoints> {
     ctx.require(Action::ReadSetup)?;
-    let (u, h) = unit_holder(state, ctx, unit_id).await?;
+    let (u, _, h) = unit_holder(state, ctx, unit_id).await?;
     let points = match find(&state.db, u.community_id, h).await? {
         Some(held) => view(state, u.community_id, &held).await?,
         None => PointsView::empty(u.community_id),
@@ -96,9 +100,8 @@ pub async fn adjust(state: &AppState, ctx: &StaffCtx, unit_id: i32, body: Points
     if body.points == 0 || body.points.abs() > MAX_ADJUST {
         return Err(ApiError::field("points", "调整积分应为非零整数，绝对值不超过1000000"));
     }
-    let (u, h) = unit_holder(state, ctx, unit_id).await?;
+    let (u, today, h) = unit_holder(state, ctx, unit_id).await?;
     let now = state.clock.now();
-    let today = state.today_in(state.community_tz(u.community_id).await?);
     let rules = EarnRules::default();
     let txn = crate::db::begin_write(&state.db).await?;
     let account = locked_account(&txn, u.community_id, h, now).await?;
