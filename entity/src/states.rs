@@ -165,3 +165,24 @@ stored_strings! {
         Reverse = "reverse",
     }
 }
+
+stored_strings! {
+    /// `rewards.kind`.
+    RewardKind {
+        /// Something handed over (e.g. a bag of rice).
+        Goods = "goods",
+        /// Something done (e.g. a free cleaning).
+        Service = "service",
+    }
+}
+
+stored_strings! {
+    /// `redemptions.status`.
+    RedemptionStatus {
+        /// Points spent, waiting for staff to hand it over.
+        Pending = "pending",
+        Fulfilled = "fulfilled",
+        /// Points returned to their lots, stock restored.
+        Cancelled = "cancelled",
+    }
+}

@@ -21,6 +21,7 @@ mod m20261130_000014_jobs;
 mod m20261201_000015_tickets;
 mod m20261201_000016_ticket_adjustments;
 mod m20261201_000017_points;
+mod m20261201_000018_rewards;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_tickets::Migration),
             Box::new(m20261201_000016_ticket_adjustments::Migration),
             Box::new(m20261201_000017_points::Migration),
+            Box::new(m20261201_000018_rewards::Migration),
         ]
     }
 }

@@ -164,6 +164,26 @@ pub fn streaks(on_time: &[bool], every: usize) -> Vec<usize> {
     out
 }
 
+/// Each calendar month from the first to the last that bills start in, as (year × 100 + month,
+/// on time): a month is on time when it has bills and every one was paid in full by its due date;
+/// a month without bills breaks a run like a late one (a streak is months in a row).
+pub fn months_on_time(bills: &[(NaiveDate, bool)]) -> Vec<(i32, bool)> {
+    let key = |d: NaiveDate| d.year() * 12 + d.month0() as i32;
+    let (Some(first), Some(last)) = (
+        bills.iter().map(|(d, _)| key(*d)).min(),
+        bills.iter().map(|(d, _)| key(*d)).max(),
+    ) else {
+        return Vec::new();
+    };
+    (first..=last)
+        .map(|k| {
+            let mut in_month = bills.iter().filter(|(d, _)| key(*d) == k).peekable();
+            let ok = in_month.peek().is_some() && in_month.all(|(_, on_time)| *on_time);
+            ((k / 12) * 100 + k % 12 + 1, ok)
+        })
+        .collect()
+}
+
 /// Credit grade from the last 24 months (never published; it drives perks and reminder cadence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Grade {
@@ -309,6 +329,17 @@ mod tests {
         months.extend(vec![true; 24]);
         assert_eq!(streaks(&months, 12), vec![23, 35]);
         assert!(streaks(&[true; 11], 12).is_empty());
+        let m = months_on_time(&[
+            (d(2026, 11, 1), true),
+            (d(2027, 1, 1), true),
+            (d(2027, 1, 1), false),
+            (d(2027, 2, 1), true),
+        ]);
+        assert_eq!(
+            m,
+            vec![(202611, true), (202612, false), (202701, false), (202702, true)]
+        );
+        assert!(months_on_time(&[]).is_empty());
     }
 
     #[test]

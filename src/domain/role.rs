@@ -33,6 +33,8 @@ pub enum Action {
     ReadReports,
     /// Working the ticket queue: assigning, replying, internal notes, merging, resolving.
     HandleTickets,
+    /// The rewards catalog and handing over (or cancelling) what owners redeemed.
+    ManageRewards,
 }
 
 impl Role {
@@ -67,7 +69,7 @@ impl Role {
             Role::Finance => matches!(action, ReadSetup | ManageBilling | ManageCollection | ReadReports),
             Role::Service => matches!(
                 action,
-                ReadSetup | EditUnitsAndOwners | RevealPhone | FollowUp | HandleTickets
+                ReadSetup | EditUnitsAndOwners | RevealPhone | FollowUp | HandleTickets | ManageRewards
             ),
             Role::Collector => matches!(action, ReadSetup | RevealPhone | FollowUp | ReadReports),
         }
@@ -97,6 +99,8 @@ mod tests {
         assert!(!Role::Finance.may(Action::FollowUp));
         assert!(Role::Service.may(Action::HandleTickets));
         assert!(!Role::Collector.may(Action::HandleTickets) && !Role::Finance.may(Action::HandleTickets));
+        assert!(Role::Service.may(Action::ManageRewards));
+        assert!(!Role::Finance.may(Action::ManageRewards) && !Role::Collector.may(Action::ManageRewards));
         for r in ["admin", "finance", "service", "collector"] {
             assert_eq!(Role::parse(r).map(Role::as_str), Some(r));
         }

@@ -74,6 +74,11 @@ mod tests {
             spellings::<entity::states::PointsEntryKind>(),
             ["earn", "redeem", "expire", "adjust", "reverse"]
         );
+        assert_eq!(spellings::<entity::states::RewardKind>(), ["goods", "service"]);
+        assert_eq!(
+            spellings::<entity::states::RedemptionStatus>(),
+            ["pending", "fulfilled", "cancelled"]
+        );
         assert_eq!(parse::<BillStatus>("waived"), None);
         assert_eq!(
             serde_json::to_string(&PaymentStatus::PartiallyRefunded).unwrap(),

@@ -155,6 +155,25 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/me/points", points::mine),
         route!(get, "/api/v1/staff/units/{id}/points", points::unit_points),
         route!(post, "/api/v1/staff/units/{id}/points/adjustments", points::adjust),
+        route!(get, "/api/v1/rewards", points::rewards),
+        route!(post, "/api/v1/me/redemptions", points::redeem),
+        route!(get, "/api/v1/me/redemptions", points::my_redemptions),
+        route!(get, "/api/v1/staff/rewards", points::staff_rewards),
+        route!(post, "/api/v1/staff/rewards", points::create_reward),
+        route!(patch, "/api/v1/staff/rewards/{id}", points::update_reward),
+        route!(get, "/api/v1/staff/redemptions", points::staff_redemptions),
+        route!(post, "/api/v1/staff/redemptions/{id}/fulfil", points::fulfil),
+        route!(post, "/api/v1/staff/redemptions/{id}/cancel", points::cancel),
+        route!(
+            get,
+            "/api/v1/staff/communities/{id}/points-settings",
+            points::get_settings
+        ),
+        route!(
+            put,
+            "/api/v1/staff/communities/{id}/points-settings",
+            points::put_settings
+        ),
         route!(post, "/api/v1/me/tickets", tickets::open),
         route!(get, "/api/v1/me/tickets", tickets::mine),
         route!(get, "/api/v1/me/tickets/{id}", tickets::my_ticket),
@@ -337,7 +356,10 @@ impl utoipa::Modify for StandardErrors {
         tickets::open, tickets::mine, tickets::my_ticket, tickets::owner_message, tickets::rate, tickets::reopen, tickets::handoff,
         tickets::my_photo, tickets::queue, tickets::get, tickets::assign, tickets::staff_message, tickets::resolve,
         tickets::merge, tickets::staff_photo, tickets::get_sla, tickets::put_sla, tickets::request_adjustment,
-        points::mine, points::unit_points, points::adjust, tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
+        points::mine, points::unit_points, points::adjust, points::rewards, points::redeem, points::my_redemptions,
+        points::staff_rewards, points::create_reward, points::update_reward, points::staff_redemptions, points::fulfil, points::cancel,
+        points::get_settings, points::put_settings,
+        tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))
 )]

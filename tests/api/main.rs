@@ -29,6 +29,7 @@ mod points;
 mod print;
 mod reminders;
 mod reports;
+mod rewards;
 mod rollup;
 mod service_report;
 mod sessions;

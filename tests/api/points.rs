@@ -338,3 +338,83 @@ async fn staff_adjust_with_a_reason_within_the_balance_and_what_is_left_expires_
     assert_eq!(mine["entries"][0]["kind"], "expire");
     assert_eq!(s.app.count("points_entries WHERE kind = 'expire'").await, 2);
 }
+
+#[tokio::test]
+async fn finance_sets_a_communitys_rules_and_a_run_of_on_time_months_earns_its_streak_bonus_once() {
+    let s = shop().await;
+    let url = format!("/api/v1/staff/communities/{}/points-settings", s.community);
+    let defaults: Value = s.app.get_json(&url, Some(&s.admin)).await;
+    assert_eq!(
+        defaults,
+        json!({"community_id": s.community, "points_per_yuan": 1, "prepay_bonus_percent": 10,
+            "streak_months": 12, "streak_bonus": 200, "grade_a_permille": 1200, "expiry_years": 2,
+            "customised": false})
+    );
+    let rules = json!({"points_per_yuan": 2, "prepay_bonus_percent": 10, "streak_months": 2,
+        "streak_bonus": 50, "grade_a_permille": 1200, "expiry_years": 1});
+    let (_, kefu) = s.app.staff_member(&s.admin, "kefu", "service", &[s.community]).await;
+    assert_error(s.app.put(&url, Some(&kefu), &rules).await, 403, "FORBIDDEN").await;
+    let r = s
+        .app
+        .put(
+            &url,
+            Some(&s.admin),
+            &json!({"points_per_yuan": 101, "prepay_bonus_percent": 10, "streak_months": 1,
+                "streak_bonus": 50, "grade_a_permille": 999, "expiry_years": 0}),
+        )
+        .await;
+    let err = assert_error(r, 422, "VALIDATION_FAILED").await;
+    for f in ["points_per_yuan", "streak_months", "grade_a_permille", "expiry_years"] {
+        assert!(err["details"]["fields"][f].is_string(), "{f}: {err}");
+    }
+    assert_eq!(s.app.count("points_settings").await, 0, "nothing saved");
+    let r = s.app.put(&url, Some(&s.admin), &rules).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let saved: Value = r.json().await.unwrap();
+    assert_eq!(
+        (saved["customised"].as_bool(), saved["points_per_yuan"].as_i64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(s.app.count("audit_log WHERE action = 'points.settings'").await, 1);
+
+    // November on time: 223 whole yuan × 2; one year's expiry. September and October stay unpaid,
+    // so no run yet.
+    let nov = november(&s).await;
+    let o = wechat_order(&s, &[nov]).await;
+    assert_eq!(
+        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000507").await,
+        204
+    );
+    let t = wuye::services::points::tick(&s.app.state).await.unwrap();
+    assert_eq!((t.earned.points, t.streaks.bonuses), (446, 0));
+    assert_eq!(
+        points(&s).await["next_expiry"],
+        json!({"points": 446, "on": "2027-12-31"})
+    );
+    // December on time too: two months in a row earn the bonus, once however often the pass runs.
+    s.app.billing_run(&s.admin, s.community, "2026-12", "2026-10-15").await;
+    let dec = s.app.bill_of(&s.admin, s.community, s.unit, "2026-12").await;
+    let o = wechat_order(&s, &[dec]).await;
+    assert_eq!(
+        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000508").await,
+        204
+    );
+    let other = s.app.replica().await;
+    let (a, b) = tokio::join!(
+        wuye::services::points::tick(&s.app.state),
+        wuye::services::points::tick(&other.state)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.streaks.bonuses + b.streaks.bonuses, 1, "{a:?} {b:?}");
+    assert_eq!(
+        wuye::services::points::tick(&s.app.state)
+            .await
+            .unwrap()
+            .streaks
+            .bonuses,
+        0
+    );
+    let mine = points(&s).await;
+    assert_eq!(mine["balance"], 446 + 446 + 50, "{mine}");
+    assert_eq!(mine["entries"][0]["reason"], "连续2个月按时缴费奖励（至2026年12月）");
+}

@@ -4,7 +4,7 @@
 //! retry or a second replica never awards twice. A line paid late is recorded too, with 0 points
 //! and why, so the owner's history explains it and the pass does not look at it again.
 use super::{add_points, locked_account, record, Holder, NewEntry, UnitHolders};
-use crate::domain::points::{self, EarnRules, Grade};
+use crate::domain::points::{self, Grade};
 use crate::domain::states::PaymentStatus;
 use crate::error::ApiResult;
 use crate::services::setup::communities::Features;
@@ -173,8 +173,7 @@ async fn award(
     }
     let holders = holders(state, lines, &payments, &tz).await?;
     let grades = grades(state, &holders).await?;
-    // Per-community rules are the defaults until the settings page lands.
-    let rules = EarnRules::default();
+    let rules_in = super::settings::rules_of_communities(&state.db, &on.keys().copied().collect()).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     for l in lines {
         let (Some(p), Some(b), Some(holder)) = (
@@ -187,6 +186,7 @@ async fn award(
         if !on.get(&p.community_id).copied().unwrap_or(false) {
             continue;
         }
+        let rules = rules_in.get(&p.community_id).copied().unwrap_or_default();
         let zone = tz.get(&p.community_id).copied().unwrap_or(chrono_tz::Asia::Shanghai);
         let paid_on = p.paid_at.unwrap_or(now).with_timezone(&zone).date_naive();
         let timing = points::timing(paid_on, b.due_date, p.prepay.is_some());

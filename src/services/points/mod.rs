@@ -8,15 +8,22 @@
 //! - `reverse`: what a refund takes back, once per refund and line; spent points become owed.
 //! - `grade`: the A–D credit grade, computed when read from the bills of the account's units.
 //! - `expire`: what is left of a lot after its last day, once per lot.
+//! - `streak`: the bonus for months in a row paid on time, once per holder and completing month.
 //! - `owner`: `GET /me/points`; `staff`: a unit's holder's points and staff adjustments (audited).
+//! - `rewards`: the catalog; `redeem`: owners' redemptions and staff fulfilling or cancelling them.
+//! - `settings`: each community's rules (the defaults until finance saves its own).
 //!
 //! Nothing here is called by the payment use cases: the pass reads what the ledger credited.
 pub mod earn;
 pub mod expire;
 pub mod grade;
 pub mod owner;
+pub mod redeem;
 pub mod reverse;
+pub mod rewards;
+pub mod settings;
 pub mod staff;
+pub mod streak;
 
 use crate::domain::points;
 use crate::error::ApiResult;
@@ -24,7 +31,7 @@ use crate::services::access::me::link_active;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::states::PointsEntryKind;
-use entity::{owner as owner_row, owner_account, points_account, points_entry, points_lot, unit_owner};
+use entity::{owner as owner_row, owner_account, points_account, points_entry, points_lot, points_take, unit_owner};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -36,6 +43,7 @@ pub struct TickReport {
     pub earned: earn::EarnReport,
     pub reversed: reverse::ReverseReport,
     pub expired: expire::ExpireReport,
+    pub streaks: streak::StreakReport,
 }
 
 /// The scheduler's points work: award what was credited, reverse what was refunded, expire lots.
@@ -44,6 +52,7 @@ pub async fn tick(state: &crate::state::AppState) -> ApiResult<TickReport> {
         earned: earn::pass(state).await?,
         reversed: reverse::pass(state).await?,
         expired: expire::pass(state).await?,
+        streaks: streak::pass(state).await?,
     })
 }
 
@@ -251,4 +260,104 @@ pub(crate) async fn locked<C: ConnectionTrait>(db: &C, id: i32) -> ApiResult<poi
         .one(db)
         .await?
         .ok_or(crate::error::ApiError::NotFound)
+}
+
+/// Spends `n` points of an account the caller locked: the soonest-expiring live lots first, each
+/// take recorded under `source` so a cancellation can return it. Refused (409
+/// `INSUFFICIENT_POINTS`) beyond what may be spent today.
+pub(crate) async fn spend<C: ConnectionTrait>(
+    db: &C,
+    account: &points_account::Model,
+    n: i64,
+    today: NaiveDate,
+    source: Option<(&str, i32)>,
+) -> ApiResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    use sea_orm::QuerySelect;
+    let lots = points_lot::Entity::find()
+        .filter(points_lot::Column::PointsAccountId.eq(account.id))
+        .filter(points_lot::Column::Remaining.gt(0))
+        .lock_exclusive()
+        .all(db)
+        .await?;
+    let as_lots: Vec<points::Lot> = lots
+        .iter()
+        .map(|l| points::Lot {
+            id: l.id as i64,
+            expires_on: l.expires_on,
+            remaining: l.remaining,
+        })
+        .collect();
+    let takes = points::take_oldest(&as_lots, account.debt, n, today).map_err(|s| {
+        crate::error::ApiError::Conflict("INSUFFICIENT_POINTS", format!("积分不足：当前可用{}分", s.available))
+    })?;
+    for (id, take) in takes {
+        points_lot::Entity::update_many()
+            .col_expr(
+                points_lot::Column::Remaining,
+                Expr::col(points_lot::Column::Remaining).sub(take),
+            )
+            .filter(points_lot::Column::Id.eq(id as i32))
+            .exec(db)
+            .await?;
+        if let Some((kind, source_id)) = source {
+            points_take::ActiveModel {
+                points_account_id: Set(account.id),
+                lot_id: Set(id as i32),
+                points: Set(take),
+                source_kind: Set(kind.to_string()),
+                source_id: Set(source_id),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts back what a spend under `source` took, each part into the lot it came from (so it keeps
+/// that lot's expiry). Parts whose lot is already past its last day cannot come back to life:
+/// they are returned and expire at once. (returned, of which already expired).
+pub(crate) async fn give_back<C: ConnectionTrait>(
+    db: &C,
+    source: (&str, i32),
+    today: NaiveDate,
+) -> ApiResult<(i64, i64)> {
+    use sea_orm::sea_query::ExprTrait;
+    let takes = points_take::Entity::find()
+        .filter(points_take::Column::SourceKind.eq(source.0))
+        .filter(points_take::Column::SourceId.eq(source.1))
+        .all(db)
+        .await?;
+    let lots: HashMap<i32, points_lot::Model> = points_lot::Entity::find()
+        .filter(points_lot::Column::Id.is_in(takes.iter().map(|t| t.lot_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let (mut returned, mut lapsed) = (0, 0);
+    for t in &takes {
+        returned += t.points;
+        if lots.get(&t.lot_id).is_some_and(|l| l.expires_on >= today) {
+            points_lot::Entity::update_many()
+                .col_expr(
+                    points_lot::Column::Remaining,
+                    Expr::col(points_lot::Column::Remaining).add(t.points),
+                )
+                .filter(points_lot::Column::Id.eq(t.lot_id))
+                .exec(db)
+                .await?;
+        } else {
+            lapsed += t.points;
+        }
+    }
+    // Returned once: a second call finds nothing to give back.
+    points_take::Entity::delete_many()
+        .filter(points_take::Column::SourceKind.eq(source.0))
+        .filter(points_take::Column::SourceId.eq(source.1))
+        .exec(db)
+        .await?;
+    Ok((returned, lapsed))
 }

@@ -2,8 +2,7 @@
 //! the unit while none is linked), and adjustments — a reason required, audited, spending the
 //! soonest-expiring points first when taking away, refused beyond the balance.
 use super::owner::{view, PointsView};
-use super::{add_points, find, locked_account, record, Holder, NewEntry, UnitHolders};
-use crate::domain::points::{self, EarnRules, Lot};
+use super::{add_points, find, locked_account, record, spend, Holder, NewEntry, UnitHolders};
 use crate::domain::role::Action;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult};
@@ -11,9 +10,8 @@ use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::state::AppState;
 use entity::states::PointsEntryKind;
-use entity::{points_lot, unit};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use entity::unit;
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -102,38 +100,14 @@ pub async fn adjust(state: &AppState, ctx: &StaffCtx, unit_id: i32, body: Points
     }
     let (u, today, h) = unit_holder(state, ctx, unit_id).await?;
     let now = state.clock.now();
-    let rules = EarnRules::default();
+    let rules = super::settings::rules(&state.db, u.community_id).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let account = locked_account(&txn, u.community_id, h, now).await?;
     let mut lot_id = None;
     if body.points > 0 {
         lot_id = add_points(&txn, &account, body.points, today, rules.expiry_years, now).await?;
     } else {
-        let lots = points_lot::Entity::find()
-            .filter(points_lot::Column::PointsAccountId.eq(account.id))
-            .lock_exclusive()
-            .all(&txn)
-            .await?;
-        let as_lots: Vec<Lot> = lots
-            .iter()
-            .map(|l| Lot {
-                id: l.id as i64,
-                expires_on: l.expires_on,
-                remaining: l.remaining,
-            })
-            .collect();
-        let takes = points::take_oldest(&as_lots, account.debt, -body.points, today)
-            .map_err(|s| ApiError::Conflict("INSUFFICIENT_POINTS", format!("积分不足：当前可用{}分", s.available)))?;
-        for (id, take) in takes {
-            points_lot::Entity::update_many()
-                .col_expr(
-                    points_lot::Column::Remaining,
-                    Expr::col(points_lot::Column::Remaining).sub(take),
-                )
-                .filter(points_lot::Column::Id.eq(id as i32))
-                .exec(&txn)
-                .await?;
-        }
+        spend(&txn, &account, -body.points, today, None).await?;
     }
     record(
         &txn,
