@@ -156,6 +156,32 @@ async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn
         1
     );
     assert_eq!(points(&s).await["balance"], 2796, "not the other owner's");
+
+    // 李四 signs in and binds his phone: the unit's points move to his account, expiry kept, once.
+    let (li, _) = s.app.owner_login("openid-li").await;
+    s.app.bind_phone(&li, "13800000002").await;
+    let other = s.app.replica().await;
+    let (a, b) = tokio::join!(
+        wuye::services::points::link::pass(&s.app.state),
+        wuye::services::points::link::pass(&other.state)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.units + b.units, a.points + b.points), (1, 267), "{a:?} {b:?}");
+    let his: Value = s
+        .app
+        .get_json(&format!("/api/v1/me/points?community_id={}", s.community), Some(&li))
+        .await;
+    assert_eq!(his["balance"], 267, "{his}");
+    assert_eq!(his["next_expiry"], json!({"points": 267, "on": "2028-12-31"}));
+    assert_eq!(his["entries"][0]["reason"], "房屋A-1-102代管积分转入");
+    let unit_view: Value = s
+        .app
+        .get_json(&format!("/api/v1/staff/units/{unit}/points"), Some(&s.admin))
+        .await;
+    assert_eq!(
+        (unit_view["holder"].as_str(), unit_view["balance"].as_i64()),
+        (Some("account"), Some(267))
+    );
 }
 
 #[tokio::test]
@@ -417,4 +443,76 @@ async fn finance_sets_a_communitys_rules_and_a_run_of_on_time_months_earns_its_s
     let mine = points(&s).await;
     assert_eq!(mine["balance"], 446 + 446 + 50, "{mine}");
     assert_eq!(mine["entries"][0]["reason"], "连续2个月按时缴费奖励（至2026年12月）");
+}
+
+#[tokio::test]
+async fn owners_are_told_once_a_month_before_their_points_expire_and_only_while_points_are_on() {
+    let (_server, sent, mut settings) = crate::reminders::fake_sms().await;
+    settings.push(("sms.templates.points_expiry", "100009".into()));
+    settings.push((
+        "sms.template_texts.points_expiry",
+        "您有{1}积分将于{2}到期，请及时在小程序兑换。".into(),
+    ));
+    let app = spawn_app_with(TestOptions {
+        overrides: settings.clone(),
+        ..Default::default()
+    })
+    .await;
+    let s = crate::payments::shop_on(app).await;
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
+            Some(&s.admin),
+            &json!({"points": 120, "reason": "社区活动奖励"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+    let notify = |app: &TestApp| {
+        let state = app.state.clone();
+        async move { wuye::services::points::notify::pass(&state).await.unwrap() }
+    };
+    let before = sent.load(std::sync::atomic::Ordering::SeqCst);
+    // The last day is 2028-12-31: on 29 November (Beijing) it is more than a month away.
+    s.app.clock.set(at("2028-11-29T02:00:00Z"));
+    assert_eq!(notify(&s.app).await.notices, 0);
+    // From 30 November: told once, however many replicas run the pass at once.
+    s.app.clock.set(at("2028-11-30T02:00:00Z"));
+    let other = s.app.replica_with(settings).await;
+    other.clock.set(at("2028-11-30T02:00:00Z"));
+    let (a, b) = tokio::join!(notify(&s.app), notify(&other));
+    assert_eq!((a.notices + b.notices, a.sent + b.sent), (1, 1), "{a:?} {b:?}");
+    assert_eq!(notify(&s.app).await.notices, 0);
+    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
+    assert_eq!(
+        s.app
+            .count("points_expiry_notices WHERE result = 'sent:sms' AND points = 120 AND expires_on = '2028-12-31'")
+            .await,
+        1
+    );
+
+    // Points switched off: the next lot's notice is never sent.
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
+            Some(&s.app.admin_token().await),
+            &json!({"points": 5, "reason": "补发"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let admin = s.app.admin_token().await;
+    let r = s
+        .app
+        .patch(
+            &format!("/api/v1/staff/communities/{}", s.community),
+            Some(&admin),
+            &json!({"features": {"points": false}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    s.app.clock.set(at("2030-12-01T02:00:00Z"));
+    assert_eq!(notify(&s.app).await.notices, 0);
+    assert_eq!(s.app.count("points_expiry_notices").await, 1);
 }

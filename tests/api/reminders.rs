@@ -23,10 +23,10 @@ pub(crate) struct Estate {
 }
 
 /// The fake SMS server, its count of accepted messages, and the settings pointing at it.
-type FakeSmsSetup = (Arc<MockServer>, Arc<AtomicUsize>, Vec<(&'static str, String)>);
+pub(crate) type FakeSmsSetup = (Arc<MockServer>, Arc<AtomicUsize>, Vec<(&'static str, String)>);
 
 /// A fake Tencent SMS that verifies signatures, and the settings pointing every stage at it.
-async fn fake_sms() -> FakeSmsSetup {
+pub(crate) async fn fake_sms() -> FakeSmsSetup {
     let server = Arc::new(MockServer::start().await);
     let sent = Arc::new(AtomicUsize::new(0));
     Mock::given(method("POST"))

@@ -8,6 +8,8 @@
 //! - `reverse`: what a refund takes back, once per refund and line; spent points become owed.
 //! - `grade`: the A–D credit grade, computed when read from the bills of the account's units.
 //! - `expire`: what is left of a lot after its last day, once per lot.
+//! - `link`: points held on a unit move to its owner's account once one links.
+//! - `notify`: owners told a month before their points expire, once per account and date.
 //! - `streak`: the bonus for months in a row paid on time, once per holder and completing month.
 //! - `owner`: `GET /me/points`; `staff`: a unit's holder's points and staff adjustments (audited).
 //! - `rewards`: the catalog; `redeem`: owners' redemptions and staff fulfilling or cancelling them.
@@ -17,6 +19,8 @@
 pub mod earn;
 pub mod expire;
 pub mod grade;
+pub mod link;
+pub mod notify;
 pub mod owner;
 pub mod redeem;
 pub mod reverse;
@@ -44,15 +48,20 @@ pub struct TickReport {
     pub reversed: reverse::ReverseReport,
     pub expired: expire::ExpireReport,
     pub streaks: streak::StreakReport,
+    pub notices: notify::NotifyReport,
+    pub linked: link::LinkReport,
 }
 
-/// The scheduler's points work: award what was credited, reverse what was refunded, expire lots.
+/// The scheduler's points work: award what was credited, reverse what was refunded, expire lots,
+/// award streaks, tell owners what expires next month, move unit-held points to linked accounts.
 pub async fn tick(state: &crate::state::AppState) -> ApiResult<TickReport> {
     Ok(TickReport {
         earned: earn::pass(state).await?,
         reversed: reverse::pass(state).await?,
         expired: expire::pass(state).await?,
         streaks: streak::pass(state).await?,
+        notices: notify::pass(state).await?,
+        linked: link::pass(state).await?,
     })
 }
 
