@@ -25,6 +25,10 @@ pub struct Model {
     pub paid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub reconciled_at: Option<DateTimeUtc>,
+    /// Points this order spends toward its bills (held until it is paid or closes).
+    pub points_used: Option<i64>,
+    /// What those points pay, in fen (not charged through the channel: `amount_fen` is the cash).
+    pub points_fen: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

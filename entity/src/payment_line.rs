@@ -17,6 +17,8 @@ pub struct Model {
     pub amount_fen: i64,
     /// What this line actually credited to its bill (0 for a double payment).
     pub credited_fen: Option<i64>,
+    /// Set on a points line: the points that paid it (its amount is not in the order's cash).
+    pub points: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ mod m20261201_000015_tickets;
 mod m20261201_000016_ticket_adjustments;
 mod m20261201_000017_points;
 mod m20261201_000018_rewards;
+mod m20261201_000019_points_fees;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_ticket_adjustments::Migration),
             Box::new(m20261201_000017_points::Migration),
             Box::new(m20261201_000018_rewards::Migration),
+            Box::new(m20261201_000019_points_fees::Migration),
         ]
     }
 }

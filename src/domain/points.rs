@@ -4,7 +4,8 @@
 //! points context stores lots and entries; every number it writes comes from here.
 use chrono::{Datelike, Months, NaiveDate};
 
-/// A community's earning rules (editable in the console; these are the defaults).
+/// A community's points rules, earning and spending on fees (editable in the console; these are the
+/// defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EarnRules {
     /// Points per whole yuan of principal paid on or before the due date.
@@ -18,6 +19,10 @@ pub struct EarnRules {
     pub grade_a_permille: i64,
     /// Lots expire at the end of this many calendar years after the year earned.
     pub expiry_years: i32,
+    /// Points that pay one yuan of fees.
+    pub points_per_fee_yuan: i64,
+    /// The most of an order points may pay, in percent (rounded down to the fen).
+    pub max_fee_percent: i64,
 }
 
 impl Default for EarnRules {
@@ -29,6 +34,8 @@ impl Default for EarnRules {
             streak_bonus: 200,
             grade_a_permille: 1200,
             expiry_years: 2,
+            points_per_fee_yuan: 100,
+            max_fee_percent: 10,
         }
     }
 }
@@ -182,6 +189,63 @@ pub fn months_on_time(bills: &[(NaiveDate, bool)]) -> Vec<(i32, bool)> {
             ((k / 12) * 100 + k % 12 + 1, ok)
         })
         .collect()
+}
+
+/// Why points cannot pay an order as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeRefusal {
+    /// Points pay whole fen only: use a multiple of `step`.
+    NotWhole { step: i64 },
+    /// More than the order's share points may pay: at most `max_points`.
+    OverCap { max_points: i64 },
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a.abs()
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// What `n` points pay of an order of `total_fen`, in fen: `n × 100 / points_per_fee_yuan`, which
+/// must come out in whole fen, and no more than `max_fee_percent` of the order (rounded down).
+pub fn fee_fen(rules: &EarnRules, total_fen: i64, n: i64) -> Result<i64, FeeRefusal> {
+    let rate = rules.points_per_fee_yuan.max(1);
+    // The smallest number of points that pays a whole number of fen.
+    let step = rate / gcd(rate, 100);
+    let cap_fen = total_fen * rules.max_fee_percent / 100;
+    let max_points = cap_fen * rate / 100 / step * step;
+    if n <= 0 || n > max_points {
+        return Err(FeeRefusal::OverCap { max_points });
+    }
+    if n % step != 0 {
+        return Err(FeeRefusal::NotWhole { step });
+    }
+    Ok(n * 100 / rate)
+}
+
+/// Spreads `fen` over an order's lines, oldest first, principal before late fee: each line's
+/// (principal part, late-fee part), and the points that part spends — `n` points in all, each part's
+/// share rounded down and the remainder on the last part paid.
+pub fn split_fee(lines: &[(i64, i64)], fen: i64, n: i64) -> Vec<(i64, i64, i64)> {
+    let mut left = fen;
+    let mut out: Vec<(i64, i64, i64)> = lines
+        .iter()
+        .map(|(principal, late)| {
+            let p = left.min(*principal).max(0);
+            left -= p;
+            let l = left.min(*late).max(0);
+            left -= l;
+            let share = if fen > 0 { (p + l) * n / fen } else { 0 };
+            (p, l, share)
+        })
+        .collect();
+    let given: i64 = out.iter().map(|(_, _, s)| s).sum();
+    if let Some(last) = out.iter_mut().rev().find(|(p, l, _)| p + l > 0) {
+        last.2 += n - given;
+    }
+    out
 }
 
 /// Credit grade from the last 24 months (never published; it drives perks and reminder cadence).
@@ -340,6 +404,38 @@ mod tests {
             vec![(202611, true), (202612, false), (202701, false), (202702, true)]
         );
         assert!(months_on_time(&[]).is_empty());
+    }
+
+    #[test]
+    fn points_pay_whole_fen_within_the_cap_spread_oldest_first() {
+        let r = EarnRules::default();
+        // 100 points = 1 yuan; at most 10 % of 674.05 = 67.40.
+        assert_eq!(fee_fen(&r, 67_405, 6_740), Ok(6_740));
+        assert_eq!(
+            fee_fen(&r, 67_405, 6_741),
+            Err(FeeRefusal::OverCap { max_points: 6_740 })
+        );
+        assert_eq!(fee_fen(&r, 67_405, 0), Err(FeeRefusal::OverCap { max_points: 6_740 }));
+        let odd = EarnRules {
+            points_per_fee_yuan: 150,
+            ..r
+        };
+        // 150 points = 100 fen: 3 points make 2 fen.
+        assert_eq!(fee_fen(&odd, 10_000, 4), Err(FeeRefusal::NotWhole { step: 3 }));
+        assert_eq!(fee_fen(&odd, 10_000, 300), Ok(200));
+        assert_eq!(fee_fen(&odd, 10_000, 1_500), Ok(1_000));
+        assert_eq!(
+            fee_fen(&odd, 10_000, 1_503),
+            Err(FeeRefusal::OverCap { max_points: 1_500 })
+        );
+        // 250 fen over a bill of 200 principal + 30 late fee and a later one of 100.
+        assert_eq!(
+            split_fee(&[(200, 30), (100, 0)], 250, 250),
+            vec![(200, 30, 230), (20, 0, 20)]
+        );
+        let spread = split_fee(&[(100, 0), (100, 0)], 150, 225);
+        assert_eq!(spread, vec![(100, 0, 150), (50, 0, 75)]);
+        assert_eq!(spread.iter().map(|x| x.2).sum::<i64>(), 225);
     }
 
     #[test]

@@ -310,8 +310,9 @@ impl WayOut {
 }
 
 /// The ways out whose capability exists in this build; a test checks each one's route is served.
-/// Points, installments, hardship help and auto-debit join as their issues land (disputes: #14).
-pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Disputes];
+/// Installments, hardship help and auto-debit join as their issues land (disputes: #14; points:
+/// #15, whose sentence promises both redemption and paying fees with points).
+pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Points, WayOut::Disputes];
 
 /// What a notice may offer: the live ways the community has switched on.
 pub fn offered(features_on: impl Fn(&str) -> bool) -> Vec<WayOut> {
@@ -569,15 +570,14 @@ mod tests {
             for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
                 assert!(!text.contains(w.sentence()), "{s:?} offers {w:?}");
             }
-            for word in ["分期", "困难", "积分", "代扣"] {
+            for word in ["分期", "困难", "代扣"] {
                 assert!(!text.contains(word), "{s:?} promises {word}: {text}");
             }
-            // Disputes are live (#14): offered where the community has them on.
-            assert_eq!(
-                text.contains(WayOut::Disputes.sentence()),
-                facts().ways.contains(&WayOut::Disputes),
-                "{s:?}"
-            );
+            // Disputes (#14) and points (#15) are live: offered where the community has them on.
+            for w in [WayOut::Disputes, WayOut::Points] {
+                assert_eq!(text.contains(w.sentence()), facts().ways.contains(&w), "{s:?} {w:?}");
+            }
+            assert_eq!(text.contains("积分"), facts().ways.contains(&WayOut::Points), "{s:?}");
             assert!(!text.contains("欠缴物业费"), "parking is not 物业费: {text}");
         }
     }

@@ -1,6 +1,6 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← uploads ← setup ← inbox ← messaging ← billing ← collection ← payments ← tickets ← reports ← jobs, and `demo` on top — and no module
+//! then access ← uploads ← setup ← inbox ← messaging ← billing ← points ← collection ← payments ← tickets ← reports ← jobs, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
@@ -33,9 +33,9 @@ mod tests {
         "inbox",
         "messaging",
         "billing",
+        "points",
         "collection",
         "payments",
-        "points",
         "tickets",
         "reports",
         "jobs",

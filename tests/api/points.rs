@@ -374,7 +374,7 @@ async fn finance_sets_a_communitys_rules_and_a_run_of_on_time_months_earns_its_s
         defaults,
         json!({"community_id": s.community, "points_per_yuan": 1, "prepay_bonus_percent": 10,
             "streak_months": 12, "streak_bonus": 200, "grade_a_permille": 1200, "expiry_years": 2,
-            "customised": false})
+            "points_per_fee_yuan": 100, "max_fee_percent": 10, "customised": false})
     );
     let rules = json!({"points_per_yuan": 2, "prepay_bonus_percent": 10, "streak_months": 2,
         "streak_bonus": 50, "grade_a_permille": 1200, "expiry_years": 1});

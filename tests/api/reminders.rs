@@ -1222,10 +1222,27 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
     for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
         assert!(!page.contains(w.sentence()), "{w:?} offered");
     }
-    for word in ["分期", "困难帮扶", "困难减免", "积分"] {
+    for word in ["分期", "困难帮扶", "困难减免"] {
         assert!(!page.contains(word), "promises {word}");
     }
-    // Disputes are live and on in this community: the notice offers them (they do stop collection).
+    // Disputes and points are live and on in this community: the notice offers them.
+    assert!(page.contains(WayOut::Disputes.sentence()));
+    assert!(page.contains(WayOut::Points.sentence()));
+    // Switched off, points are not mentioned at all.
+    let r = e
+        .app
+        .patch(
+            &format!("/api/v1/staff/communities/{}", e.community),
+            Some(&e.admin),
+            &json!({"features": {"points": false}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (unit, _) = e.household("14-2", "13800001402").await;
+    e.bill_due(unit, 40).await;
+    e.run().await;
+    let page = notice_page(&e, unit).await;
+    assert!(!page.contains("积分"), "points are off here");
     assert!(page.contains(WayOut::Disputes.sentence()));
 }
 

@@ -120,6 +120,7 @@ pub(super) async fn record(state: web::Data<AppState>, req: HttpRequest, body: w
             bill_ids,
             method,
             reference,
+            points: None,
         },
     )
     .await

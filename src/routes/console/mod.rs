@@ -16,6 +16,8 @@ mod inbox;
 mod jobs;
 mod page;
 mod people;
+mod points;
+mod rewards;
 mod service_report;
 mod setup;
 mod tasks;
@@ -118,6 +120,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/adjustments", web::get().to(adjustments::queue))
                 .route("/adjustments/{id}/approve", web::post().to(adjustments::approve))
                 .route("/adjustments/{id}/reject", web::post().to(adjustments::reject))
+                // 积分 (rewards.rs, points.rs): the catalog, handing over redemptions, a community's
+                // points rules, and a unit's points adjusted from its page.
+                .route("/rewards", web::get().to(rewards::catalog))
+                .route("/rewards", web::post().to(rewards::create))
+                .route("/rewards/{id}", web::post().to(rewards::update))
+                .route("/redemptions", web::get().to(rewards::handover))
+                .route("/redemptions/{id}/fulfil", web::post().to(rewards::fulfil))
+                .route("/redemptions/{id}/cancel", web::post().to(rewards::cancel))
+                .route(
+                    "/setup/communities/{id}/points-settings",
+                    web::get().to(points::settings_form),
+                )
+                .route(
+                    "/setup/communities/{id}/points-settings",
+                    web::post().to(points::save_settings),
+                )
+                .route("/units/{id}/points/adjustments", web::post().to(points::adjust))
                 .default_service(web::to(not_found)),
         );
 }

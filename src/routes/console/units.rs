@@ -1,6 +1,6 @@
-//! 房屋: one unit's owners (masked), bills with their late-fee explanations, and the holds that keep
+//! 房屋: one unit's owners (masked), bills with their late-fee explanations, the holds that keep
 //! it out of reminders — added for the whole unit and ended early, each with its reason (audited by
-//! the holds service, as through the API).
+//! the holds service, as through the API) — and its points and credit grade (`points`).
 use super::page::{error_page, html, page};
 use super::{owners_line, require_form, require_signed, see_other, unit_bills};
 use crate::domain::text::esc;
@@ -153,115 +153,127 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::
         Ok(s) => s,
         Err(r) => return r,
     };
-    let body = async {
-        let u = get_unit(&state, &s.ctx, *id).await?;
-        let bills = unit_bills(&state, &s.ctx, &u, None).await?;
-        let holds = list_holds(
-            &state,
-            &s.ctx,
-            HoldQuery {
-                community_id: Some(u.community_id),
-                unit_id: Some(u.id),
-                page: Some(1),
-                per_page: Some(200),
-            },
-        )
-        .await?;
-        let mut out = format!(
-            "<h1>房屋 · {} {}</h1><p>业主：{} · 建筑面积 {} m² · <a href=\"/console/counter/units/{}\">收费</a></p>",
-            esc(&u.building),
-            esc(&u.code),
-            esc(&owners_line(&u)),
-            esc(&u.area_m2),
-            u.id
-        );
-        out.push_str(&super::unit_setup::edit_form(&s, &u));
-        out.push_str(&super::unit_setup::owner_form(&s, &u));
-        // Full numbers only on purpose, one owner at a time, and recorded (PIPL).
-        if s.ctx.require(crate::domain::role::Action::RevealPhone).is_ok() {
-            for o in &u.owners {
-                out.push_str(&format!(
-                    "<form class=\"inline reveal\" method=\"post\" action=\"/console/owners/{id}/reveal\">\
-                     <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"unit_id\" value=\"{}\">\
-                     <label for=\"purpose-{id}\">{} 的完整手机号，用途<input id=\"purpose-{id}\" name=\"purpose\" required maxlength=\"100\" placeholder=\"如：催缴电话\"></label>\
-                     <button type=\"submit\">显示并记录</button></form>",
-                    esc(&s.csrf),
-                    u.id,
-                    esc(&o.name),
-                    id = o.owner_id
-                ));
-            }
+    s.respond("房屋", unit_page(&state, &s, *id, None).await)
+}
+
+/// The unit page's body; `refused` is a points adjustment the service refused, shown in its section.
+pub(super) async fn unit_page(
+    state: &AppState,
+    s: &super::Signed,
+    id: i32,
+    refused: Option<&super::points::AdjustRefusal>,
+) -> Result<String, ApiError> {
+    let u = get_unit(state, &s.ctx, id).await?;
+    let bills = unit_bills(state, &s.ctx, &u, None).await?;
+    let holds = list_holds(
+        state,
+        &s.ctx,
+        HoldQuery {
+            community_id: Some(u.community_id),
+            unit_id: Some(u.id),
+            page: Some(1),
+            per_page: Some(200),
+        },
+    )
+    .await?;
+    let mut out = format!(
+        "<h1>房屋 · {} {}</h1><p>业主：{} · 建筑面积 {} m² · <a href=\"/console/counter/units/{}\">收费</a></p>",
+        esc(&u.building),
+        esc(&u.code),
+        esc(&owners_line(&u)),
+        esc(&u.area_m2),
+        u.id
+    );
+    out.push_str(&super::unit_setup::edit_form(s, &u));
+    out.push_str(&super::unit_setup::owner_form(s, &u));
+    // Full numbers only on purpose, one owner at a time, and recorded (PIPL).
+    if s.ctx.require(crate::domain::role::Action::RevealPhone).is_ok() {
+        for o in &u.owners {
+            out.push_str(&format!(
+                "<form class=\"inline reveal\" method=\"post\" action=\"/console/owners/{id}/reveal\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"unit_id\" value=\"{}\">\
+                 <label for=\"purpose-{id}\">{} 的完整手机号，用途<input id=\"purpose-{id}\" name=\"purpose\" required maxlength=\"100\" placeholder=\"如：催缴电话\"></label>\
+                 <button type=\"submit\">显示并记录</button></form>",
+                esc(&s.csrf),
+                u.id,
+                esc(&o.name),
+                id = o.owner_id
+            ));
         }
-        out.push_str("<h2>暂缓催缴</h2>");
-        if holds.items.is_empty() {
-            out.push_str("<p id=\"no-holds\">没有生效中的暂缓。</p>");
-        } else {
-            out.push_str("<table id=\"holds\"><tr><th>范围</th><th>原因</th><th>截至</th><th>设置人</th><th>提前结束</th></tr>");
-            let actors: Vec<&str> = holds.items.iter().map(|h| h.created_by.as_str()).collect();
-            let who = crate::services::access::staff::actor_names(&state, &actors).await?;
-            for h in &holds.items {
-                let scope = match h.bill_id {
-                    Some(b) => format!("账单 {b}"),
-                    None => "整户".to_string(),
-                };
-                out.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><form class=\"inline\" method=\"post\" action=\"/console/holds/{}/end\">\
-                     <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"unit_id\" value=\"{}\">\
-                     <label for=\"end-{}\">结束原因<input id=\"end-{}\" name=\"reason\" required maxlength=\"200\"></label>\
-                     <button type=\"submit\">结束暂缓</button></form></td></tr>",
-                    esc(&scope),
-                    esc(&h.reason),
-                    h.until,
-                    esc(who.get(&h.created_by).map_or(h.created_by.as_str(), String::as_str)),
-                    h.id,
-                    esc(&s.csrf),
-                    u.id,
-                    h.id,
-                    h.id
-                ));
-            }
-            out.push_str("</table>");
-        }
-        out.push_str(&format!(
-            "<form class=\"inline\" id=\"add-hold\" method=\"post\" action=\"/console/units/{}/holds\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <label for=\"hold-reason\">暂缓原因（如：报修未完成、协商中）<input id=\"hold-reason\" name=\"reason\" required maxlength=\"200\"></label>\
-             <label for=\"hold-until\">截至（含当日）<input id=\"hold-until\" name=\"until\" type=\"date\" required></label>\
-             <button type=\"submit\">整户暂缓催缴</button></form>",
-            u.id,
-            esc(&s.csrf)
-        ));
-        out.push_str(&format!(
-            "<h2>账单</h2><table><tr><th>账期</th><th>收费项目</th><th>状态</th><th class=\"num\">本金</th><th class=\"num\">已缴</th>\
-             <th class=\"num\">滞纳金</th><th class=\"num\">应缴(元)</th><th>说明</th></tr>{}</table><p>待缴合计 {} 元</p>",
-            bills
-                .page
-                .items
-                .iter()
-                .map(|b| format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                     <td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
-                    esc(&b.period),
-                    esc(&b.fee_item),
-                    esc(label(&b.status)),
-                    esc(&b.principal),
-                    esc(&b.paid),
-                    esc(&b.late_fee),
-                    esc(&b.amount_due),
-                    esc(&b.late_fee_explanation)
-                ))
-                .collect::<String>(),
-            esc(&bills.totals.amount_due)
-        ));
-        out.push_str(&payments_section(&state, &s, u.id).await?);
-        out.push_str(&format!(
-            "<section id=\"evidence-section\">{}</section>",
-            super::evidence::section(&state, &s, u.id, u.community_id).await?
-        ));
-        Ok::<_, ApiError>(out)
     }
-    .await;
-    s.respond("房屋", body)
+    out.push_str("<h2>暂缓催缴</h2>");
+    if holds.items.is_empty() {
+        out.push_str("<p id=\"no-holds\">没有生效中的暂缓。</p>");
+    } else {
+        out.push_str(
+            "<table id=\"holds\"><tr><th>范围</th><th>原因</th><th>截至</th><th>设置人</th><th>提前结束</th></tr>",
+        );
+        let actors: Vec<&str> = holds.items.iter().map(|h| h.created_by.as_str()).collect();
+        let who = crate::services::access::staff::actor_names(state, &actors).await?;
+        for h in &holds.items {
+            let scope = match h.bill_id {
+                Some(b) => format!("账单 {b}"),
+                None => "整户".to_string(),
+            };
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><form class=\"inline\" method=\"post\" action=\"/console/holds/{}/end\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"unit_id\" value=\"{}\">\
+                 <label for=\"end-{}\">结束原因<input id=\"end-{}\" name=\"reason\" required maxlength=\"200\"></label>\
+                 <button type=\"submit\">结束暂缓</button></form></td></tr>",
+                esc(&scope),
+                esc(&h.reason),
+                h.until,
+                esc(who.get(&h.created_by).map_or(h.created_by.as_str(), String::as_str)),
+                h.id,
+                esc(&s.csrf),
+                u.id,
+                h.id,
+                h.id
+            ));
+        }
+        out.push_str("</table>");
+    }
+    out.push_str(&format!(
+        "<form class=\"inline\" id=\"add-hold\" method=\"post\" action=\"/console/units/{}/holds\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"hold-reason\">暂缓原因（如：报修未完成、协商中）<input id=\"hold-reason\" name=\"reason\" required maxlength=\"200\"></label>\
+         <label for=\"hold-until\">截至（含当日）<input id=\"hold-until\" name=\"until\" type=\"date\" required></label>\
+         <button type=\"submit\">整户暂缓催缴</button></form>",
+        u.id,
+        esc(&s.csrf)
+    ));
+    out.push_str(&format!(
+        "<h2>账单</h2><table><tr><th>账期</th><th>收费项目</th><th>状态</th><th class=\"num\">本金</th><th class=\"num\">已缴</th>\
+         <th class=\"num\">滞纳金</th><th class=\"num\">应缴(元)</th><th>说明</th></tr>{}</table><p>待缴合计 {} 元</p>",
+        bills
+            .page
+            .items
+            .iter()
+            .map(|b| format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
+                esc(&b.period),
+                esc(&b.fee_item),
+                esc(label(&b.status)),
+                esc(&b.principal),
+                esc(&b.paid),
+                esc(&b.late_fee),
+                esc(&b.amount_due),
+                esc(&b.late_fee_explanation)
+            ))
+            .collect::<String>(),
+        esc(&bills.totals.amount_due)
+    ));
+    out.push_str(&payments_section(state, s, u.id).await?);
+    out.push_str(&format!(
+        "<section id=\"points-section\">{}</section>",
+        super::points::unit_section(state, s, u.id, u.community_id, refused).await?
+    ));
+    out.push_str(&format!(
+        "<section id=\"evidence-section\">{}</section>",
+        super::evidence::section(state, s, u.id, u.community_id).await?
+    ));
+    Ok(out)
 }
 
 #[derive(Deserialize)]

@@ -34,11 +34,20 @@ pub struct CounterPayment {
         max_length = 64
     )]
     pub reference: String,
+    /// Never accepted (422): points are spent only by their owner, in the app — at the counter the
+    /// owner is not there to consent.
+    pub points: Option<i64>,
 }
 
 /// Records a cash, POS or bank-transfer payment at the office and credits it at once.
 pub async fn counter(state: &AppState, ctx: &StaffCtx, body: CounterPayment) -> ApiResult<PaymentView> {
     ctx.require(Action::ManageBilling)?;
+    if body.points.is_some() {
+        return Err(ApiError::field(
+            "points",
+            "柜台缴费不能使用积分抵扣：积分须由业主本人在小程序内使用",
+        ));
+    }
     let Some(method) = states::parse::<Channel>(&body.method)
         .filter(|c| matches!(c, Channel::Cash | Channel::Pos | Channel::BankTransfer))
     else {

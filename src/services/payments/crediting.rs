@@ -275,7 +275,11 @@ pub(super) async fn apply_lines(
             discount_fen: l.discount_fen,
             on: today,
             at: now,
-            reason: format!("{}缴费", states::channel_name(p.channel)),
+            // A points line is a payment of its own in the ledger, saying what paid it.
+            reason: match l.points {
+                Some(n) => format!("积分抵扣{n}分"),
+                None => format!("{}缴费", states::channel_name(p.channel)),
+            },
             actor: &actor,
             reference: Some(actor.clone()),
         };
@@ -290,7 +294,10 @@ pub(super) async fn apply_lines(
         };
         if credited.is_none() {
             set_credited(ledger.txn(), l.id, 0).await?;
-            done.uncredited_fen = add_fen(done.uncredited_fen, l.amount_fen)?;
+            // Cash goes back through its channel; a points line's points come back as points.
+            if l.points.is_none() {
+                done.uncredited_fen = add_fen(done.uncredited_fen, l.amount_fen)?;
+            }
             // Paid meanwhile through another channel or order: the first credit wins; this line's
             // money goes back (automatically, after the commit).
             let status = match bill_id {
@@ -306,19 +313,25 @@ pub(super) async fn apply_lines(
                 payment_id: Some(p.id),
                 notification_id: None,
                 out_trade_no: Some(&p.out_trade_no),
-                detail: format!(
-                    "bill for {} was already {status} when this payment arrived; {} refunded automatically",
-                    l.period,
-                    Fen(l.amount_fen).to_yuan_string()
-                ),
+                detail: match l.points {
+                    Some(n) => format!(
+                        "bill for {} was already {status} when this payment arrived; its {n} points are returned",
+                        l.period
+                    ),
+                    None => format!(
+                        "bill for {} was already {status} when this payment arrived; {} refunded automatically",
+                        l.period,
+                        Fen(l.amount_fen).to_yuan_string()
+                    ),
+                },
             };
             record_exception(ledger.txn(), e, now).await?;
             continue;
         }
-        settled
-            .entry(l.unit_id)
-            .or_default()
-            .push(format!("{} {}", l.period, Fen(l.amount_fen).to_yuan_string()));
+        settled.entry(l.unit_id).or_default().push(match l.points {
+            Some(n) => format!("{} {}（积分抵扣{n}分）", l.period, Fen(l.amount_fen).to_yuan_string()),
+            None => format!("{} {}", l.period, Fen(l.amount_fen).to_yuan_string()),
+        });
     }
     // Every payment is evidence of the unit's account: which order, which gateway transaction.
     for (unit_id, periods) in settled {

@@ -22,6 +22,10 @@ pub struct NewPayment {
     /// `wechat` (mini-program) or `alipay` (QR).
     #[schema(pattern = r#"^(wechat|alipay|sandbox)$"#)]
     pub channel: String,
+    /// Points to pay part of the bills with (not with a prepayment): the community's rate
+    /// (default 100 points = 1 yuan), at most its share of the order (default 10 %).
+    #[schema(minimum = 1, maximum = 100000000)]
+    pub points: Option<i64>,
 }
 
 /// A prepayment to pay: the same parameters as `GET /me/prepay-quote`.
@@ -44,6 +48,12 @@ pub struct PaymentCreated {
     /// WeChat: what `wx.requestPayment` takes; Alipay: `{"qr_code"}`.
     #[schema(value_type = Object)]
     pub pay_params: serde_json::Value,
+    /// Points the order spends (held until it is paid or closes), and what they pay; `amount` is
+    /// what the channel charges.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_used: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_amount: Option<String>,
 }
 
 fn unavailable(channel: &str) -> ApiError {
@@ -73,6 +83,59 @@ pub(super) struct Plan {
     pub(super) amount: i64,
     description: String,
     prepay: Option<PrepayRequest>,
+    /// Points paying part of it: (points, fen).
+    points: Option<(i64, i64)>,
+}
+
+impl Plan {
+    /// The lines as (principal, late fee), in order.
+    fn dues(&self) -> Vec<(i64, i64)> {
+        self.lines
+            .iter()
+            .map(|l| {
+                (
+                    l.principal_fen.clone().take().unwrap_or(0),
+                    l.late_fee_fen.clone().take().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    /// Points pay part of the bills: each part becomes a points line of its own beside what is
+    /// left of its cash line (dropped when nothing is left), and the cash amount goes down.
+    fn with_points(mut self, part: crate::services::points::fees::PointsPart) -> Plan {
+        let mut lines = Vec::with_capacity(self.lines.len() * 2);
+        for (l, (pp, lp, pts)) in self.lines.into_iter().zip(part.parts) {
+            if pp + lp == 0 {
+                lines.push(l);
+                continue;
+            }
+            let bill_id = l.bill_id.clone().take().flatten();
+            let unit_id = l.unit_id.clone().take().unwrap_or(0);
+            let fee_item_id = l.fee_item_id.clone().take().unwrap_or(0);
+            let period = l.period.clone().take().unwrap_or_default();
+            let principal = l.principal_fen.clone().take().unwrap_or(0);
+            let late = l.late_fee_fen.clone().take().unwrap_or(0);
+            if principal + late > pp + lp {
+                lines.push(line(
+                    bill_id,
+                    unit_id,
+                    fee_item_id,
+                    &period,
+                    principal - pp,
+                    late - lp,
+                    0,
+                ));
+            }
+            let mut by_points = line(bill_id, unit_id, fee_item_id, &period, pp, lp, 0);
+            by_points.points = Set(Some(pts));
+            lines.push(by_points);
+        }
+        self.lines = lines;
+        self.amount -= part.fen;
+        self.points = Some((part.points, part.fen));
+        self
+    }
 }
 
 fn line(
@@ -149,6 +212,7 @@ pub(super) async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model
         amount,
         description,
         prepay: None,
+        points: None,
     })
 }
 
@@ -196,6 +260,7 @@ async fn plan_prepay(state: &AppState, account_id: i32, req: &PrepayRequest) -> 
         amount,
         description: format!("物业费预缴 {} {}个月", unit.code, req.months),
         prepay: Some(req.clone()),
+        points: None,
     })
 }
 
@@ -211,6 +276,8 @@ fn created(p: &payment::Model) -> PaymentCreated {
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default(),
+        points_used: p.points_used,
+        points_amount: p.points_fen.map(|f| Fen(f).to_yuan_string()),
     }
 }
 
@@ -247,6 +314,24 @@ pub async fn create(
         (Some(ids), None) => plan_bills(state, owner::owner_visible(state, account_id).await?, ids).await?,
         (None, Some(p)) => plan_prepay(state, account_id, p).await?,
         _ => return Err(ApiError::field("bill_ids", "请提供bill_ids或prepay其中之一")),
+    };
+    let plan = match body.points {
+        None => plan,
+        Some(_) if plan.prepay.is_some() => {
+            return Err(ApiError::field("points", "预缴订单已享折扣，不能再用积分抵扣"));
+        }
+        Some(n) => {
+            let part = crate::services::points::fees::quote(
+                state,
+                plan.community_id,
+                account_id,
+                plan.amount,
+                &plan.dues(),
+                n,
+            )
+            .await?;
+            plan.with_points(part)
+        }
     };
     // A valid order whose channel is not available here: 503.
     match channel {
@@ -288,6 +373,8 @@ async fn place(
         expires_at: Set(expires_at),
         paid_at: Set(None),
         created_at: Set(now),
+        points_used: Set(plan.points.map(|(n, _)| n)),
+        points_fen: Set(plan.points.map(|(_, fen)| fen)),
         ..Default::default()
     };
     let p = match p.insert(&txn).await {
@@ -303,6 +390,11 @@ async fn place(
             return Err(e.into());
         }
     };
+    if let (Some((n, _)), Some(account)) = (plan.points, account_id) {
+        // The points are held in the order's own transaction: no balance, no order.
+        let today = state.today_in(state.community_tz(plan.community_id).await?);
+        crate::services::points::fees::hold(&txn, plan.community_id, account, p.id, n, today, now).await?;
+    }
     let replaced = close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
     for mut l in plan.lines {
         l.payment_id = Set(p.id);

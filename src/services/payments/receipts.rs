@@ -27,6 +27,9 @@ pub struct ReceiptLine {
     pub late_fee: String,
     pub discount: String,
     pub amount: String,
+    /// Set on a line paid with points: how many (its amount is not part of `Receipt::amount`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 /// A payment's receipt.
@@ -55,6 +58,11 @@ pub struct Receipt {
     pub paid_at_local: String,
     /// Refunded so far (0.00 when none).
     pub refunded: String,
+    /// Points that paid part of the bills, and what they paid (besides `amount`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_used: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_amount: Option<String>,
 }
 
 /// `张三` → `张*`: receipts name the payer without giving the whole name away.
@@ -272,6 +280,7 @@ pub async fn receipt(state: &AppState, p: &payment::Model) -> ApiResult<Receipt>
                 late_fee: Fen(l.late_fee_fen).to_yuan_string(),
                 discount: Fen(l.discount_fen).to_yuan_string(),
                 amount: Fen(l.amount_fen).to_yuan_string(),
+                points: l.points,
             })
             .collect(),
         amount: Fen(p.amount_fen).to_yuan_string(),
@@ -282,6 +291,8 @@ pub async fn receipt(state: &AppState, p: &payment::Model) -> ApiResult<Receipt>
         paid_at,
         paid_at_local: paid_at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
         refunded: Fen(p.refunded_fen).to_yuan_string(),
+        points_used: p.points_used,
+        points_amount: p.points_fen.map(|f| Fen(f).to_yuan_string()),
     })
 }
 
@@ -318,7 +329,10 @@ pub fn render(r: &Receipt) -> String {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
                 esc(&l.unit_code),
                 esc(&l.fee_item),
-                esc(&l.period),
+                match l.points {
+                    Some(n) => format!("{}（积分抵扣{n}分）", esc(&l.period)),
+                    None => esc(&l.period),
+                },
                 l.principal,
                 l.late_fee,
                 l.discount,
@@ -332,11 +346,18 @@ pub fn render(r: &Receipt) -> String {
         .map(esc)
         .collect::<Vec<_>>()
         .join(" · ");
-    let refunded = if r.refunded == "0.00" {
+    let mut refunded = if r.refunded == "0.00" {
         String::new()
     } else {
         format!("<p>已退款：{} 元</p>", r.refunded)
     };
+    // The total is the money taken by the method; points paid the rest, said apart.
+    if let (Some(n), Some(amount)) = (r.points_used, &r.points_amount) {
+        refunded.push_str(&format!(
+            "<p>另以积分抵扣：{} 元（{n}积分），不计入上方合计</p>",
+            esc(amount)
+        ));
+    }
     format!(
         r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>收款收据 {no}</title>
 <style>

@@ -279,8 +279,10 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
             .with_timezone(&state.community_tz_on(ledger.txn(), p.community_id).await?)
             .date_naive();
         let mut left = r.amount_fen;
+        // The cash reopens what cash paid; the points part comes back with the points (points::fees).
         let lines = payment_line::Entity::find()
             .filter(payment_line::Column::PaymentId.eq(p.id))
+            .filter(payment_line::Column::Points.is_null())
             .order_by_desc(payment_line::Column::Id)
             .all(ledger.txn())
             .await?;

@@ -21,6 +21,9 @@ pub struct PaymentLineView {
     pub late_fee: String,
     pub discount: String,
     pub amount: String,
+    /// Set on a line paid with points: how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 /// A payment as its owner (or staff) sees it.
@@ -36,6 +39,11 @@ pub struct PaymentView {
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
+    /// Points the order spends, and what they pay (`amount` is the cash the channel charges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_used: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_amount: Option<String>,
     pub lines: Vec<PaymentLineView>,
 }
 
@@ -67,6 +75,8 @@ pub(super) async fn view(state: &AppState, p: payment::Model) -> ApiResult<Payme
         created_at: p.created_at,
         paid_at: p.paid_at,
         expires_at: p.expires_at,
+        points_used: p.points_used,
+        points_amount: p.points_fen.map(|f| Fen(f).to_yuan_string()),
         lines: lines
             .into_iter()
             .map(|l| PaymentLineView {
@@ -77,6 +87,7 @@ pub(super) async fn view(state: &AppState, p: payment::Model) -> ApiResult<Payme
                 late_fee: Fen(l.late_fee_fen).to_yuan_string(),
                 discount: Fen(l.discount_fen).to_yuan_string(),
                 amount: Fen(l.amount_fen).to_yuan_string(),
+                points: l.points,
             })
             .collect(),
     })

@@ -43,6 +43,8 @@ pub async fn pass(state: &AppState) -> ApiResult<EarnReport> {
         let lines = payment_line::Entity::find()
             .filter(payment_line::Column::Id.gt(after))
             .filter(payment_line::Column::CreditedFen.gt(0))
+            // What points paid earns no points.
+            .filter(payment_line::Column::Points.is_null())
             .filter(
                 payment_line::Column::PaymentId.in_subquery(
                     Query::select()

@@ -6,6 +6,8 @@
 //!   entry), for the paying account — or, for counter payments, the account of the unit's
 //!   first-listed current owner, else the unit until one links.
 //! - `reverse`: what a refund takes back, once per refund and line; spent points become owed.
+//! - `fees`: points toward fees — the quote and hold `POST /payments` uses, and the pass that
+//!   spends, releases and returns them as orders are paid, closed and refunded.
 //! - `grade`: the A–D credit grade, computed when read from the bills of the account's units.
 //! - `expire`: what is left of a lot after its last day, once per lot.
 //! - `link`: points held on a unit move to its owner's account once one links.
@@ -15,9 +17,11 @@
 //! - `rewards`: the catalog; `redeem`: owners' redemptions and staff fulfilling or cancelling them.
 //! - `settings`: each community's rules (the defaults until finance saves its own).
 //!
-//! Nothing here is called by the payment use cases: the pass reads what the ledger credited.
+//! The payment use cases call only `fees::quote` and `fees::hold`; the passes read what the ledger
+//! credited and refunded.
 pub mod earn;
 pub mod expire;
+pub mod fees;
 pub mod grade;
 pub mod link;
 pub mod notify;
@@ -50,6 +54,7 @@ pub struct TickReport {
     pub streaks: streak::StreakReport,
     pub notices: notify::NotifyReport,
     pub linked: link::LinkReport,
+    pub fees: fees::FeeReport,
 }
 
 /// The scheduler's points work: award what was credited, reverse what was refunded, expire lots,
@@ -58,6 +63,7 @@ pub async fn tick(state: &crate::state::AppState) -> ApiResult<TickReport> {
     Ok(TickReport {
         earned: earn::pass(state).await?,
         reversed: reverse::pass(state).await?,
+        fees: fees::pass(state).await?,
         expired: expire::pass(state).await?,
         streaks: streak::pass(state).await?,
         notices: notify::pass(state).await?,

@@ -48,6 +48,9 @@ pub struct PointsView {
     pub balance: i64,
     /// Points reversed after they were spent, settled by the next points earned.
     pub owed: i64,
+    /// Points held by unpaid orders (not in `balance`): spent when the order is paid, back when it
+    /// closes.
+    pub held: i64,
     pub next_expiry: Option<NextExpiry>,
     pub entries: Vec<PointsEntryView>,
 }
@@ -59,6 +62,7 @@ impl PointsView {
             community_id,
             balance: 0,
             owed: 0,
+            held: 0,
             next_expiry: None,
             entries: Vec::new(),
         }
@@ -136,7 +140,35 @@ pub(crate) async fn view(state: &AppState, community_id: i32, held: &points_acco
         community_id,
         balance: points::balance(&as_lots, held.debt, today).max(0),
         owed: held.debt,
+        held: entity::points_take::Entity::find()
+            .filter(entity::points_take::Column::PointsAccountId.eq(held.id))
+            .filter(entity::points_take::Column::SourceKind.eq(super::fees::HOLD))
+            .all(&state.db)
+            .await?
+            .iter()
+            .map(|t| t.points)
+            .sum(),
         next_expiry,
         entries,
     })
+}
+
+/// What an account may spend today, read inside the caller's transaction.
+pub(crate) async fn balance_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    held: &points_account::Model,
+    today: NaiveDate,
+) -> ApiResult<i64> {
+    let lots: Vec<Lot> = points_lot::Entity::find()
+        .filter(points_lot::Column::PointsAccountId.eq(held.id))
+        .all(db)
+        .await?
+        .iter()
+        .map(|l| Lot {
+            id: l.id as i64,
+            expires_on: l.expires_on,
+            remaining: l.remaining,
+        })
+        .collect();
+    Ok(points::balance(&lots, held.debt, today))
 }

@@ -15,11 +15,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use utoipa::ToSchema;
 
-/// Points that pay one yuan of fees and the most of an order they may pay (the fee-payment part
-/// of the settings, stored now and offered once points may pay fees).
-const POINTS_PER_FEE_YUAN: i64 = 100;
-const MAX_FEE_PERCENT: i64 = 10;
-
 /// The rules as the console shows and saves them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +36,22 @@ pub struct PointsSettings {
     /// Points expire at the end of this many calendar years after the year earned.
     #[schema(minimum = 1, maximum = 10)]
     pub expiry_years: i32,
+    /// Points that pay one yuan of fees (`POST /payments {"points"}`); absent: 100.
+    #[serde(default = "default_points_per_fee_yuan")]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub points_per_fee_yuan: i64,
+    /// The most of an order points may pay, in percent; absent: 10.
+    #[serde(default = "default_max_fee_percent")]
+    #[schema(minimum = 0, maximum = 50)]
+    pub max_fee_percent: i64,
+}
+
+fn default_points_per_fee_yuan() -> i64 {
+    EarnRules::default().points_per_fee_yuan
+}
+
+fn default_max_fee_percent() -> i64 {
+    EarnRules::default().max_fee_percent
 }
 
 /// `GET /staff/communities/{id}/points-settings`.
@@ -66,6 +77,8 @@ impl From<EarnRules> for PointsSettings {
             streak_bonus: r.streak_bonus,
             grade_a_permille: r.grade_a_permille,
             expiry_years: r.expiry_years,
+            points_per_fee_yuan: r.points_per_fee_yuan,
+            max_fee_percent: r.max_fee_percent,
         }
     }
 }
@@ -78,6 +91,8 @@ fn rules_of(s: &points_setting::Model) -> EarnRules {
         streak_bonus: s.streak_bonus,
         grade_a_permille: s.grade_a_permille,
         expiry_years: s.expiry_years,
+        points_per_fee_yuan: s.points_per_fee_yuan,
+        max_fee_percent: s.max_fee_percent,
     }
 }
 
@@ -193,8 +208,8 @@ pub async fn put(state: &AppState, ctx: &StaffCtx, community_id: i32, body: Poin
         streak_bonus: Set(body.streak_bonus),
         grade_a_permille: Set(body.grade_a_permille),
         expiry_years: Set(body.expiry_years),
-        points_per_fee_yuan: Set(POINTS_PER_FEE_YUAN),
-        max_fee_percent: Set(MAX_FEE_PERCENT),
+        points_per_fee_yuan: Set(body.points_per_fee_yuan),
+        max_fee_percent: Set(body.max_fee_percent),
         updated_at: Set(now),
         updated_by: Set(ctx.actor()),
     };
@@ -209,6 +224,8 @@ pub async fn put(state: &AppState, ctx: &StaffCtx, community_id: i32, body: Poin
                     points_setting::Column::StreakBonus,
                     points_setting::Column::GradeAPermille,
                     points_setting::Column::ExpiryYears,
+                    points_setting::Column::PointsPerFeeYuan,
+                    points_setting::Column::MaxFeePercent,
                     points_setting::Column::UpdatedAt,
                     points_setting::Column::UpdatedBy,
                 ])
