@@ -76,6 +76,9 @@ pub struct Stages {
     pub final_notice: StageSetting,
 }
 
+/// Extra days before the friendly overdue stage for an owner of credit grade A.
+pub const GRADE_A_FRIENDLY_DELAY_DAYS: i64 = 7;
+
 /// A community's reminder policy. `quiet_hours` / `no_send_dates` left null use the company
 /// defaults (`reminders.quiet_hours`, `reminders.no_send_dates`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -161,11 +164,22 @@ impl Policy {
     /// The highest overdue stage whose day has come for arrears first due on `oldest_due`; None
     /// before the first one. Only this stage is sent, even when lower ones were never sent.
     pub fn overdue_stage(&self, today: NaiveDate, oldest_due: NaiveDate) -> Option<Stage> {
+        self.overdue_stage_for(today, oldest_due, false)
+    }
+
+    /// The same for an owner whose credit grade is A: the friendly stage comes
+    /// `GRADE_A_FRIENDLY_DELAY_DAYS` later (someone who always pays on time has most likely just
+    /// forgotten); the formal stages keep their days.
+    pub fn overdue_stage_for(&self, today: NaiveDate, oldest_due: NaiveDate, grade_a: bool) -> Option<Stage> {
         let age = (today - oldest_due).num_days();
-        Stage::OVERDUE
-            .into_iter()
-            .rev()
-            .find(|s| self.setting(*s).enabled && age >= self.setting(*s).days)
+        Stage::OVERDUE.into_iter().rev().find(|s| {
+            let delay = if grade_a && *s == Stage::OverdueFriendly {
+                GRADE_A_FRIENDLY_DELAY_DAYS
+            } else {
+                0
+            };
+            self.setting(*s).enabled && age >= self.setting(*s).days + delay
+        })
     }
 
     /// Whether a bill due on `due` gets its pre-due notice today: from `days` before until the
@@ -589,6 +603,19 @@ mod tests {
         assert!(!render(Stage::FinalNotice, &f).contains("此前"));
         f.prior_demand = Some(d("2026-03-02"));
         assert!(render(Stage::FinalNotice, &f).contains("本公司已于2026年03月02日向您送达催告，截至"));
+    }
+
+    #[test]
+    fn grade_a_gets_the_friendly_stage_a_week_later_and_the_formal_ones_on_time() {
+        let p = Policy::default();
+        let due = d("2026-10-01");
+        let on = |days: i64, a: bool| p.overdue_stage_for(due + Duration::days(days), due, a);
+        assert_eq!(on(3, false), Some(Stage::OverdueFriendly));
+        assert_eq!(on(3, true), None);
+        assert_eq!(on(9, true), None);
+        assert_eq!(on(10, true), Some(Stage::OverdueFriendly));
+        assert_eq!(on(30, true), Some(Stage::OverdueFormal));
+        assert_eq!(on(90, true), Some(Stage::FinalNotice));
     }
 
     #[test]

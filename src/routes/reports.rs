@@ -2,6 +2,7 @@
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Query, StaffAuth};
 use crate::services::reports::collection::{self, CollectionQuery, CollectionReport};
+use crate::services::reports::points::{self, PointsReport, PointsReportQuery};
 use crate::services::reports::service::{self, ServiceQuery, ServiceReport};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -47,4 +48,17 @@ pub async fn service(
     q: Query<ServiceQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(service::service(&state, &ctx, &q).await?))
+}
+
+/// A community's points month by month: issued, redeemed on rewards and on fees (with the fees
+/// they paid), given back, taken back and expired.
+#[utoipa::path(get, path = "/api/v1/staff/reports/points", tag = "staff-reports", params(PointsReportQuery),
+    responses((status = 200, body = PointsReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn points_report(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: Query<PointsReportQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(points::points(&state, &ctx, &q).await?))
 }

@@ -258,6 +258,48 @@ async fn a_refund_returns_the_cash_through_its_channel_and_the_points_as_points(
         returned[0]["expires_at"], "2028-12-31",
         "a new lot, far more than 90 days away"
     );
+
+    // The month's points report adds it up: 3,000 given, 201 earned and taken back, 2,237 spent on
+    // fees (22.37 forgone) and given back.
+    let url = format!(
+        "/api/v1/staff/reports/points?community_id={}&from=2026-09&to=2026-10",
+        s.community
+    );
+    let report: Value = s.app.get_json(&url, Some(&s.admin)).await;
+    let october = &report["months"][1];
+    assert_eq!(report["months"][0]["month"], "2026-09");
+    assert_eq!(report["months"][0]["earned"], 0);
+    assert_eq!(
+        (
+            october["adjusted_in"].as_i64(),
+            october["earned"].as_i64(),
+            october["reversed"].as_i64(),
+            october["redeemed_fees"].as_i64(),
+            october["fee_cost"].as_str(),
+            october["returned"].as_i64(),
+            october["redeemed_rewards"].as_i64(),
+            october["expired"].as_i64(),
+        ),
+        (
+            Some(3_000),
+            Some(201),
+            Some(201),
+            Some(2_237),
+            Some("22.37"),
+            Some(2_237),
+            Some(0),
+            Some(0)
+        ),
+        "{report}"
+    );
+    assert_eq!(report["total"]["fee_cost"], "22.37");
+    let (_, kefu) = s.app.staff_member(&s.admin, "kefu", "service", &[s.community]).await;
+    assert_error(s.app.get(&url, Some(&kefu)).await, 403, "FORBIDDEN").await;
+    let bad = format!(
+        "/api/v1/staff/reports/points?community_id={}&from=2026-10&to=2026-09",
+        s.community
+    );
+    assert_error(s.app.get(&bad, Some(&s.admin)).await, 422, "VALIDATION_FAILED").await;
 }
 
 #[tokio::test]

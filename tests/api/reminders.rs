@@ -1614,3 +1614,38 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
     assert!(!disputed.contains(&bills[1].1) && !disputed.contains(&bills[5].1));
     assert!(stopped_somewhere > reminded_stop.len());
 }
+
+#[tokio::test]
+async fn an_owner_who_always_paid_on_time_gets_the_friendly_reminder_a_week_later() {
+    let mut e = estate().await;
+    let (good, _) = e.household("16-1", "13800001601").await;
+    let (other, _) = e.household("16-2", "13800001602").await;
+    // 16-1 paid its last bill (due 23 October) three days early: credit grade A; 16-2 has no
+    // record. On 30 October both have a bill five days overdue (due 25 October).
+    let earlier = e.bill_due(good, -3).await;
+    e.created(
+        "/api/v1/staff/payments/counter",
+        json!({"bill_ids": [earlier], "method": "cash", "reference": "R-1601"}),
+    )
+    .await;
+    e.advance(Duration::days(10)).await;
+    e.bill_due(good, -5).await;
+    e.bill_due(other, -5).await;
+    let first = e.run().await;
+    assert_eq!(
+        (first["sent"].as_i64(), stage_count(&first, "overdue_friendly")),
+        (Some(1), 1),
+        "{first}"
+    );
+    assert!(
+        e.evidence(good).await.iter().all(|r| r["kind"] == "payment"),
+        "16-1 not yet reminded"
+    );
+    // Nine days overdue: still too early for grade A; at ten days the friendly reminder goes.
+    e.advance(Duration::days(4)).await;
+    assert_eq!(stage_count(&e.run().await, "overdue_friendly"), 0);
+    e.advance(Duration::days(1)).await;
+    let later = e.run().await;
+    assert_eq!(stage_count(&later, "overdue_friendly"), 1, "{later}");
+    assert!(e.evidence(good).await.iter().any(|r| r["stage"] == "overdue_friendly"));
+}

@@ -87,3 +87,36 @@ pub async fn standing(state: &AppState, account_id: i32) -> ApiResult<Vec<Standi
     }
     Ok(out)
 }
+
+/// Whether an owner's settled record in a community is grade A: at least one bill counted and
+/// every one paid on time. Reminders read it to give good payers the friendly stage later; bills
+/// still open do not count (being overdue now is what the reminder is about).
+pub async fn owner_history_is_a(state: &AppState, owner_id: i32, community_id: i32) -> ApiResult<bool> {
+    let tz = state.community_tz(community_id).await?;
+    let today = state.today_in(tz);
+    let units: BTreeSet<i32> = entity::unit_owner::Entity::find()
+        .filter(entity::unit_owner::Column::OwnerId.eq(owner_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|k| crate::services::access::me::link_active(k, today))
+        .map(|k| k.unit_id)
+        .collect();
+    let records: Vec<BillRecord> = bill::Entity::find()
+        .filter(bill::Column::UnitId.is_in(units))
+        .filter(bill::Column::CommunityId.eq(community_id))
+        .filter(bill::Column::Status.eq(BillStatus::Paid))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|b| BillRecord {
+            due: b.due_date,
+            settled_on: b.paid_at.map(|t| t.with_timezone(&tz).date_naive()),
+        })
+        .collect();
+    let (grade, _) = points::grade(&records, today);
+    let counted = records
+        .iter()
+        .any(|b| b.due <= today && b.due > today.checked_sub_months(chrono::Months::new(24)).unwrap_or(today));
+    Ok(counted && grade == Grade::A)
+}

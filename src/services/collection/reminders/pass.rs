@@ -206,9 +206,19 @@ async fn decide(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiResu
                 }
                 continue;
             };
-            let Some(stage) = m.policy.overdue_stage(m.today, oldest) else {
+            let Some(mut stage) = m.policy.overdue_stage(m.today, oldest) else {
                 continue;
             };
+            // Grade A owners get the friendly stage later (read only when it is that stage's turn).
+            if stage == Stage::OverdueFriendly
+                && stage.rank() > row.top_rank
+                && crate::services::points::grade::owner_history_is_a(state, row.owner_id, c).await?
+            {
+                match m.policy.overdue_stage_for(m.today, oldest, true) {
+                    Some(s) => stage = s,
+                    None => continue,
+                }
+            }
             // Never a lower stage after a higher one, never a stage twice in an episode.
             if stage.rank() <= row.top_rank || (stage.is_friendly() && opted_out) {
                 continue;
