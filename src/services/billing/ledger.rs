@@ -14,7 +14,7 @@ use crate::services::billing::rollup;
 use crate::services::cache;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{bill, bill_entry};
+use entity::{bill, bill_entry, payment_line};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -74,6 +74,15 @@ pub struct Payment<'a> {
     pub reason: String,
     pub actor: &'a str,
     pub reference: Option<String>,
+}
+
+/// The facts of a refund entry: the community's date and the instant, why, who, and what it refers to.
+pub struct Refunding<'a> {
+    pub on: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub reason: &'a str,
+    pub actor: &'a str,
+    pub reference: String,
 }
 
 /// A staff correction of one open bill.
@@ -315,6 +324,42 @@ impl Ledger {
         bm.update(&self.txn).await?;
         self.touched.unit(b.unit_id);
         Ok(principal_back + late_back)
+    }
+
+    /// Refunds up to `amount` fen across an order's `lines` in the order given (callers give the
+    /// latest first), each line no more than it still credits, lowering what each credits. What was
+    /// given back.
+    pub async fn refund_lines(
+        &mut self,
+        lines: &[payment_line::Model],
+        amount: i64,
+        r: &Refunding<'_>,
+    ) -> ApiResult<i64> {
+        let mut left = amount;
+        for l in lines {
+            let credited = l.credited_fen.unwrap_or(0);
+            let Some(bill_id) = l.bill_id.filter(|_| left > 0 && credited > 0) else {
+                continue;
+            };
+            let back = self
+                .refund(
+                    bill_id,
+                    std::cmp::min(left, credited),
+                    r.on,
+                    r.at,
+                    r.reason,
+                    r.actor,
+                    r.reference.clone(),
+                )
+                .await?;
+            left -= back;
+            payment_line::Entity::update_many()
+                .col_expr(payment_line::Column::CreditedFen, Expr::value(credited - back))
+                .filter(payment_line::Column::Id.eq(l.id))
+                .exec(&self.txn)
+                .await?;
+        }
+        Ok(amount - left)
     }
 
     /// Applies a staff correction to a bill the caller locked (`lock_bill`): checks it against the bill's amounts

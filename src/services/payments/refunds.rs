@@ -8,7 +8,7 @@ use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
-use crate::services::billing::ledger::Ledger;
+use crate::services::billing::ledger::{Ledger, Refunding};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{payment, payment_line, refund};
@@ -278,7 +278,6 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
         let today = now
             .with_timezone(&state.community_tz_on(ledger.txn(), p.community_id).await?)
             .date_naive();
-        let mut left = r.amount_fen;
         // The cash reopens what cash paid; the points part comes back with the points (points::fees).
         let lines = payment_line::Entity::find()
             .filter(payment_line::Column::PaymentId.eq(p.id))
@@ -286,33 +285,14 @@ async fn complete(state: &AppState, refund_id: i32, gateway_id: Option<String>) 
             .order_by_desc(payment_line::Column::Id)
             .all(ledger.txn())
             .await?;
-        for l in lines {
-            let credited = l.credited_fen.unwrap_or(0);
-            if left == 0 || credited <= 0 {
-                continue;
-            }
-            let Some(bill_id) = l.bill_id else { continue };
-            let back = ledger
-                .refund(
-                    bill_id,
-                    left.min(credited),
-                    today,
-                    now,
-                    &r.reason,
-                    &r.actor,
-                    format!("refund:{}", r.id),
-                )
-                .await?;
-            left -= back;
-            payment_line::Entity::update_many()
-                .col_expr(
-                    payment_line::Column::CreditedFen,
-                    sea_orm::sea_query::Expr::value(credited - back),
-                )
-                .filter(payment_line::Column::Id.eq(l.id))
-                .exec(ledger.txn())
-                .await?;
-        }
+        let by = Refunding {
+            on: today,
+            at: now,
+            reason: &r.reason,
+            actor: &r.actor,
+            reference: format!("refund:{}", r.id),
+        };
+        ledger.refund_lines(&lines, r.amount_fen, &by).await?;
     }
     ledger.commit(state).await?;
     tracing::info!(refund_id, payment_id = p.id, "refund completed");

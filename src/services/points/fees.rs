@@ -16,7 +16,7 @@ use super::{add_points, give_back, locked, locked_account, record, spend, Holder
 use crate::domain::points::{self, FeeRefusal};
 use crate::domain::states::PaymentStatus;
 use crate::error::{ApiError, ApiResult};
-use crate::services::billing::ledger::Ledger;
+use crate::services::billing::ledger::{Ledger, Refunding};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::states::PointsEntryKind;
@@ -386,30 +386,15 @@ async fn refund_points(
         .order_by_desc(payment_line::Column::Id)
         .all(ledger.txn())
         .await?;
-    let mut left = back_fen;
-    for l in lines {
-        let credited = l.credited_fen.unwrap_or(0);
-        let Some(bill_id) = l.bill_id.filter(|_| left > 0 && credited > 0) else {
-            continue;
-        };
-        let back = ledger
-            .refund(
-                bill_id,
-                left.min(credited),
-                today,
-                now,
-                &format!("退款：积分抵扣部分（{}）", r.reason),
-                &r.actor,
-                reference.clone(),
-            )
-            .await?;
-        left -= back;
-        payment_line::Entity::update_many()
-            .col_expr(payment_line::Column::CreditedFen, Expr::value(credited - back))
-            .filter(payment_line::Column::Id.eq(l.id))
-            .exec(ledger.txn())
-            .await?;
-    }
+    let reason = format!("退款：积分抵扣部分（{}）", r.reason);
+    let by = Refunding {
+        on: today,
+        at: now,
+        reason: &reason,
+        actor: &r.actor,
+        reference,
+    };
+    ledger.refund_lines(&lines, back_fen, &by).await?;
     let back = give_back_uncredited(ledger.txn(), p, &account, today, now).await?;
     ledger.commit(state).await?;
     report.returned += back;
