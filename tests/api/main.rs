@@ -11,6 +11,7 @@ mod console_catalog;
 mod console_counter;
 mod console_people;
 mod console_points;
+mod console_points_report;
 mod console_tickets;
 mod console_units;
 mod errors;

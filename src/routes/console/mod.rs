@@ -17,6 +17,7 @@ mod jobs;
 mod page;
 mod people;
 mod points;
+mod points_report;
 mod rewards;
 mod service_report;
 mod setup;
@@ -52,6 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::post().to(login))
                 .route("/logout", web::post().to(logout))
                 .route("/reports/collection.csv", web::get().to(dashboard::csv))
+                // 积分报表 (points_report.rs): a community's points month by month.
+                .route("/reports/points", web::get().to(points_report::show))
                 .route("/counter", web::get().to(counter::units))
                 .route("/counter", web::post().to(counter::record))
                 .route("/counter/units/{id}", web::get().to(counter::unit))

@@ -38,7 +38,7 @@ pub struct Viewer<'a> {
 pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
-            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/bills\">账单</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> <a href=\"/console/tickets\">工单</a> {}{}\
+            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/bills\">账单</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> <a href=\"/console/tickets\">工单</a> {}{}{}\
              <a href=\"/console/jobs\">任务</a> <a href=\"/console/setup\">设置</a> \
              <a id=\"inbox-link\" href=\"/console/inbox\">收件箱{}</a></nav>\
              <form method=\"post\" action=\"/console/logout\"><span>{} · {}</span> \
@@ -52,6 +52,12 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
             // The catalog and handing over what owners redeemed: for those who keep them.
             if Role::parse(v.role).is_some_and(|r| r.may(Action::ManageRewards)) {
                 "<a href=\"/console/rewards\">积分商城</a> <a href=\"/console/redemptions\">兑换发放</a> "
+            } else {
+                ""
+            },
+            // The points report: for the roles that read reports.
+            if Role::parse(v.role).is_some_and(|r| r.may(Action::ReadReports)) {
+                "<a id=\"points-report-link\" href=\"/console/reports/points\">积分报表</a> "
             } else {
                 ""
             },
