@@ -5,7 +5,8 @@
 //! a dispute's late-fee waiver asked by service staff and approved by finance before resolving;
 //! screenshots of each page at desktop and
 //! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
-//! a missing browser into a failure instead of a skip.
+//! a missing browser into a failure instead of a skip. The driver, the browser, screenshots and
+//! signing in are shared with the other Chromium tests (`console_points.rs`).
 use crate::bills::{estate, run};
 use crate::helpers::*;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -16,7 +17,9 @@ use std::process::{Child, Command, Stdio};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DRIVER: &str = "/usr/bin/chromedriver";
 
-fn browser_present() -> bool {
+/// Whether Chromium and its driver are installed: without them a test skips with a message, or
+/// fails under `WUYE_REQUIRE_BROWSER=1`.
+pub(crate) fn browser_present() -> bool {
     let present = Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists();
     if !present && std::env::var("WUYE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
         panic!(
@@ -30,7 +33,7 @@ fn browser_present() -> bool {
 }
 
 /// A chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -42,7 +45,7 @@ impl Drop for Driver {
     }
 }
 
-async fn driver() -> Driver {
+pub(crate) async fn driver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -65,7 +68,8 @@ async fn driver() -> Driver {
     panic!("chromedriver did not start");
 }
 
-async fn browser(d: &Driver, width: u32, height: u32) -> Client {
+/// A headless Chromium session (Chinese, `width`×`height`) on the driver.
+pub(crate) async fn browser(d: &Driver, width: u32, height: u32) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -85,10 +89,17 @@ fn shots() -> PathBuf {
     dir
 }
 
-async fn shoot(c: &Client, name: &str) {
+/// A screenshot of the page as `target/screenshots/{name}.png`.
+pub(crate) async fn shoot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Clicks the element `at` (found now, not waited for).
+pub(crate) async fn click(c: &Client, at: Locator<'_>) {
+    let element = c.find(at).await.unwrap_or_else(|e| panic!("{at:?}: {e}"));
+    element.click().await.unwrap_or_else(|e| panic!("click {at:?}: {e}"));
 }
 
 async fn sign_in(c: &Client, app: &TestApp) {
@@ -98,7 +109,7 @@ async fn sign_in(c: &Client, app: &TestApp) {
 
 /// Signs `user` in through the form; waits for the signed-in header (a role without the
 /// dashboard's figures lands on its refusal page, which has the header too).
-async fn sign_in_as(c: &Client, app: &TestApp, user: &str, password: &str) {
+pub(crate) async fn sign_in_as(c: &Client, app: &TestApp, user: &str, password: &str) {
     c.goto(&app.url("/console/")).await.unwrap();
     assert_eq!(
         c.current_url().await.unwrap().path(),
@@ -117,23 +128,13 @@ async fn sign_in_as(c: &Client, app: &TestApp, user: &str, password: &str) {
         .send_keys(password)
         .await
         .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Css("button[type=submit]")).await;
     c.wait().for_element(Locator::Id("inbox-link")).await.unwrap();
 }
 
 /// Signs out from the header; waits for the sign-in form.
 async fn sign_out(c: &Client) {
-    c.find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Css("header form button")).await;
     c.wait().for_element(Locator::Id("username")).await.unwrap();
 }
 
@@ -204,12 +205,7 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
         .send_keys("收据0012")
         .await
         .unwrap();
-    c.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("main form button[type=submit]")).await;
     // The form posts and is redirected to the receipt: wait for that page, not the form's.
     for _ in 0..100 {
         if c.current_url().await.unwrap().path().ends_with("/receipt") {
@@ -234,12 +230,7 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
     c.execute("document.getElementById('hold-until').value = '2026-11-30'", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css("#add-hold button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#add-hold button")).await;
     let row = c.wait().for_element(Locator::Css("#holds td")).await.unwrap();
     assert_eq!(row.text().await.unwrap(), "整户");
     shoot(&c, "console-unit-hold-1280").await;
@@ -249,12 +240,7 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
         .send_keys("已修好")
         .await
         .unwrap();
-    c.find(Locator::Css("#holds button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#holds button")).await;
     c.wait().for_element(Locator::Id("no-holds")).await.unwrap();
     // A notice delivered in person, with the photo that proves it: the file input takes a path.
     let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gps.jpg");
@@ -276,12 +262,7 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
         .send_keys(photo.to_str().unwrap())
         .await
         .unwrap();
-    c.find(Locator::Css("#add-contact button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#add-contact button")).await;
     let img = c.wait().for_element(Locator::Css("#evidence img")).await.unwrap();
     // The photo is served and decodes in the browser (a broken image has no natural width).
     let width = c
@@ -296,12 +277,7 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
     c.find(Locator::Id("chain-ok")).await.unwrap();
     shoot(&c, "console-unit-evidence-1280").await;
     // The case file, printed to PDF by the browser.
-    c.find(Locator::LinkText("打印案卷"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::LinkText("打印案卷")).await;
     c.wait().for_element(Locator::Css("h1")).await.unwrap();
     assert!(c.source().await.unwrap().contains("SHA-256"));
     let pdf = c.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
@@ -309,12 +285,7 @@ async fn a_manager_signs_in_reads_the_dashboard_and_its_chart_and_signs_out_in_c
     std::fs::write(shots().join("console-case-file.pdf"), &pdf).unwrap();
     c.goto(&e.app.url("/console/")).await.unwrap();
     // Signing out lands on the form; the dashboard then asks for it again.
-    c.find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("header form button")).await;
     c.wait().for_element(Locator::Id("username")).await.unwrap();
     c.goto(&e.app.url("/console/")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/console/login");
@@ -373,12 +344,7 @@ async fn billing_runs_and_imports_started_in_chromium_follow_their_jobs_to_the_r
     period.clear().await.unwrap();
     period.send_keys("2026-11").await.unwrap();
     shoot(&c, "console-billing-run-1280").await;
-    c.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("main form button[type=submit]")).await;
     assert_eq!(until_ended(&c).await, "done");
     let result = c.find(Locator::Id("job-result")).await.unwrap().text().await.unwrap();
     assert!(result.starts_with("新生成账单 1 张"), "{result}");
@@ -399,12 +365,7 @@ async fn billing_runs_and_imports_started_in_chromium_follow_their_jobs_to_the_r
         .send_keys(csv.canonicalize().unwrap().to_str().unwrap())
         .await
         .unwrap();
-    c.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("main form button[type=submit]")).await;
     assert_eq!(until_ended(&c).await, "failed");
     let errors = c
         .find(Locator::Id("import-errors"))
@@ -449,16 +410,11 @@ async fn staff_work_a_ticket_from_the_queue_to_its_resolution_in_chromium() {
     let c = browser(&d, 1280, 900).await;
     sign_in(&c, &e.app).await;
     // The queue from the header's link, then the ticket from its row.
-    c.find(Locator::LinkText("工单")).await.unwrap().click().await.unwrap();
+    click(&c, Locator::LinkText("工单")).await;
     let row = format!("tr[data-ticket-id=\"{id}\"]");
     c.wait().for_element(Locator::Css(&row)).await.unwrap();
     shoot(&c, "console-tickets-1280").await;
-    c.find(Locator::Css(&format!("{row} a")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css(&format!("{row} a"))).await;
     // A staff-only note, marked apart on the thread.
     c.wait()
         .for_element(Locator::Id("reply-body"))
@@ -467,18 +423,8 @@ async fn staff_work_a_ticket_from_the_queue_to_its_resolution_in_chromium() {
         .send_keys("业主情绪激动，先电话安抚")
         .await
         .unwrap();
-    c.find(Locator::Id("reply-internal"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("#reply button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("reply-internal")).await;
+    click(&c, Locator::Css("#reply button")).await;
     // The reply form's checkbox carries the same words: wait for the note itself.
     let note = c
         .wait()
@@ -497,13 +443,8 @@ async fn staff_work_a_ticket_from_the_queue_to_its_resolution_in_chromium() {
         .send_keys("请问异响出现在哪几层？")
         .await
         .unwrap();
-    c.find(Locator::Id("reply-wait")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Css("#reply button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("reply-wait")).await;
+    click(&c, Locator::Css("#reply button")).await;
     until_shown(&c, "<span id=\"ticket-status\">待业主回复</span>").await;
     let thread = c.find(Locator::Id("thread")).await.unwrap().text().await.unwrap();
     assert!(thread.contains("请问异响出现在哪几层？"), "{thread}");
@@ -516,12 +457,7 @@ async fn staff_work_a_ticket_from_the_queue_to_its_resolution_in_chromium() {
         .send_keys("已更换电梯导靴，异响消除")
         .await
         .unwrap();
-    c.find(Locator::Css("#resolve button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#resolve button")).await;
     until_shown(&c, "<span id=\"ticket-status\">已解决</span>").await;
     assert!(
         c.find(Locator::Id("reply")).await.is_err(),
@@ -572,12 +508,7 @@ async fn service_asks_finance_to_waive_a_late_fee_and_resolves_once_it_is_approv
         .send_keys("小区停水三天，滞纳金全部减免")
         .await
         .unwrap();
-    c.find(Locator::Css("#adjust button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#adjust button")).await;
     let asked = c
         .wait()
         .for_element(Locator::Css("#adjustments tr[data-adjustment-id]"))
@@ -595,12 +526,7 @@ async fn service_asks_finance_to_waive_a_late_fee_and_resolves_once_it_is_approv
 
     // Finance opens 调整审批 from the header and approves with a note.
     sign_in_as(&c, &e.app, "caiwu", "long-enough-pw").await;
-    c.find(Locator::LinkText("调整审批"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::LinkText("调整审批")).await;
     let row = c
         .wait()
         .for_element(Locator::Css("#adjustment-queue tr[data-adjustment-id]"))
@@ -618,12 +544,7 @@ async fn service_asks_finance_to_waive_a_late_fee_and_resolves_once_it_is_approv
         .send_keys("停水属实，同意")
         .await
         .unwrap();
-    c.find(Locator::Css("#adjustment-queue form.approve button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#adjustment-queue form.approve button")).await;
     c.wait().for_element(Locator::Id("no-adjustments")).await.unwrap();
     let after: serde_json::Value = e.app.get_json(&bill_path, Some(&e.admin)).await;
     assert_eq!(after["late_fee_waived"], late_fee.as_str(), "{after}");
@@ -655,12 +576,7 @@ async fn service_asks_finance_to_waive_a_late_fee_and_resolves_once_it_is_approv
         .send_keys("停水期间的滞纳金已全部减免")
         .await
         .unwrap();
-    c.find(Locator::Css("#resolve button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#resolve button")).await;
     until_shown(&c, "<span id=\"ticket-status\">已解决</span>").await;
     assert!(
         c.find(Locator::Id("adjust")).await.is_err(),

@@ -5,27 +5,14 @@
 //! role that may not or a community outside the member's scope change nothing, and a refusal is
 //! shown on the page the form was on. The last test does the same in Chromium.
 use crate::console::{hidden_csrf, outsider, page, post_form, sign_in};
-use crate::helpers::*;
 use crate::payments::{shop, Shop};
+use crate::points::{give_points, my_points};
 use serde_json::{json, Value};
 
 const NAV: [&str; 2] = [
     "<a href=\"/console/rewards\">积分商城</a>",
     "<a href=\"/console/redemptions\">兑换发放</a>",
 ];
-
-/// Points given through the API (an audited adjustment by the admin).
-async fn give(s: &Shop, n: i64) {
-    let r = s
-        .app
-        .post(
-            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
-            Some(&s.admin),
-            &json!({"points": n, "reason": "社区活动奖励"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-}
 
 async fn catalog(s: &Shop) -> Vec<Value> {
     s.app
@@ -44,8 +31,8 @@ async fn reward_api(s: &Shop, id: i64) -> Value {
         .unwrap_or_else(|| panic!("reward {id} in the catalog"))
 }
 
-/// A reward made through the API: its id.
-async fn api_reward(s: &Shop, name: &str, cost: i64, stock: i64) -> i64 {
+/// A reward (goods) made through the API by the admin: its id.
+pub(crate) async fn api_reward(s: &Shop, name: &str, cost: i64, stock: i64) -> i64 {
     let r = s
         .app
         .post(
@@ -59,7 +46,7 @@ async fn api_reward(s: &Shop, name: &str, cost: i64, stock: i64) -> i64 {
 }
 
 /// The owner redeems through the API with an Idempotency-Key: the redemption's id.
-async fn redeem(s: &Shop, reward: i64, quantity: i64, key: &str) -> i64 {
+pub(crate) async fn redeem(s: &Shop, reward: i64, quantity: i64, key: &str) -> i64 {
     let r = s
         .app
         .http
@@ -72,17 +59,6 @@ async fn redeem(s: &Shop, reward: i64, quantity: i64, key: &str) -> i64 {
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
-}
-
-async fn balance(s: &Shop) -> i64 {
-    let v: Value = s
-        .app
-        .get_json(
-            &format!("/api/v1/me/points?community_id={}", s.community),
-            Some(&s.owner),
-        )
-        .await;
-    v["balance"].as_i64().unwrap()
 }
 
 async fn redemption(s: &Shop, id: i64) -> Value {
@@ -335,11 +311,11 @@ fn toggle_with(csrf: &str, on: &str) -> Vec<(&'static str, String)> {
 async fn redemptions_are_handed_over_or_cancelled_on_the_handover_page_and_cancelled_points_come_back() {
     let s = shop().await;
     let app = &s.app;
-    give(&s, 1_000).await;
+    give_points(&s, 1_000).await;
     let rice = api_reward(&s, "大米5斤", 100, 10).await;
     let first = redeem(&s, rice, 1, "r-1").await;
     let second = redeem(&s, rice, 2, "r-2").await;
-    assert_eq!(balance(&s).await, 700);
+    assert_eq!(my_points(&s).await["balance"], 700);
     assert_eq!(reward_api(&s, rice).await["stock"], 7);
     app.staff_member(&s.admin, "kefu", "service", &[s.community]).await;
     app.staff_member(&s.admin, "cuishou", "collector", &[s.community]).await;
@@ -379,7 +355,7 @@ async fn redemptions_are_handed_over_or_cancelled_on_the_handover_page_and_cance
         "{html}"
     );
     assert_eq!(redemption(&s, second).await["status"], "pending");
-    assert_eq!(balance(&s).await, 700);
+    assert_eq!(my_points(&s).await["balance"], 700);
     // A forged token decides nothing.
     let fulfil = format!("/console/redemptions/{first}/fulfil");
     let (status, _, _) = post_form(app, &fulfil, &kefu, &[("csrf", "forged")]).await;
@@ -415,7 +391,7 @@ async fn redemptions_are_handed_over_or_cancelled_on_the_handover_page_and_cance
         (v["status"].as_str(), v["note"].as_str()),
         (Some("cancelled"), Some("业主改选其他奖品"))
     );
-    assert_eq!(balance(&s).await, 900);
+    assert_eq!(my_points(&s).await["balance"], 900);
     assert_eq!(
         reward_api(&s, rice).await["stock"],
         9,
@@ -431,7 +407,7 @@ async fn redemptions_are_handed_over_or_cancelled_on_the_handover_page_and_cance
     .await;
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("该兑换已处理"), "{html}");
-    assert_eq!(balance(&s).await, 900);
+    assert_eq!(my_points(&s).await["balance"], 900);
 
     // Nothing waits now; everything shows how it ended.
     let (_, html) = page(app, "/console/redemptions", &kefu).await;
@@ -466,7 +442,7 @@ async fn redemptions_are_handed_over_or_cancelled_on_the_handover_page_and_cance
     .await;
     assert_eq!(status, 403);
     assert_eq!(redemption(&s, third).await["status"], "pending");
-    assert_eq!(balance(&s).await, 800);
+    assert_eq!(my_points(&s).await["balance"], 800);
 }
 
 #[tokio::test]
@@ -610,7 +586,7 @@ async fn points_settings_are_saved_by_finance_through_the_form_and_only_read_by_
 async fn the_unit_page_shows_points_and_credit_grade_and_finance_adjust_them_there() {
     let s = shop().await;
     let app = &s.app;
-    give(&s, 300).await;
+    give_points(&s, 300).await;
     app.staff_member(&s.admin, "kefu", "service", &[s.community]).await;
     app.staff_member(&s.admin, "caiwu", "finance", &[s.community]).await;
     let api = format!("/api/v1/staff/units/{}/points", s.unit);
@@ -673,7 +649,7 @@ async fn the_unit_page_shows_points_and_credit_grade_and_finance_adjust_them_the
     assert_eq!((status, location.as_str()), (303, path.as_str()), "{body}");
     let v: Value = app.get_json(&api, Some(&s.admin)).await;
     assert_eq!(v["balance"], 350, "{v}");
-    assert_eq!(balance(&s).await, 350);
+    assert_eq!(my_points(&s).await["balance"], 350);
     let (_, html) = page(app, &path, &caiwu).await;
     assert!(html.contains("<td id=\"points-balance\">350</td>"), "{html}");
     assert!(
@@ -708,7 +684,7 @@ async fn the_unit_page_shows_points_and_credit_grade_and_finance_adjust_them_the
     .await;
     assert_eq!(status, 422, "{html}");
     assert!(html.contains("调整积分应为非零整数"), "{html}");
-    assert_eq!(balance(&s).await, 350);
+    assert_eq!(my_points(&s).await["balance"], 350);
     // Taken away within the balance.
     let (status, _, _) = post_form(
         app,
@@ -718,7 +694,7 @@ async fn the_unit_page_shows_points_and_credit_grade_and_finance_adjust_them_the
     )
     .await;
     assert_eq!(status, 303);
-    assert_eq!(balance(&s).await, 320);
+    assert_eq!(my_points(&s).await["balance"], 320);
     let (_, html) = page(app, &path, &caiwu).await;
     assert!(
         html.contains("<td class=\"num\">-30</td><td>重复发放收回</td>"),
@@ -737,107 +713,12 @@ async fn the_unit_page_shows_points_and_credit_grade_and_finance_adjust_them_the
     );
 }
 
-/// The catalog, a redemption and its handover in Chromium, with the same driver setup as
-/// `browser.rs` (skipped without Chromium unless `WUYE_REQUIRE_BROWSER=1`).
+/// The catalog, a redemption and its handover in Chromium, with `browser.rs`'s driver, browser and
+/// sign-in (skipped without Chromium unless `WUYE_REQUIRE_BROWSER=1`).
 mod chromium {
     use super::*;
-    use fantoccini::{Client, ClientBuilder, Locator};
-    use std::path::Path;
-    use std::process::{Child, Command, Stdio};
-
-    const CHROMIUM: &str = "/usr/bin/chromium";
-    const DRIVER: &str = "/usr/bin/chromedriver";
-
-    fn present() -> bool {
-        let present = Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists();
-        if !present && std::env::var("WUYE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!("WUYE_REQUIRE_BROWSER=1 but chromium or chromedriver is missing");
-        }
-        if !present {
-            eprintln!("skipped: chromium or chromedriver not installed");
-        }
-        present
-    }
-
-    struct Driver {
-        child: Child,
-        port: u16,
-    }
-
-    impl Drop for Driver {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    async fn driver() -> Driver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(DRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let d = Driver { child, port };
-        let status = format!("http://127.0.0.1:{port}/status");
-        for _ in 0..100 {
-            if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
-                return d;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("chromedriver did not start");
-    }
-
-    async fn browser(d: &Driver) -> Client {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": CHROMIUM, "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=1280,900"]}),
-        );
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", d.port))
-            .await
-            .expect("a WebDriver session")
-    }
-
-    async fn shoot(c: &Client, name: &str) {
-        let png = c.screenshot().await.unwrap();
-        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-    }
-
-    async fn sign_in_as(c: &Client, app: &TestApp, user: &str) {
-        c.goto(&app.url("/console/login")).await.unwrap();
-        c.find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys(user)
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys("long-enough-pw")
-            .await
-            .unwrap();
-        c.find(Locator::Css("button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.wait().for_element(Locator::Id("inbox-link")).await.unwrap();
-    }
+    use crate::browser::{browser, browser_present, click, driver, shoot, sign_in_as};
+    use fantoccini::{Client, Locator};
 
     async fn type_into(c: &Client, id: &str, text: &str) {
         let e = c.find(Locator::Id(id)).await.unwrap();
@@ -847,23 +728,18 @@ mod chromium {
 
     #[tokio::test]
     async fn service_staff_add_a_reward_and_hand_over_its_redemption_in_chromium() {
-        if !present() {
+        if !browser_present() {
             return;
         }
         let s = shop().await;
-        give(&s, 1_000).await;
+        give_points(&s, 1_000).await;
         s.app.staff_member(&s.admin, "kefu", "service", &[s.community]).await;
         let d = driver().await;
-        let c = browser(&d).await;
-        sign_in_as(&c, &s.app, "kefu").await;
+        let c = browser(&d, 1280, 900).await;
+        sign_in_as(&c, &s.app, "kefu", "long-enough-pw").await;
 
         // 积分商城 from the header: a reward added through its form.
-        c.find(Locator::LinkText("积分商城"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::LinkText("积分商城")).await;
         c.wait().for_element(Locator::Id("new-reward")).await.unwrap();
         type_into(&c, "reward-name", "洗车券").await;
         c.execute("document.getElementById('reward-kind').value = 'service'", vec![])
@@ -873,12 +749,7 @@ mod chromium {
         type_into(&c, "reward-stock", "5").await;
         type_into(&c, "reward-limit", "1").await;
         type_into(&c, "reward-description", "小区东门洗车点").await;
-        c.find(Locator::Css("#new-reward button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::Css("#new-reward button")).await;
         c.wait().for_element(Locator::Id("reward-saved")).await.unwrap();
         let text = c
             .find(Locator::Css("#rewards tr[data-reward-id]"))
@@ -907,13 +778,8 @@ mod chromium {
 
         // The owner redeems it; 兑换发放 lists it and it is handed over with a note.
         let r = redeem(&s, id, 1, "wash-1").await;
-        assert_eq!(balance(&s).await, 750);
-        c.find(Locator::LinkText("兑换发放"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        assert_eq!(my_points(&s).await["balance"], 750);
+        click(&c, Locator::LinkText("兑换发放")).await;
         let tr = format!("#redemptions tr[data-redemption-id=\"{r}\"]");
         let text = c
             .wait()
@@ -934,19 +800,14 @@ mod chromium {
             .send_keys("洗车券已交业主")
             .await
             .unwrap();
-        c.find(Locator::Css(&format!("{tr} form.fulfil button")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::Css(&format!("{tr} form.fulfil button"))).await;
         c.wait().for_element(Locator::Id("no-redemptions")).await.unwrap();
         let v = redemption(&s, r).await;
         assert_eq!(
             (v["status"].as_str(), v["note"].as_str()),
             (Some("fulfilled"), Some("洗车券已交业主"))
         );
-        assert_eq!(balance(&s).await, 750, "handing over returns nothing");
+        assert_eq!(my_points(&s).await["balance"], 750, "handing over returns nothing");
         c.close().await.unwrap();
     }
 }

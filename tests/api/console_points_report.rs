@@ -3,8 +3,10 @@
 //! refusal of a bad span shown in Chinese, and neither the page nor its header link for a role that
 //! may not read reports.
 use crate::console::{page, sign_in};
+use crate::console_points::{api_reward, redeem};
 use crate::helpers::*;
-use crate::payments::{order, pay_wechat, shop, Shop};
+use crate::payments::{shop, Shop};
+use crate::points::{december, give_points, november, paid, paid_bills, tick};
 use serde_json::{json, Value};
 
 /// The table's columns after 月份, in order, and the report's field each one shows.
@@ -61,76 +63,18 @@ fn same_row(html: &str, marker: &str, label: &str, api: &Value) {
     }
 }
 
-async fn adjust(s: &Shop, n: i64) {
-    let r = s
-        .app
-        .post(
-            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
-            Some(&s.admin),
-            &json!({"points": n, "reason": "社区活动奖励"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-}
-
-async fn tick(s: &Shop) {
-    wuye::services::points::tick(&s.app.state).await.unwrap();
-}
-
-/// An order through the API, paid by WeChat for its cash amount: its payment id.
-async fn paid(s: &Shop, body: Value, tx: &str) -> i64 {
-    let r = order(s, body, None).await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    let o: Value = r.json().await.unwrap();
-    // Yuan with two decimals, as the API writes money: fen without the point.
-    let amount = o["amount"].as_str().unwrap();
-    assert_eq!(amount.split_once('.').map(|(_, f)| f.len()), Some(2), "{o}");
-    let fen: i64 = amount.replace('.', "").parse().unwrap();
-    assert_eq!(
-        pay_wechat(s, &s.app, o["out_trade_no"].as_str().unwrap(), fen, tx).await,
-        204
-    );
-    o["payment_id"].as_i64().unwrap()
-}
-
 /// October 2026 in the shop: points given and taken by staff, a redemption cancelled, fees paid
 /// partly in points and on time in cash, and the order with points refunded.
 async fn october(s: &Shop) {
-    s.app.billing_run(&s.admin, s.community, "2026-11", "2026-10-15").await;
-    s.app.billing_run(&s.admin, s.community, "2026-12", "2026-10-15").await;
-    let nov = s.app.bill_of(&s.admin, s.community, s.unit, "2026-11").await;
-    let dec = s.app.bill_of(&s.admin, s.community, s.unit, "2026-12").await;
-    adjust(s, 3_000).await;
-    adjust(s, -50).await;
-    let with_points = paid(
-        s,
-        json!({"bill_ids": [nov], "channel": "wechat", "points": 2_237}),
-        "4200000701",
-    )
-    .await;
-    tick(s).await;
-    let r = s
-        .app
-        .post(
-            "/api/v1/staff/rewards",
-            Some(&s.admin),
-            &json!({"community_id": s.community, "name": "大米5斤", "kind": "goods", "points_cost": 150, "stock": 10}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    let reward = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let r = s
-        .app
-        .http
-        .post(s.app.url("/api/v1/me/redemptions"))
-        .bearer_auth(&s.owner)
-        .header("Idempotency-Key", "rice-2")
-        .json(&json!({"reward_id": reward, "quantity": 2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    let redemption = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let (nov, dec) = (november(s).await, december(s).await);
+    give_points(s, 3_000).await;
+    give_points(s, -50).await;
+    let body = json!({"bill_ids": [nov], "channel": "wechat", "points": 2_237});
+    let with_points = paid(s, body, 20_138, "4200000701").await;
+    let with_points = with_points["payment_id"].as_i64().unwrap();
+    tick(&s.app).await;
+    let reward = api_reward(s, "大米5斤", 150, 10).await;
+    let redemption = redeem(s, reward, 2, "rice-2").await;
     let r = s
         .app
         .post(
@@ -140,8 +84,8 @@ async fn october(s: &Shop) {
         )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-    paid(s, json!({"bill_ids": [dec], "channel": "wechat"}), "4200000702").await;
-    tick(s).await;
+    paid_bills(s, &[dec], 22_375, "4200000702").await;
+    tick(&s.app).await;
     let r = s
         .app
         .post(
@@ -151,7 +95,7 @@ async fn october(s: &Shop) {
         )
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    tick(s).await;
+    tick(&s.app).await;
 }
 
 #[tokio::test]

@@ -11,19 +11,75 @@ async fn pass(app: &TestApp) -> wuye::services::points::earn::EarnReport {
     wuye::services::points::earn::pass(&app.state).await.unwrap()
 }
 
-async fn points(s: &Shop) -> Value {
-    s.app
-        .get_json(
-            &format!("/api/v1/me/points?community_id={}", s.community),
-            Some(&s.owner),
-        )
+/// The points pass (earn, streaks, fees, reversals, expiry) on `app`.
+pub(crate) async fn tick(app: &TestApp) -> wuye::services::points::TickReport {
+    wuye::services::points::tick(&app.state).await.unwrap()
+}
+
+/// `GET /me/points` for an owner's token in a community: balance, held, owed, next expiry, entries.
+pub(crate) async fn points_of(app: &TestApp, owner: &str, community: i64) -> Value {
+    app.get_json(&format!("/api/v1/me/points?community_id={community}"), Some(owner))
         .await
 }
 
+/// The shop owner's points in the shop's community.
+pub(crate) async fn my_points(s: &Shop) -> Value {
+    points_of(&s.app, &s.owner, s.community).await
+}
+
+/// Points given by staff (an audited adjustment, 社区活动奖励), the simplest way to hold a balance.
+/// Signs in afresh: some tests move the clock by months, longer than a staff session.
+pub(crate) async fn give_points(s: &Shop, n: i64) {
+    let admin = s.app.admin_token().await;
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
+            Some(&admin),
+            &json!({"points": n, "reason": "社区活动奖励"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+}
+
+/// Switches points off for a community (`features.points = false`).
+pub(crate) async fn points_off(app: &TestApp, admin: &str, community: i64) {
+    let r = app
+        .patch(
+            &format!("/api/v1/staff/communities/{community}"),
+            Some(admin),
+            &json!({"features": {"points": false}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
 /// The November bill (due 2026-11-10, on time on 2026-10-20).
-async fn november(s: &Shop) -> i64 {
+pub(crate) async fn november(s: &Shop) -> i64 {
     s.app.billing_run(&s.admin, s.community, "2026-11", "2026-10-15").await;
     s.app.bill_of(&s.admin, s.community, s.unit, "2026-11").await
+}
+
+/// The December bill (due 2026-12-10, on time on 2026-10-20).
+pub(crate) async fn december(s: &Shop) -> i64 {
+    s.app.billing_run(&s.admin, s.community, "2026-12", "2026-10-15").await;
+    s.app.bill_of(&s.admin, s.community, s.unit, "2026-12").await
+}
+
+/// An order placed through the API with `body`, paid by WeChat: the gateway notifies `fen`, the
+/// order's cash amount. The order.
+pub(crate) async fn paid(s: &Shop, body: Value, fen: i64, tx: &str) -> Value {
+    let r = order(s, body, None).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let o: Value = r.json().await.unwrap();
+    let out = o["out_trade_no"].as_str().unwrap();
+    assert_eq!(pay_wechat(s, &s.app, out, fen, tx).await, 204, "{o}");
+    o
+}
+
+/// `bills` ordered by WeChat (no points) and paid for `fen`: the order.
+pub(crate) async fn paid_bills(s: &Shop, bills: &[i64], fen: i64, tx: &str) -> Value {
+    paid(s, json!({"bill_ids": bills, "channel": "wechat"}), fen, tx).await
 }
 
 #[tokio::test]
@@ -31,7 +87,7 @@ async fn on_time_bills_earn_a_point_per_yuan_late_ones_nothing_and_each_line_ear
     let s = shop().await;
     let nov = november(&s).await;
     // Nothing paid yet: the owner of a unit here has an empty account; elsewhere is 404.
-    let empty = points(&s).await;
+    let empty = my_points(&s).await;
     assert_eq!(
         (empty["balance"].as_i64(), empty["entries"].as_array().map(Vec::len)),
         (Some(0), Some(0))
@@ -61,7 +117,7 @@ async fn on_time_bills_earn_a_point_per_yuan_late_ones_nothing_and_each_line_ear
     assert_eq!(s.app.count("points_entries").await, 3);
     assert_eq!(s.app.count("points_lots").await, 1);
 
-    let mine = points(&s).await;
+    let mine = my_points(&s).await;
     assert_eq!(mine["balance"], 223, "{mine}");
     assert_eq!(mine["owed"], 0);
     assert_eq!(mine["next_expiry"], json!({"points": 223, "on": "2028-12-31"}));
@@ -113,7 +169,7 @@ async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn
     // (21) for prepaying: 233 × 12.
     let report = pass(&s.app).await;
     assert_eq!((report.recorded, report.points), (12, 2796));
-    assert_eq!(points(&s).await["balance"], 2796);
+    assert_eq!(my_points(&s).await["balance"], 2796);
 
     // At the counter, September for the bound owner: overdue, so recorded with nothing earned.
     let r = s
@@ -126,7 +182,7 @@ async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     assert_eq!(pass(&s.app).await.recorded, 1);
-    let mine = points(&s).await;
+    let mine = my_points(&s).await;
     assert_eq!(mine["balance"], 2796);
     assert_eq!(mine["entries"][0]["reason"], "2026-09 物业服务费 逾期缴纳，不计积分");
 
@@ -155,7 +211,7 @@ async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn
             .await,
         1
     );
-    assert_eq!(points(&s).await["balance"], 2796, "not the other owner's");
+    assert_eq!(my_points(&s).await["balance"], 2796, "not the other owner's");
 
     // 李四 signs in and binds his phone: the unit's points move to his account, expiry kept, once.
     let (li, _) = s.app.owner_login("openid-li").await;
@@ -167,10 +223,7 @@ async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!((a.units + b.units, a.points + b.points), (1, 267), "{a:?} {b:?}");
-    let his: Value = s
-        .app
-        .get_json(&format!("/api/v1/me/points?community_id={}", s.community), Some(&li))
-        .await;
+    let his = points_of(&s.app, &li, s.community).await;
     assert_eq!(his["balance"], 267, "{his}");
     assert_eq!(his["next_expiry"], json!({"points": 267, "on": "2028-12-31"}));
     assert_eq!(his["entries"][0]["reason"], "房屋A-1-102代管积分转入");
@@ -187,33 +240,19 @@ async fn a_prepayment_earns_its_bonus_on_what_was_paid_and_counter_payments_earn
 #[tokio::test]
 async fn a_community_with_points_off_earns_nothing() {
     let s = shop().await;
-    let r = s
-        .app
-        .patch(
-            &format!("/api/v1/staff/communities/{}", s.community),
-            Some(&s.admin),
-            &json!({"features": {"points": false}}),
-        )
-        .await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    points_off(&s.app, &s.admin, s.community).await;
     let nov = november(&s).await;
-    let o = wechat_order(&s, &[nov]).await;
-    let out = o["out_trade_no"].as_str().unwrap().to_string();
-    assert_eq!(pay_wechat(&s, &s.app, &out, 22_375, "4200000503").await, 204);
+    paid_bills(&s, &[nov], 22_375, "4200000503").await;
     assert_eq!(pass(&s.app).await.recorded, 0);
-    assert_eq!(points(&s).await["balance"], 0);
+    assert_eq!(my_points(&s).await["balance"], 0);
 }
 
 #[tokio::test]
 async fn a_refund_takes_back_what_it_earned_and_spent_points_become_owed_until_new_earnings_settle_them() {
     let s = shop().await;
     let nov = november(&s).await;
-    let o = wechat_order(&s, &[nov]).await;
+    let o = paid_bills(&s, &[nov], 22_375, "4200000504").await;
     let pid = o["payment_id"].as_i64().unwrap();
-    assert_eq!(
-        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000504").await,
-        204
-    );
     assert_eq!(pass(&s.app).await.points, 223);
     // 200 of them spent (redemptions come in a later slice: the lot is drawn down directly).
     s.app
@@ -232,24 +271,14 @@ async fn a_refund_takes_back_what_it_earned_and_spent_points_become_owed_until_n
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     let other = s.app.replica().await;
-    let (a, b) = tokio::join!(
-        wuye::services::points::tick(&s.app.state),
-        wuye::services::points::tick(&other.state)
-    );
-    let (a, b) = (a.unwrap().reversed, b.unwrap().reversed);
+    let (a, b) = tokio::join!(tick(&s.app), tick(&other));
+    let (a, b) = (a.reversed, b.reversed);
     assert_eq!(
         (a.reversed + b.reversed, a.points + b.points, a.owed + b.owed),
         (1, 100, 77)
     );
-    assert_eq!(
-        wuye::services::points::tick(&s.app.state)
-            .await
-            .unwrap()
-            .reversed
-            .reversed,
-        0
-    );
-    let mine = points(&s).await;
+    assert_eq!(tick(&s.app).await.reversed.reversed, 0);
+    let mine = my_points(&s).await;
     assert_eq!(
         (mine["balance"].as_i64(), mine["owed"].as_i64()),
         (Some(0), Some(77)),
@@ -260,15 +289,10 @@ async fn a_refund_takes_back_what_it_earned_and_spent_points_become_owed_until_n
     assert_eq!(mine["entries"][0]["reason"], "2026-11 物业服务费 退款，冲回积分");
 
     // December paid on time earns 223: 77 settle what is owed, 146 are spendable.
-    s.app.billing_run(&s.admin, s.community, "2026-12", "2026-10-15").await;
-    let dec = s.app.bill_of(&s.admin, s.community, s.unit, "2026-12").await;
-    let o = wechat_order(&s, &[dec]).await;
-    assert_eq!(
-        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000505").await,
-        204
-    );
+    let dec = december(&s).await;
+    paid_bills(&s, &[dec], 22_375, "4200000505").await;
     assert_eq!(pass(&s.app).await.points, 223);
-    let mine = points(&s).await;
+    let mine = my_points(&s).await;
     assert_eq!(
         (mine["balance"].as_i64(), mine["owed"].as_i64()),
         (Some(146), Some(0)),
@@ -281,11 +305,7 @@ async fn a_refund_takes_back_what_it_earned_and_spent_points_become_owed_until_n
 async fn staff_adjust_with_a_reason_within_the_balance_and_what_is_left_expires_once_after_its_last_day() {
     let s = shop().await;
     let nov = november(&s).await;
-    let o = wechat_order(&s, &[nov]).await;
-    assert_eq!(
-        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000506").await,
-        204
-    );
+    paid_bills(&s, &[nov], 22_375, "4200000506").await;
     assert_eq!(pass(&s.app).await.points, 223);
     let url = format!("/api/v1/staff/units/{}/points", s.unit);
     let unit: Value = s.app.get_json(&url, Some(&s.admin)).await;
@@ -335,7 +355,7 @@ async fn staff_adjust_with_a_reason_within_the_balance_and_what_is_left_expires_
     assert_eq!(v["entries"][0]["points"], -100);
     assert_eq!(v["entries"][0]["reason"], "误发更正");
     assert_eq!(s.app.count("audit_log WHERE action = 'points.adjust'").await, 2);
-    assert_eq!(points(&s).await["balance"], 173, "the owner sees the same");
+    assert_eq!(my_points(&s).await["balance"], 173, "the owner sees the same");
 
     // 31 December 2028 is the last day; on 1 January 2029 what is left expires, once.
     let days = (chrono::NaiveDate::from_ymd_opt(2028, 12, 31).unwrap()
@@ -344,12 +364,8 @@ async fn staff_adjust_with_a_reason_within_the_balance_and_what_is_left_expires_
     s.app.clock.advance(chrono::Duration::days(days));
     // Two years on, the owner signs in again.
     let (owner, _) = s.app.owner_login("openid-zhang").await;
-    let url = format!("/api/v1/me/points?community_id={}", s.community);
-    assert_eq!(
-        wuye::services::points::tick(&s.app.state).await.unwrap().expired.lots,
-        0
-    );
-    assert_eq!(s.app.get_json::<Value>(&url, Some(&owner)).await["balance"], 173);
+    assert_eq!(tick(&s.app).await.expired.lots, 0);
+    assert_eq!(points_of(&s.app, &owner, s.community).await["balance"], 173);
     s.app.clock.advance(chrono::Duration::days(1));
     let other = s.app.replica().await;
     let (a, b) = tokio::join!(
@@ -358,7 +374,7 @@ async fn staff_adjust_with_a_reason_within_the_balance_and_what_is_left_expires_
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!((a.lots + b.lots, a.points + b.points), (2, 173));
-    let mine = s.app.get_json::<Value>(&url, Some(&owner)).await;
+    let mine = points_of(&s.app, &owner, s.community).await;
     assert_eq!(mine["balance"], 0);
     assert_eq!(mine["next_expiry"], Value::Null);
     assert_eq!(mine["entries"][0]["kind"], "expire");
@@ -406,41 +422,21 @@ async fn finance_sets_a_communitys_rules_and_a_run_of_on_time_months_earns_its_s
     // November on time: 223 whole yuan × 2; one year's expiry. September and October stay unpaid,
     // so no run yet.
     let nov = november(&s).await;
-    let o = wechat_order(&s, &[nov]).await;
-    assert_eq!(
-        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000507").await,
-        204
-    );
-    let t = wuye::services::points::tick(&s.app.state).await.unwrap();
+    paid_bills(&s, &[nov], 22_375, "4200000507").await;
+    let t = tick(&s.app).await;
     assert_eq!((t.earned.points, t.streaks.bonuses), (446, 0));
     assert_eq!(
-        points(&s).await["next_expiry"],
+        my_points(&s).await["next_expiry"],
         json!({"points": 446, "on": "2027-12-31"})
     );
     // December on time too: two months in a row earn the bonus, once however often the pass runs.
-    s.app.billing_run(&s.admin, s.community, "2026-12", "2026-10-15").await;
-    let dec = s.app.bill_of(&s.admin, s.community, s.unit, "2026-12").await;
-    let o = wechat_order(&s, &[dec]).await;
-    assert_eq!(
-        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 22_375, "4200000508").await,
-        204
-    );
+    let dec = december(&s).await;
+    paid_bills(&s, &[dec], 22_375, "4200000508").await;
     let other = s.app.replica().await;
-    let (a, b) = tokio::join!(
-        wuye::services::points::tick(&s.app.state),
-        wuye::services::points::tick(&other.state)
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+    let (a, b) = tokio::join!(tick(&s.app), tick(&other));
     assert_eq!(a.streaks.bonuses + b.streaks.bonuses, 1, "{a:?} {b:?}");
-    assert_eq!(
-        wuye::services::points::tick(&s.app.state)
-            .await
-            .unwrap()
-            .streaks
-            .bonuses,
-        0
-    );
-    let mine = points(&s).await;
+    assert_eq!(tick(&s.app).await.streaks.bonuses, 0);
+    let mine = my_points(&s).await;
     assert_eq!(mine["balance"], 446 + 446 + 50, "{mine}");
     assert_eq!(mine["entries"][0]["reason"], "连续2个月按时缴费奖励（至2026年12月）");
 }
@@ -459,15 +455,7 @@ async fn owners_are_told_once_a_month_before_their_points_expire_and_only_while_
     })
     .await;
     let s = crate::payments::shop_on(app).await;
-    let r = s
-        .app
-        .post(
-            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
-            Some(&s.admin),
-            &json!({"points": 120, "reason": "社区活动奖励"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    give_points(&s, 120).await;
     let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
     let notify = |app: &TestApp| {
         let state = app.state.clone();
@@ -502,16 +490,7 @@ async fn owners_are_told_once_a_month_before_their_points_expire_and_only_while_
         )
         .await;
     assert_eq!(r.status(), 201);
-    let admin = s.app.admin_token().await;
-    let r = s
-        .app
-        .patch(
-            &format!("/api/v1/staff/communities/{}", s.community),
-            Some(&admin),
-            &json!({"features": {"points": false}}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    points_off(&s.app, &s.app.admin_token().await, s.community).await;
     s.app.clock.set(at("2030-12-01T02:00:00Z"));
     assert_eq!(notify(&s.app).await.notices, 0);
     assert_eq!(s.app.count("points_expiry_notices").await, 1);

@@ -4,41 +4,12 @@
 //! returns the cash through its channel and the points as points; the counter never spends them.
 use crate::helpers::*;
 use crate::payments::{order, pay_wechat, shop, Shop};
+use crate::points::{december, give_points, my_points, november, paid, points_off, tick};
 use serde_json::{json, Value};
-
-async fn give(s: &Shop, n: i64) {
-    let r = s
-        .app
-        .post(
-            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
-            Some(&s.admin),
-            &json!({"points": n, "reason": "社区活动奖励"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-}
-
-async fn mine(s: &Shop) -> Value {
-    s.app
-        .get_json(
-            &format!("/api/v1/me/points?community_id={}", s.community),
-            Some(&s.owner),
-        )
-        .await
-}
-
-async fn tick(app: &TestApp) -> wuye::services::points::TickReport {
-    wuye::services::points::tick(&app.state).await.unwrap()
-}
 
 /// The November and December bills (due 2026-11-10 and 2026-12-10: on time on 2026-10-20).
 async fn next_two(s: &Shop) -> (i64, i64) {
-    s.app.billing_run(&s.admin, s.community, "2026-11", "2026-10-15").await;
-    s.app.billing_run(&s.admin, s.community, "2026-12", "2026-10-15").await;
-    (
-        s.app.bill_of(&s.admin, s.community, s.unit, "2026-11").await,
-        s.app.bill_of(&s.admin, s.community, s.unit, "2026-12").await,
-    )
+    (november(s).await, december(s).await)
 }
 
 async fn with_points(s: &Shop, bills: &[i64], points: i64, key: Option<&str>) -> reqwest::Response {
@@ -54,7 +25,7 @@ async fn with_points(s: &Shop, bills: &[i64], points: i64, key: Option<&str>) ->
 async fn points_pay_part_of_an_order_held_until_paid_then_spent_as_a_ledger_line_of_their_own() {
     let s = shop().await;
     let (nov, _) = next_two(&s).await;
-    give(&s, 3_000).await;
+    give_points(&s, 3_000).await;
     // 223.75: at most 10 % (22.37) in points at 100 points a yuan.
     let r = with_points(&s, &[nov], 2_238, None).await;
     let err = assert_error(r, 422, "VALIDATION_FAILED").await;
@@ -84,7 +55,7 @@ async fn points_pay_part_of_an_order_held_until_paid_then_spent_as_a_ledger_line
         .await
         .unwrap();
     assert_eq!(again["payment_id"], o["payment_id"]);
-    let held = mine(&s).await;
+    let held = my_points(&s).await;
     assert_eq!(
         (held["balance"].as_i64(), held["held"].as_i64()),
         (Some(763), Some(2_237)),
@@ -149,7 +120,7 @@ async fn points_pay_part_of_an_order_held_until_paid_then_spent_as_a_ledger_line
     assert_eq!(a.fees.spent + b.fees.spent, 1, "{a:?} {b:?}");
     assert_eq!(a.earned.points + b.earned.points, 201);
     assert_eq!(tick(&s.app).await.fees.spent, 0);
-    let after = mine(&s).await;
+    let after = my_points(&s).await;
     assert_eq!(
         (after["balance"].as_i64(), after["held"].as_i64()),
         (Some(763 + 201), Some(0)),
@@ -170,7 +141,7 @@ async fn points_pay_part_of_an_order_held_until_paid_then_spent_as_a_ledger_line
 async fn a_closed_order_releases_its_points_and_two_orders_cannot_hold_the_same_points() {
     let s = shop().await;
     let (nov, dec) = next_two(&s).await;
-    give(&s, 3_000).await;
+    give_points(&s, 3_000).await;
     // Two orders at once, each for 2,237 of 3,000 points: one holds them, the other is refused.
     let (first, second) = ([nov], [dec]);
     let (a, b) = tokio::join!(
@@ -180,7 +151,7 @@ async fn a_closed_order_releases_its_points_and_two_orders_cannot_hold_the_same_
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [201, 409]);
-    let held = mine(&s).await;
+    let held = my_points(&s).await;
     assert_eq!(
         (held["balance"].as_i64(), held["held"].as_i64()),
         (Some(763), Some(2_237))
@@ -190,7 +161,7 @@ async fn a_closed_order_releases_its_points_and_two_orders_cannot_hold_the_same_
     assert_eq!(r.status(), 201);
     let t = tick(&s.app).await;
     assert_eq!((t.fees.released, t.fees.spent), (1, 0));
-    let back = mine(&s).await;
+    let back = my_points(&s).await;
     assert_eq!(
         (back["balance"].as_i64(), back["held"].as_i64()),
         (Some(3_000), Some(0)),
@@ -211,15 +182,12 @@ async fn a_closed_order_releases_its_points_and_two_orders_cannot_hold_the_same_
 async fn a_refund_returns_the_cash_through_its_channel_and_the_points_as_points() {
     let s = shop().await;
     let (nov, _) = next_two(&s).await;
-    give(&s, 3_000).await;
-    let o: Value = with_points(&s, &[nov], 2_237, None).await.json().await.unwrap();
+    give_points(&s, 3_000).await;
+    let body = json!({"bill_ids": [nov], "channel": "wechat", "points": 2_237});
+    let o = paid(&s, body, 20_138, "4200000602").await;
     let pid = o["payment_id"].as_i64().unwrap();
-    assert_eq!(
-        pay_wechat(&s, &s.app, o["out_trade_no"].as_str().unwrap(), 20_138, "4200000602").await,
-        204
-    );
     tick(&s.app).await;
-    assert_eq!(mine(&s).await["balance"], 763 + 201);
+    assert_eq!(my_points(&s).await["balance"], 763 + 201);
     // Everything refundable is the cash: 201.38.
     let url = format!("/api/v1/staff/payments/{pid}/refunds");
     let r = s
@@ -245,7 +213,7 @@ async fn a_refund_returns_the_cash_through_its_channel_and_the_points_as_points(
         (Some("unpaid"), Some("223.75")),
         "{bill}"
     );
-    let back = mine(&s).await;
+    let back = my_points(&s).await;
     assert_eq!(back["balance"], 3_000, "{back}");
     let returned: Vec<&Value> = back["entries"]
         .as_array()
@@ -306,7 +274,7 @@ async fn a_refund_returns_the_cash_through_its_channel_and_the_points_as_points(
 async fn points_are_refused_at_the_counter_on_prepayments_and_where_points_are_off() {
     let s = shop().await;
     let (nov, _) = next_two(&s).await;
-    give(&s, 3_000).await;
+    give_points(&s, 3_000).await;
     let r = s
         .app
         .post(
@@ -329,15 +297,7 @@ async fn points_are_refused_at_the_counter_on_prepayments_and_where_points_are_o
     assert_error(r, 422, "VALIDATION_FAILED").await;
     let r = with_points(&s, &[nov], 10_000_000, None).await;
     assert_error(r, 422, "VALIDATION_FAILED").await;
-    let r = s
-        .app
-        .patch(
-            &format!("/api/v1/staff/communities/{}", s.community),
-            Some(&s.admin),
-            &json!({"features": {"points": false}}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    points_off(&s.app, &s.admin, s.community).await;
     let r = with_points(&s, &[nov], 100, None).await;
     let err = assert_error(r, 422, "VALIDATION_FAILED").await;
     assert!(
@@ -348,5 +308,5 @@ async fn points_are_refused_at_the_counter_on_prepayments_and_where_points_are_o
         "{err}"
     );
     assert_eq!(s.app.count("payments").await, 0, "nothing was placed");
-    assert_eq!(mine(&s).await["balance"], 3_000);
+    assert_eq!(my_points(&s).await["balance"], 3_000);
 }

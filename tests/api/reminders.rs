@@ -1229,15 +1229,7 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
     assert!(page.contains(WayOut::Disputes.sentence()));
     assert!(page.contains(WayOut::Points.sentence()));
     // Switched off, points are not mentioned at all.
-    let r = e
-        .app
-        .patch(
-            &format!("/api/v1/staff/communities/{}", e.community),
-            Some(&e.admin),
-            &json!({"features": {"points": false}}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    crate::points::points_off(&e.app, &e.admin, e.community).await;
     let (unit, _) = e.household("14-2", "13800001402").await;
     e.bill_due(unit, 40).await;
     e.run().await;

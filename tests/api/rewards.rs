@@ -4,22 +4,8 @@
 //! they came from (and their expiry).
 use crate::helpers::*;
 use crate::payments::{shop, Shop};
+use crate::points::{give_points, my_points, points_of, tick};
 use serde_json::{json, Value};
-
-/// Points given by staff (an audited adjustment), the simplest way to hold a balance. Signs in
-/// afresh: the clock moves by months in these tests, longer than a staff session.
-async fn give(s: &Shop, n: i64) {
-    let admin = s.app.admin_token().await;
-    let r = s
-        .app
-        .post(
-            &format!("/api/v1/staff/units/{}/points/adjustments", s.unit),
-            Some(&admin),
-            &json!({"points": n, "reason": "社区活动奖励"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-}
 
 async fn reward(s: &Shop, cost: i64, stock: i64, limit: Option<i64>) -> i64 {
     let mut body = json!({"community_id": s.community, "name": "大米5斤", "kind": "goods",
@@ -48,11 +34,6 @@ async fn redeem(s: &Shop, reward: i64, quantity: i64, key: &str) -> reqwest::Res
     redeem_as(&s.app, &s.owner, reward, quantity, Some(key)).await
 }
 
-async fn balance(app: &TestApp, owner: &str, community: i64) -> Value {
-    app.get_json(&format!("/api/v1/me/points?community_id={community}"), Some(owner))
-        .await
-}
-
 async fn stock(s: &Shop, reward: i64) -> i64 {
     let admin = s.app.admin_token().await;
     let all: Vec<Value> = s
@@ -70,7 +51,7 @@ async fn stock(s: &Shop, reward: i64) -> i64 {
 #[tokio::test]
 async fn twenty_concurrent_redemptions_against_a_balance_for_five_succeed_exactly_five_times() {
     let s = shop().await;
-    give(&s, 500).await;
+    give_points(&s, 500).await;
     let rice = reward(&s, 100, 1000, None).await;
     let other = s.app.replica().await;
     let tries = (0..20).map(|i| {
@@ -91,7 +72,7 @@ async fn twenty_concurrent_redemptions_against_a_balance_for_five_succeed_exactl
             assert_eq!((*st, v["code"].as_str()), (409, Some("INSUFFICIENT_POINTS")), "{v}");
         }
     }
-    let mine = balance(&s.app, &s.owner, s.community).await;
+    let mine = my_points(&s).await;
     assert_eq!(mine["balance"], 0, "{mine}");
     assert_eq!(stock(&s, rice).await, 995);
     assert_eq!(s.app.count("redemptions").await, 5);
@@ -106,7 +87,7 @@ async fn twenty_concurrent_redemptions_against_a_balance_for_five_succeed_exactl
 #[tokio::test]
 async fn stock_never_goes_negative_and_limits_keys_and_bad_input_are_refused_with_nothing_changed() {
     let s = shop().await;
-    give(&s, 10_000).await;
+    give_points(&s, 10_000).await;
     let fan = reward(&s, 100, 3, None).await;
     let tries = (0..10).map(|i| {
         let key = format!("fan-{i}");
@@ -119,7 +100,7 @@ async fn stock_never_goes_negative_and_limits_keys_and_bad_input_are_refused_wit
     let r = redeem(&s, fan, 1, "fan-more").await;
     let err = assert_error(r, 409, "OUT_OF_STOCK").await;
     assert!(err["message"].as_str().unwrap().contains("剩余0件"), "{err}");
-    assert_eq!(balance(&s.app, &s.owner, s.community).await["balance"], 9_700);
+    assert_eq!(my_points(&s).await["balance"], 9_700);
 
     // The same key answers the first redemption and spends nothing more.
     let limited = reward(&s, 1_000, 50, Some(2)).await;
@@ -167,7 +148,7 @@ async fn stock_never_goes_negative_and_limits_keys_and_bad_input_are_refused_wit
         .await;
     assert_eq!(r.status(), 200);
     assert_error(redeem(&s, fan, 1, "gone").await, 409, "REWARD_WITHDRAWN").await;
-    assert_eq!(balance(&s.app, &s.owner, s.community).await["balance"], 7_700);
+    assert_eq!(my_points(&s).await["balance"], 7_700);
     assert_eq!(s.app.count("redemptions").await, 5);
 
     // Owners see active rewards of their own communities, cheapest first; staff see the catalog.
@@ -213,9 +194,9 @@ async fn stock_never_goes_negative_and_limits_keys_and_bad_input_are_refused_wit
 async fn staff_fulfil_or_cancel_once_and_cancelled_points_return_to_their_own_lots_and_expiry() {
     let s = shop().await;
     // One lot earned in 2026 (last day 2028-12-31), one in 2027 (2029-12-31).
-    give(&s, 100).await;
+    give_points(&s, 100).await;
     s.app.clock.advance(chrono::Duration::days(120));
-    give(&s, 100).await;
+    give_points(&s, 100).await;
     let (owner, _) = s.app.owner_login("openid-zhang").await;
     let s = Shop {
         admin: s.app.admin_token().await,
@@ -225,7 +206,7 @@ async fn staff_fulfil_or_cancel_once_and_cancelled_points_return_to_their_own_lo
     let r = redeem_as(&s.app, &owner, voucher, 1, Some("v1")).await;
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let mine = balance(&s.app, &owner, s.community).await;
+    let mine = points_of(&s.app, &owner, s.community).await;
     // The older lot went first: 50 left, all in the 2029 lot.
     assert_eq!(mine["balance"], 50);
     assert_eq!(mine["next_expiry"], json!({"points": 50, "on": "2029-12-31"}));
@@ -252,7 +233,7 @@ async fn staff_fulfil_or_cancel_once_and_cancelled_points_return_to_their_own_lo
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 409]);
-    let mine = balance(&s.app, &owner, s.community).await;
+    let mine = points_of(&s.app, &owner, s.community).await;
     assert_eq!(mine["balance"], 200, "{mine}");
     assert_eq!(mine["next_expiry"], json!({"points": 100, "on": "2028-12-31"}));
     assert_eq!(mine["entries"][0]["kind"], "reverse");
@@ -278,7 +259,7 @@ async fn staff_fulfil_or_cancel_once_and_cancelled_points_return_to_their_own_lo
         409,
         "50 left"
     );
-    give(&s, 100).await;
+    give_points(&s, 100).await;
     let r = redeem_as(&s.app, &owner, voucher, 1, Some("v4")).await;
     assert_eq!(r.status(), 201);
     let id4 = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
@@ -307,9 +288,9 @@ async fn staff_fulfil_or_cancel_once_and_cancelled_points_return_to_their_own_lo
             .unwrap()
             .to_utc(),
     );
-    wuye::services::points::tick(&s.app.state).await.unwrap();
+    tick(&s.app).await;
     let (owner, _) = s.app.owner_login("openid-zhang").await;
-    assert_eq!(balance(&s.app, &owner, s.community).await["balance"], 0);
+    assert_eq!(points_of(&s.app, &owner, s.community).await["balance"], 0);
     let r = s
         .app
         .post(
@@ -319,7 +300,7 @@ async fn staff_fulfil_or_cancel_once_and_cancelled_points_return_to_their_own_lo
         )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-    let mine = balance(&s.app, &owner, s.community).await;
+    let mine = points_of(&s.app, &owner, s.community).await;
     let kinds: Vec<(String, i64)> = mine["entries"].as_array().unwrap()[..2]
         .iter()
         .map(|e| (e["kind"].as_str().unwrap().to_string(), e["points"].as_i64().unwrap()))
