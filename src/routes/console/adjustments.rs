@@ -5,7 +5,7 @@
 //! their own request; a refusal is shown on the page the form was on.
 use super::page::{error_page, html, page};
 use super::tickets::{after, local, refusal_text, whole, Refusal, Which};
-use super::{community_names, community_options, pager, require_form, require_signed, see_other, Signed};
+use super::{community_names, community_options, given, pager, require_form, require_signed, see_other, Signed};
 use crate::domain::role::Action;
 use crate::domain::text::esc;
 use crate::domain::tickets::{AdjustmentStatus, TicketStatus};
@@ -160,11 +160,6 @@ pub(super) struct RequestForm {
     reason: String,
 }
 
-/// A form's optional text: None when left empty (the service reads absent, not blank).
-fn optional(s: &str) -> Option<String> {
-    Some(s.trim()).filter(|v| !v.is_empty()).map(str::to_string)
-}
-
 /// `POST /console/tickets/{id}/adjustments`: service staff ask finance for a correction.
 pub(super) async fn request(
     state: web::Data<AppState>,
@@ -179,8 +174,8 @@ pub(super) async fn request(
     let body = NewAdjustment {
         bill_id: whole(&form.bill_id),
         kind: form.kind.trim().to_string(),
-        amount: optional(&form.amount),
-        principal: optional(&form.principal),
+        amount: given(&form.amount),
+        principal: given(&form.principal),
         reason: form.reason.clone(),
     };
     let done = adjustments::request(&state, &s.ctx, *id, body).await;
@@ -223,7 +218,7 @@ impl Filters {
     fn of(q: &QueueQuery) -> Result<Filters, ApiError> {
         Ok(Filters {
             community_id: number("community_id", q.community_id.as_deref(), "小区无效")?,
-            status: q.status.as_deref().and_then(optional),
+            status: q.status.as_deref().and_then(given),
             ticket_id: number("ticket_id", q.ticket_id.as_deref(), "工单编号无效")?,
             page: q.page,
         })
@@ -434,7 +429,7 @@ pub(super) async fn approve(
         Err(r) => return r,
     };
     let body = Approval {
-        note: optional(&form.note),
+        note: given(&form.note),
     };
     let done = adjustments::approve(&state, &s.ctx, *id, body).await.map(|_| ());
     decided(&state, &s, *id, done, true, &form).await

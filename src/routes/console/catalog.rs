@@ -3,7 +3,7 @@
 //! (`setup::communities`, `billing::fee_items`), which check roles, scopes and every field; the
 //! forms here are hidden from roles that may not use them, and the services refuse them anyway.
 use super::page::error_page;
-use super::{community_names, community_options, pager, require_form, require_signed, see_other, Signed};
+use super::{community_names, community_options, given, pager, require_form, require_signed, see_other, Signed};
 use crate::domain::billing::{Cycle, FeeKind};
 use crate::domain::role::Action;
 use crate::domain::text::esc;
@@ -27,11 +27,6 @@ const FEATURES: [(&str, &str); 5] = [
     ("disputes", "费用异议"),
     ("autodebit", "自动扣款"),
 ];
-
-/// A form's text field: None when left empty ("not given").
-fn given(s: &str) -> Option<String> {
-    Some(s.trim().to_string()).filter(|v| !v.is_empty())
-}
 
 /// A form's whole-number field. Anything that is not a number reaches the service as -1, outside
 /// every range it accepts, so the service (the one home of the rule) names the field — and refuses

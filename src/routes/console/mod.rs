@@ -476,3 +476,8 @@ async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     let signed = signed_in(&state, &req).await.ok().flatten();
     error_page(&ApiError::NotFound, signed.as_ref().map(Signed::viewer).as_ref())
 }
+
+/// A form's optional text field: None when left empty (services read absent, not blank).
+pub(super) fn given(s: &str) -> Option<String> {
+    Some(s.trim()).filter(|v| !v.is_empty()).map(str::to_string)
+}

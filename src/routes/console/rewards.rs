@@ -6,7 +6,7 @@
 //! services refuse them anyway. A refusal is shown on the page the form was on.
 use super::page::{error_page, html, page};
 use super::tickets::{local, refusal_text};
-use super::{community_names, community_options, require_form, require_signed, see_other, Signed};
+use super::{community_names, community_options, given, require_form, require_signed, see_other, Signed};
 use crate::domain::role::Action;
 use crate::domain::text::esc;
 use crate::error::ApiError;
@@ -49,11 +49,6 @@ fn status_name(status: &str) -> &str {
 /// refusing the role or the scope, as it does for the API.
 fn whole(s: &str) -> i64 {
     s.trim().parse().unwrap_or(-1)
-}
-
-/// A form's optional text: None when left empty.
-fn given(s: &str) -> Option<String> {
-    Some(s.trim()).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
 /// A query's community: none when empty (a GET form sends its empty fields too).
