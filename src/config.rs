@@ -29,6 +29,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub sms: SmsSettings,
     pub reminders: ReminderSettings,
+    #[serde(default)]
+    pub autodebit: AutodebitSettings,
     /// Set by `serve --demo`, never from files.
     #[serde(skip)]
     pub demo: bool,
@@ -181,6 +183,72 @@ pub struct WechatpaySettings {
     pub platform_public_key_path: Option<String>,
     pub platform_public_key_id: Option<String>,
     pub notify_url: Option<String>,
+    /// The 委托代扣 template (plan) contracts are signed under; auto-debit through WeChat Pay is off
+    /// without it.
+    #[serde(default)]
+    pub papay_plan_id: Option<String>,
+    /// Where contract (sign, terminate) notifications go; defaults to `notify_url`.
+    #[serde(default)]
+    pub papay_contract_notify_url: Option<String>,
+    /// Mini-program pre-sign path.
+    #[serde(default = "papay_presign_path")]
+    pub papay_presign_path: String,
+    /// Termination by our contract code; `{plan_id}` and `{out_contract_code}` are replaced. Kept
+    /// in config: the direct-merchant path is unconfirmed (gateways.md).
+    #[serde(default = "papay_terminate_path")]
+    pub papay_terminate_path: String,
+    /// Debit (deduct) path.
+    #[serde(default = "papay_apply_path")]
+    pub papay_apply_path: String,
+}
+
+fn papay_presign_path() -> String {
+    "/v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program".into()
+}
+
+fn papay_terminate_path() -> String {
+    "/v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate".into()
+}
+
+fn papay_apply_path() -> String {
+    "/v3/papay/pay/transactions/apply".into()
+}
+
+fn alipay_agreement_product_code() -> String {
+    "GENERAL_WITHHOLDING".into()
+}
+
+fn alipay_agreement_personal_product_code() -> String {
+    "GENERAL_WITHHOLDING_P".into()
+}
+
+fn alipay_agreement_sign_scene() -> String {
+    "DEFAULT|DEFAULT".into()
+}
+
+/// Auto-debit: the notice before each debit, the hours debits run, retries and suspension.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AutodebitSettings {
+    /// Days before a debit the owner is told (amount, date, how to stop it).
+    pub notice_lead_days: i64,
+    /// Days after a failed try that the next one runs.
+    pub retry_days: Vec<i64>,
+    /// Community time when debits may run (WeChat Pay: 07:00–22:00).
+    pub window: String,
+    /// Debit cycles failing in a row before a mandate is suspended.
+    pub suspend_after_failed_cycles: i32,
+}
+
+impl Default for AutodebitSettings {
+    fn default() -> Self {
+        Self {
+            notice_lead_days: 3,
+            retry_days: vec![1, 3, 7],
+            window: "07:00-22:00".into(),
+            suspend_after_failed_cycles: 3,
+        }
+    }
 }
 
 /// Alipay open platform (RSA2). The channel is off until every key below but `seller_id` is set.
@@ -192,6 +260,14 @@ pub struct AlipaySettings {
     pub alipay_public_key_path: Option<String>,
     pub notify_url: Option<String>,
     pub seller_id: Option<String>,
+    /// 商家扣款 agreement codes for `alipay.user.agreement.page.sign` (set per the company's
+    /// Alipay contract).
+    #[serde(default = "alipay_agreement_product_code")]
+    pub agreement_product_code: String,
+    #[serde(default = "alipay_agreement_personal_product_code")]
+    pub agreement_personal_product_code: String,
+    #[serde(default = "alipay_agreement_sign_scene")]
+    pub agreement_sign_scene: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -186,3 +186,29 @@ stored_strings! {
         Cancelled = "cancelled",
     }
 }
+
+stored_strings! {
+    /// `autodebit_mandates.channel`: how a mandate debits.
+    MandateChannel {
+        /// WeChat Pay 委托代扣 (papay) contract.
+        Wechat = "wechat",
+        /// Alipay 周期扣款 agreement.
+        Alipay = "alipay",
+        /// Bank collection (银行托收) through the company's batch files.
+        Bank = "bank",
+    }
+}
+
+stored_strings! {
+    /// `autodebit_mandates.status`.
+    MandateStatus {
+        /// Waiting for the owner to sign at the gateway.
+        Pending = "pending",
+        /// Debits run.
+        Active = "active",
+        /// Debits failed three cycles running: staff look into it; no debits meanwhile.
+        Suspended = "suspended",
+        /// Cancelled by the owner, the gateway or staff, or replaced before signing: final.
+        Terminated = "terminated",
+    }
+}

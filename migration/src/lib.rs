@@ -23,6 +23,7 @@ mod m20261201_000016_ticket_adjustments;
 mod m20261201_000017_points;
 mod m20261201_000018_rewards;
 mod m20261201_000019_points_fees;
+mod m20261201_000020_autodebit_mandates;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_points::Migration),
             Box::new(m20261201_000018_rewards::Migration),
             Box::new(m20261201_000019_points_fees::Migration),
+            Box::new(m20261201_000020_autodebit_mandates::Migration),
         ]
     }
 }

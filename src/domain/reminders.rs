@@ -328,6 +328,11 @@ impl WayOut {
 /// #15, whose sentence promises both redemption and paying fees with points).
 pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Points, WayOut::Disputes];
 
+/// Ways out whose route is served while the rest of the capability is still being built, so the
+/// promise is not kept yet and notices do not make it: auto-debit mandates can be signed, but debits
+/// (#16's second part) do not run yet.
+pub const BUILDING: &[WayOut] = &[WayOut::AutoDebit];
+
 /// What a notice may offer: the live ways the community has switched on.
 pub fn offered(features_on: impl Fn(&str) -> bool) -> Vec<WayOut> {
     LIVE.iter()

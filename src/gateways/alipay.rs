@@ -1,6 +1,10 @@
 //! Alipay open platform (RSA2): signed gateway calls whose answers are verified over the exact
 //! text of the `<method>_response` value, `alipay.trade.precreate` (当面付 QR) and `.query`, and
 //! asynchronous-notification verification. Protocol facts: `../shared/gateways.md`.
+mod agreement;
+
+pub use agreement::AgreementCodes;
+
 use super::events::{Paid, PaymentEvent, Verified};
 use super::rsa_keys::{Signer, Verifier};
 use super::strict::{self, StrictError};
@@ -36,6 +40,8 @@ pub struct AlipayConfig {
     pub alipay_public: Verifier,
     pub notify_url: String,
     pub seller_id: Option<String>,
+    /// 商家扣款 agreement codes.
+    pub agreement: AgreementCodes,
 }
 
 /// The Alipay client.
@@ -260,7 +266,11 @@ impl Alipay {
             app_id: &self.cfg.app_id,
             seller_id: self.cfg.seller_id.as_deref(),
         };
-        Ok(self.verify_notification(raw)?.event_for(&merchant))
+        let n = self.verify_notification(raw)?;
+        if n.get("notify_type").starts_with("dut_user_") {
+            return Ok(self.agreement_event(&n));
+        }
+        Ok(n.event_for(&merchant))
     }
 
     /// Asks Alipay about an order (`query`), as an event; `None` when it does not know it.
@@ -268,13 +278,13 @@ impl Alipay {
         Ok(self.query(out_trade_no).await?.map(|t| t.event(out_trade_no)))
     }
 
-    /// Calls `method` with `biz_content`; returns the verified `<method>_response` object.
-    async fn call(
+    /// The public parameters and `biz_content` of a request to `method`, signed with our key.
+    fn signed_params(
         &self,
         method: &str,
         biz: serde_json::Value,
         with_notify: bool,
-    ) -> Result<serde_json::Value, AlipayError> {
+    ) -> Result<Vec<(&'static str, String)>, AlipayError> {
         // Alipay's timestamps are Beijing time.
         let timestamp = self
             .clock
@@ -282,8 +292,7 @@ impl Alipay {
             .with_timezone(&chrono_tz::Asia::Shanghai)
             .format("%Y-%m-%d %H:%M:%S")
             .to_string();
-        let biz = biz.to_string();
-        let mut params: Vec<(&str, String)> = vec![
+        let mut params: Vec<(&'static str, String)> = vec![
             ("app_id", self.cfg.app_id.clone()),
             ("method", method.to_string()),
             ("format", "JSON".into()),
@@ -291,7 +300,7 @@ impl Alipay {
             ("sign_type", "RSA2".into()),
             ("timestamp", timestamp),
             ("version", "1.0".into()),
-            ("biz_content", biz),
+            ("biz_content", biz.to_string()),
         ];
         if with_notify {
             params.push(("notify_url", self.cfg.notify_url.clone()));
@@ -303,6 +312,17 @@ impl Alipay {
             .sign_b64(s.as_bytes())
             .map_err(|e| AlipayError::Sign(e.to_string()))?;
         params.push(("sign", sign));
+        Ok(params)
+    }
+
+    /// Calls `method` with `biz_content`; returns the verified `<method>_response` object.
+    async fn call(
+        &self,
+        method: &str,
+        biz: serde_json::Value,
+        with_notify: bool,
+    ) -> Result<serde_json::Value, AlipayError> {
+        let params = self.signed_params(method, biz, with_notify)?;
         let resp = self
             .http
             .post(&self.cfg.gateway_url)
@@ -442,6 +462,7 @@ mod tests {
                 alipay_public: Verifier::from_file("tests/fixtures/alipay_platform_test_pub.pem").unwrap(),
                 notify_url: "https://wuye.example/api/v1/notify/alipay".into(),
                 seller_id: None,
+                agreement: AgreementCodes::default(),
             };
             let clock: SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
             (

@@ -26,6 +26,27 @@ pub struct Refunded {
     pub refund_id: Option<String>,
 }
 
+/// What the gateway says of one of our auto-debit mandates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MandateChange {
+    /// Ours: WeChat's `out_contract_code`, Alipay's `external_agreement_no`.
+    pub contract_code: String,
+    /// The gateway's: WeChat's `contract_id`, Alipay's `agreement_no`.
+    pub contract_id: Option<String>,
+    pub state: MandateState,
+}
+
+/// A mandate's state as the gateway tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum MandateState {
+    /// Signed: debits may run.
+    Signed,
+    /// Ended at the gateway (by the owner there, or at our request).
+    Terminated,
+    /// Signed, but not about our merchant, app or plan, or in a state we do not know: kept for staff.
+    Mismatch(String),
+}
+
 /// A verified event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum PaymentEvent {
@@ -45,6 +66,8 @@ pub enum PaymentEvent {
         why: String,
     },
     Refunded(Refunded),
+    /// An auto-debit contract or agreement changed at the gateway.
+    Mandate(MandateChange),
     /// Signed, about something else.
     Other {
         kind: String,

@@ -61,6 +61,17 @@ pub fn wechatpay_from(
         platform: rsa_keys::Verifier::from_file(pub_path)?,
         platform_public_key_id: key_id.clone(),
         notify_url: notify.clone(),
+        papay: w
+            .papay_plan_id
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(|plan| wechatpay::PapayConfig {
+                plan_id: plan.clone(),
+                contract_notify_url: w.papay_contract_notify_url.clone().unwrap_or_else(|| notify.clone()),
+                presign_path: w.papay_presign_path.clone(),
+                terminate_path: w.papay_terminate_path.clone(),
+                apply_path: w.papay_apply_path.clone(),
+            }),
     };
     Ok(Some(wechatpay::WechatPay::new(http, cfg, clock)))
 }
@@ -87,6 +98,11 @@ pub fn alipay_from(
         alipay_public: rsa_keys::Verifier::from_file(pub_path)?,
         notify_url: notify.clone(),
         seller_id: a.seller_id.clone(),
+        agreement: alipay::AgreementCodes {
+            product_code: a.agreement_product_code.clone(),
+            personal_product_code: a.agreement_personal_product_code.clone(),
+            sign_scene: a.agreement_sign_scene.clone(),
+        },
     };
     Ok(Some(alipay::Alipay::new(http, cfg, clock)))
 }

@@ -1,6 +1,10 @@
 //! WeChat Pay API v3 (public-key mode): signed requests, verified answers and notifications,
 //! AES-256-GCM resource decryption, JSAPI prepay and mini-program pay parameters, order query.
 //! Protocol facts: `../shared/gateways.md`.
+mod papay;
+
+pub use papay::{ContractResource, PapayConfig, PreSign};
+
 use super::events::{Paid, PaymentEvent, Refunded, Verified};
 use super::rsa_keys::{Signer, Verifier};
 use super::strict;
@@ -52,6 +56,8 @@ pub enum Event {
     Transaction { id: String, tx: Transaction },
     /// `REFUND.*`: the refund's resource.
     Refund { id: String, refund: RefundResource },
+    /// `ENTRUST.*`: an auto-debit contract was signed or ended.
+    Contract { id: String, contract: ContractResource },
     /// Any other event type (recorded, not acted on).
     Other { id: String, event_type: String },
 }
@@ -76,6 +82,8 @@ pub struct WechatPayConfig {
     pub platform: Verifier,
     pub platform_public_key_id: String,
     pub notify_url: String,
+    /// 委托代扣, when a plan id is configured.
+    pub papay: Option<PapayConfig>,
 }
 
 /// The WeChat Pay client.
@@ -258,6 +266,10 @@ impl WechatPay {
             let refund =
                 strict::json(&resource()?).map_err(|e| unreadable(verdict(&e, "undecryptable"), e.to_string()))?;
             Ok(Event::Refund { id, refund })
+        } else if kind.starts_with("ENTRUST.") {
+            let contract =
+                strict::json(&resource()?).map_err(|e| unreadable(verdict(&e, "undecryptable"), e.to_string()))?;
+            Ok(Event::Contract { id, contract })
         } else {
             Ok(Event::Other { id, event_type: kind })
         }
@@ -278,6 +290,10 @@ impl WechatPay {
                     status: r.refund_status,
                     refund_id: r.refund_id,
                 }),
+            },
+            Event::Contract { id, contract } => Verified {
+                key: Some(id),
+                event: PaymentEvent::Mandate(self.contract_event(contract)),
             },
             Event::Other { id, event_type } => Verified {
                 key: Some(id),
@@ -542,6 +558,7 @@ mod tests {
                 signer: Signer::from_file("tests/fixtures/wechatpay_merchant_test_key.pem").unwrap(),
                 platform: Verifier::from_file("tests/fixtures/wechatpay_platform_test_pub.pem").unwrap(),
                 platform_public_key_id: KEY_ID.into(),
+                papay: None,
                 notify_url: "https://wuye.example/api/v1/notify/wechatpay".into(),
             };
             let clock: SharedClock = std::sync::Arc::new(crate::clock::SystemClock);

@@ -1,6 +1,7 @@
 //! HTTP surface: thin handlers, one file per resource, and the one table that both registers
 //! every route and lets a test check that each is in the OpenAPI document.
 pub mod access;
+pub mod autodebit;
 pub mod billing;
 pub mod collection;
 pub mod console;
@@ -175,6 +176,10 @@ pub fn table(demo: bool) -> Vec<Route> {
             "/api/v1/staff/communities/{id}/points-settings",
             points::put_settings
         ),
+        route!(post, "/api/v1/me/autodebit", autodebit::create),
+        route!(get, "/api/v1/me/autodebit", autodebit::mine),
+        route!(delete, "/api/v1/me/autodebit/{id}", autodebit::cancel),
+        route!(get, "/api/v1/staff/units/{id}/mandates", autodebit::of_unit),
         route!(post, "/api/v1/me/tickets", tickets::open),
         route!(get, "/api/v1/me/tickets", tickets::mine),
         route!(get, "/api/v1/me/tickets/{id}", tickets::my_ticket),
@@ -360,6 +365,7 @@ impl utoipa::Modify for StandardErrors {
         points::mine, points::unit_points, points::adjust, points::rewards, points::redeem, points::my_redemptions,
         points::staff_rewards, points::create_reward, points::update_reward, points::staff_redemptions, points::fulfil, points::cancel,
         points::get_settings, points::put_settings,
+        autodebit::create, autodebit::mine, autodebit::cancel, autodebit::of_unit,
         tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))

@@ -1,6 +1,7 @@
 //! Owner payments, counter payments, payment exceptions, and the gateways' notifications.
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::routes::extract::{client_ip, read_body, Json, OwnerAuth, Query, StaffAuth};
+use crate::services::autodebit::mandates;
 use crate::services::payments::counter::{self, CounterPayment};
 use crate::services::payments::notifications::{self, NotifyAnswer};
 use crate::services::payments::orders::{self, NewPayment, PaymentCreated};
@@ -87,12 +88,15 @@ pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: we
                 .map(|v| v.to_str().unwrap_or_default().to_string())
                 .collect()
         };
-        notifications::wechatpay_notification(&state, &client_ip(&req), headers, &body).await
+        let answer = notifications::wechatpay_notification(&state, &client_ip(&req), headers, &body).await?;
+        mandates::settle(&state, answer).await
     };
     match answer.await {
         Ok(NotifyAnswer::Recorded) => HttpResponse::NoContent().finish(),
         Ok(NotifyAnswer::Refused(m)) => fail(StatusCode::UNAUTHORIZED, m),
         Ok(NotifyAnswer::Retry(m)) => fail(StatusCode::BAD_REQUEST, m),
+        // Settled above; never answered as done unless it was.
+        Ok(NotifyAnswer::Mandate(_)) => fail(StatusCode::BAD_REQUEST, "稍后重试"),
         Err(e) => {
             e.log();
             fail(e.status_code(), &e.message())
@@ -108,7 +112,8 @@ pub async fn wechatpay(state: web::Data<AppState>, req: HttpRequest, payload: we
 pub async fn alipay(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let answer = async {
         let body = read_body(&req, &mut payload.into_inner(), NOTIFY_LIMIT).await?;
-        notifications::alipay_notification(&state, &client_ip(&req), &body).await
+        let answer = notifications::alipay_notification(&state, &client_ip(&req), &body).await?;
+        mandates::settle(&state, answer).await
     };
     form_answer(answer.await)
 }
@@ -119,7 +124,9 @@ fn form_answer(answer: ApiResult<NotifyAnswer>) -> HttpResponse {
     let fail = |status: StatusCode| HttpResponse::build(status).content_type("text/plain").body("fail");
     match answer {
         Ok(NotifyAnswer::Recorded) => HttpResponse::Ok().content_type("text/plain").body("success"),
-        Ok(NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_)) => fail(StatusCode::BAD_REQUEST),
+        Ok(NotifyAnswer::Refused(_) | NotifyAnswer::Retry(_) | NotifyAnswer::Mandate(_)) => {
+            fail(StatusCode::BAD_REQUEST)
+        }
         Err(e) => {
             e.log();
             fail(e.status_code())

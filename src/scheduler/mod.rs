@@ -38,6 +38,10 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::points::tick(&state).await {
                 tracing::warn!(error = %e, "points pass failed");
             }
+            // Contracts cancelled here but not yet confirmed ended at their gateway.
+            if let Err(e) = crate::services::autodebit::terminations::pass(&state).await {
+                tracing::warn!(error = %e, "auto-debit termination pass failed");
+            }
             // Ticket SLA clocks: near-breach warnings and breaches, once per event.
             if let Err(e) = crate::services::tickets::clock::tick(&state).await {
                 tracing::warn!(error = %e, "ticket SLA tick failed");

@@ -1,9 +1,10 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← uploads ← setup ← inbox ← messaging ← billing ← points ← collection ← payments ← tickets ← reports ← jobs, and `demo` on top — and no module
+//! then access ← uploads ← setup ← inbox ← messaging ← billing ← points ← collection ← payments ← autodebit ← tickets ← reports ← jobs, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
+pub mod autodebit;
 pub mod billing;
 pub mod cache;
 pub mod collection;
@@ -24,7 +25,7 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 15] = [
+    const LAYERS: [&str; 16] = [
         "audit",
         "cache",
         "access",
@@ -36,6 +37,7 @@ mod tests {
         "points",
         "collection",
         "payments",
+        "autodebit",
         "tickets",
         "reports",
         "jobs",

@@ -18,6 +18,8 @@ pub const PLATFORM_KEY_ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
 pub const APIV3_KEY: &str = "wuyeTestApiV3Key0123456789abcdef";
 pub const ALIPAY_APP_ID: &str = "2021000000000001";
 pub const SELLER_ID: &str = "2088000000000001";
+/// The 委托代扣 plan contracts are signed under.
+pub const PLAN_ID: &str = "12535";
 
 fn read(name: &str) -> String {
     std::fs::read_to_string(format!("tests/fixtures/{name}")).expect("fixture")
@@ -39,7 +41,7 @@ fn alipay_signer() -> SigningKey<Sha256> {
     SigningKey::new(RsaPrivateKey::from_pkcs8_pem(&read("alipay_platform_test_key.pem")).expect("key"))
 }
 
-fn app_verifier() -> VerifyingKey<Sha256> {
+pub fn app_verifier() -> VerifyingKey<Sha256> {
     VerifyingKey::new(RsaPublicKey::from_public_key_pem(&read("alipay_app_test_pub.pem")).expect("key"))
 }
 
@@ -89,6 +91,7 @@ pub fn settings(server: &MockServer) -> Vec<(&'static str, String)> {
         ),
         ("alipay.notify_url", "https://wuye.example/api/v1/notify/alipay".into()),
         ("alipay.seller_id", SELLER_ID.into()),
+        ("wechatpay.papay_plan_id", PLAN_ID.into()),
     ]
 }
 
@@ -183,6 +186,7 @@ pub type AlipayTrades = Arc<std::sync::Mutex<std::collections::HashMap<String, V
 
 struct AlipayFake {
     trades: AlipayTrades,
+    unsigns: Calls,
 }
 
 impl Respond for AlipayFake {
@@ -228,6 +232,15 @@ impl Respond for AlipayFake {
                         &json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}),
                     ),
                 };
+            }
+            "alipay.user.agreement.unsign" => {
+                if let Ok(mut u) = self.unsigns.lock() {
+                    u.push(biz["agreement_no"].as_str().unwrap_or_default().to_string());
+                }
+                return alipay_answer(
+                    "alipay_user_agreement_unsign_response",
+                    &json!({"code": "10000", "msg": "Success"}),
+                );
             }
             "alipay.trade.close" => {
                 return alipay_answer(
@@ -279,17 +292,88 @@ impl Respond for WxRefund {
     }
 }
 
+/// What a fake was asked, in order.
+pub type Calls = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// WeChat Pay's mini-program pre-sign: checks our signature, keeps the request body.
+struct PreSign {
+    bodies: Calls,
+}
+
+impl Respond for PreSign {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        if !merchant_signed(req) {
+            return ResponseTemplate::new(401).set_body_json(json!({"code": "SIGN_ERROR", "message": "bad signature"}));
+        }
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        let n = match self.bodies.lock() {
+            Ok(mut b) => {
+                b.push(body);
+                b.len()
+            }
+            Err(_) => 0,
+        };
+        signed_answer(
+            200,
+            &json!({"pre_entrustweb_id": format!("5778aadY9nltAsZzXixCkFIGYnV{n}"), "redirect_appid": "wxbd687630cd02ce1d", "redirect_path": "pages/index/index"}),
+        )
+    }
+}
+
+/// WeChat Pay's contract termination: checks our signature, keeps the contract code.
+struct Terminate {
+    codes: Calls,
+}
+
+impl Respond for Terminate {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        if !merchant_signed(req) {
+            return ResponseTemplate::new(401).set_body_json(json!({"code": "SIGN_ERROR", "message": "bad signature"}));
+        }
+        let code = req.url.path().split('/').rev().nth(1).unwrap_or_default().to_string();
+        if let Ok(mut c) = self.codes.lock() {
+            c.push(code);
+        }
+        signed_empty(204)
+    }
+}
+
 /// Handles on the mounted fakes.
 pub struct Fakes {
     /// JSAPI prepay calls so far.
     pub prepays: Arc<AtomicUsize>,
     pub alipay_trades: AlipayTrades,
+    /// Bodies of WeChat Pay pre-sign requests.
+    pub presigns: Calls,
+    /// Contract codes WeChat Pay was asked to terminate.
+    pub terminations: Calls,
+    /// Agreement numbers Alipay was asked to unsign.
+    pub unsigns: Calls,
 }
 
 /// Mounts the fake gateways.
 pub async fn mount(server: &MockServer) -> Fakes {
     let prepays = Arc::new(AtomicUsize::new(0));
     let alipay_trades = AlipayTrades::default();
+    let (presigns, terminations, unsigns) = (Calls::default(), Calls::default(), Calls::default());
+    Mock::given(method("POST"))
+        .and(path(
+            "/v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program",
+        ))
+        .respond_with(PreSign {
+            bodies: presigns.clone(),
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(format!(
+            "^/v3/papay/sign/contracts/plan-id/{PLAN_ID}/out-contract-code/[A-Za-z0-9]+/terminate$"
+        )))
+        .respond_with(Terminate {
+            codes: terminations.clone(),
+        })
+        .mount(server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v3/pay/transactions/jsapi"))
         .respond_with(Prepay { calls: prepays.clone() })
@@ -309,10 +393,17 @@ pub async fn mount(server: &MockServer) -> Fakes {
         .and(path("/gateway.do"))
         .respond_with(AlipayFake {
             trades: alipay_trades.clone(),
+            unsigns: unsigns.clone(),
         })
         .mount(server)
         .await;
-    Fakes { prepays, alipay_trades }
+    Fakes {
+        prepays,
+        alipay_trades,
+        presigns,
+        terminations,
+        unsigns,
+    }
 }
 
 /// WeChat Pay answers a query for `out_trade_no` with `tx` (signed).

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real app over HTTP, per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod attacks;
+mod autodebit;
 mod bills;
 mod browser;
 mod config;

@@ -1185,7 +1185,7 @@ async fn notices_name_each_fee_item_and_state_a_prior_demand_only_when_one_was_d
 
 #[tokio::test]
 async fn only_live_ways_out_are_offered_and_each_has_its_route() {
-    use wuye::domain::reminders::{WayOut, LIVE};
+    use wuye::domain::reminders::{WayOut, BUILDING, LIVE};
     // Every promise a template can make is a route the app serves (or the promise is not live).
     let routes: Vec<(String, String)> = wuye::routes::table(false)
         .iter()
@@ -1196,6 +1196,9 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
         let served = routes.contains(&(m.to_string(), p.to_string()));
         if LIVE.contains(&w) {
             assert!(served, "{w:?} is offered but {m} {p} is not served");
+            assert!(!BUILDING.contains(&w), "{w:?} is both live and being built");
+        } else if BUILDING.contains(&w) {
+            assert!(served, "{w:?} is being built but {m} {p} is not served");
         } else {
             assert!(!served, "{w:?} is served at {p}: make it LIVE so notices offer it");
         }

@@ -3,7 +3,7 @@
 use crate::domain::states::Channel;
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
-use crate::gateways::events::{PaymentEvent, Verified};
+use crate::gateways::events::{MandateChange, PaymentEvent, Verified};
 use crate::services::billing::ledger::Ledger;
 use crate::services::payments::crediting::after_credit;
 use crate::services::payments::crediting::apply_lines;
@@ -28,6 +28,61 @@ pub enum NotifyAnswer {
     Refused(&'static str),
     /// Could not be processed now; the gateway should retry.
     Retry(&'static str),
+    /// A verified auto-debit contract event, not yet recorded: the autodebit context settles it
+    /// and records it (`record_mandate`) in one transaction.
+    Mandate(Box<MandateNotification>),
+}
+
+/// A verified mandate notification as received.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MandateNotification {
+    pub provider: &'static str,
+    channel: Channel,
+    headers: serde_json::Value,
+    raw: Vec<u8>,
+    /// The gateway's notification id.
+    pub key: Option<String>,
+    pub change: MandateChange,
+}
+
+/// Records a mandate notification with its verdict; a mismatch (`problem`: kind and why) is also
+/// kept as an exception for staff. The notification's id.
+pub async fn record_mandate<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    m: &MandateNotification,
+    verdict: &str,
+    problem: Option<(&'static str, String)>,
+) -> ApiResult<i32> {
+    let n = Inbound {
+        provider: m.provider,
+        channel: m.channel,
+        headers: m.headers.clone(),
+        raw: &m.raw,
+    };
+    let detail = problem.as_ref().map(|(_, why)| why.clone());
+    let id = store_notification_in(
+        db,
+        now,
+        &n,
+        m.key.clone(),
+        Some(m.change.contract_code.clone()),
+        verdict,
+        detail,
+    )
+    .await?;
+    if let Some((kind, why)) = problem {
+        let e = Exception {
+            provider: m.provider,
+            kind,
+            payment_id: None,
+            notification_id: Some(id),
+            out_trade_no: Some(&m.change.contract_code),
+            detail: why,
+        };
+        record_exception(db, e, now).await?;
+    }
+    Ok(id)
 }
 
 /// A notification as received: evidence, stored append-only with its verdict.
@@ -311,6 +366,14 @@ async fn on_event(state: &AppState, n: &Inbound<'_>, v: Verified) -> ApiResult<N
             store_notification(state, n, key, Some(r.out_trade_no), verdict, Some(r.status)).await?;
             Ok(NotifyAnswer::Recorded)
         }
+        PaymentEvent::Mandate(change) => Ok(NotifyAnswer::Mandate(Box::new(MandateNotification {
+            provider: n.provider,
+            channel: n.channel,
+            headers: n.headers.clone(),
+            raw: n.raw.to_vec(),
+            key,
+            change,
+        }))),
         PaymentEvent::Other { kind } => {
             store_notification(state, n, key, None, "ignored", Some(kind)).await?;
             Ok(NotifyAnswer::Recorded)
