@@ -347,6 +347,7 @@ impl Settings {
                 .list_separator(",")
                 .with_list_parse_key("reminders.no_send_dates")
                 .with_list_parse_key("server.trusted_proxies")
+                .with_list_parse_key("autodebit.retry_days")
         };
         let invalid = |e: config::ConfigError| SettingsError::Invalid(e.to_string());
         // The environment name may itself come from the env layer or an override.
@@ -409,6 +410,27 @@ impl Settings {
         if crate::domain::reminders::QuietHours::parse(&self.reminders.quiet_hours).is_none() {
             return Err(SettingsError::Invalid(
                 "reminders.quiet_hours must look like \"21:00-08:00\"".into(),
+            ));
+        }
+        let a = &self.autodebit;
+        if let Err(e) = crate::domain::debits::Window::parse(&a.window) {
+            return Err(SettingsError::Invalid(format!(
+                "autodebit.window must look like \"07:00-22:00\": {e}"
+            )));
+        }
+        if !(1..=30).contains(&a.notice_lead_days) {
+            return Err(SettingsError::Invalid(
+                "autodebit.notice_lead_days must be between 1 and 30".into(),
+            ));
+        }
+        if a.retry_days.iter().any(|d| !(1..=60).contains(d)) || a.retry_days.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(SettingsError::Invalid(
+                "autodebit.retry_days must rise, each between 1 and 60 days after the debit day".into(),
+            ));
+        }
+        if a.suspend_after_failed_cycles < 1 {
+            return Err(SettingsError::Invalid(
+                "autodebit.suspend_after_failed_cycles must be at least 1".into(),
             ));
         }
         if self.app.timezone.parse::<chrono_tz::Tz>().is_err() {

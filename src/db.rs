@@ -29,7 +29,18 @@ pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration)
             .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
             .foreign_keys(true)
     });
-    Database::connect(opts).await
+    // A slow start (a busy machine, a database still coming up) is waited out for a few seconds
+    // instead of failing start-up on the first timed-out acquire.
+    let mut tries = 0;
+    loop {
+        match Database::connect(opts.clone()).await {
+            Err(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) if tries < 4 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// The file path inside a `sqlite://path?…` URL, if it names a file.

@@ -212,3 +212,24 @@ stored_strings! {
         Terminated = "terminated",
     }
 }
+
+stored_strings! {
+    /// `autodebit_debits.status`.
+    DebitStatus {
+        /// Planned; the pre-debit notice is not due yet.
+        Scheduled = "scheduled",
+        /// The owner was told (amount, date, how to stop it); the debit runs on its day.
+        Noticed = "noticed",
+        /// A try is at the gateway (its order is `payment_id`).
+        Debiting = "debiting",
+        /// The bill was paid by this debit.
+        Paid = "paid",
+        /// The latest try failed; tried again on `next_try_on`.
+        Failed = "failed",
+        /// Every try failed: the bill is back with the ordinary reminders.
+        GivenUp = "given_up",
+        /// Never tried (no notice delivered, above the maximum, disputed or held, paid otherwise,
+        /// amount changed, mandate ended): the bill stays with the ordinary reminders.
+        Skipped = "skipped",
+    }
+}

@@ -24,6 +24,7 @@ mod m20261201_000017_points;
 mod m20261201_000018_rewards;
 mod m20261201_000019_points_fees;
 mod m20261201_000020_autodebit_mandates;
+mod m20261201_000021_autodebit_debits;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_rewards::Migration),
             Box::new(m20261201_000019_points_fees::Migration),
             Box::new(m20261201_000020_autodebit_mandates::Migration),
+            Box::new(m20261201_000021_autodebit_debits::Migration),
         ]
     }
 }

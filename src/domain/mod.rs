@@ -2,6 +2,7 @@
 pub mod answers;
 pub mod billing;
 pub mod dated;
+pub mod debits;
 pub mod images;
 pub mod late_fee;
 pub mod money;

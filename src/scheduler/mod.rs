@@ -38,6 +38,12 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::points::tick(&state).await {
                 tracing::warn!(error = %e, "points pass failed");
             }
+            // Auto-debits: plan, pre-debit notices, tries and their results, once each.
+            match crate::services::autodebit::debits::tick(&state).await {
+                Ok(r) if r != Default::default() => tracing::info!(?r, "auto-debit pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "auto-debit pass failed"),
+            }
             // Contracts cancelled here but not yet confirmed ended at their gateway.
             if let Err(e) = crate::services::autodebit::terminations::pass(&state).await {
                 tracing::warn!(error = %e, "auto-debit termination pass failed");

@@ -14,18 +14,18 @@ async fn mandate(s: &Shop, body: Value) -> reqwest::Response {
     s.app.post("/api/v1/me/autodebit", Some(&s.owner), &body).await
 }
 
-async fn created(s: &Shop, body: Value) -> Value {
+pub(crate) async fn created(s: &Shop, body: Value) -> Value {
     let r = mandate(s, body).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     r.json().await.unwrap()
 }
 
-fn bank(unit: i64) -> Value {
+pub(crate) fn bank(unit: i64) -> Value {
     json!({"channel": "bank", "unit_ids": [unit], "max_amount": "500.00",
         "bank": {"bank_name": "工商银行", "account_no": ACCOUNT, "holder": "张三"}})
 }
 
-async fn mine(s: &Shop) -> Vec<Value> {
+pub(crate) async fn mine(s: &Shop) -> Vec<Value> {
     s.app.get_json("/api/v1/me/autodebit", Some(&s.owner)).await
 }
 
@@ -50,7 +50,7 @@ async fn autodebit_evidence(s: &Shop) -> Vec<(String, String)> {
 }
 
 /// The contract code of the owner's mandate `id` (ours; the gateway echoes it back).
-async fn code_of(s: &Shop, id: i64) -> String {
+pub(crate) async fn code_of(s: &Shop, id: i64) -> String {
     let row = s
         .app
         .db
@@ -78,19 +78,19 @@ fn contract_notification(s: &Shop, event: &str, id: &str, resource: &Value) -> (
     )
 }
 
-fn contract(code: &str, state: &str) -> Value {
+pub(crate) fn contract(code: &str, state: &str) -> Value {
     json!({"mchid": MCHID, "appid": APPID, "plan_id": PLAN_ID, "out_contract_code": code,
         "contract_id": format!("2026120101{code}"), "contract_state": state,
         "contract_signed_time": "2026-10-20T10:01:00+08:00", "openid": "openid-zhang"})
 }
 
-async fn notify_contract(s: &Shop, event: &str, id: &str, resource: &Value) -> u16 {
+pub(crate) async fn notify_contract(s: &Shop, event: &str, id: &str, resource: &Value) -> u16 {
     let (h, body) = contract_notification(s, event, id, resource);
     s.app.notify_wechat(&h, &body).await.status().as_u16()
 }
 
 /// A WeChat mandate for the shop's unit, signed by its notification.
-async fn signed_wechat(s: &Shop) -> (i64, String) {
+pub(crate) async fn signed_wechat(s: &Shop) -> (i64, String) {
     let m = created(s, json!({"channel": "wechat", "unit_ids": [s.unit]})).await;
     let id = m["id"].as_i64().unwrap();
     let code = code_of(s, id).await;
@@ -101,11 +101,11 @@ async fn signed_wechat(s: &Shop) -> (i64, String) {
     (id, code)
 }
 
-async fn status_of(s: &Shop, id: i64) -> Value {
+pub(crate) async fn status_of(s: &Shop, id: i64) -> Value {
     mine(s).await.into_iter().find(|m| m["id"] == id).unwrap()
 }
 
-fn taken(list: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+pub(crate) fn taken(list: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
     list.lock().unwrap().clone()
 }
 

@@ -187,6 +187,7 @@ pub type AlipayTrades = Arc<std::sync::Mutex<std::collections::HashMap<String, V
 struct AlipayFake {
     trades: AlipayTrades,
     unsigns: Calls,
+    debits: Calls,
 }
 
 impl Respond for AlipayFake {
@@ -240,6 +241,16 @@ impl Respond for AlipayFake {
                 return alipay_answer(
                     "alipay_user_agreement_unsign_response",
                     &json!({"code": "10000", "msg": "Success"}),
+                );
+            }
+            "alipay.trade.pay" => {
+                if let Ok(mut d) = self.debits.lock() {
+                    d.push(out.clone());
+                }
+                return alipay_answer(
+                    "alipay_trade_pay_response",
+                    &json!({"code": "10000", "msg": "Success", "out_trade_no": out, "trade_no": format!("2026AD{out}"),
+                        "total_amount": biz["total_amount"], "gmt_payment": "2026-11-10 10:00:01"}),
                 );
             }
             "alipay.trade.close" => {
@@ -338,6 +349,23 @@ impl Respond for Terminate {
     }
 }
 
+/// WeChat Pay's 委托代扣 deduct: checks our signature, keeps the request body, accepts (204).
+struct Apply {
+    bodies: Calls,
+}
+
+impl Respond for Apply {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        if !merchant_signed(req) {
+            return ResponseTemplate::new(401).set_body_json(json!({"code": "SIGN_ERROR", "message": "bad signature"}));
+        }
+        if let Ok(mut b) = self.bodies.lock() {
+            b.push(String::from_utf8_lossy(&req.body).into_owned());
+        }
+        signed_empty(204)
+    }
+}
+
 /// Handles on the mounted fakes.
 pub struct Fakes {
     /// JSAPI prepay calls so far.
@@ -349,6 +377,10 @@ pub struct Fakes {
     pub terminations: Calls,
     /// Agreement numbers Alipay was asked to unsign.
     pub unsigns: Calls,
+    /// Bodies of WeChat Pay deduct requests.
+    pub applies: Calls,
+    /// Orders Alipay was asked to debit (`alipay.trade.pay`).
+    pub alipay_debits: Calls,
 }
 
 /// Mounts the fake gateways.
@@ -356,6 +388,14 @@ pub async fn mount(server: &MockServer) -> Fakes {
     let prepays = Arc::new(AtomicUsize::new(0));
     let alipay_trades = AlipayTrades::default();
     let (presigns, terminations, unsigns) = (Calls::default(), Calls::default(), Calls::default());
+    let (applies, alipay_debits) = (Calls::default(), Calls::default());
+    Mock::given(method("POST"))
+        .and(path("/v3/papay/pay/transactions/apply"))
+        .respond_with(Apply {
+            bodies: applies.clone(),
+        })
+        .mount(server)
+        .await;
     Mock::given(method("POST"))
         .and(path(
             "/v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program",
@@ -394,6 +434,7 @@ pub async fn mount(server: &MockServer) -> Fakes {
         .respond_with(AlipayFake {
             trades: alipay_trades.clone(),
             unsigns: unsigns.clone(),
+            debits: alipay_debits.clone(),
         })
         .mount(server)
         .await;
@@ -403,6 +444,8 @@ pub async fn mount(server: &MockServer) -> Fakes {
         presigns,
         terminations,
         unsigns,
+        applies,
+        alipay_debits,
     }
 }
 

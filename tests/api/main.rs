@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod attacks;
 mod autodebit;
+mod autodebit_debits;
 mod bills;
 mod browser;
 mod config;

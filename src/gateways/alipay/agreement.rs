@@ -57,6 +57,41 @@ impl Alipay {
         }
     }
 
+    /// Debits agreement `agreement_no` for our order (`alipay.trade.pay` with `agreement_params`),
+    /// synchronously: the trade's event (paid, or why not). A refusal comes back as `Refused` with
+    /// Alipay's `sub_msg` as the message.
+    pub async fn agreement_pay(
+        &self,
+        out_trade_no: &str,
+        total_yuan: &str,
+        subject: &str,
+        agreement_no: &str,
+    ) -> Result<PaymentEvent, AlipayError> {
+        let biz = serde_json::json!({
+            "out_trade_no": out_trade_no,
+            "total_amount": total_yuan,
+            "subject": subject,
+            "product_code": self.cfg.agreement.product_code,
+            "agreement_params": {"agreement_no": agreement_no},
+        });
+        match self.call("alipay.trade.pay", biz, true).await {
+            // 10000 is a completed payment; the answer carries no trade_status.
+            Ok(v) => {
+                let mut trade: super::TradeQuery =
+                    serde_json::from_value(v).map_err(|e| AlipayError::Malformed(e.to_string()))?;
+                trade.trade_status.get_or_insert_with(|| "TRADE_SUCCESS".into());
+                Ok(trade.event(out_trade_no))
+            }
+            // 10003: still being processed; the notification or a query settles it.
+            Err(AlipayError::Refused { code, .. }) if code == "10003" => Ok(PaymentEvent::NotPaid {
+                out_trade_no: out_trade_no.to_string(),
+                state: "WAIT_BUYER_PAY".into(),
+                may_still_pay: true,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A verified `dut_user_sign` / `dut_user_unsign` notification as a mandate event.
     pub(super) fn agreement_event(&self, n: &VerifiedNotification) -> Verified {
         let app = n.app_id();

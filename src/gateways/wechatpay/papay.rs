@@ -91,6 +91,34 @@ impl WechatPay {
         }
     }
 
+    /// Asks WeChat Pay to debit `contract_id` for our order (`papay_apply_path`). Accepted only: the
+    /// result comes as a `TRANSACTION.*` notification (or a query) for `out_trade_no`, credited like
+    /// any payment.
+    pub async fn papay_apply(
+        &self,
+        out_trade_no: &str,
+        description: &str,
+        contract_id: &str,
+        total_fen: i64,
+    ) -> Result<(), WxPayError> {
+        let p = self.papay()?;
+        let body = serde_json::json!({
+            "appid": self.cfg.appid,
+            "mchid": self.cfg.mchid,
+            "out_trade_no": out_trade_no,
+            "description": description,
+            "transaction_notify_url": self.cfg.notify_url,
+            "contract_id": contract_id,
+            "amount": {"total": total_fen, "currency": "CNY"},
+        });
+        let (status, text) = self.call(reqwest::Method::POST, &p.apply_path, Some(&body)).await?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(WxPayError::Status { status, body: text })
+        }
+    }
+
     /// A contract notification's resource, checked against this merchant, app and plan: what it
     /// means for our mandate `out_contract_code`.
     pub fn contract_event(&self, c: ContractResource) -> MandateChange {

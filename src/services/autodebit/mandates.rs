@@ -103,9 +103,20 @@ pub struct MandateView {
     /// `owner`, `gateway` (ended in WeChat or Alipay), `staff` or `replaced` (a newer request for
     /// the same units before this one was signed).
     pub ended_by: Option<String>,
+    /// The next debit planned (date and amount), while there is one.
+    pub next_debit: Option<NextDebit>,
     /// Only in the answer to `POST` for a mandate still to be signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign: Option<SignStep>,
+}
+
+/// A planned debit as the owner sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NextDebit {
+    /// Community local date.
+    pub date: chrono::NaiveDate,
+    /// Yuan, e.g. `"223.75"`.
+    pub amount: String,
 }
 
 fn channel_name(c: MandateChannel) -> &'static str {
@@ -425,6 +436,7 @@ async fn end_in(
     }
     a.updated_at = Set(now);
     let m = a.update(txn).await?;
+    super::debits::end_pending(txn, m.id, now).await?;
     let units = free_units(txn, m.id).await?;
     let who = match by {
         "owner" => "业主解除",
@@ -543,6 +555,8 @@ async fn views(state: &AppState, ms: Vec<mandate::Model>) -> ApiResult<Vec<Manda
         .into_iter()
         .map(|u| (u.id, format!("{} {}", u.building, u.code)))
         .collect();
+    let ids: Vec<i32> = ms.iter().map(|m| m.id).collect();
+    let mut next = super::debits::next_of(state, &ids).await?;
     let mut units: BTreeMap<i32, Vec<MandateUnit>> = BTreeMap::new();
     for l in links {
         units.entry(l.mandate_id).or_default().push(MandateUnit {
@@ -567,6 +581,10 @@ async fn views(state: &AppState, ms: Vec<mandate::Model>) -> ApiResult<Vec<Manda
             signed_at: m.signed_at,
             ended_at: m.ended_at,
             ended_by: m.ended_by,
+            next_debit: next.remove(&m.id).map(|(date, fen)| NextDebit {
+                date,
+                amount: Fen(fen).to_yuan_string(),
+            }),
             sign: None,
         })
         .collect())

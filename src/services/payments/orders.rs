@@ -351,6 +351,60 @@ async fn place(
     channel: Channel,
     plan: Plan,
 ) -> ApiResult<PaymentCreated> {
+    let description = plan.description.clone();
+    let p = match insert(state, account_id, idempotency_key.clone(), channel, plan).await {
+        Ok(p) => p,
+        Err(e) => {
+            // The same Idempotency-Key raced us: answer the order that won.
+            if let (Some(k), Some(a)) = (&idempotency_key, account_id) {
+                if let Some(p) = by_idempotency(state, a, k).await? {
+                    return Ok(created(&p));
+                }
+            }
+            return Err(e);
+        }
+    };
+    let params = match gateway_params(state, &p, account_id, &description).await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut am: payment::ActiveModel = p.into();
+            am.status = Set(PaymentStatus::Closed);
+            am.update(&state.db).await?;
+            return Err(e);
+        }
+    };
+    let mut am: payment::ActiveModel = p.into();
+    am.pay_params = Set(Some(params.to_string()));
+    let p = am.update(&state.db).await?;
+    tracing::info!(payment_id = p.id, channel = %p.channel, amount_fen = p.amount_fen, "payment order created");
+    Ok(created(&p))
+}
+
+/// An auto-debit's order: one open bill of `account_id`'s mandate, planned and held like an
+/// owner's order (same lines, amount as of today, older orders for the bill closed). The caller
+/// asks the gateway to debit it; the result is credited like any payment. With its description.
+pub async fn place_debit(
+    state: &AppState,
+    account_id: i32,
+    channel: Channel,
+    bill: bill::Model,
+) -> ApiResult<(payment::Model, String)> {
+    let id = bill.id;
+    let plan = plan_bills(state, vec![bill], &[id]).await?;
+    let description = plan.description.clone();
+    let p = insert(state, Some(account_id), None, channel, plan).await?;
+    tracing::info!(payment_id = p.id, channel = %p.channel, amount_fen = p.amount_fen, "auto-debit order created");
+    Ok((p, description))
+}
+
+/// Inserts a pending order and its lines, holding its bills (closing older orders for them).
+async fn insert(
+    state: &AppState,
+    account_id: Option<i32>,
+    idempotency_key: Option<String>,
+    channel: Channel,
+    plan: Plan,
+) -> ApiResult<payment::Model> {
     let now = state.clock.now();
     let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);
     let txn = crate::db::begin_write(&state.db).await?;
@@ -377,19 +431,7 @@ async fn place(
         points_fen: Set(plan.points.map(|(_, fen)| fen)),
         ..Default::default()
     };
-    let p = match p.insert(&txn).await {
-        Ok(p) => p,
-        Err(e) => {
-            // The same Idempotency-Key raced us: answer the order that won.
-            drop(txn);
-            if let (Some(k), Some(a)) = (&idempotency_key, account_id) {
-                if let Some(p) = by_idempotency(state, a, k).await? {
-                    return Ok(created(&p));
-                }
-            }
-            return Err(e.into());
-        }
-    };
+    let p = p.insert(&txn).await?;
     if let (Some((n, _)), Some(account)) = (plan.points, account_id) {
         // The points are held in the order's own transaction: no balance, no order.
         let today = state.today_in(state.community_tz(plan.community_id).await?);
@@ -402,21 +444,7 @@ async fn place(
     }
     txn.commit().await?;
     close_at_gateways(state, replaced).await;
-
-    let params = match gateway_params(state, &p, account_id, &plan.description).await {
-        Ok(v) => v,
-        Err(e) => {
-            let mut am: payment::ActiveModel = p.into();
-            am.status = Set(PaymentStatus::Closed);
-            am.update(&state.db).await?;
-            return Err(e);
-        }
-    };
-    let mut am: payment::ActiveModel = p.into();
-    am.pay_params = Set(Some(params.to_string()));
-    let p = am.update(&state.db).await?;
-    tracing::info!(payment_id = p.id, channel = %p.channel, amount_fen = p.amount_fen, "payment order created");
-    Ok(created(&p))
+    Ok(p)
 }
 
 async fn by_idempotency(state: &AppState, account_id: i32, key: &str) -> ApiResult<Option<payment::Model>> {

@@ -1,0 +1,862 @@
+//! The debit pass, on the scheduler and safe on any number of replicas: every bill of a unit under
+//! an active WeChat Pay or Alipay mandate is planned once (unique per mandate and bill), its owner
+//! is told `notice_lead_days` before the due date (amount, date, how to stop it) — no notice
+//! delivered, no debit — and on the due date it is debited between the window's hours through an
+//! order credited like any payment. A failed try is told to the owner and tried again on the retry
+//! days; after the last the bill is back with the ordinary reminders, and a mandate failing
+//! `suspend_after_failed_cycles` cycles running is suspended and staff are told. Bank mandates are
+//! planned and noticed the same way; their debits go out in the bank's batch files.
+use crate::domain::debits::{next_try, notice_timing, NoticeTiming, Window};
+use crate::domain::role::Role;
+use crate::domain::states::{BillStatus, Channel, PaymentStatus};
+use crate::domain::suppression::{self, Effect, Facts};
+use crate::domain::Fen;
+use crate::error::{ApiError, ApiResult};
+use crate::gateways::alipay::AlipayError;
+use crate::gateways::events::PaymentEvent;
+use crate::gateways::wechatpay::WxPayError;
+use crate::services::billing::bills;
+use crate::services::collection::evidence::{self, NewEvidence};
+use crate::services::collection::suppressed;
+use crate::services::inbox::{self, Item, To};
+use crate::services::messaging::{self, Message, SpentFor};
+use crate::services::payments::{crediting, orders};
+use crate::state::AppState;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use entity::states::{DebitStatus, MandateChannel, MandateStatus};
+use entity::{autodebit_debit as debit, autodebit_mandate as mandate, autodebit_mandate_unit as mandate_unit};
+use entity::{bill, owner_account, payment, unit};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Template keys in `wechat.templates` / `sms.templates`.
+pub const NOTICE: &str = "autodebit_notice";
+pub const FAILED: &str = "autodebit_failed";
+/// How far ahead bills are planned (a billing run issues them at least `min_notice_days` ahead).
+const PLAN_DAYS: i64 = 62;
+/// A notice claimed this long ago without a recorded result was not confirmed delivered.
+const NOTICE_LEASE_MINUTES: i64 = 10;
+/// Rows per batch of each step.
+const BATCH: u64 = 500;
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DebitReport {
+    pub planned: u64,
+    pub noticed: u64,
+    pub skipped: u64,
+    /// Debits sent to a gateway.
+    pub tried: u64,
+    pub paid: u64,
+    pub failed: u64,
+    pub given_up: u64,
+    pub suspended: u64,
+}
+
+/// One pass: plan, settle tries whose orders have an outcome, send due notices, try due debits.
+pub async fn tick(state: &AppState) -> ApiResult<DebitReport> {
+    let s = &state.settings.autodebit;
+    let window = Window::parse(&s.window).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let mut r = DebitReport::default();
+    plan(state, &mut r).await?;
+    follow(state, &mut r).await?;
+    notices(state, &window, &mut r).await?;
+    tries(state, &window, &mut r).await?;
+    Ok(r)
+}
+
+/// Each community's local date and time now.
+struct Clocks {
+    now: DateTime<Utc>,
+    zones: HashMap<i32, chrono_tz::Tz>,
+}
+
+impl Clocks {
+    async fn load(state: &AppState, communities: BTreeSet<i32>) -> ApiResult<Clocks> {
+        let mut zones = HashMap::new();
+        for c in communities {
+            zones.insert(c, state.community_tz(c).await?);
+        }
+        Ok(Clocks {
+            now: state.clock.now(),
+            zones,
+        })
+    }
+
+    fn local(&self, community: i32) -> chrono::NaiveDateTime {
+        let tz = self.zones.get(&community).copied().unwrap_or(chrono_tz::Asia::Shanghai);
+        self.now.with_timezone(&tz).naive_local()
+    }
+
+    fn today(&self, community: i32) -> NaiveDate {
+        self.local(community).date()
+    }
+}
+
+/// Plans every open bill due from today on (within `PLAN_DAYS`) of units under active mandates.
+async fn plan(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
+    let active: BTreeSet<i32> = mandate::Entity::find()
+        .filter(mandate::Column::Status.eq(MandateStatus::Active))
+        // Bank debits need the batch files (next): until then a bank mandate gets no notice of a
+        // debit that would not run.
+        .filter(mandate::Column::Channel.ne(MandateChannel::Bank))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    if active.is_empty() {
+        return Ok(());
+    }
+    let links = mandate_unit::Entity::find()
+        .filter(mandate_unit::Column::LiveUnitId.is_not_null())
+        .filter(mandate_unit::Column::MandateId.is_in(active))
+        .all(&state.db)
+        .await?;
+    let clocks = Clocks::load(state, links.iter().map(|l| l.community_id).collect()).await?;
+    let by_unit: HashMap<i32, &mandate_unit::Model> = links.iter().map(|l| (l.unit_id, l)).collect();
+    let earliest = links
+        .iter()
+        .map(|l| clocks.today(l.community_id))
+        .min()
+        .unwrap_or_else(|| clocks.now.date_naive());
+    for chunk in links.chunks(BATCH as usize) {
+        let bills = bill::Entity::find()
+            .filter(bill::Column::UnitId.is_in(chunk.iter().map(|l| l.unit_id)))
+            .filter(bill::Column::Status.eq(BillStatus::Unpaid))
+            .filter(bill::Column::DueDate.gte(earliest))
+            .filter(bill::Column::DueDate.lte(earliest + Duration::days(PLAN_DAYS + 1)))
+            .all(&state.db)
+            .await?;
+        // Planned already under the unit's live mandate (an ended mandate's debits do not count).
+        let planned: BTreeSet<(i32, i32)> = debit::Entity::find()
+            .filter(debit::Column::BillId.is_in(bills.iter().map(|b| b.id)))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|d| (d.mandate_id, d.bill_id))
+            .collect();
+        let new: Vec<bill::Model> = bills
+            .into_iter()
+            .filter(|b| {
+                by_unit
+                    .get(&b.unit_id)
+                    .is_some_and(|l| !planned.contains(&(l.mandate_id, b.id)))
+            })
+            .filter(|b| {
+                let today = clocks.today(b.community_id);
+                b.due_date >= today && b.due_date <= today + Duration::days(PLAN_DAYS)
+            })
+            .collect();
+        if new.is_empty() {
+            continue;
+        }
+        let rows: Vec<debit::ActiveModel> = bills::with_amounts(state, new)
+            .await?
+            .into_iter()
+            .filter_map(|(b, _, a)| {
+                let link = by_unit.get(&b.unit_id)?;
+                Some(debit::ActiveModel {
+                    mandate_id: Set(link.mandate_id),
+                    bill_id: Set(b.id),
+                    unit_id: Set(b.unit_id),
+                    community_id: Set(b.community_id),
+                    amount_fen: Set(a.due()),
+                    debit_on: Set(b.due_date),
+                    status: Set(DebitStatus::Scheduled),
+                    attempts: Set(0),
+                    created_at: Set(clocks.now),
+                    updated_at: Set(clocks.now),
+                    ..Default::default()
+                })
+            })
+            .collect();
+        for rows in rows.chunks(80) {
+            r.planned += debit::Entity::insert_many(rows.iter().cloned())
+                .on_conflict(
+                    OnConflict::columns([debit::Column::MandateId, debit::Column::BillId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&state.db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves a debit from `from` to a new status (and reason), only if it is still in `from`: the
+/// conditional update that lets one replica act on it. True when this call moved it.
+async fn move_debit(
+    state: &AppState,
+    id: i32,
+    from: DebitStatus,
+    to: DebitStatus,
+    reason: Option<String>,
+) -> ApiResult<bool> {
+    let done = debit::Entity::update_many()
+        .col_expr(debit::Column::Status, Expr::value(to))
+        .col_expr(debit::Column::Reason, Expr::value(reason))
+        .col_expr(debit::Column::UpdatedAt, Expr::value(state.clock.now()))
+        .filter(debit::Column::Id.eq(id))
+        .filter(debit::Column::Status.eq(from))
+        .exec(&state.db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Whether a debit of this bill may run now.
+enum Check {
+    /// It may; what the bill owes today.
+    Go { due: i64, bill: bill::Model },
+    /// It may not, in the owner's words.
+    Stop(String),
+}
+
+/// Checks a debit against its mandate (active), the bill (open, no clause stopping debits) and
+/// the owner's maximum.
+async fn check(state: &AppState, d: &debit::Model, m: Option<&mandate::Model>, today: NaiveDate) -> ApiResult<Check> {
+    if m.is_none_or(|m| m.status != MandateStatus::Active) {
+        return Ok(Check::Stop("自动扣款协议已解除或暂停".into()));
+    }
+    let Some(b) = bill::Entity::find_by_id(d.bill_id).one(&state.db).await? else {
+        return Ok(Check::Stop("账单不存在".into()));
+    };
+    let holds = suppressed::holds_on(&state.db, vec![b.unit_id]).await?;
+    let disputed = suppressed::disputed_on(&state.db, vec![b.unit_id]).await?;
+    let facts = Facts {
+        today,
+        holds: &holds,
+        disputed: &disputed,
+    };
+    let subject = suppression::Subject::Bill(suppressed::bill_of(&b));
+    match suppression::stopping(Effect::Debits, &subject, &facts) {
+        Some("settled") => return Ok(Check::Stop("账单已缴清或已取消".into())),
+        Some("dispute") => return Ok(Check::Stop("账单有异议正在核实，核实期间不扣款".into())),
+        Some(_) => return Ok(Check::Stop("物业已暂缓该账单的催缴，本期不扣款".into())),
+        None => {}
+    }
+    let Some((bill, _, a)) = bills::with_amounts(state, vec![b]).await?.pop() else {
+        return Ok(Check::Stop("账单不存在".into()));
+    };
+    let due = a.due();
+    if m.and_then(|m| m.max_fen).is_some_and(|max| due > max) {
+        return Ok(Check::Stop(format!(
+            "本期应缴{}元，超过您设定的单次扣款上限",
+            Fen(due).to_yuan_string()
+        )));
+    }
+    Ok(Check::Go { due, bill })
+}
+
+/// The owner account a mandate belongs to.
+async fn account_of(state: &AppState, m: &mandate::Model) -> ApiResult<Option<owner_account::Model>> {
+    Ok(owner_account::Entity::find_by_id(m.account_id).one(&state.db).await?)
+}
+
+/// Mandates by id.
+async fn mandates_of(state: &AppState, rows: &[debit::Model]) -> ApiResult<HashMap<i32, mandate::Model>> {
+    Ok(mandate::Entity::find()
+        .filter(mandate::Column::Id.is_in(rows.iter().map(|d| d.mandate_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect())
+}
+
+/// `A 1-101`-style labels of units.
+async fn labels(state: &AppState, rows: &[debit::Model]) -> ApiResult<HashMap<i32, String>> {
+    Ok(unit::Entity::find()
+        .filter(unit::Column::Id.is_in(rows.iter().map(|d| d.unit_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
+        .collect())
+}
+
+/// Tells the mandate's owner something about a debit; the channel that carried it and what was
+/// transmitted, or None when nothing was delivered.
+async fn tell(state: &AppState, m: &mandate::Model, msg: &Message) -> ApiResult<Option<(&'static str, String)>> {
+    let Some(a) = account_of(state, m).await? else {
+        return Ok(None);
+    };
+    let d = messaging::send(state, std::slice::from_ref(&a), a.phone_enc.as_deref(), msg).await?;
+    Ok(d.channel.map(|c| (c, d.transmitted.unwrap_or_default())))
+}
+
+/// Appends a debit event to the unit's evidence chain (its own transaction).
+async fn record(state: &AppState, unit_id: i32, channel: &str, content: String, result: &str) -> ApiResult<()> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    evidence::append(
+        &txn,
+        unit_id,
+        state.clock.now(),
+        NewEvidence {
+            kind: "autodebit",
+            stage: None,
+            channel: channel.into(),
+            content,
+            result: result.into(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn notice_message(d: &debit::Model, label: &str, due: i64) -> Message {
+    let amount = Fen(due).to_yuan_string();
+    let day = d.debit_on.format("%Y-%m-%d").to_string();
+    let key = format!("autodebit:{}:notice", d.id);
+    Message {
+        purpose: NOTICE,
+        wechat_fields: vec![
+            ("thing1", format!("{label} 物业费自动扣款")),
+            ("amount2", format!("{amount}元")),
+            ("date3", day.clone()),
+            ("thing4", "如需停止，请在小程序“自动扣款”中解除".into()),
+        ],
+        page: "pages/autodebit/index".into(),
+        sms_params: vec![label.to_string(), amount, day],
+        context: key.clone(),
+        spent_for: SpentFor::Other(key),
+    }
+}
+
+/// Sends the notices due today, inside the window; a debit whose notice day has passed without
+/// a delivered notice is skipped (the bill stays with the ordinary reminders).
+async fn notices(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiResult<()> {
+    let lead = state.settings.autodebit.notice_lead_days;
+    let now = state.clock.now();
+    let rows = debit::Entity::find()
+        .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
+        // Anywhere on earth, nothing further than `lead` days and one more is due.
+        .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(lead + 1)))
+        .order_by_asc(debit::Column::Id)
+        .limit(BATCH)
+        .all(&state.db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let clocks = Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await?;
+    let mandates = mandates_of(state, &rows).await?;
+    let labels = labels(state, &rows).await?;
+    for d in &rows {
+        let local = clocks.local(d.community_id);
+        match notice_timing(d.debit_on, lead, local.date()) {
+            NoticeTiming::Early => continue,
+            NoticeTiming::Missed => {
+                let why = format!("未能在扣款日前{lead}天通知您，本期不自动扣款，请自行缴纳");
+                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
+                    r.skipped += 1;
+                }
+                continue;
+            }
+            NoticeTiming::Due => {}
+        }
+        if !window.contains(local.time()) {
+            continue;
+        }
+        if let Some(at) = d.noticed_at {
+            // Claimed by a pass that never recorded a result: not known to be delivered.
+            let why = "未能确认扣款通知已送达，本期不自动扣款，请自行缴纳".to_string();
+            if at < now - Duration::minutes(NOTICE_LEASE_MINUTES)
+                && move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await?
+            {
+                r.skipped += 1;
+            }
+            continue;
+        }
+        let due = match check(state, d, mandates.get(&d.mandate_id), local.date()).await? {
+            Check::Stop(why) => {
+                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
+                    r.skipped += 1;
+                }
+                continue;
+            }
+            Check::Go { due, .. } => due,
+        };
+        let claimed = debit::Entity::update_many()
+            .col_expr(debit::Column::NoticedAt, Expr::value(Some(now)))
+            .filter(debit::Column::Id.eq(d.id))
+            .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
+            .filter(debit::Column::NoticedAt.is_null())
+            .exec(&state.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        let Some(m) = mandates.get(&d.mandate_id) else {
+            continue;
+        };
+        let label = labels.get(&d.unit_id).cloned().unwrap_or_default();
+        match tell(state, m, &notice_message(d, &label, due)).await? {
+            Some((channel, transmitted)) => {
+                debit::Entity::update_many()
+                    .col_expr(debit::Column::Status, Expr::value(DebitStatus::Noticed))
+                    .col_expr(debit::Column::AmountFen, Expr::value(due))
+                    .col_expr(debit::Column::NoticeChannel, Expr::value(Some(channel)))
+                    .col_expr(debit::Column::UpdatedAt, Expr::value(now))
+                    .filter(debit::Column::Id.eq(d.id))
+                    .exec(&state.db)
+                    .await?;
+                record(
+                    state,
+                    d.unit_id,
+                    channel,
+                    format!(
+                        "自动扣款预通知（{}元，{}扣款）\n{transmitted}",
+                        Fen(due).to_yuan_string(),
+                        d.debit_on
+                    ),
+                    "noticed",
+                )
+                .await?;
+                r.noticed += 1;
+            }
+            None => {
+                let why = "扣款通知未能送达（未订阅消息且无法发送短信），本期不自动扣款，请自行缴纳".to_string();
+                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
+                    r.skipped += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Debits what is due today (noticed, or failed and due again), inside the window. Each try is
+/// claimed by moving the debit to `debiting`; the gateway is asked while the mandate's row is
+/// locked, so a cancellation either comes first (no debit) or waits for the try to be sent.
+async fn tries(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiResult<()> {
+    let now = state.clock.now();
+    let rows = debit::Entity::find()
+        .filter(debit::Column::Status.is_in([DebitStatus::Noticed, DebitStatus::Failed]))
+        .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(1)))
+        .order_by_asc(debit::Column::Id)
+        .limit(BATCH)
+        .all(&state.db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let clocks = Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await?;
+    let mandates = mandates_of(state, &rows).await?;
+    for d in &rows {
+        let local = clocks.local(d.community_id);
+        let today = local.date();
+        let day = match d.status {
+            DebitStatus::Failed => d.next_try_on,
+            _ => Some(d.debit_on),
+        };
+        if day.is_none_or(|day| day > today) || !window.contains(local.time()) {
+            continue;
+        }
+        let Some(m) = mandates.get(&d.mandate_id) else {
+            continue;
+        };
+        // Bank debits go out in the bank's batch file.
+        if m.channel == MandateChannel::Bank {
+            continue;
+        }
+        let claimed = debit::Entity::update_many()
+            .col_expr(debit::Column::Status, Expr::value(DebitStatus::Debiting))
+            .col_expr(debit::Column::Attempts, Expr::col(debit::Column::Attempts).add(1))
+            .col_expr(debit::Column::UpdatedAt, Expr::value(now))
+            .filter(debit::Column::Id.eq(d.id))
+            .filter(debit::Column::Status.eq(d.status))
+            .exec(&state.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        let d = debit::Model {
+            status: DebitStatus::Debiting,
+            attempts: d.attempts + 1,
+            ..d.clone()
+        };
+        let bill = match check(state, &d, Some(m), today).await? {
+            Check::Stop(why) => {
+                if move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Skipped, Some(why)).await? {
+                    r.skipped += 1;
+                }
+                continue;
+            }
+            Check::Go { due, .. } if due != d.amount_fen => {
+                let why = format!(
+                    "应缴金额已变为{}元，与通知的{}元不同，本期不自动扣款",
+                    Fen(due).to_yuan_string(),
+                    Fen(d.amount_fen).to_yuan_string()
+                );
+                if move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Skipped, Some(why)).await? {
+                    r.skipped += 1;
+                }
+                continue;
+            }
+            Check::Go { bill, .. } => bill,
+        };
+        let channel = match m.channel {
+            MandateChannel::Wechat => Channel::Wechat,
+            _ => Channel::Alipay,
+        };
+        let (order, description) = orders::place_debit(state, m.account_id, channel, bill).await?;
+        debit::Entity::update_many()
+            .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
+            .filter(debit::Column::Id.eq(d.id))
+            .exec(&state.db)
+            .await?;
+        r.tried += 1;
+        match send(state, m.id, &order, &description).await? {
+            Sent::Accepted => {}
+            Sent::Paid(transaction_id) => {
+                crediting::credit(state, order.id, &transaction_id).await?;
+            }
+            Sent::Refused(why) => {
+                close_order(state, order.id).await?;
+                fail(state, &d, m, why, r).await?;
+            }
+            Sent::Ended => {
+                close_order(state, order.id).await?;
+                if move_debit(
+                    state,
+                    d.id,
+                    DebitStatus::Debiting,
+                    DebitStatus::Skipped,
+                    Some("自动扣款协议已解除或暂停".into()),
+                )
+                .await?
+                {
+                    r.skipped += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the gateway said to a debit.
+enum Sent {
+    /// Taken; the result comes as a notification (or a reconciliation query) for the order.
+    Accepted,
+    /// Paid at once (Alipay): the gateway's transaction id.
+    Paid(String),
+    /// Refused, in the owner's words.
+    Refused(String),
+    /// The mandate ended before the try was sent.
+    Ended,
+}
+
+/// Sends one try to the gateway while holding the mandate's row lock.
+async fn send(state: &AppState, mandate_id: i32, order: &payment::Model, description: &str) -> ApiResult<Sent> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let m = mandate::Entity::find_by_id(mandate_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let Some(m) = m.filter(|m| m.status == MandateStatus::Active) else {
+        txn.commit().await?;
+        return Ok(Sent::Ended);
+    };
+    let contract = m.gateway_contract_id.clone().unwrap_or_default();
+    let sent = match m.channel {
+        MandateChannel::Wechat => match state.wechatpay.as_ref() {
+            None => Sent::Refused("微信支付暂不可用".into()),
+            Some(wx) => match wx
+                .papay_apply(&order.out_trade_no, description, &contract, order.amount_fen)
+                .await
+            {
+                Ok(()) => Sent::Accepted,
+                Err(WxPayError::Status { body, .. }) => Sent::Refused(wechat_reason(&body)),
+                // Unknown outcome: the order is asked about after its expiry (reconciliation).
+                Err(e) => {
+                    tracing::warn!(error = %e, payment_id = order.id, "wechat pay debit outcome unknown");
+                    Sent::Accepted
+                }
+            },
+        },
+        MandateChannel::Alipay => match state.alipay.as_ref() {
+            None => Sent::Refused("支付宝暂不可用".into()),
+            Some(ali) => match ali
+                .agreement_pay(
+                    &order.out_trade_no,
+                    &Fen(order.amount_fen).to_yuan_string(),
+                    description,
+                    &contract,
+                )
+                .await
+            {
+                Ok(PaymentEvent::Paid(p)) if p.amount_fen == order.amount_fen => Sent::Paid(p.transaction_id),
+                Ok(PaymentEvent::NotPaid {
+                    may_still_pay: true, ..
+                }) => Sent::Accepted,
+                Ok(_) => Sent::Refused("支付宝未完成扣款".into()),
+                Err(AlipayError::Refused { sub_code, msg, .. }) => {
+                    Sent::Refused(alipay_reason(sub_code.as_deref().unwrap_or_default(), &msg))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, payment_id = order.id, "alipay debit outcome unknown");
+                    Sent::Accepted
+                }
+            },
+        },
+        MandateChannel::Bank => Sent::Ended,
+    };
+    txn.commit().await?;
+    Ok(sent)
+}
+
+/// WeChat Pay's refusal (`{"code","message"}`) in plain Chinese.
+fn wechat_reason(body: &str) -> String {
+    let code = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    match code.as_str() {
+        "NOT_ENOUGH" => "微信零钱或银行卡余额不足".into(),
+        "CONTRACT_NOT_EXIST" | "CONTRACT_ERROR" => "微信支付代扣协议已失效".into(),
+        "RULE_LIMIT" | "FREQUENCY_LIMITED" => "超出微信支付的扣款限额".into(),
+        _ => "微信支付未完成扣款".into(),
+    }
+}
+
+/// Alipay's refusal in plain Chinese.
+fn alipay_reason(sub_code: &str, msg: &str) -> String {
+    match sub_code {
+        "ACQ.BUYER_BALANCE_NOT_ENOUGH" | "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH" => "支付宝账户余额不足".into(),
+        "ACQ.AGREEMENT_NOT_EXIST" | "ACQ.AGREEMENT_INVALID" | "ACQ.AGREEMENT_STATUS_NOT_NORMAL" => {
+            "支付宝代扣协议已失效".into()
+        }
+        "ACQ.EXCEED_SINGLE_LIMIT" | "ACQ.PAYMENT_AMOUNT_EXCEED_LIMIT" => "超出支付宝的扣款限额".into(),
+        _ if msg.is_empty() => "支付宝未完成扣款".into(),
+        _ => format!("支付宝未完成扣款（{msg}）"),
+    }
+}
+
+async fn close_order(state: &AppState, payment_id: i32) -> ApiResult<()> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Closed))
+        .filter(payment::Column::Id.eq(payment_id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// Settles tries whose orders have an outcome: paid (the mandate's run of failed cycles ends) or
+/// closed unpaid (a failed try).
+async fn follow(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
+    let rows = debit::Entity::find()
+        .filter(debit::Column::Status.eq(DebitStatus::Debiting))
+        .order_by_asc(debit::Column::Id)
+        .limit(BATCH)
+        .all(&state.db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let orders: HashMap<i32, payment::Model> = payment::Entity::find()
+        .filter(payment::Column::Id.is_in(rows.iter().filter_map(|d| d.payment_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mandates = mandates_of(state, &rows).await?;
+    let now = state.clock.now();
+    for d in &rows {
+        let Some(m) = mandates.get(&d.mandate_id) else {
+            continue;
+        };
+        match d.payment_id.and_then(|p| orders.get(&p)).map(|p| p.status) {
+            Some(PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded)
+                if move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Paid, None).await? =>
+            {
+                r.paid += 1;
+                mandate::Entity::update_many()
+                    .col_expr(mandate::Column::FailedCycles, Expr::value(0))
+                    .filter(mandate::Column::Id.eq(m.id))
+                    .exec(&state.db)
+                    .await?;
+            }
+            Some(PaymentStatus::Closed) => {
+                fail(state, d, m, "支付渠道未完成扣款（可能余额不足或协议已失效）".into(), r).await?;
+            }
+            Some(_) => {}
+            // Claimed but no order placed (the pass stopped in between): the try did not happen.
+            None if d.updated_at < now - Duration::minutes(NOTICE_LEASE_MINUTES) => {
+                let back = if d.attempts <= 1 {
+                    DebitStatus::Noticed
+                } else {
+                    DebitStatus::Failed
+                };
+                debit::Entity::update_many()
+                    .col_expr(debit::Column::Status, Expr::value(back))
+                    .col_expr(debit::Column::Attempts, Expr::value(d.attempts - 1))
+                    .filter(debit::Column::Id.eq(d.id))
+                    .filter(debit::Column::Status.eq(DebitStatus::Debiting))
+                    .exec(&state.db)
+                    .await?;
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+fn failed_message(d: &debit::Model, why: &str, next: Option<NaiveDate>) -> Message {
+    let amount = Fen(d.amount_fen).to_yuan_string();
+    let then = match next {
+        Some(day) => format!("将于{}再次扣款", day.format("%Y-%m-%d")),
+        None => "本期不再自动扣款，请在小程序内缴纳".into(),
+    };
+    let key = format!("autodebit:{}:failed:{}", d.id, d.attempts);
+    Message {
+        purpose: FAILED,
+        wechat_fields: vec![
+            ("thing1", "物业费自动扣款未成功".into()),
+            ("amount2", format!("{amount}元")),
+            ("thing3", why.chars().take(20).collect()),
+            ("thing4", then.clone()),
+        ],
+        page: "pages/autodebit/index".into(),
+        sms_params: vec![amount, why.to_string(), then],
+        context: key.clone(),
+        spent_for: SpentFor::Other(key),
+    }
+}
+
+/// A failed try: tried again on the next retry day, or given up (the bill back with the reminders)
+/// after the last, counting a failed cycle against the mandate and suspending it after
+/// `suspend_after_failed_cycles` in a row. The owner is told each time.
+async fn fail(
+    state: &AppState,
+    d: &debit::Model,
+    m: &mandate::Model,
+    why: String,
+    r: &mut DebitReport,
+) -> ApiResult<()> {
+    let s = &state.settings.autodebit;
+    let next = next_try(d.debit_on, d.attempts, &s.retry_days);
+    let moved = debit::Entity::update_many()
+        .col_expr(
+            debit::Column::Status,
+            Expr::value(if next.is_some() {
+                DebitStatus::Failed
+            } else {
+                DebitStatus::GivenUp
+            }),
+        )
+        .col_expr(debit::Column::NextTryOn, Expr::value(next))
+        .col_expr(debit::Column::Reason, Expr::value(Some(why.clone())))
+        .col_expr(debit::Column::UpdatedAt, Expr::value(state.clock.now()))
+        .filter(debit::Column::Id.eq(d.id))
+        .filter(debit::Column::Status.eq(DebitStatus::Debiting))
+        .exec(&state.db)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Ok(());
+    }
+    let told = tell(state, m, &failed_message(d, &why, next)).await?;
+    let result = if next.is_some() { "failed" } else { "given_up" };
+    record(
+        state,
+        d.unit_id,
+        told.as_ref().map_or("none", |(c, _)| *c),
+        format!(
+            "自动扣款第{}次未成功（{}元）：{why}；{}",
+            d.attempts,
+            Fen(d.amount_fen).to_yuan_string(),
+            match told {
+                Some((c, _)) => format!("已通过{c}告知业主"),
+                None => "未能告知业主".into(),
+            }
+        ),
+        result,
+    )
+    .await?;
+    if next.is_some() {
+        r.failed += 1;
+        return Ok(());
+    }
+    r.given_up += 1;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let Some(locked) = mandate::Entity::find_by_id(m.id).lock_exclusive().one(&txn).await? else {
+        return Ok(());
+    };
+    let cycles = locked.failed_cycles + 1;
+    let suspend = cycles >= s.suspend_after_failed_cycles && locked.status == MandateStatus::Active;
+    let mut a: mandate::ActiveModel = locked.into();
+    a.failed_cycles = Set(cycles);
+    if suspend {
+        a.status = Set(MandateStatus::Suspended);
+    }
+    a.updated_at = Set(state.clock.now());
+    let locked = a.update(&txn).await?;
+    if suspend {
+        r.suspended += 1;
+        inbox::post(
+            &txn,
+            To::Community {
+                community_id: d.community_id,
+                roles: &[Role::Finance, Role::Service],
+            },
+            Item {
+                kind: "autodebit_suspended",
+                title: format!("自动扣款已暂停：连续{cycles}期扣款失败"),
+                body: format!("签约编号 {}，最近一次原因：{why}", locked.contract_code),
+                link: Some(format!("/console/units/{}", d.unit_id)),
+                event_key: format!("autodebit_suspended:{}:{cycles}", locked.id),
+            },
+            state.clock.now(),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends the planned, noticed and failed debits of a mandate that ended (inside its transaction):
+/// none of them runs afterwards.
+pub(super) async fn end_pending<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    mandate_id: i32,
+    now: DateTime<Utc>,
+) -> ApiResult<u64> {
+    Ok(debit::Entity::update_many()
+        .col_expr(debit::Column::Status, Expr::value(DebitStatus::Skipped))
+        .col_expr(
+            debit::Column::Reason,
+            Expr::value(Some("自动扣款协议已解除".to_string())),
+        )
+        .col_expr(debit::Column::UpdatedAt, Expr::value(now))
+        .filter(debit::Column::MandateId.eq(mandate_id))
+        .filter(debit::Column::Status.is_in([DebitStatus::Scheduled, DebitStatus::Noticed, DebitStatus::Failed]))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The next debit of each mandate (date, amount), for the owner's view.
+pub(super) async fn next_of(state: &AppState, mandate_ids: &[i32]) -> ApiResult<BTreeMap<i32, (NaiveDate, i64)>> {
+    let rows = debit::Entity::find()
+        .filter(debit::Column::MandateId.is_in(mandate_ids.iter().copied()))
+        .filter(debit::Column::Status.is_in([DebitStatus::Scheduled, DebitStatus::Noticed, DebitStatus::Failed]))
+        .all(&state.db)
+        .await?;
+    let mut out: BTreeMap<i32, (NaiveDate, i64)> = BTreeMap::new();
+    for d in rows {
+        let day = d
+            .next_try_on
+            .filter(|_| d.status == DebitStatus::Failed)
+            .unwrap_or(d.debit_on);
+        let e = out.entry(d.mandate_id).or_insert((day, d.amount_fen));
+        if day < e.0 {
+            *e = (day, d.amount_fen);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,319 @@
+//! Auto-debits (issue #16): planned once per mandate and bill, noticed exactly `notice_lead_days`
+//! before (no notice delivered, no debit), debited on the due date inside the window once however
+//! many replicas run the pass, failures told and retried, then given up and the mandate suspended.
+use crate::autodebit::{created, signed_wechat, status_of, taken};
+use crate::fake_pay::*;
+use crate::helpers::*;
+use crate::payments::{now, shop_on, Shop};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+use wuye::services::autodebit::debits::{tick, DebitReport};
+
+struct Debits {
+    s: Shop,
+    /// SMS messages the fake SMS gateway accepted.
+    sms: Arc<AtomicUsize>,
+    _sms_server: Arc<MockServer>,
+    /// November's bill: 223.75 due 2026-11-10.
+    nov: i64,
+}
+
+/// The shop with SMS for auto-debit notices and November billed (due 2026-11-10).
+async fn debits_with(extra: Vec<(&'static str, String)>) -> Debits {
+    let (server, sms, mut settings) = crate::reminders::fake_sms().await;
+    for (key, id, text) in [
+        (
+            "autodebit_notice",
+            "100010",
+            "您的{1}物业费{2}元将于{3}自动扣款，如需停止请在小程序“自动扣款”中解除。",
+        ),
+        ("autodebit_failed", "100011", "物业费{1}元自动扣款未成功：{2}，{3}。"),
+    ] {
+        settings.push((leak(format!("sms.templates.{key}")), id.into()));
+        settings.push((leak(format!("sms.template_texts.{key}")), text.into()));
+    }
+    settings.extend(extra);
+    let app = spawn_app_with(TestOptions {
+        overrides: settings,
+        ..Default::default()
+    })
+    .await;
+    let s = shop_on(app).await;
+    s.app.billing_run(&s.admin, s.community, "2026-11", "2026-10-20").await;
+    let nov = s.app.bill_of(&s.admin, s.community, s.unit, "2026-11").await;
+    Debits {
+        s,
+        sms,
+        _sms_server: server,
+        nov,
+    }
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Sets the clock to a Beijing wall time (`"2026-11-07 10:00"`).
+fn at(s: &Shop, local: &str) {
+    let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
+    s.app.clock.set(t.and_utc() - chrono::Duration::hours(8));
+}
+
+async fn pass(s: &Shop) -> DebitReport {
+    tick(&s.app.state).await.unwrap()
+}
+
+async fn bill_status(s: &Shop, id: i64) -> String {
+    let admin = s.app.admin_token().await;
+    let b: Value = s.app.get_json(&format!("/api/v1/staff/bills/{id}"), Some(&admin)).await;
+    b["status"].as_str().unwrap_or_default().to_string()
+}
+
+fn sent(d: &Debits) -> usize {
+    d.sms.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_debit_is_noticed_lead_days_ahead_and_runs_once_on_the_due_date_inside_the_window() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let (id, _) = signed_wechat(s).await;
+    // Planned once: November only (September and October were due before the mandate).
+    assert_eq!(pass(s).await.planned, 1);
+    assert_eq!(pass(s).await.planned, 0);
+    let m = status_of(s, id).await;
+    assert_eq!(m["next_debit"], json!({"date": "2026-11-10", "amount": "223.75"}));
+    // Four days ahead nothing; three days ahead, only inside the window.
+    at(s, "2026-11-06 10:00");
+    assert_eq!(pass(s).await.noticed, 0);
+    at(s, "2026-11-07 06:30");
+    assert_eq!(pass(s).await.noticed, 0);
+    let before = sent(&d);
+    at(s, "2026-11-07 10:00");
+    assert_eq!(pass(s).await.noticed, 1);
+    assert_eq!(sent(&d), before + 1);
+    assert_eq!(pass(s).await.noticed, 0, "told once");
+    // The debit day, before 07:00: nothing; then two replicas at once send one debit.
+    at(s, "2026-11-10 06:59");
+    assert_eq!(pass(s).await.tried, 0);
+    at(s, "2026-11-10 10:00");
+    let other = s.app.replica().await;
+    let (a, b) = tokio::join!(tick(&s.app.state), tick(&other.state));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.tried + b.tried, 1, "{a:?} {b:?}");
+    let applies = taken(&s.fakes.applies);
+    assert_eq!(applies.len(), 1);
+    let apply: Value = serde_json::from_str(&applies[0]).unwrap();
+    assert_eq!(apply["amount"]["total"], 22_375);
+    assert!(apply["contract_id"].as_str().unwrap().starts_with("2026120101AD"));
+    // WeChat Pay's result, credited like any payment; the debit is then paid.
+    let out = apply["out_trade_no"].as_str().unwrap();
+    let (h, body) = wechat_notification(
+        &transaction(out, 22_375, "4200000900"),
+        now(s),
+        &platform_signer(),
+        PLATFORM_KEY_ID,
+    );
+    assert_eq!(s.app.notify_wechat(&h, &body).await.status(), 204);
+    assert_eq!(bill_status(s, d.nov).await, "paid");
+    assert_eq!(pass(s).await.paid, 1);
+    assert_eq!(pass(s).await, DebitReport::default());
+    assert!(status_of(s, id).await["next_debit"].is_null());
+    let results: Vec<String> = s
+        .app
+        .get_json::<Vec<Value>>(
+            &format!("/api/v1/staff/units/{}/evidence", s.unit),
+            Some(&s.app.admin_token().await),
+        )
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "autodebit")
+        .map(|e| e["result"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(results, ["signed", "noticed"]);
+}
+
+#[tokio::test]
+async fn no_notice_delivered_no_debit() {
+    // No SMS and no subscribe grant: the notice cannot be delivered.
+    let s = shop_on(spawn_app().await).await;
+    s.app.billing_run(&s.admin, s.community, "2026-11", "2026-10-20").await;
+    let nov = s.app.bill_of(&s.admin, s.community, s.unit, "2026-11").await;
+    let (id, _) = signed_wechat(&s).await;
+    assert_eq!(pass(&s).await.planned, 1);
+    at(&s, "2026-11-07 10:00");
+    assert_eq!(pass(&s).await.skipped, 1);
+    at(&s, "2026-11-10 10:00");
+    assert_eq!(pass(&s).await.tried, 0);
+    assert!(taken(&s.fakes.applies).is_empty());
+    assert_eq!(bill_status(&s, nov).await, "unpaid");
+    assert!(status_of(&s, id).await["next_debit"].is_null());
+}
+
+#[tokio::test]
+async fn a_notice_day_missed_is_no_debit_either() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    signed_wechat(s).await;
+    pass(s).await;
+    // The scheduler was down on the 7th: two days ahead is too late to tell the owner.
+    at(s, "2026-11-08 10:00");
+    let r = pass(s).await;
+    assert_eq!((r.noticed, r.skipped), (0, 1));
+    at(s, "2026-11-10 10:00");
+    assert_eq!(pass(s).await.tried, 0);
+}
+
+#[tokio::test]
+async fn cancelling_after_the_notice_stops_the_debit() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let (id, _) = signed_wechat(s).await;
+    pass(s).await;
+    at(s, "2026-11-07 10:00");
+    assert_eq!(pass(s).await.noticed, 1);
+    let (owner, _) = s.app.owner_login("openid-zhang").await;
+    let r = s
+        .app
+        .delete(&format!("/api/v1/me/autodebit/{id}"), Some(&owner), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    at(s, "2026-11-10 10:00");
+    assert_eq!(pass(s).await.tried, 0);
+    assert!(taken(&s.fakes.applies).is_empty());
+    assert_eq!(s.app.count("autodebit_debits WHERE status = 'skipped'").await, 1);
+}
+
+#[tokio::test]
+async fn bills_above_the_maximum_or_held_are_not_debited() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let m = created(
+        s,
+        json!({"channel": "wechat", "unit_ids": [s.unit], "max_amount": "100.00"}),
+    )
+    .await;
+    let code = crate::autodebit::code_of(s, m["id"].as_i64().unwrap()).await;
+    crate::autodebit::notify_contract(s, "ENTRUST.SIGN", "EV-1", &crate::autodebit::contract(&code, "SIGNED")).await;
+    pass(s).await;
+    let before = sent(&d);
+    at(s, "2026-11-07 10:00");
+    let r = pass(s).await;
+    assert_eq!((r.noticed, r.skipped), (0, 1));
+    assert_eq!(sent(&d), before, "no notice of a debit that will not run");
+    // Raised above the bill, but the bill is held by staff: still no debit.
+    let (owner, _) = s.app.owner_login("openid-zhang").await;
+    let r = s
+        .app
+        .delete(&format!("/api/v1/me/autodebit/{}", m["id"]), Some(&owner), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    at(s, "2026-10-20 10:00");
+    let (id, _) = signed_wechat(s).await;
+    let admin = s.app.admin_token().await;
+    let r = s
+        .app
+        .post(
+            "/api/v1/staff/holds",
+            Some(&admin),
+            &json!({"bill_ids": [d.nov], "reason": "业主反映漏水，待维修后再扣", "until": "2026-11-30"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    pass(s).await;
+    at(s, "2026-11-07 10:00");
+    let r = pass(s).await;
+    assert_eq!((r.noticed, r.skipped), (0, 1), "{r:?}");
+    at(s, "2026-11-10 10:00");
+    assert_eq!(pass(s).await.tried, 0);
+    assert_eq!(status_of(s, id).await["status"], "active");
+}
+
+#[tokio::test]
+async fn failed_tries_are_told_and_retried_then_given_up_and_the_mandate_suspended() {
+    let d = debits_with(vec![("autodebit.suspend_after_failed_cycles", "1".into())]).await;
+    let s = &d.s;
+    let (id, _) = signed_wechat(s).await;
+    Mock::given(method("POST"))
+        .and(path("/v3/papay/pay/transactions/apply"))
+        .respond_with(signed_answer(
+            403,
+            &json!({"code": "NOT_ENOUGH", "message": "余额不足"}),
+        ))
+        .with_priority(1)
+        .mount(&s.app.wechat)
+        .await;
+    pass(s).await;
+    at(s, "2026-11-07 10:00");
+    assert_eq!(pass(s).await.noticed, 1);
+    // Tried on the 10th, then 1, 3 and 7 days later; each failure told to the owner.
+    let told = sent(&d);
+    for (i, (day, failed, given_up)) in [
+        ("2026-11-10", 1, 0),
+        ("2026-11-11", 1, 0),
+        ("2026-11-13", 1, 0),
+        ("2026-11-17", 0, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        at(s, &format!("{day} 09:00"));
+        let r = pass(s).await;
+        assert_eq!((r.tried, r.failed, r.given_up), (1, failed, given_up), "{day}: {r:?}");
+        assert_eq!(sent(&d), told + i + 1, "{day}: the owner is told");
+        // Nothing more that day.
+        assert_eq!(pass(s).await.tried, 0);
+    }
+    assert_eq!(
+        s.app
+            .count("autodebit_debits WHERE status = 'given_up' AND attempts = 4")
+            .await,
+        1
+    );
+    assert_eq!(bill_status(s, d.nov).await, "unpaid");
+    // One failed cycle suspends here (configured): staff are told, no more debits.
+    let m = status_of(s, id).await;
+    assert_eq!(m["status"], "suspended");
+    assert!(s.app.count("staff_inbox WHERE kind = 'autodebit_suspended'").await > 0);
+    let reasons = s.app.count("autodebit_debits WHERE reason LIKE '%余额不足%'").await;
+    assert_eq!(reasons, 1);
+}
+
+#[tokio::test]
+async fn an_alipay_debit_is_paid_at_once_and_credited_once() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let m = created(s, json!({"channel": "alipay", "unit_ids": [s.unit]})).await;
+    let id = m["id"].as_i64().unwrap();
+    let code = crate::autodebit::code_of(s, id).await;
+    let form = alipay_notification(
+        &[
+            ("notify_type", "dut_user_sign"),
+            ("notify_id", "N-1"),
+            ("app_id", ALIPAY_APP_ID),
+            ("agreement_no", "20265820101234567890"),
+            ("external_agreement_no", &code),
+            ("status", "NORMAL"),
+        ],
+        false,
+    );
+    assert_eq!(s.app.notify_alipay(&form).await.text().await.unwrap(), "success");
+    pass(s).await;
+    at(s, "2026-11-07 10:00");
+    assert_eq!(pass(s).await.noticed, 1);
+    at(s, "2026-11-10 21:30");
+    let r = pass(s).await;
+    assert_eq!(r.tried, 1, "{r:?}");
+    assert_eq!(taken(&s.fakes.alipay_debits).len(), 1);
+    assert_eq!(bill_status(s, d.nov).await, "paid");
+    assert_eq!(pass(s).await.paid, 1);
+    assert_eq!(
+        s.app
+            .count("payments WHERE status = 'paid' AND channel = 'alipay'")
+            .await,
+        1
+    );
+}
