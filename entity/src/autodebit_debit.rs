@@ -22,6 +22,8 @@ pub struct Model {
     pub next_try_on: Option<Date>,
     /// The order of the latest try.
     pub payment_id: Option<i32>,
+    /// The bank batch file a bank debit went out in.
+    pub batch_id: Option<i32>,
     pub noticed_at: Option<DateTimeUtc>,
     /// `wechat` or `sms`.
     pub notice_channel: Option<String>,

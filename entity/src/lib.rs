@@ -1,6 +1,7 @@
 //! sea-orm entities: the shape of wuye's tables, no business logic.
 //! Money columns are integer fen, areas hundredths of m², rates decimal strings.
 pub mod audit_log;
+pub mod autodebit_bank_batch;
 pub mod autodebit_debit;
 pub mod autodebit_mandate;
 pub mod autodebit_mandate_unit;

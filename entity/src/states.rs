@@ -65,6 +65,8 @@ stored_strings! {
         Cash = "cash",
         Pos = "pos",
         BankTransfer = "bank_transfer",
+        /// Bank collection (银行托收) of an auto-debit mandate, settled by the bank's result file.
+        BankDebit = "bank_debit",
     }
 }
 

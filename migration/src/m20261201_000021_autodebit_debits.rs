@@ -1,6 +1,7 @@
 //! Auto-debits (issue #16): one row per mandate and bill, from the plan through the pre-debit
 //! notice to each try and its result. Unique per (mandate, bill), so any number of scheduler
 //! replicas plan, notify and debit a bill once; a try is claimed by a conditional status change.
+//! Bank debits go out in batches (银行托收): one row per file sent to the bank.
 use crate::idx;
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -24,6 +25,7 @@ impl MigrationTrait for Migration {
                 .col(integer("attempts"))
                 .col(date_null("next_try_on"))
                 .col(integer_null("payment_id"))
+                .col(integer_null("batch_id"))
                 .col(timestamp_with_time_zone_null("noticed_at"))
                 .col(string_null("notice_channel"))
                 .col(text_null("reason"))
@@ -48,6 +50,26 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(idx("ix_autodebit_debits_bill", "autodebit_debits", &["bill_id"], false))
             .await?;
+        m.create_index(idx(
+            "ix_autodebit_debits_batch",
+            "autodebit_debits",
+            &["batch_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("autodebit_bank_batches")
+                .col(pk_auto("id"))
+                .col(integer("community_id"))
+                .col(date("debit_date"))
+                .col(integer("rows"))
+                .col(big_integer("total_fen"))
+                .col(string("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 }

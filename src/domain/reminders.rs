@@ -324,14 +324,13 @@ impl WayOut {
 }
 
 /// The ways out whose capability exists in this build; a test checks each one's route is served.
-/// Installments, hardship help and auto-debit join as their issues land (disputes: #14; points:
-/// #15, whose sentence promises both redemption and paying fees with points).
-pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Points, WayOut::Disputes];
+/// Installments and hardship help join as their issue lands (disputes: #14; points: #15, whose
+/// sentence promises both redemption and paying fees with points; auto-debit: #16).
+pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Points, WayOut::Disputes, WayOut::AutoDebit];
 
 /// Ways out whose route is served while the rest of the capability is still being built, so the
-/// promise is not kept yet and notices do not make it: auto-debit mandates can be signed, but debits
-/// (#16's second part) do not run yet.
-pub const BUILDING: &[WayOut] = &[WayOut::AutoDebit];
+/// promise is not kept yet and notices do not make it (none now; auto-debit was, until debits ran).
+pub const BUILDING: &[WayOut] = &[];
 
 /// What a notice may offer: the live ways the community has switched on.
 pub fn offered(features_on: impl Fn(&str) -> bool) -> Vec<WayOut> {
@@ -589,11 +588,17 @@ mod tests {
             for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
                 assert!(!text.contains(w.sentence()), "{s:?} offers {w:?}");
             }
-            for word in ["分期", "困难", "代扣"] {
+            for word in ["分期", "困难"] {
                 assert!(!text.contains(word), "{s:?} promises {word}: {text}");
             }
-            // Disputes (#14) and points (#15) are live: offered where the community has them on.
-            for w in [WayOut::Disputes, WayOut::Points] {
+            // Disputes (#14), points (#15) and auto-debit (#16) are live: offered where the
+            // community has them on.
+            assert_eq!(
+                text.contains("代扣"),
+                facts().ways.contains(&WayOut::AutoDebit),
+                "{s:?}"
+            );
+            for w in [WayOut::Disputes, WayOut::Points, WayOut::AutoDebit] {
                 assert_eq!(text.contains(w.sentence()), facts().ways.contains(&w), "{s:?} {w:?}");
             }
             assert_eq!(text.contains("积分"), facts().ways.contains(&WayOut::Points), "{s:?}");

@@ -11,6 +11,7 @@ pub fn channel_name(c: Channel) -> &'static str {
         Channel::Pos => "POS刷卡",
         Channel::Sandbox => "沙箱支付（演示）",
         Channel::BankTransfer => "银行转账",
+        Channel::BankDebit => "银行托收",
     }
 }
 
@@ -45,7 +46,15 @@ mod tests {
         );
         assert_eq!(
             spellings::<Channel>(),
-            ["wechat", "alipay", "sandbox", "cash", "pos", "bank_transfer"]
+            [
+                "wechat",
+                "alipay",
+                "sandbox",
+                "cash",
+                "pos",
+                "bank_transfer",
+                "bank_debit"
+            ]
         );
         assert_eq!(
             spellings::<EntryKind>(),

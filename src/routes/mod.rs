@@ -180,6 +180,17 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/me/autodebit", autodebit::mine),
         route!(delete, "/api/v1/me/autodebit/{id}", autodebit::cancel),
         route!(get, "/api/v1/staff/units/{id}/mandates", autodebit::of_unit),
+        route!(post, "/api/v1/staff/autodebit/bank-batches", autodebit::create_batch),
+        route!(
+            get,
+            "/api/v1/staff/autodebit/bank-batches/{id}/file",
+            autodebit::batch_file
+        ),
+        route!(
+            post,
+            "/api/v1/staff/autodebit/bank-batches/{id}/results",
+            autodebit::batch_results
+        ),
         route!(post, "/api/v1/me/tickets", tickets::open),
         route!(get, "/api/v1/me/tickets", tickets::mine),
         route!(get, "/api/v1/me/tickets/{id}", tickets::my_ticket),
@@ -365,7 +376,8 @@ impl utoipa::Modify for StandardErrors {
         points::mine, points::unit_points, points::adjust, points::rewards, points::redeem, points::my_redemptions,
         points::staff_rewards, points::create_reward, points::update_reward, points::staff_redemptions, points::fulfil, points::cancel,
         points::get_settings, points::put_settings,
-        autodebit::create, autodebit::mine, autodebit::cancel, autodebit::of_unit,
+        autodebit::create, autodebit::mine, autodebit::cancel, autodebit::of_unit, autodebit::create_batch,
+        autodebit::batch_file, autodebit::batch_results,
         tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))

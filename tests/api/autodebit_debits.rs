@@ -317,3 +317,146 @@ async fn an_alipay_debit_is_paid_at_once_and_credited_once() {
         1
     );
 }
+
+async fn batch(s: &Shop, date: &str) -> reqwest::Response {
+    let admin = s.app.admin_token().await;
+    s.app
+        .post(
+            "/api/v1/staff/autodebit/bank-batches",
+            Some(&admin),
+            &json!({"community_id": s.community, "date": date}),
+        )
+        .await
+}
+
+async fn results(s: &Shop, batch: i64, csv: String) -> reqwest::Response {
+    let admin = s.app.admin_token().await;
+    s.app
+        .http
+        .post(
+            s.app
+                .url(&format!("/api/v1/staff/autodebit/bank-batches/{batch}/results")),
+        )
+        .bearer_auth(admin)
+        .header("Content-Type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A bank mandate's November debit, noticed and due: the batch made on the 10th, its file's rows.
+async fn bank_batch(d: &Debits) -> (i64, Vec<Vec<String>>) {
+    let s = &d.s;
+    created(s, crate::autodebit::bank(s.unit)).await;
+    pass(s).await;
+    at(s, "2026-11-07 10:00");
+    assert_eq!(pass(s).await.noticed, 1);
+    at(s, "2026-11-10 10:00");
+    // The pass leaves bank debits to the batch.
+    assert_eq!(pass(s).await.tried, 0);
+    let r = batch(s, "2026-11-10").await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let b: Value = r.json().await.unwrap();
+    assert_eq!((b["rows"].as_i64(), b["total"].as_str()), (Some(1), Some("223.75")));
+    let id = b["id"].as_i64().unwrap();
+    let admin = s.app.admin_token().await;
+    let r = s
+        .app
+        .get(&format!("/api/v1/staff/autodebit/bank-batches/{id}/file"), Some(&admin))
+        .await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let rows: Vec<Vec<String>> = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (id, rows)
+}
+
+#[tokio::test]
+async fn bank_debits_go_out_in_a_batch_file_and_a_result_file_imported_twice_credits_once() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let (id, rows) = bank_batch(&d).await;
+    assert_eq!(
+        rows[0].join(","),
+        "debit_id,contract_code,bank_name,account_no,holder,amount,debit_date,unit,description"
+    );
+    assert_eq!(rows.len(), 2);
+    // The bank needs the full number and the holder.
+    assert_eq!(
+        (
+            rows[1][2].as_str(),
+            rows[1][3].as_str(),
+            rows[1][4].as_str(),
+            rows[1][5].as_str()
+        ),
+        ("工商银行", "6222021234565678", "张三", "223.75")
+    );
+    // Nothing else is due that day: no second batch.
+    assert_error(batch(s, "2026-11-10").await, 422, "VALIDATION_FAILED").await;
+    // A file with a stranger's row and a bad result is refused whole.
+    let bad = format!(
+        "debit_id,result,reason\n{},success,\n999,success,\n{},maybe,\n",
+        rows[1][0], rows[1][0]
+    );
+    let e = assert_error(results(s, id, bad).await, 422, "IMPORT_REJECTED").await;
+    assert_eq!(e["details"]["errors"].as_array().map(Vec::len), Some(2), "{e}");
+    assert_eq!(bill_status(s, d.nov).await, "unpaid");
+    // The bank's answer, imported twice: credited once.
+    let ok = format!("debit_id,result,reason\n{},success,\n", rows[1][0]);
+    let first: Value = results(s, id, ok.clone()).await.json().await.unwrap();
+    assert_eq!(
+        (first["credited"].as_i64(), first["unchanged"].as_i64()),
+        (Some(1), Some(0))
+    );
+    let again: Value = results(s, id, ok).await.json().await.unwrap();
+    assert_eq!(
+        (again["credited"].as_i64(), again["unchanged"].as_i64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(bill_status(s, d.nov).await, "paid");
+    assert_eq!(
+        s.app
+            .count("payments WHERE status = 'paid' AND channel = 'bank_debit'")
+            .await,
+        1
+    );
+    // Contradicting an earlier import is refused.
+    let flip = format!("debit_id,result,reason\n{},failed,余额不足\n", rows[1][0]);
+    assert_error(results(s, id, flip).await, 422, "IMPORT_REJECTED").await;
+}
+
+#[tokio::test]
+async fn a_bank_failure_is_told_and_goes_out_again_in_the_next_days_batch() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let (id, rows) = bank_batch(&d).await;
+    let before = sent(&d);
+    let r: Value = results(
+        s,
+        id,
+        format!("debit_id,result,reason\n{},failed,余额不足\n", rows[1][0]),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["failed"], 1, "{r}");
+    assert_eq!(sent(&d), before + 1, "the owner is told");
+    assert_eq!(bill_status(s, d.nov).await, "unpaid");
+    assert_error(batch(s, "2026-11-10").await, 422, "VALIDATION_FAILED").await;
+    at(s, "2026-11-11 10:00");
+    let r = batch(s, "2026-11-11").await;
+    assert_eq!(r.status(), 201);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["rows"], 1);
+    assert_eq!(
+        s.app
+            .count("autodebit_debits WHERE attempts = 2 AND status = 'debiting'")
+            .await,
+        1
+    );
+}

@@ -293,7 +293,7 @@ async fn each_channels_day_equals_the_summary_api_with_an_exact_total() {
             Some(&e.admin),
         )
         .await;
-    assert_eq!(api.len(), 5, "{api:?}");
+    assert_eq!(api.len(), 6, "{api:?}");
     let mut total = [0i64; 7];
     for c in &api {
         let cells = row_cells(&html, &format!("channel-{}", c["channel"].as_str().unwrap()));

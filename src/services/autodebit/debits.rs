@@ -98,9 +98,6 @@ impl Clocks {
 async fn plan(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
     let active: BTreeSet<i32> = mandate::Entity::find()
         .filter(mandate::Column::Status.eq(MandateStatus::Active))
-        // Bank debits need the batch files (next): until then a bank mandate gets no notice of a
-        // debit that would not run.
-        .filter(mandate::Column::Channel.ne(MandateChannel::Bank))
         .all(&state.db)
         .await?
         .into_iter()
@@ -207,7 +204,7 @@ async fn move_debit(
 }
 
 /// Whether a debit of this bill may run now.
-enum Check {
+pub(super) enum Check {
     /// It may; what the bill owes today.
     Go { due: i64, bill: bill::Model },
     /// It may not, in the owner's words.
@@ -216,7 +213,12 @@ enum Check {
 
 /// Checks a debit against its mandate (active), the bill (open, no clause stopping debits) and
 /// the owner's maximum.
-async fn check(state: &AppState, d: &debit::Model, m: Option<&mandate::Model>, today: NaiveDate) -> ApiResult<Check> {
+pub(super) async fn check(
+    state: &AppState,
+    d: &debit::Model,
+    m: Option<&mandate::Model>,
+    today: NaiveDate,
+) -> ApiResult<Check> {
     if m.is_none_or(|m| m.status != MandateStatus::Active) {
         return Ok(Check::Stop("自动扣款协议已解除或暂停".into()));
     }
@@ -481,20 +483,11 @@ async fn tries(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiRes
         };
         let bill = match check(state, &d, Some(m), today).await? {
             Check::Stop(why) => {
-                if move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Skipped, Some(why)).await? {
-                    r.skipped += 1;
-                }
+                skip_claimed(state, d.id, why, r).await?;
                 continue;
             }
             Check::Go { due, .. } if due != d.amount_fen => {
-                let why = format!(
-                    "应缴金额已变为{}元，与通知的{}元不同，本期不自动扣款",
-                    Fen(due).to_yuan_string(),
-                    Fen(d.amount_fen).to_yuan_string()
-                );
-                if move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Skipped, Some(why)).await? {
-                    r.skipped += 1;
-                }
+                skip_claimed(state, d.id, changed(due, d.amount_fen), r).await?;
                 continue;
             }
             Check::Go { bill, .. } => bill,
@@ -521,21 +514,20 @@ async fn tries(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiRes
             }
             Sent::Ended => {
                 close_order(state, order.id).await?;
-                if move_debit(
-                    state,
-                    d.id,
-                    DebitStatus::Debiting,
-                    DebitStatus::Skipped,
-                    Some("自动扣款协议已解除或暂停".into()),
-                )
-                .await?
-                {
-                    r.skipped += 1;
-                }
+                skip_claimed(state, d.id, "自动扣款协议已解除或暂停".into(), r).await?;
             }
         }
     }
     Ok(())
+}
+
+/// Why a debit does not run when the bill now owes another amount than the notice said.
+pub(super) fn changed(due: i64, noticed: i64) -> String {
+    format!(
+        "应缴金额已变为{}元，与通知的{}元不同，本期不自动扣款",
+        Fen(due).to_yuan_string(),
+        Fen(noticed).to_yuan_string()
+    )
 }
 
 /// What the gateway said to a debit.
@@ -636,7 +628,7 @@ fn alipay_reason(sub_code: &str, msg: &str) -> String {
     }
 }
 
-async fn close_order(state: &AppState, payment_id: i32) -> ApiResult<()> {
+pub(super) async fn close_order(state: &AppState, payment_id: i32) -> ApiResult<()> {
     payment::Entity::update_many()
         .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Closed))
         .filter(payment::Column::Id.eq(payment_id))
@@ -673,14 +665,9 @@ async fn follow(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
         };
         match d.payment_id.and_then(|p| orders.get(&p)).map(|p| p.status) {
             Some(PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded)
-                if move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Paid, None).await? =>
+                if settle_paid(state, d, m).await? =>
             {
                 r.paid += 1;
-                mandate::Entity::update_many()
-                    .col_expr(mandate::Column::FailedCycles, Expr::value(0))
-                    .filter(mandate::Column::Id.eq(m.id))
-                    .exec(&state.db)
-                    .await?;
             }
             Some(PaymentStatus::Closed) => {
                 fail(state, d, m, "支付渠道未完成扣款（可能余额不足或协议已失效）".into(), r).await?;
@@ -703,6 +690,28 @@ async fn follow(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
             }
             None => {}
         }
+    }
+    Ok(())
+}
+
+/// A try that paid: the debit is paid and the mandate's run of failed cycles ends. True when this
+/// call settled it.
+pub(super) async fn settle_paid(state: &AppState, d: &debit::Model, m: &mandate::Model) -> ApiResult<bool> {
+    if !move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Paid, None).await? {
+        return Ok(false);
+    }
+    mandate::Entity::update_many()
+        .col_expr(mandate::Column::FailedCycles, Expr::value(0))
+        .filter(mandate::Column::Id.eq(m.id))
+        .exec(&state.db)
+        .await?;
+    Ok(true)
+}
+
+/// A claimed try that may not run after all (`why`, in the owner's words).
+pub(super) async fn skip_claimed(state: &AppState, id: i32, why: String, r: &mut DebitReport) -> ApiResult<()> {
+    if move_debit(state, id, DebitStatus::Debiting, DebitStatus::Skipped, Some(why)).await? {
+        r.skipped += 1;
     }
     Ok(())
 }
@@ -732,7 +741,7 @@ fn failed_message(d: &debit::Model, why: &str, next: Option<NaiveDate>) -> Messa
 /// A failed try: tried again on the next retry day, or given up (the bill back with the reminders)
 /// after the last, counting a failed cycle against the mandate and suspending it after
 /// `suspend_after_failed_cycles` in a row. The owner is told each time.
-async fn fail(
+pub(super) async fn fail(
     state: &AppState,
     d: &debit::Model,
     m: &mandate::Model,

@@ -287,6 +287,7 @@ pub async fn daily_summary(state: &AppState, ctx: &StaffCtx, q: SummaryQuery) ->
         Channel::Cash,
         Channel::Pos,
         Channel::BankTransfer,
+        Channel::BankDebit,
     ] {
         let mine: Vec<&payment::Model> = payments.iter().filter(|p| p.channel == channel).collect();
         let paid: Vec<&&payment::Model> = mine.iter().filter(|p| p.paid_at.is_some_and(in_day)).collect();
