@@ -65,6 +65,9 @@ pub struct Facts<'a> {
     pub holds: &'a [Hold],
     /// Bills named by a dispute still being worked on (`open` or `waiting_owner`).
     pub disputed: &'a [i32],
+    /// Bills whose auto-debit the owner has been told of and which is still running (`noticed`,
+    /// `debiting`, or `failed` and to be tried again).
+    pub debiting: &'a [i32],
 }
 
 /// One reason to stop collecting a bill.
@@ -124,6 +127,19 @@ pub const CLAUSES: &[Clause] = &[
                 .into()
         },
     },
+    Clause {
+        name: "autodebit",
+        // Issue #16: a bill whose debit the owner was told of is not chased meanwhile — no
+        // reminders, tasks or printed notices while the debit and its retries run; once it is
+        // paid the bill is settled, and once given up or skipped the escalation resumes.
+        effects: &[Effect::Reminders, Effect::StaffTasks, Effect::PrintedNotices],
+        applies: |s, f| matches!(s, Subject::Bill(b) if f.debiting.contains(&b.id)),
+        sql: |_| {
+            "EXISTS (SELECT 1 FROM autodebit_debits ad WHERE ad.bill_id = b.id \
+             AND ad.status IN ('noticed', 'debiting', 'failed'))"
+                .into()
+        },
+    },
 ];
 
 fn with(effect: Effect) -> impl Iterator<Item = &'static Clause> {
@@ -178,6 +194,7 @@ mod tests {
             today: d("2026-11-30"),
             holds: &holds,
             disputed: &[],
+            debiting: &[],
         };
         for e in [
             Effect::Reminders,
@@ -220,6 +237,7 @@ mod tests {
             today: d("2026-11-30"),
             holds: &[],
             disputed: &[7],
+            debiting: &[],
         };
         for e in Effect::ALL {
             assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("dispute"), "{e:?}");
@@ -232,5 +250,32 @@ mod tests {
         );
         assert!(!stops_any(Effect::StaffTasks, 3, &[Bill { id: 8, ..b }], &f));
         assert!(stops_any(Effect::StaffTasks, 3, &[b], &f));
+    }
+
+    #[test]
+    fn an_announced_debit_stops_the_chasing_of_its_bill_but_not_the_debit() {
+        let b = Bill {
+            id: 7,
+            unit_id: 3,
+            open: true,
+        };
+        let f = Facts {
+            today: d("2026-11-30"),
+            holds: &[],
+            disputed: &[],
+            debiting: &[7],
+        };
+        for e in [Effect::Reminders, Effect::StaffTasks, Effect::PrintedNotices] {
+            assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("autodebit"), "{e:?}");
+            assert!(sql(e, "$1").contains("autodebit_debits"));
+        }
+        for e in [Effect::Debits, Effect::PublicNotice] {
+            assert_eq!(stopping(e, &Subject::Bill(b), &f), None, "{e:?}");
+            assert!(!sql(e, "$1").contains("autodebit_debits"));
+        }
+        assert_eq!(
+            stopping(Effect::Reminders, &Subject::Bill(Bill { id: 8, ..b }), &f),
+            None
+        );
     }
 }

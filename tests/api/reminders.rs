@@ -1478,7 +1478,7 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
     let e = estate_without_channels().await;
     let mut units = Vec::new();
     let mut bills = Vec::new();
-    for (i, code) in ["S-1", "S-2", "S-3", "S-4"].iter().enumerate() {
+    for (i, code) in ["S-1", "S-2", "S-3", "S-4", "S-5", "S-6"].iter().enumerate() {
         let (unit, _) = e.household(code, &format!("1390000000{i}")).await;
         units.push(unit);
         for days in [5, 40] {
@@ -1540,7 +1540,31 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         ))
         .await;
     }
-    let stored_bills = bill::Entity::find().all(&e.app.db).await.unwrap();
+    // Auto-debits of every status: only those announced and still running stop the chasing, each
+    // the only reason on its bill.
+    for (mandate, bill, status) in [
+        (1, bills[8].1, "noticed"),
+        (1, bills[10].1, "failed"),
+        (1, bills[11].1, "debiting"),
+        (1, bills[9].1, "given_up"),
+        (1, bills[5].1, "skipped"),
+        (2, bills[5].1, "scheduled"),
+        (3, bills[5].1, "paid"),
+    ] {
+        e.exec(&format!(
+            "INSERT INTO autodebit_debits (mandate_id, bill_id, unit_id, community_id, amount_fen, debit_on, status, \
+             attempts, created_at, updated_at) SELECT {mandate}, id, unit_id, community_id, 100, due_date, '{status}', 1, \
+             created_at, created_at FROM bills WHERE id = {bill}"
+        ))
+        .await;
+    }
+    // In id order, as the SQL lists them (PostgreSQL returns updated rows in another order).
+    let mut stored_bills = bill::Entity::find().all(&e.app.db).await.unwrap();
+    stored_bills.sort_by_key(|b| b.id);
+    let debiting =
+        wuye::services::collection::suppressed::debiting_on(&e.app.db, units.iter().map(|u| *u as i32).collect())
+            .await
+            .unwrap();
     let disputed =
         wuye::services::collection::suppressed::disputed_on(&e.app.db, units.iter().map(|u| *u as i32).collect())
             .await
@@ -1556,6 +1580,7 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         today: today(),
         holds: &stored_holds,
         disputed: &disputed,
+        debiting: &debiting,
     };
     let db = &e.app.db;
     let backend = db.get_database_backend();
@@ -1589,8 +1614,9 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         stopped_somewhere += in_rust.len();
     }
     // The fixture exercises the clauses: reminders stop on unit 0 (both bills), the bill held
-    // until today, the bills of the two disputes still worked on, and the settled and cancelled
-    // bills; nothing else (not a resolved dispute's, not a complaint's).
+    // until today, the bills of the two disputes still worked on, the settled and cancelled
+    // bills, and the bill whose announced debit runs; nothing else (not a resolved dispute's, not
+    // a complaint's, not one whose debit was skipped, given up, paid or not yet announced).
     let reminded_stop: Vec<i32> = stored_bills
         .iter()
         .filter(|b| {
@@ -1601,7 +1627,7 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         .collect();
     assert_eq!(
         reminded_stop,
-        vec![bills[0].1, bills[1].1, bills[2].1, bills[3].1, bills[4].1, bills[6].1, bills[7].1]
+        [0, 1, 2, 3, 4, 6, 7, 8, 10, 11].map(|i| bills[i].1).to_vec()
     );
     // The public notice is stopped by a dispute alone (holds leave it): exactly the open disputes'
     // bills that are not settled anyway.

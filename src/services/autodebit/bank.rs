@@ -4,7 +4,7 @@
 //! imports the bank's result file: all rows checked before any is applied (422 naming rows), each
 //! success credited once through the order (a file imported twice credits nothing more), each
 //! failure into the retry schedule like a gateway's.
-use super::debits::{check, fail, Check, DebitReport};
+use super::debits::{check, claim_try, fail, mandates_of, Check, DebitReport};
 use crate::domain::role::Action;
 use crate::domain::states::Channel;
 use crate::domain::Fen;
@@ -16,7 +16,7 @@ use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::states::{DebitStatus, MandateChannel};
 use entity::{autodebit_bank_batch as batch, autodebit_debit as debit, autodebit_mandate as mandate, unit};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -135,28 +135,13 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewBatch) -> ApiResu
     }
     .insert(&state.db)
     .await?;
-    let mandates: HashMap<i32, mandate::Model> = mandate::Entity::find()
-        .filter(mandate::Column::Id.is_in(due.iter().map(|d| d.mandate_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
+    let mandates = mandates_of(state, &due).await?;
     let (mut rows, mut total) = (0, 0);
     let mut skipped = DebitReport::default();
-    for d in due {
-        let claimed = debit::Entity::update_many()
-            .col_expr(debit::Column::Status, Expr::value(DebitStatus::Debiting))
-            .col_expr(debit::Column::Attempts, Expr::col(debit::Column::Attempts).add(1))
-            .col_expr(debit::Column::BatchId, Expr::value(Some(b.id)))
-            .col_expr(debit::Column::UpdatedAt, Expr::value(now))
-            .filter(debit::Column::Id.eq(d.id))
-            .filter(debit::Column::Status.eq(d.status))
-            .exec(&state.db)
-            .await?;
-        if claimed.rows_affected != 1 {
+    for d in &due {
+        let Some(d) = claim_try(state, d, Some(b.id)).await? else {
             continue;
-        }
+        };
         let m = mandates.get(&d.mandate_id);
         let why = match check(state, &d, m, today).await? {
             Check::Go { due, bill } if due == d.amount_fen => {
@@ -213,13 +198,7 @@ pub async fn file(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<(Strin
         .order_by_asc(debit::Column::Id)
         .all(&state.db)
         .await?;
-    let mandates: HashMap<i32, mandate::Model> = mandate::Entity::find()
-        .filter(mandate::Column::Id.is_in(rows.iter().map(|d| d.mandate_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
+    let mandates = mandates_of(state, &rows).await?;
     let labels: BTreeMap<i32, String> = unit::Entity::find()
         .filter(unit::Column::Id.is_in(rows.iter().map(|d| d.unit_id)))
         .all(&state.db)

@@ -227,10 +227,12 @@ pub(super) async fn check(
     };
     let holds = suppressed::holds_on(&state.db, vec![b.unit_id]).await?;
     let disputed = suppressed::disputed_on(&state.db, vec![b.unit_id]).await?;
+    // Its own running debit is no reason not to debit.
     let facts = Facts {
         today,
         holds: &holds,
         disputed: &disputed,
+        debiting: &[],
     };
     let subject = suppression::Subject::Bill(suppressed::bill_of(&b));
     match suppression::stopping(Effect::Debits, &subject, &facts) {
@@ -258,7 +260,7 @@ async fn account_of(state: &AppState, m: &mandate::Model) -> ApiResult<Option<ow
 }
 
 /// Mandates by id.
-async fn mandates_of(state: &AppState, rows: &[debit::Model]) -> ApiResult<HashMap<i32, mandate::Model>> {
+pub(super) async fn mandates_of(state: &AppState, rows: &[debit::Model]) -> ApiResult<HashMap<i32, mandate::Model>> {
     Ok(mandate::Entity::find()
         .filter(mandate::Column::Id.is_in(rows.iter().map(|d| d.mandate_id)))
         .all(&state.db)
@@ -465,21 +467,8 @@ async fn tries(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiRes
         if m.channel == MandateChannel::Bank {
             continue;
         }
-        let claimed = debit::Entity::update_many()
-            .col_expr(debit::Column::Status, Expr::value(DebitStatus::Debiting))
-            .col_expr(debit::Column::Attempts, Expr::col(debit::Column::Attempts).add(1))
-            .col_expr(debit::Column::UpdatedAt, Expr::value(now))
-            .filter(debit::Column::Id.eq(d.id))
-            .filter(debit::Column::Status.eq(d.status))
-            .exec(&state.db)
-            .await?;
-        if claimed.rows_affected != 1 {
+        let Some(d) = claim_try(state, d, None).await? else {
             continue;
-        }
-        let d = debit::Model {
-            status: DebitStatus::Debiting,
-            attempts: d.attempts + 1,
-            ..d.clone()
         };
         let bill = match check(state, &d, Some(m), today).await? {
             Check::Stop(why) => {
@@ -528,6 +517,34 @@ pub(super) fn changed(due: i64, noticed: i64) -> String {
         Fen(due).to_yuan_string(),
         Fen(noticed).to_yuan_string()
     )
+}
+
+/// Claims the next try of a debit (noticed, or failed and due again) for this caller — by moving it
+/// to `debiting` only if it is still as read, so one replica (or one bank batch) gets it — and
+/// counts the try. The claimed debit, or None when another got it.
+pub(super) async fn claim_try(
+    state: &AppState,
+    d: &debit::Model,
+    batch: Option<i32>,
+) -> ApiResult<Option<debit::Model>> {
+    let mut claim = debit::Entity::update_many()
+        .col_expr(debit::Column::Status, Expr::value(DebitStatus::Debiting))
+        .col_expr(debit::Column::Attempts, Expr::col(debit::Column::Attempts).add(1))
+        .col_expr(debit::Column::UpdatedAt, Expr::value(state.clock.now()));
+    if batch.is_some() {
+        claim = claim.col_expr(debit::Column::BatchId, Expr::value(batch));
+    }
+    let done = claim
+        .filter(debit::Column::Id.eq(d.id))
+        .filter(debit::Column::Status.eq(d.status))
+        .exec(&state.db)
+        .await?;
+    Ok((done.rows_affected == 1).then(|| debit::Model {
+        status: DebitStatus::Debiting,
+        attempts: d.attempts + 1,
+        batch_id: batch.or(d.batch_id),
+        ..d.clone()
+    }))
 }
 
 /// What the gateway said to a debit.

@@ -5,7 +5,8 @@ use crate::domain::suppression::{self, Effect, Facts};
 use crate::domain::tickets::{TicketCategory, TicketStatus};
 use crate::error::ApiResult;
 use chrono::NaiveDate;
-use entity::{bill, collection_hold, ticket, ticket_bill};
+use entity::states::DebitStatus;
+use entity::{autodebit_debit, bill, collection_hold, ticket, ticket_bill};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 pub fn hold_of(h: &collection_hold::Model) -> suppression::Hold {
@@ -60,6 +61,23 @@ pub async fn disputed_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiR
         .collect())
 }
 
+/// Bills of these units whose announced auto-debit is still running (the `autodebit` clause's
+/// facts).
+pub async fn debiting_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiResult<Vec<i32>> {
+    Ok(autodebit_debit::Entity::find()
+        .filter(autodebit_debit::Column::UnitId.is_in(unit_ids))
+        .filter(autodebit_debit::Column::Status.is_in([
+            DebitStatus::Noticed,
+            DebitStatus::Debiting,
+            DebitStatus::Failed,
+        ]))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.bill_id)
+        .collect())
+}
+
 /// Whether `effect` is stopped now on this unit as a whole or on any of these of its bills.
 pub async fn stops<C: ConnectionTrait>(
     db: &C,
@@ -70,6 +88,7 @@ pub async fn stops<C: ConnectionTrait>(
 ) -> ApiResult<bool> {
     let holds = holds_on(db, vec![unit_id]).await?;
     let disputed = disputed_on(db, vec![unit_id]).await?;
+    let debiting = debiting_on(db, vec![unit_id]).await?;
     let bills: Vec<suppression::Bill> = bill::Entity::find()
         .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
         .all(db)
@@ -81,6 +100,7 @@ pub async fn stops<C: ConnectionTrait>(
         today,
         holds: &holds,
         disputed: &disputed,
+        debiting: &debiting,
     };
     Ok(suppression::stops_any(effect, unit_id, &bills, &facts))
 }

@@ -95,6 +95,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
         .collect();
     let holds = suppressed::holds_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let disputed = suppressed::disputed_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
+    let debiting = suppressed::debiting_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let mut held = std::collections::HashSet::new();
     for t in open {
         let tz = state.community_tz(t.community_id).await?;
@@ -102,6 +103,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
             today: state.today_in(tz),
             holds: &holds,
             disputed: &disputed,
+            debiting: &debiting,
         };
         let named: Vec<suppression::Bill> = t
             .reminder_id
