@@ -12,17 +12,17 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 use wuye::services::autodebit::debits::{tick, DebitReport};
 
-struct Debits {
-    s: Shop,
+pub(crate) struct Debits {
+    pub(crate) s: Shop,
     /// SMS messages the fake SMS gateway accepted.
-    sms: Arc<AtomicUsize>,
+    pub(crate) sms: Arc<AtomicUsize>,
     _sms_server: Arc<MockServer>,
     /// November's bill: 223.75 due 2026-11-10.
-    nov: i64,
+    pub(crate) nov: i64,
 }
 
 /// The shop with SMS for auto-debit notices and November billed (due 2026-11-10).
-async fn debits_with(extra: Vec<(&'static str, String)>) -> Debits {
+pub(crate) async fn debits_with(extra: Vec<(&'static str, String)>) -> Debits {
     let (server, sms, mut settings) = crate::reminders::fake_sms().await;
     for (key, id, text) in [
         (
@@ -57,16 +57,16 @@ fn leak(s: String) -> &'static str {
 }
 
 /// Sets the clock to a Beijing wall time (`"2026-11-07 10:00"`).
-fn at(s: &Shop, local: &str) {
+pub(crate) fn at(s: &Shop, local: &str) {
     let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
     s.app.clock.set(t.and_utc() - chrono::Duration::hours(8));
 }
 
-async fn pass(s: &Shop) -> DebitReport {
+pub(crate) async fn pass(s: &Shop) -> DebitReport {
     tick(&s.app.state).await.unwrap()
 }
 
-async fn bill_status(s: &Shop, id: i64) -> String {
+pub(crate) async fn bill_status(s: &Shop, id: i64) -> String {
     let admin = s.app.admin_token().await;
     let b: Value = s.app.get_json(&format!("/api/v1/staff/bills/{id}"), Some(&admin)).await;
     b["status"].as_str().unwrap_or_default().to_string()

@@ -381,7 +381,7 @@ async fn billing_runs_and_imports_started_in_chromium_follow_their_jobs_to_the_r
 }
 
 /// Waits for the page (after a form's post and redirect) to show `text` in its source.
-async fn until_shown(c: &Client, text: &str) {
+pub(crate) async fn until_shown(c: &Client, text: &str) {
     for _ in 0..100 {
         if c.source().await.is_ok_and(|s| s.contains(text)) {
             return;

@@ -8,6 +8,7 @@ mod browser;
 mod config;
 mod console;
 mod console_adjustments;
+mod console_autodebit;
 mod console_bills;
 mod console_catalog;
 mod console_counter;

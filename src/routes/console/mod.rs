@@ -4,6 +4,7 @@
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
 //! session).
 mod adjustments;
+mod autodebit;
 mod bills;
 mod catalog;
 mod chart;
@@ -102,6 +103,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/payments/{id}/refunds", web::post().to(counter::refund))
                 .route("/bills", web::get().to(bills::list))
                 .route("/holds", web::get().to(holds::list))
+                // 自动扣款 (autodebit.rs): debits coming up and failing, bank collection batches.
+                .route("/autodebit", web::get().to(autodebit::show))
+                .route("/autodebit/bank-batches", web::post().to(autodebit::create_batch))
+                .route(
+                    "/autodebit/bank-batches/{id}/file",
+                    web::get().to(autodebit::batch_file),
+                )
+                .route(
+                    "/autodebit/bank-batches/{id}/results",
+                    web::post().to(autodebit::batch_results),
+                )
                 .route("/setup/staff", web::get().to(people::staff_list))
                 .route("/setup/staff", web::post().to(people::staff_create))
                 .route("/setup/staff/{id}", web::post().to(people::staff_update))

@@ -38,7 +38,7 @@ pub struct Viewer<'a> {
 pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
-            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/bills\">账单</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> <a href=\"/console/tickets\">工单</a> {}{}{}\
+            "<header><a class=\"brand\" href=\"/console/\">wuye 物业收费</a><nav><a href=\"/console/\">总览</a> <a href=\"/console/counter\">收费</a> <a href=\"/console/units\">房屋</a> <a href=\"/console/bills\">账单</a> <a href=\"/console/collection\">催缴</a> <a href=\"/console/tasks\">催缴任务</a> <a href=\"/console/tickets\">工单</a> <a id=\"autodebit-link\" href=\"/console/autodebit\">自动扣款</a> {}{}{}\
              <a href=\"/console/jobs\">任务</a> <a href=\"/console/setup\">设置</a> \
              <a id=\"inbox-link\" href=\"/console/inbox\">收件箱{}</a></nav>\
              <form method=\"post\" action=\"/console/logout\"><span>{} · {}</span> \

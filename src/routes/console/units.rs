@@ -233,6 +233,7 @@ pub(super) async fn unit_page(
         }
         out.push_str("</table>");
     }
+    out.push_str(&mandates_section(state, s, u.id).await?);
     out.push_str(&format!(
         "<form class=\"inline\" id=\"add-hold\" method=\"post\" action=\"/console/units/{}/holds\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
@@ -387,4 +388,46 @@ pub(super) async fn reveal(
         }
         Err(e) => error_page(&e, Some(&s.viewer())),
     }
+}
+
+/// The unit's auto-debit mandates, bank accounts masked.
+async fn mandates_section(state: &AppState, s: &super::Signed, unit_id: i32) -> Result<String, ApiError> {
+    let ms = crate::services::autodebit::mandates::of_unit(state, &s.ctx, unit_id).await?;
+    let mut out = String::from("<h2>自动扣款协议</h2>");
+    if ms.is_empty() {
+        out.push_str("<p id=\"no-mandates\">未开通自动扣款。</p>");
+        return Ok(out);
+    }
+    out.push_str(
+        "<table id=\"mandates\"><tr><th>方式</th><th>状态</th><th>账户</th><th class=\"num\">单次上限(元)</th><th>签约时间</th><th>下次扣款</th></tr>",
+    );
+    for m in &ms {
+        let channel = match m.channel.as_str() {
+            "wechat" => "微信支付",
+            "alipay" => "支付宝",
+            _ => "银行托收",
+        };
+        let status = match m.status.as_str() {
+            "pending" => "待业主签约",
+            "active" => "生效中",
+            "suspended" => "已暂停（连续扣款失败）",
+            _ => "已解除",
+        };
+        let next = m
+            .next_debit
+            .as_ref()
+            .map_or("—".to_string(), |n| format!("{} {} 元", n.date, n.amount));
+        out.push_str(&format!(
+            "<tr><td>{channel}</td><td>{status}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(m.account.as_deref().unwrap_or("—")),
+            esc(m.max_amount.as_deref().unwrap_or("—")),
+            m.signed_at.map_or("—".to_string(), |t| t
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()),
+            esc(&next)
+        ));
+    }
+    out.push_str("</table>");
+    Ok(out)
 }

@@ -4,4 +4,5 @@
 pub mod bank;
 pub mod debits;
 pub mod mandates;
+pub mod overview;
 pub mod terminations;

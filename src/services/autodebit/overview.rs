@@ -1,0 +1,118 @@
+//! What staff watch of a community's auto-debits: the debits coming up (the next week, tomorrow's
+//! among them), those that did not go through lately with the reason the owner was told, and the
+//! bank batches made.
+use crate::domain::role::Action;
+use crate::domain::Fen;
+use crate::error::ApiResult;
+use crate::services::access::staff::StaffCtx;
+use crate::state::AppState;
+use chrono::{Duration, NaiveDate};
+use entity::states::DebitStatus;
+use entity::{autodebit_bank_batch as batch, autodebit_debit as debit, autodebit_mandate as mandate, unit};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+
+/// How far ahead "coming up" looks.
+pub const AHEAD_DAYS: i64 = 7;
+/// How far back "did not go through" looks.
+pub const BACK_DAYS: i64 = 30;
+
+/// One debit as staff see it.
+pub struct DebitLine {
+    pub unit_id: i32,
+    pub unit: String,
+    /// The day it runs (or ran): the due date, or the next try's.
+    pub day: NaiveDate,
+    pub amount: String,
+    /// `wechat`, `alipay` or `bank`.
+    pub channel: &'static str,
+    pub status: DebitStatus,
+    pub attempts: i32,
+    pub reason: Option<String>,
+}
+
+/// A community's auto-debits now.
+pub struct Overview {
+    pub today: NaiveDate,
+    pub upcoming: Vec<DebitLine>,
+    pub problems: Vec<DebitLine>,
+    pub batches: Vec<batch::Model>,
+}
+
+/// The overview of a community the member sees (`ReadSetup`; batches for those who make them).
+pub async fn of_community(state: &AppState, ctx: &StaffCtx, community_id: i32) -> ApiResult<Overview> {
+    ctx.require(Action::ReadSetup)?;
+    crate::services::setup::community_in_scope(state, ctx, community_id).await?;
+    let today = state.today_in(state.community_tz(community_id).await?);
+    let since = state.clock.now() - Duration::days(BACK_DAYS);
+    let upcoming = debit::Entity::find()
+        .filter(debit::Column::CommunityId.eq(community_id))
+        .filter(debit::Column::Status.is_in([
+            DebitStatus::Scheduled,
+            DebitStatus::Noticed,
+            DebitStatus::Debiting,
+            DebitStatus::Failed,
+        ]))
+        .order_by_asc(debit::Column::DebitOn)
+        .order_by_asc(debit::Column::Id)
+        .all(&state.db)
+        .await?;
+    let problems = debit::Entity::find()
+        .filter(debit::Column::CommunityId.eq(community_id))
+        .filter(debit::Column::Status.is_in([DebitStatus::Failed, DebitStatus::GivenUp, DebitStatus::Skipped]))
+        .filter(debit::Column::UpdatedAt.gte(since))
+        .order_by_desc(debit::Column::UpdatedAt)
+        .limit(200)
+        .all(&state.db)
+        .await?;
+    let batches = if ctx.role.may(Action::ManageBilling) {
+        batch::Entity::find()
+            .filter(batch::Column::CommunityId.eq(community_id))
+            .order_by_desc(batch::Column::Id)
+            .limit(20)
+            .all(&state.db)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let all: Vec<&debit::Model> = upcoming.iter().chain(problems.iter()).collect();
+    let channels: HashMap<i32, &'static str> = mandate::Entity::find()
+        .filter(mandate::Column::Id.is_in(all.iter().map(|d| d.mandate_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.channel.as_str()))
+        .collect();
+    let labels: HashMap<i32, String> = unit::Entity::find()
+        .filter(unit::Column::Id.is_in(all.iter().map(|d| d.unit_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
+        .collect();
+    let line = |d: &debit::Model| DebitLine {
+        unit_id: d.unit_id,
+        unit: labels.get(&d.unit_id).cloned().unwrap_or_default(),
+        day: d
+            .next_try_on
+            .filter(|_| d.status == DebitStatus::Failed)
+            .unwrap_or(d.debit_on),
+        amount: Fen(d.amount_fen).to_yuan_string(),
+        channel: channels.get(&d.mandate_id).copied().unwrap_or_default(),
+        status: d.status,
+        attempts: d.attempts,
+        reason: d.reason.clone(),
+    };
+    let mut coming: Vec<DebitLine> = upcoming
+        .iter()
+        .map(line)
+        .filter(|l| l.day <= today + Duration::days(AHEAD_DAYS))
+        .collect();
+    coming.sort_by_key(|l| l.day);
+    Ok(Overview {
+        today,
+        upcoming: coming,
+        problems: problems.iter().map(line).collect(),
+        batches,
+    })
+}
