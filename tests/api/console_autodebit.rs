@@ -178,3 +178,68 @@ async fn a_bank_batch_is_made_from_the_page_in_chromium() {
     c.close().await.unwrap();
     assert_eq!(s.app.count("autodebit_bank_batches WHERE rows = 1").await, 1);
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_auto_debits_share_of_the_months_money() {
+    use crate::fake_pay::{alipay_notification, ALIPAY_APP_ID};
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let m = created(s, serde_json::json!({"channel": "alipay", "unit_ids": [s.unit]})).await;
+    let code = crate::autodebit::code_of(s, m["id"].as_i64().unwrap()).await;
+    let form = alipay_notification(
+        &[
+            ("notify_type", "dut_user_sign"),
+            ("notify_id", "N-1"),
+            ("app_id", ALIPAY_APP_ID),
+            ("agreement_no", "20265820101234567890"),
+            ("external_agreement_no", &code),
+            ("status", "NORMAL"),
+        ],
+        false,
+    );
+    assert_eq!(s.app.notify_alipay(&form).await.text().await.unwrap(), "success");
+    pass(s).await;
+    at(s, "2026-11-07 10:00");
+    pass(s).await;
+    // Another unit, billed for November later, pays its 223.75 at the counter in November too.
+    at(s, "2026-11-08 10:00");
+    let admin = s.app.admin_token().await;
+    let other = s.app.unit(&admin, s.community, "A-1-102").await;
+    s.app.owner(&admin, "李四", "13800000002", &[other]).await;
+    s.app.billing_run(&admin, s.community, "2026-11", "2026-11-08").await;
+    let bill = s.app.bill_of(&admin, s.community, other, "2026-11").await;
+    let r = s
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&admin),
+            &serde_json::json!({"bill_ids": [bill], "method": "cash", "reference": "R-1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    at(s, "2026-11-10 10:00");
+    assert_eq!(pass(s).await.tried, 1);
+    let fin = {
+        let admin = s.app.admin_token().await;
+        s.app.staff_member(&admin, "fin", "finance", &[s.community]).await;
+        sign_in(&s.app, "fin", "long-enough-pw").await
+    };
+    let (status, html) = page(&s.app, &format!("/console/?community_id={}", s.community), &fin).await;
+    assert_eq!(status, 200, "{html}");
+    for (id, text) in [
+        ("autodebit-units", "1 / 2"),
+        ("autodebit-month", "223.75 元"),
+        ("autodebit-share", "50.0%"),
+        ("autodebit-paid", "1 笔成功"),
+    ] {
+        let at = html
+            .find(&format!("id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("{id}: {html}"));
+        assert!(
+            html[at..].starts_with(&format!("id=\"{id}\">{text}<")),
+            "{id}: {}",
+            &html[at..at + 80]
+        );
+    }
+    assert!(html.contains("占本月全部入账 447.50 元的"), "{html}");
+}

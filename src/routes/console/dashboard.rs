@@ -305,6 +305,31 @@ async fn follow_up(state: &AppState, signed: &super::Signed, community_id: Optio
     ))
 }
 
+/// The auto-debit cards: units covered, this month's money through it and its share of all the
+/// money credited this month, debits paid and failing.
+fn autodebit_share(s: &crate::services::autodebit::overview::Share, community_id: i32) -> String {
+    use crate::domain::Fen;
+    let share = if s.month_all_fen > 0 {
+        // Whole per-mille, shown with one decimal: integer arithmetic, no floats.
+        let permille = (s.month_autodebit_fen * 1000 + s.month_all_fen / 2) / s.month_all_fen;
+        format!("{}.{}%", permille / 10, permille % 10)
+    } else {
+        "—".into()
+    };
+    format!(
+        "<h2>自动扣款 <a class=\"behind\" href=\"/console/autodebit?community_id={community_id}\">明细</a></h2><div class=\"cards\">\
+         <div class=\"card\"><div>已开通的房屋</div><div class=\"big\" id=\"autodebit-units\">{} / {}</div><div class=\"muted\">生效中的自动扣款协议</div></div>\
+         <div class=\"card\"><div>本月经自动扣款入账</div><div class=\"big\" id=\"autodebit-month\">{} 元</div><div class=\"muted\">占本月全部入账 {} 元的 <span id=\"autodebit-share\">{share}</span></div></div>\
+         <div class=\"card\"><div>本月扣款</div><div class=\"big\" id=\"autodebit-paid\">{} 笔成功</div><div class=\"muted\">{} 笔曾未成功</div></div></div>",
+        s.units_covered,
+        s.units_total,
+        Fen(s.month_autodebit_fen).to_yuan_string(),
+        Fen(s.month_all_fen).to_yuan_string(),
+        s.month_paid,
+        s.month_failed
+    )
+}
+
 /// `GET /console/`.
 pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Query<DashQuery>) -> HttpResponse {
     let signed = match require_signed(&state, &req).await {
@@ -330,6 +355,13 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
     match follow_up(&state, &signed, query.community_id).await {
         Ok(section) => body.push_str(&section),
         Err(e) => return error_page(&e, Some(&signed.viewer())),
+    }
+    // Auto-debit's part, for one community.
+    if let Some(community_id) = query.community_id {
+        match crate::services::autodebit::overview::share(&state, &signed.ctx, community_id).await {
+            Ok(s) => body.push_str(&autodebit_share(&s, community_id)),
+            Err(e) => return error_page(&e, Some(&signed.viewer())),
+        }
     }
     // A single community's day at the counter and gateways, for those who handle money.
     if let Some(community_id) = query

@@ -116,3 +116,100 @@ pub async fn of_community(state: &AppState, ctx: &StaffCtx, community_id: i32) -
         batches,
     })
 }
+
+/// Auto-debit's part in a community's collections, for the dashboard.
+pub struct Share {
+    /// Units with an active mandate, of all the community's units.
+    pub units_covered: u64,
+    pub units_total: u64,
+    /// Money credited this month (community time, to now) through auto-debit, and through every
+    /// channel.
+    pub month_autodebit_fen: i64,
+    pub month_all_fen: i64,
+    /// Debits credited this month, and debits due this month that failed at least once.
+    pub month_paid: u64,
+    pub month_failed: u64,
+}
+
+/// The share of one community this month.
+pub async fn share(state: &AppState, ctx: &StaffCtx, community_id: i32) -> ApiResult<Share> {
+    use crate::domain::states::PaymentStatus;
+    use chrono::{Datelike, TimeZone};
+    use entity::states::MandateStatus;
+    use entity::{autodebit_mandate_unit as mandate_unit, payment};
+    use sea_orm::PaginatorTrait;
+    ctx.require(Action::ReadReports)?;
+    crate::services::setup::community_in_scope(state, ctx, community_id).await?;
+    let tz = state.community_tz(community_id).await?;
+    let today = state.today_in(tz);
+    let first = today.with_day(1).unwrap_or(today);
+    let start = tz
+        .from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| state.clock.now());
+    let units_total = unit::Entity::find()
+        .filter(unit::Column::CommunityId.eq(community_id))
+        .count(&state.db)
+        .await?;
+    let active: Vec<i32> = mandate::Entity::find()
+        .filter(mandate::Column::Status.eq(MandateStatus::Active))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let units_covered = mandate_unit::Entity::find()
+        .filter(mandate_unit::Column::CommunityId.eq(community_id))
+        .filter(mandate_unit::Column::LiveUnitId.is_not_null())
+        .filter(mandate_unit::Column::MandateId.is_in(active))
+        .count(&state.db)
+        .await?;
+    let paid = payment::Entity::find()
+        .filter(payment::Column::CommunityId.eq(community_id))
+        .filter(payment::Column::PaidAt.gte(start))
+        .filter(payment::Column::Status.is_in([
+            PaymentStatus::Paid,
+            PaymentStatus::PartiallyRefunded,
+            PaymentStatus::Refunded,
+        ]))
+        .all(&state.db)
+        .await?;
+    let debits = debit::Entity::find()
+        .filter(debit::Column::CommunityId.eq(community_id))
+        .filter(debit::Column::DebitOn.gte(first))
+        .all(&state.db)
+        .await?;
+    // Every try's order: one credited is money through auto-debit, whether or not the pass has
+    // marked its debit paid yet.
+    let paid_ids: std::collections::HashSet<i32> = paid.iter().map(|p| p.id).collect();
+    let debit_orders: std::collections::HashSet<i32> = debit::Entity::find()
+        .filter(debit::Column::CommunityId.eq(community_id))
+        .filter(debit::Column::PaymentId.is_not_null())
+        // A retry runs at most 60 days after its due date (`autodebit.retry_days`).
+        .filter(debit::Column::DebitOn.gte(first - Duration::days(61)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|d| d.payment_id)
+        .filter(|id| paid_ids.contains(id))
+        .collect();
+    Ok(Share {
+        units_covered,
+        units_total,
+        month_autodebit_fen: paid
+            .iter()
+            .filter(|p| debit_orders.contains(&p.id))
+            .map(|p| p.amount_fen)
+            .sum(),
+        month_all_fen: paid.iter().map(|p| p.amount_fen).sum(),
+        month_paid: debit_orders.len() as u64,
+        month_failed: debits
+            .iter()
+            .filter(|d| {
+                matches!(d.status, DebitStatus::Failed | DebitStatus::GivenUp)
+                    || (d.status == DebitStatus::Paid && d.attempts > 1)
+            })
+            .count() as u64,
+    })
+}
