@@ -238,6 +238,8 @@ pub struct AutodebitSettings {
     pub window: String,
     /// Debit cycles failing in a row before a mandate is suspended.
     pub suspend_after_failed_cycles: i32,
+    /// Notices or debits handled at once (each waits mostly on a gateway or SMS answer).
+    pub concurrency: usize,
 }
 
 impl Default for AutodebitSettings {
@@ -247,6 +249,7 @@ impl Default for AutodebitSettings {
             retry_days: vec![1, 3, 7],
             window: "07:00-22:00".into(),
             suspend_after_failed_cycles: 3,
+            concurrency: 8,
         }
     }
 }

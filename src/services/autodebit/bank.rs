@@ -94,16 +94,14 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewBatch) -> ApiResu
         .ok()
         .filter(|d| *d >= today && *d <= today + chrono::Duration::days(31))
         .ok_or_else(|| ApiError::field("date", "托收日期应为今天起31天内的日期"))?;
-    let banked: BTreeSet<i32> = mandate::Entity::find()
-        .filter(mandate::Column::Channel.eq(MandateChannel::Bank))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
+    let banked = sea_orm::sea_query::Query::select()
+        .column(mandate::Column::Id)
+        .from(mandate::Entity)
+        .and_where(mandate::Column::Channel.eq(MandateChannel::Bank))
+        .to_owned();
     let due = debit::Entity::find()
         .filter(debit::Column::CommunityId.eq(body.community_id))
-        .filter(debit::Column::MandateId.is_in(banked))
+        .filter(debit::Column::MandateId.in_subquery(banked))
         .filter(
             Condition::any()
                 .add(
@@ -135,31 +133,33 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewBatch) -> ApiResu
     }
     .insert(&state.db)
     .await?;
-    let mandates = mandates_of(state, &due).await?;
     let (mut rows, mut total) = (0, 0);
     let mut skipped = DebitReport::default();
-    for d in &due {
-        let Some(d) = claim_try(state, d, Some(b.id)).await? else {
-            continue;
-        };
-        let m = mandates.get(&d.mandate_id);
-        let why = match check(state, &d, m, today).await? {
-            Check::Go { due, bill } if due == d.amount_fen => {
-                let Some(m) = m else { continue };
-                let (order, _) = orders::place_debit(state, m.account_id, Channel::BankDebit, bill).await?;
-                debit::Entity::update_many()
-                    .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
-                    .filter(debit::Column::Id.eq(d.id))
-                    .exec(&state.db)
-                    .await?;
-                rows += 1;
-                total += order.amount_fen;
+    for page in due.chunks(500) {
+        let mandates = mandates_of(state, page).await?;
+        for d in page {
+            let Some(d) = claim_try(state, d, Some(b.id)).await? else {
                 continue;
-            }
-            Check::Go { due, .. } => super::debits::changed(due, d.amount_fen),
-            Check::Stop(why) => why,
-        };
-        super::debits::skip_claimed(state, d.id, why, &mut skipped).await?;
+            };
+            let m = mandates.get(&d.mandate_id);
+            let why = match check(state, &d, m, today).await? {
+                Check::Go { due, bill } if due == d.amount_fen => {
+                    let Some(m) = m else { continue };
+                    let (order, _) = orders::place_debit(state, m.account_id, Channel::BankDebit, bill).await?;
+                    debit::Entity::update_many()
+                        .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
+                        .filter(debit::Column::Id.eq(d.id))
+                        .exec(&state.db)
+                        .await?;
+                    rows += 1;
+                    total += order.amount_fen;
+                    continue;
+                }
+                Check::Go { due, .. } => super::debits::changed(due, d.amount_fen),
+                Check::Stop(why) => why,
+            };
+            super::debits::skip_claimed(state, d.id, why, &mut skipped).await?;
+        }
     }
     let mut a: batch::ActiveModel = b.into();
     a.rows = Set(rows);
@@ -198,38 +198,41 @@ pub async fn file(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<(Strin
         .order_by_asc(debit::Column::Id)
         .all(&state.db)
         .await?;
-    let mandates = mandates_of(state, &rows).await?;
-    let labels: BTreeMap<i32, String> = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(rows.iter().map(|d| d.unit_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
-        .collect();
     let mut w = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
     let bad = |e: csv::Error| ApiError::internal(anyhow::anyhow!(e));
     w.write_record(COLUMNS).map_err(bad)?;
-    for d in &rows {
-        let Some(m) = mandates.get(&d.mandate_id) else {
-            continue;
-        };
-        let open = |sealed: &Option<String>| match sealed {
-            Some(s) => state.cipher.decrypt(s).map_err(ApiError::internal),
-            None => Ok(String::new()),
-        };
-        let label = labels.get(&d.unit_id).cloned().unwrap_or_default();
-        w.write_record([
-            d.id.to_string(),
-            m.contract_code.clone(),
-            m.bank_name.clone().unwrap_or_default(),
-            open(&m.account_no_enc)?,
-            open(&m.holder_enc)?,
-            Fen(d.amount_fen).to_yuan_string(),
-            b.debit_date.to_string(),
-            label.clone(),
-            format!("物业费 {label}"),
-        ])
-        .map_err(bad)?;
+    let open = |sealed: &Option<String>| match sealed {
+        Some(s) => state.cipher.decrypt(s).map_err(ApiError::internal),
+        None => Ok(String::new()),
+    };
+    // A page at a time: a batch may hold a whole community's debits.
+    for page in rows.chunks(500) {
+        let mandates = mandates_of(state, page).await?;
+        let labels: BTreeMap<i32, String> = unit::Entity::find()
+            .filter(unit::Column::Id.is_in(page.iter().map(|d| d.unit_id)))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, format!("{} {}", u.building, u.code)))
+            .collect();
+        for d in page {
+            let Some(m) = mandates.get(&d.mandate_id) else {
+                continue;
+            };
+            let label = labels.get(&d.unit_id).cloned().unwrap_or_default();
+            w.write_record([
+                d.id.to_string(),
+                m.contract_code.clone(),
+                m.bank_name.clone().unwrap_or_default(),
+                open(&m.account_no_enc)?,
+                open(&m.holder_enc)?,
+                Fen(d.amount_fen).to_yuan_string(),
+                b.debit_date.to_string(),
+                label.clone(),
+                format!("物业费 {label}"),
+            ])
+            .map_err(bad)?;
+        }
     }
     let bytes = w
         .into_inner()

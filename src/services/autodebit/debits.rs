@@ -54,6 +54,19 @@ pub struct DebitReport {
     pub suspended: u64,
 }
 
+impl DebitReport {
+    fn add(&mut self, o: DebitReport) {
+        self.planned += o.planned;
+        self.noticed += o.noticed;
+        self.skipped += o.skipped;
+        self.tried += o.tried;
+        self.paid += o.paid;
+        self.failed += o.failed;
+        self.given_up += o.given_up;
+        self.suspended += o.suspended;
+    }
+}
+
 /// One pass: plan, settle tries whose orders have an outcome, send due notices, try due debits.
 pub async fn tick(state: &AppState) -> ApiResult<DebitReport> {
     let s = &state.settings.autodebit;
@@ -96,21 +109,15 @@ impl Clocks {
 
 /// Plans every open bill due from today on (within `PLAN_DAYS`) of units under active mandates.
 async fn plan(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
-    let active: BTreeSet<i32> = mandate::Entity::find()
-        .filter(mandate::Column::Status.eq(MandateStatus::Active))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
-    if active.is_empty() {
-        return Ok(());
-    }
+    // Active mandates by subquery: a list of ids would pass PostgreSQL's bind-parameter limit.
     let links = mandate_unit::Entity::find()
         .filter(mandate_unit::Column::LiveUnitId.is_not_null())
-        .filter(mandate_unit::Column::MandateId.is_in(active))
+        .filter(mandate_unit::Column::MandateId.in_subquery(active_mandates()))
         .all(&state.db)
         .await?;
+    if links.is_empty() {
+        return Ok(());
+    }
     let clocks = Clocks::load(state, links.iter().map(|l| l.community_id).collect()).await?;
     let by_unit: HashMap<i32, &mandate_unit::Model> = links.iter().map(|l| (l.unit_id, l)).collect();
     let earliest = links
@@ -181,6 +188,15 @@ async fn plan(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// `SELECT id FROM autodebit_mandates WHERE status = 'active'`.
+pub(super) fn active_mandates() -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(mandate::Column::Id)
+        .from(mandate::Entity)
+        .and_where(mandate::Column::Status.eq(MandateStatus::Active))
+        .to_owned()
 }
 
 /// Moves a debit from `from` to a new status (and reason), only if it is still in `from`: the
@@ -330,107 +346,168 @@ fn notice_message(d: &debit::Model, label: &str, due: i64) -> Message {
     }
 }
 
+/// What one page of a step shares: each community's clock, the mandates and unit labels of its rows.
+struct Page {
+    clocks: Clocks,
+    mandates: HashMap<i32, mandate::Model>,
+    labels: HashMap<i32, String>,
+}
+
+impl Page {
+    async fn load(state: &AppState, rows: &[debit::Model]) -> ApiResult<Page> {
+        Ok(Page {
+            clocks: Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await?,
+            mandates: mandates_of(state, rows).await?,
+            labels: labels(state, rows).await?,
+        })
+    }
+}
+
+/// Runs `one` over the debits `find` lists, a page at a time in id order (each row visited once
+/// per pass), `autodebit.concurrency` rows at once: the rows are independent (each is claimed by
+/// a conditional update), and most of a row's time is a gateway's or SMS provider's answer.
+async fn each<'a, F, Fut>(
+    state: &'a AppState,
+    find: impl Fn(i32) -> sea_orm::Select<debit::Entity>,
+    one: F,
+    r: &mut DebitReport,
+) -> ApiResult<()>
+where
+    F: Fn(&'a AppState, std::sync::Arc<Page>, debit::Model) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<DebitReport>>,
+{
+    use futures_util::stream::{self, StreamExt};
+    let width = state.settings.autodebit.concurrency.max(1);
+    let mut after = 0;
+    loop {
+        let rows = find(after)
+            .order_by_asc(debit::Column::Id)
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.id;
+        let full = rows.len() as u64 == BATCH;
+        let page = std::sync::Arc::new(Page::load(state, &rows).await?);
+        let done: Vec<ApiResult<DebitReport>> = stream::iter(rows)
+            .map(|d| one(state, page.clone(), d))
+            .buffer_unordered(width)
+            .collect()
+            .await;
+        for d in done {
+            r.add(d?);
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Sends the notices due today, inside the window; a debit whose notice day has passed without
 /// a delivered notice is skipped (the bill stays with the ordinary reminders).
 async fn notices(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiResult<()> {
     let lead = state.settings.autodebit.notice_lead_days;
     let now = state.clock.now();
-    let rows = debit::Entity::find()
-        .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
-        // Anywhere on earth, nothing further than `lead` days and one more is due.
-        .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(lead + 1)))
-        .order_by_asc(debit::Column::Id)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let clocks = Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await?;
-    let mandates = mandates_of(state, &rows).await?;
-    let labels = labels(state, &rows).await?;
-    for d in &rows {
-        let local = clocks.local(d.community_id);
-        match notice_timing(d.debit_on, lead, local.date()) {
-            NoticeTiming::Early => continue,
-            NoticeTiming::Missed => {
-                let why = format!("未能在扣款日前{lead}天通知您，本期不自动扣款，请自行缴纳");
-                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
-                    r.skipped += 1;
-                }
-                continue;
-            }
-            NoticeTiming::Due => {}
-        }
-        if !window.contains(local.time()) {
-            continue;
-        }
-        if let Some(at) = d.noticed_at {
-            // Claimed by a pass that never recorded a result: not known to be delivered.
-            let why = "未能确认扣款通知已送达，本期不自动扣款，请自行缴纳".to_string();
-            if at < now - Duration::minutes(NOTICE_LEASE_MINUTES)
-                && move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await?
+    let find = |after: i32| {
+        debit::Entity::find()
+            .filter(debit::Column::Id.gt(after))
+            .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
+            // Anywhere on earth, nothing further than `lead` days and one more is due.
+            .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(lead + 1)))
+    };
+    each(state, find, |state, page, d| notice_one(state, *window, page, d), r).await
+}
+
+/// One planned debit's notice, if due now.
+async fn notice_one(
+    state: &AppState,
+    window: Window,
+    page: std::sync::Arc<Page>,
+    d: debit::Model,
+) -> ApiResult<DebitReport> {
+    let lead = state.settings.autodebit.notice_lead_days;
+    let now = state.clock.now();
+    let mut r = DebitReport::default();
+    let skip = |why: String| move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why));
+    let local = page.clocks.local(d.community_id);
+    match notice_timing(d.debit_on, lead, local.date()) {
+        NoticeTiming::Early => return Ok(r),
+        NoticeTiming::Missed => {
+            if skip(format!("未能在扣款日前{lead}天通知您，本期不自动扣款，请自行缴纳")).await?
             {
                 r.skipped += 1;
             }
-            continue;
+            return Ok(r);
         }
-        let due = match check(state, d, mandates.get(&d.mandate_id), local.date()).await? {
-            Check::Stop(why) => {
-                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
-                    r.skipped += 1;
-                }
-                continue;
+        NoticeTiming::Due => {}
+    }
+    if !window.contains(local.time()) {
+        return Ok(r);
+    }
+    if let Some(at) = d.noticed_at {
+        // Claimed by a pass that never recorded a result: not known to be delivered.
+        if at < now - Duration::minutes(NOTICE_LEASE_MINUTES)
+            && skip("未能确认扣款通知已送达，本期不自动扣款，请自行缴纳".into()).await?
+        {
+            r.skipped += 1;
+        }
+        return Ok(r);
+    }
+    let due = match check(state, &d, page.mandates.get(&d.mandate_id), local.date()).await? {
+        Check::Stop(why) => {
+            if skip(why).await? {
+                r.skipped += 1;
             }
-            Check::Go { due, .. } => due,
-        };
-        let claimed = debit::Entity::update_many()
-            .col_expr(debit::Column::NoticedAt, Expr::value(Some(now)))
-            .filter(debit::Column::Id.eq(d.id))
-            .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
-            .filter(debit::Column::NoticedAt.is_null())
-            .exec(&state.db)
-            .await?;
-        if claimed.rows_affected != 1 {
-            continue;
+            return Ok(r);
         }
-        let Some(m) = mandates.get(&d.mandate_id) else {
-            continue;
-        };
-        let label = labels.get(&d.unit_id).cloned().unwrap_or_default();
-        match tell(state, m, &notice_message(d, &label, due)).await? {
-            Some((channel, transmitted)) => {
-                debit::Entity::update_many()
-                    .col_expr(debit::Column::Status, Expr::value(DebitStatus::Noticed))
-                    .col_expr(debit::Column::AmountFen, Expr::value(due))
-                    .col_expr(debit::Column::NoticeChannel, Expr::value(Some(channel)))
-                    .col_expr(debit::Column::UpdatedAt, Expr::value(now))
-                    .filter(debit::Column::Id.eq(d.id))
-                    .exec(&state.db)
-                    .await?;
-                record(
-                    state,
-                    d.unit_id,
-                    channel,
-                    format!(
-                        "自动扣款预通知（{}元，{}扣款）\n{transmitted}",
-                        Fen(due).to_yuan_string(),
-                        d.debit_on
-                    ),
-                    "noticed",
-                )
+        Check::Go { due, .. } => due,
+    };
+    let claimed = debit::Entity::update_many()
+        .col_expr(debit::Column::NoticedAt, Expr::value(Some(now)))
+        .filter(debit::Column::Id.eq(d.id))
+        .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
+        .filter(debit::Column::NoticedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    let Some(m) = page.mandates.get(&d.mandate_id).filter(|_| claimed.rows_affected == 1) else {
+        return Ok(r);
+    };
+    let label = page.labels.get(&d.unit_id).cloned().unwrap_or_default();
+    match tell(state, m, &notice_message(&d, &label, due)).await? {
+        Some((channel, transmitted)) => {
+            debit::Entity::update_many()
+                .col_expr(debit::Column::Status, Expr::value(DebitStatus::Noticed))
+                .col_expr(debit::Column::AmountFen, Expr::value(due))
+                .col_expr(debit::Column::NoticeChannel, Expr::value(Some(channel)))
+                .col_expr(debit::Column::UpdatedAt, Expr::value(now))
+                .filter(debit::Column::Id.eq(d.id))
+                .exec(&state.db)
                 .await?;
-                r.noticed += 1;
-            }
-            None => {
-                let why = "扣款通知未能送达（未订阅消息且无法发送短信），本期不自动扣款，请自行缴纳".to_string();
-                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
-                    r.skipped += 1;
-                }
+            record(
+                state,
+                d.unit_id,
+                channel,
+                format!(
+                    "自动扣款预通知（{}元，{}扣款）\n{transmitted}",
+                    Fen(due).to_yuan_string(),
+                    d.debit_on
+                ),
+                "noticed",
+            )
+            .await?;
+            r.noticed += 1;
+        }
+        None => {
+            if skip("扣款通知未能送达（未订阅消息且无法发送短信），本期不自动扣款，请自行缴纳".into()).await?
+            {
+                r.skipped += 1;
             }
         }
     }
-    Ok(())
+    Ok(r)
 }
 
 /// Debits what is due today (noticed, or failed and due again), inside the window. Each try is
@@ -438,76 +515,80 @@ async fn notices(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiR
 /// locked, so a cancellation either comes first (no debit) or waits for the try to be sent.
 async fn tries(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiResult<()> {
     let now = state.clock.now();
-    let rows = debit::Entity::find()
-        .filter(debit::Column::Status.is_in([DebitStatus::Noticed, DebitStatus::Failed]))
-        .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(1)))
-        .order_by_asc(debit::Column::Id)
-        .limit(BATCH)
-        .all(&state.db)
+    let find = |after: i32| {
+        debit::Entity::find()
+            .filter(debit::Column::Id.gt(after))
+            .filter(debit::Column::Status.is_in([DebitStatus::Noticed, DebitStatus::Failed]))
+            .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(1)))
+    };
+    each(state, find, |state, page, d| try_one(state, *window, page, d), r).await
+}
+
+/// One debit's try, if due now.
+async fn try_one(
+    state: &AppState,
+    window: Window,
+    page: std::sync::Arc<Page>,
+    d: debit::Model,
+) -> ApiResult<DebitReport> {
+    let mut r = DebitReport::default();
+    let local = page.clocks.local(d.community_id);
+    let today = local.date();
+    let day = match d.status {
+        DebitStatus::Failed => d.next_try_on,
+        _ => Some(d.debit_on),
+    };
+    if day.is_none_or(|day| day > today) || !window.contains(local.time()) {
+        return Ok(r);
+    }
+    // Bank debits go out in the bank's batch file.
+    let Some(m) = page
+        .mandates
+        .get(&d.mandate_id)
+        .filter(|m| m.channel != MandateChannel::Bank)
+    else {
+        return Ok(r);
+    };
+    let Some(d) = claim_try(state, &d, None).await? else {
+        return Ok(r);
+    };
+    let bill = match check(state, &d, Some(m), today).await? {
+        Check::Stop(why) => {
+            skip_claimed(state, d.id, why, &mut r).await?;
+            return Ok(r);
+        }
+        Check::Go { due, .. } if due != d.amount_fen => {
+            skip_claimed(state, d.id, changed(due, d.amount_fen), &mut r).await?;
+            return Ok(r);
+        }
+        Check::Go { bill, .. } => bill,
+    };
+    let channel = match m.channel {
+        MandateChannel::Wechat => Channel::Wechat,
+        _ => Channel::Alipay,
+    };
+    let (order, description) = orders::place_debit(state, m.account_id, channel, bill).await?;
+    debit::Entity::update_many()
+        .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
+        .filter(debit::Column::Id.eq(d.id))
+        .exec(&state.db)
         .await?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let clocks = Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await?;
-    let mandates = mandates_of(state, &rows).await?;
-    for d in &rows {
-        let local = clocks.local(d.community_id);
-        let today = local.date();
-        let day = match d.status {
-            DebitStatus::Failed => d.next_try_on,
-            _ => Some(d.debit_on),
-        };
-        if day.is_none_or(|day| day > today) || !window.contains(local.time()) {
-            continue;
+    r.tried += 1;
+    match send(state, m.id, &order, &description).await? {
+        Sent::Accepted => {}
+        Sent::Paid(transaction_id) => {
+            crediting::credit(state, order.id, &transaction_id).await?;
         }
-        let Some(m) = mandates.get(&d.mandate_id) else {
-            continue;
-        };
-        // Bank debits go out in the bank's batch file.
-        if m.channel == MandateChannel::Bank {
-            continue;
+        Sent::Refused(why) => {
+            close_order(state, order.id).await?;
+            fail(state, &d, m, why, &mut r).await?;
         }
-        let Some(d) = claim_try(state, d, None).await? else {
-            continue;
-        };
-        let bill = match check(state, &d, Some(m), today).await? {
-            Check::Stop(why) => {
-                skip_claimed(state, d.id, why, r).await?;
-                continue;
-            }
-            Check::Go { due, .. } if due != d.amount_fen => {
-                skip_claimed(state, d.id, changed(due, d.amount_fen), r).await?;
-                continue;
-            }
-            Check::Go { bill, .. } => bill,
-        };
-        let channel = match m.channel {
-            MandateChannel::Wechat => Channel::Wechat,
-            _ => Channel::Alipay,
-        };
-        let (order, description) = orders::place_debit(state, m.account_id, channel, bill).await?;
-        debit::Entity::update_many()
-            .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
-            .filter(debit::Column::Id.eq(d.id))
-            .exec(&state.db)
-            .await?;
-        r.tried += 1;
-        match send(state, m.id, &order, &description).await? {
-            Sent::Accepted => {}
-            Sent::Paid(transaction_id) => {
-                crediting::credit(state, order.id, &transaction_id).await?;
-            }
-            Sent::Refused(why) => {
-                close_order(state, order.id).await?;
-                fail(state, &d, m, why, r).await?;
-            }
-            Sent::Ended => {
-                close_order(state, order.id).await?;
-                skip_claimed(state, d.id, "自动扣款协议已解除或暂停".into(), r).await?;
-            }
+        Sent::Ended => {
+            close_order(state, order.id).await?;
+            skip_claimed(state, d.id, "自动扣款协议已解除或暂停".into(), &mut r).await?;
         }
     }
-    Ok(())
+    Ok(r)
 }
 
 /// Why a debit does not run when the bill now owes another amount than the notice said.

@@ -16,6 +16,8 @@ use std::collections::HashMap;
 pub const AHEAD_DAYS: i64 = 7;
 /// How far back "did not go through" looks.
 pub const BACK_DAYS: i64 = 30;
+/// Rows each list shows at most.
+pub const SHOWN: u64 = 500;
 
 /// One debit as staff see it.
 pub struct DebitLine {
@@ -53,8 +55,14 @@ pub async fn of_community(state: &AppState, ctx: &StaffCtx, community_id: i32) -
             DebitStatus::Debiting,
             DebitStatus::Failed,
         ]))
+        .filter(
+            sea_orm::Condition::any()
+                .add(debit::Column::DebitOn.lte(today + Duration::days(AHEAD_DAYS)))
+                .add(debit::Column::NextTryOn.lte(today + Duration::days(AHEAD_DAYS))),
+        )
         .order_by_asc(debit::Column::DebitOn)
         .order_by_asc(debit::Column::Id)
+        .limit(SHOWN)
         .all(&state.db)
         .await?;
     let problems = debit::Entity::find()
@@ -62,7 +70,7 @@ pub async fn of_community(state: &AppState, ctx: &StaffCtx, community_id: i32) -
         .filter(debit::Column::Status.is_in([DebitStatus::Failed, DebitStatus::GivenUp, DebitStatus::Skipped]))
         .filter(debit::Column::UpdatedAt.gte(since))
         .order_by_desc(debit::Column::UpdatedAt)
-        .limit(200)
+        .limit(SHOWN)
         .all(&state.db)
         .await?;
     let batches = if ctx.role.may(Action::ManageBilling) {
@@ -135,7 +143,6 @@ pub struct Share {
 pub async fn share(state: &AppState, ctx: &StaffCtx, community_id: i32) -> ApiResult<Share> {
     use crate::domain::states::PaymentStatus;
     use chrono::{Datelike, TimeZone};
-    use entity::states::MandateStatus;
     use entity::{autodebit_mandate_unit as mandate_unit, payment};
     use sea_orm::PaginatorTrait;
     ctx.require(Action::ReadReports)?;
@@ -152,17 +159,10 @@ pub async fn share(state: &AppState, ctx: &StaffCtx, community_id: i32) -> ApiRe
         .filter(unit::Column::CommunityId.eq(community_id))
         .count(&state.db)
         .await?;
-    let active: Vec<i32> = mandate::Entity::find()
-        .filter(mandate::Column::Status.eq(MandateStatus::Active))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
     let units_covered = mandate_unit::Entity::find()
         .filter(mandate_unit::Column::CommunityId.eq(community_id))
         .filter(mandate_unit::Column::LiveUnitId.is_not_null())
-        .filter(mandate_unit::Column::MandateId.is_in(active))
+        .filter(mandate_unit::Column::MandateId.in_subquery(super::debits::active_mandates()))
         .count(&state.db)
         .await?;
     let paid = payment::Entity::find()
