@@ -57,6 +57,26 @@ fn leak(s: String) -> &'static str {
 }
 
 /// Sets the clock to a Beijing wall time (`"2026-11-07 10:00"`).
+/// An Alipay agreement for the shop's unit, signed by its notification; the mandate's id.
+pub(crate) async fn signed_alipay(s: &Shop) -> i64 {
+    let m = created(s, json!({"channel": "alipay", "unit_ids": [s.unit]})).await;
+    let id = m["id"].as_i64().unwrap();
+    let code = crate::autodebit::code_of(s, id).await;
+    let form = alipay_notification(
+        &[
+            ("notify_type", "dut_user_sign"),
+            ("notify_id", "N-1"),
+            ("app_id", ALIPAY_APP_ID),
+            ("agreement_no", "20265820101234567890"),
+            ("external_agreement_no", &code),
+            ("status", "NORMAL"),
+        ],
+        false,
+    );
+    assert_eq!(s.app.notify_alipay(&form).await.text().await.unwrap(), "success");
+    id
+}
+
 pub(crate) fn at(s: &Shop, local: &str) {
     let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
     s.app.clock.set(t.and_utc() - chrono::Duration::hours(8));
@@ -286,21 +306,7 @@ async fn failed_tries_are_told_and_retried_then_given_up_and_the_mandate_suspend
 async fn an_alipay_debit_is_paid_at_once_and_credited_once() {
     let d = debits_with(Vec::new()).await;
     let s = &d.s;
-    let m = created(s, json!({"channel": "alipay", "unit_ids": [s.unit]})).await;
-    let id = m["id"].as_i64().unwrap();
-    let code = crate::autodebit::code_of(s, id).await;
-    let form = alipay_notification(
-        &[
-            ("notify_type", "dut_user_sign"),
-            ("notify_id", "N-1"),
-            ("app_id", ALIPAY_APP_ID),
-            ("agreement_no", "20265820101234567890"),
-            ("external_agreement_no", &code),
-            ("status", "NORMAL"),
-        ],
-        false,
-    );
-    assert_eq!(s.app.notify_alipay(&form).await.text().await.unwrap(), "success");
+    signed_alipay(s).await;
     pass(s).await;
     at(s, "2026-11-07 10:00");
     assert_eq!(pass(s).await.noticed, 1);

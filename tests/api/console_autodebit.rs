@@ -181,23 +181,9 @@ async fn a_bank_batch_is_made_from_the_page_in_chromium() {
 
 #[tokio::test]
 async fn the_dashboard_shows_auto_debits_share_of_the_months_money() {
-    use crate::fake_pay::{alipay_notification, ALIPAY_APP_ID};
     let d = debits_with(Vec::new()).await;
     let s = &d.s;
-    let m = created(s, serde_json::json!({"channel": "alipay", "unit_ids": [s.unit]})).await;
-    let code = crate::autodebit::code_of(s, m["id"].as_i64().unwrap()).await;
-    let form = alipay_notification(
-        &[
-            ("notify_type", "dut_user_sign"),
-            ("notify_id", "N-1"),
-            ("app_id", ALIPAY_APP_ID),
-            ("agreement_no", "20265820101234567890"),
-            ("external_agreement_no", &code),
-            ("status", "NORMAL"),
-        ],
-        false,
-    );
-    assert_eq!(s.app.notify_alipay(&form).await.text().await.unwrap(), "success");
+    crate::autodebit_debits::signed_alipay(s).await;
     pass(s).await;
     at(s, "2026-11-07 10:00");
     pass(s).await;
