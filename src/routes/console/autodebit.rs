@@ -6,6 +6,7 @@ use super::{community_names, community_options, require_form, require_signed, se
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::autodebit::bank::{self, NewBatch};
+use crate::services::autodebit::mandates::channel_label;
 use crate::services::autodebit::overview::{of_community, DebitLine, AHEAD_DAYS, BACK_DAYS};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -34,15 +35,6 @@ fn status_name(s: DebitStatus) -> &'static str {
     }
 }
 
-fn channel_name(c: &str) -> &'static str {
-    match c {
-        "wechat" => "微信支付",
-        "alipay" => "支付宝",
-        "bank" => "银行托收",
-        _ => "—",
-    }
-}
-
 fn table(id: &str, lines: &[DebitLine], today: chrono::NaiveDate) -> String {
     let mut out = format!(
         "<table id=\"{id}\"><tr><th>房屋</th><th>扣款日</th><th class=\"num\">金额(元)</th><th>方式</th><th>状态</th><th>次数</th><th>说明</th></tr>"
@@ -58,7 +50,7 @@ fn table(id: &str, lines: &[DebitLine], today: chrono::NaiveDate) -> String {
             l.unit_id,
             esc(&l.unit),
             esc(&l.amount),
-            channel_name(l.channel),
+            channel_label(l.channel),
             status_name(l.status),
             l.attempts,
             esc(l.reason.as_deref().unwrap_or(""))

@@ -402,11 +402,7 @@ async fn mandates_section(state: &AppState, s: &super::Signed, unit_id: i32) -> 
         "<table id=\"mandates\"><tr><th>方式</th><th>状态</th><th>账户</th><th class=\"num\">单次上限(元)</th><th>签约时间</th><th>下次扣款</th></tr>",
     );
     for m in &ms {
-        let channel = match m.channel.as_str() {
-            "wechat" => "微信支付",
-            "alipay" => "支付宝",
-            _ => "银行托收",
-        };
+        let channel = crate::services::autodebit::mandates::channel_label(&m.channel);
         let status = match m.status.as_str() {
             "pending" => "待业主签约",
             "active" => "生效中",

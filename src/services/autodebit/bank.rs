@@ -4,7 +4,9 @@
 //! imports the bank's result file: all rows checked before any is applied (422 naming rows), each
 //! success credited once through the order (a file imported twice credits nothing more), each
 //! failure into the retry schedule like a gateway's.
-use super::debits::{check, claim_try, fail, mandates_of, Check, DebitReport};
+use super::debits::{check, claim_try, mandates_of, Check, DebitReport};
+use super::outcomes::{fail, settle_paid, skip_claimed};
+use super::send::close_order;
 use crate::domain::role::Action;
 use crate::domain::states::Channel;
 use crate::domain::Fen;
@@ -12,14 +14,15 @@ use crate::error::{ApiError, ApiResult, ImportRowError};
 use crate::services::access::staff::StaffCtx;
 use crate::services::payments::crediting::{self, Credit};
 use crate::services::payments::orders;
+use crate::services::setup::units::labels_of;
 use crate::state::AppState;
 use chrono::NaiveDate;
 use entity::states::{DebitStatus, MandateChannel};
-use entity::{autodebit_bank_batch as batch, autodebit_debit as debit, autodebit_mandate as mandate, unit};
+use entity::{autodebit_bank_batch as batch, autodebit_debit as debit, autodebit_mandate as mandate};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use utoipa::ToSchema;
 
 /// The file's columns, in order.
@@ -158,7 +161,7 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewBatch) -> ApiResu
                 Check::Go { due, .. } => super::debits::changed(due, d.amount_fen),
                 Check::Stop(why) => why,
             };
-            super::debits::skip_claimed(state, d.id, why, &mut skipped).await?;
+            skip_claimed(state, d.id, why, &mut skipped).await?;
         }
     }
     let mut a: batch::ActiveModel = b.into();
@@ -208,13 +211,7 @@ pub async fn file(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<(Strin
     // A page at a time: a batch may hold a whole community's debits.
     for page in rows.chunks(500) {
         let mandates = mandates_of(state, page).await?;
-        let labels: BTreeMap<i32, String> = unit::Entity::find()
-            .filter(unit::Column::Id.is_in(page.iter().map(|d| d.unit_id)))
-            .all(&state.db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, format!("{} {}", u.building, u.code)))
-            .collect();
+        let labels = labels_of(&state.db, page.iter().map(|d| d.unit_id)).await?;
         for d in page {
             let Some(m) = mandates.get(&d.mandate_id) else {
                 continue;
@@ -366,9 +363,9 @@ pub async fn import_results(state: &AppState, ctx: &StaffCtx, id: i32, body: &[u
             if crediting::credit(state, payment_id, &tx).await? == Credit::Credited {
                 done.credited += 1;
             }
-            super::debits::settle_paid(state, d, &m).await?;
+            settle_paid(state, d, &m).await?;
         } else {
-            super::debits::close_order(state, payment_id).await?;
+            close_order(state, payment_id).await?;
             fail(state, d, &m, format!("银行扣款未成功（{}）", o.reason), &mut report).await?;
             done.failed += 1;
         }

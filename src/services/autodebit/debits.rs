@@ -6,28 +6,26 @@
 //! days; after the last the bill is back with the ordinary reminders, and a mandate failing
 //! `suspend_after_failed_cycles` cycles running is suspended and staff are told. Bank mandates are
 //! planned and noticed the same way; their debits go out in the bank's batch files.
-use crate::domain::debits::{next_try, notice_timing, NoticeTiming, Window};
-use crate::domain::role::Role;
-use crate::domain::states::{BillStatus, Channel, PaymentStatus};
+use super::outcomes::{fail, follow, skip_claimed};
+use super::send::{close_order, send, Sent};
+use crate::domain::debits::{notice_timing, NoticeTiming, Window};
+use crate::domain::states::{BillStatus, Channel};
 use crate::domain::suppression::{self, Effect, Facts};
 use crate::domain::Fen;
 use crate::error::{ApiError, ApiResult};
-use crate::gateways::alipay::AlipayError;
-use crate::gateways::events::PaymentEvent;
-use crate::gateways::wechatpay::WxPayError;
 use crate::services::billing::bills;
 use crate::services::collection::evidence::{self, NewEvidence};
 use crate::services::collection::suppressed;
-use crate::services::inbox::{self, Item, To};
 use crate::services::messaging::{self, Message, SpentFor};
 use crate::services::payments::{crediting, orders};
+use crate::services::setup::units::labels_of;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::states::{DebitStatus, MandateChannel, MandateStatus};
 use entity::{autodebit_debit as debit, autodebit_mandate as mandate, autodebit_mandate_unit as mandate_unit};
-use entity::{bill, owner_account, payment, unit};
+use entity::{bill, owner_account};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Template keys in `wechat.templates` / `sms.templates`.
@@ -36,9 +34,9 @@ pub const FAILED: &str = "autodebit_failed";
 /// How far ahead bills are planned (a billing run issues them at least `min_notice_days` ahead).
 const PLAN_DAYS: i64 = 62;
 /// A notice claimed this long ago without a recorded result was not confirmed delivered.
-const NOTICE_LEASE_MINUTES: i64 = 10;
+pub(super) const NOTICE_LEASE_MINUTES: i64 = 10;
 /// Rows per batch of each step.
-const BATCH: u64 = 500;
+pub(super) const BATCH: u64 = 500;
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -201,7 +199,7 @@ pub(super) fn active_mandates() -> sea_orm::sea_query::SelectStatement {
 
 /// Moves a debit from `from` to a new status (and reason), only if it is still in `from`: the
 /// conditional update that lets one replica act on it. True when this call moved it.
-async fn move_debit(
+pub(super) async fn move_debit(
     state: &AppState,
     id: i32,
     from: DebitStatus,
@@ -286,20 +284,13 @@ pub(super) async fn mandates_of(state: &AppState, rows: &[debit::Model]) -> ApiR
         .collect())
 }
 
-/// `A 1-101`-style labels of units.
-async fn labels(state: &AppState, rows: &[debit::Model]) -> ApiResult<HashMap<i32, String>> {
-    Ok(unit::Entity::find()
-        .filter(unit::Column::Id.is_in(rows.iter().map(|d| d.unit_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
-        .collect())
-}
-
 /// Tells the mandate's owner something about a debit; the channel that carried it and what was
 /// transmitted, or None when nothing was delivered.
-async fn tell(state: &AppState, m: &mandate::Model, msg: &Message) -> ApiResult<Option<(&'static str, String)>> {
+pub(super) async fn tell(
+    state: &AppState,
+    m: &mandate::Model,
+    msg: &Message,
+) -> ApiResult<Option<(&'static str, String)>> {
     let Some(a) = account_of(state, m).await? else {
         return Ok(None);
     };
@@ -308,7 +299,13 @@ async fn tell(state: &AppState, m: &mandate::Model, msg: &Message) -> ApiResult<
 }
 
 /// Appends a debit event to the unit's evidence chain (its own transaction).
-async fn record(state: &AppState, unit_id: i32, channel: &str, content: String, result: &str) -> ApiResult<()> {
+pub(super) async fn record(
+    state: &AppState,
+    unit_id: i32,
+    channel: &str,
+    content: String,
+    result: &str,
+) -> ApiResult<()> {
     let txn = crate::db::begin_write(&state.db).await?;
     evidence::append(
         &txn,
@@ -350,7 +347,7 @@ fn notice_message(d: &debit::Model, label: &str, due: i64) -> Message {
 struct Page {
     clocks: Clocks,
     mandates: HashMap<i32, mandate::Model>,
-    labels: HashMap<i32, String>,
+    labels: BTreeMap<i32, String>,
 }
 
 impl Page {
@@ -358,7 +355,7 @@ impl Page {
         Ok(Page {
             clocks: Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await?,
             mandates: mandates_of(state, rows).await?,
-            labels: labels(state, rows).await?,
+            labels: labels_of(&state.db, rows.iter().map(|d| d.unit_id)).await?,
         })
     }
 }
@@ -628,304 +625,6 @@ pub(super) async fn claim_try(
     }))
 }
 
-/// What the gateway said to a debit.
-enum Sent {
-    /// Taken; the result comes as a notification (or a reconciliation query) for the order.
-    Accepted,
-    /// Paid at once (Alipay): the gateway's transaction id.
-    Paid(String),
-    /// Refused, in the owner's words.
-    Refused(String),
-    /// The mandate ended before the try was sent.
-    Ended,
-}
-
-/// Sends one try to the gateway while holding the mandate's row lock.
-async fn send(state: &AppState, mandate_id: i32, order: &payment::Model, description: &str) -> ApiResult<Sent> {
-    let txn = crate::db::begin_write(&state.db).await?;
-    let m = mandate::Entity::find_by_id(mandate_id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?;
-    let Some(m) = m.filter(|m| m.status == MandateStatus::Active) else {
-        txn.commit().await?;
-        return Ok(Sent::Ended);
-    };
-    let contract = m.gateway_contract_id.clone().unwrap_or_default();
-    let sent = match m.channel {
-        MandateChannel::Wechat => match state.wechatpay.as_ref() {
-            None => Sent::Refused("微信支付暂不可用".into()),
-            Some(wx) => match wx
-                .papay_apply(&order.out_trade_no, description, &contract, order.amount_fen)
-                .await
-            {
-                Ok(()) => Sent::Accepted,
-                Err(WxPayError::Status { body, .. }) => Sent::Refused(wechat_reason(&body)),
-                // Unknown outcome: the order is asked about after its expiry (reconciliation).
-                Err(e) => {
-                    tracing::warn!(error = %e, payment_id = order.id, "wechat pay debit outcome unknown");
-                    Sent::Accepted
-                }
-            },
-        },
-        MandateChannel::Alipay => match state.alipay.as_ref() {
-            None => Sent::Refused("支付宝暂不可用".into()),
-            Some(ali) => match ali
-                .agreement_pay(
-                    &order.out_trade_no,
-                    &Fen(order.amount_fen).to_yuan_string(),
-                    description,
-                    &contract,
-                )
-                .await
-            {
-                Ok(PaymentEvent::Paid(p)) if p.amount_fen == order.amount_fen => Sent::Paid(p.transaction_id),
-                Ok(PaymentEvent::NotPaid {
-                    may_still_pay: true, ..
-                }) => Sent::Accepted,
-                Ok(_) => Sent::Refused("支付宝未完成扣款".into()),
-                Err(AlipayError::Refused { sub_code, msg, .. }) => {
-                    Sent::Refused(alipay_reason(sub_code.as_deref().unwrap_or_default(), &msg))
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, payment_id = order.id, "alipay debit outcome unknown");
-                    Sent::Accepted
-                }
-            },
-        },
-        MandateChannel::Bank => Sent::Ended,
-    };
-    txn.commit().await?;
-    Ok(sent)
-}
-
-/// WeChat Pay's refusal (`{"code","message"}`) in plain Chinese.
-fn wechat_reason(body: &str) -> String {
-    let code = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
-        .unwrap_or_default();
-    match code.as_str() {
-        "NOT_ENOUGH" => "微信零钱或银行卡余额不足".into(),
-        "CONTRACT_NOT_EXIST" | "CONTRACT_ERROR" => "微信支付代扣协议已失效".into(),
-        "RULE_LIMIT" | "FREQUENCY_LIMITED" => "超出微信支付的扣款限额".into(),
-        _ => "微信支付未完成扣款".into(),
-    }
-}
-
-/// Alipay's refusal in plain Chinese.
-fn alipay_reason(sub_code: &str, msg: &str) -> String {
-    match sub_code {
-        "ACQ.BUYER_BALANCE_NOT_ENOUGH" | "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH" => "支付宝账户余额不足".into(),
-        "ACQ.AGREEMENT_NOT_EXIST" | "ACQ.AGREEMENT_INVALID" | "ACQ.AGREEMENT_STATUS_NOT_NORMAL" => {
-            "支付宝代扣协议已失效".into()
-        }
-        "ACQ.EXCEED_SINGLE_LIMIT" | "ACQ.PAYMENT_AMOUNT_EXCEED_LIMIT" => "超出支付宝的扣款限额".into(),
-        _ if msg.is_empty() => "支付宝未完成扣款".into(),
-        _ => format!("支付宝未完成扣款（{msg}）"),
-    }
-}
-
-pub(super) async fn close_order(state: &AppState, payment_id: i32) -> ApiResult<()> {
-    payment::Entity::update_many()
-        .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Closed))
-        .filter(payment::Column::Id.eq(payment_id))
-        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
-        .exec(&state.db)
-        .await?;
-    Ok(())
-}
-
-/// Settles tries whose orders have an outcome: paid (the mandate's run of failed cycles ends) or
-/// closed unpaid (a failed try).
-async fn follow(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
-    let rows = debit::Entity::find()
-        .filter(debit::Column::Status.eq(DebitStatus::Debiting))
-        .order_by_asc(debit::Column::Id)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let orders: HashMap<i32, payment::Model> = payment::Entity::find()
-        .filter(payment::Column::Id.is_in(rows.iter().filter_map(|d| d.payment_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let mandates = mandates_of(state, &rows).await?;
-    let now = state.clock.now();
-    for d in &rows {
-        let Some(m) = mandates.get(&d.mandate_id) else {
-            continue;
-        };
-        match d.payment_id.and_then(|p| orders.get(&p)).map(|p| p.status) {
-            Some(PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded)
-                if settle_paid(state, d, m).await? =>
-            {
-                r.paid += 1;
-            }
-            Some(PaymentStatus::Closed) => {
-                fail(state, d, m, "支付渠道未完成扣款（可能余额不足或协议已失效）".into(), r).await?;
-            }
-            Some(_) => {}
-            // Claimed but no order placed (the pass stopped in between): the try did not happen.
-            None if d.updated_at < now - Duration::minutes(NOTICE_LEASE_MINUTES) => {
-                let back = if d.attempts <= 1 {
-                    DebitStatus::Noticed
-                } else {
-                    DebitStatus::Failed
-                };
-                debit::Entity::update_many()
-                    .col_expr(debit::Column::Status, Expr::value(back))
-                    .col_expr(debit::Column::Attempts, Expr::value(d.attempts - 1))
-                    .filter(debit::Column::Id.eq(d.id))
-                    .filter(debit::Column::Status.eq(DebitStatus::Debiting))
-                    .exec(&state.db)
-                    .await?;
-            }
-            None => {}
-        }
-    }
-    Ok(())
-}
-
-/// A try that paid: the debit is paid and the mandate's run of failed cycles ends. True when this
-/// call settled it.
-pub(super) async fn settle_paid(state: &AppState, d: &debit::Model, m: &mandate::Model) -> ApiResult<bool> {
-    if !move_debit(state, d.id, DebitStatus::Debiting, DebitStatus::Paid, None).await? {
-        return Ok(false);
-    }
-    mandate::Entity::update_many()
-        .col_expr(mandate::Column::FailedCycles, Expr::value(0))
-        .filter(mandate::Column::Id.eq(m.id))
-        .exec(&state.db)
-        .await?;
-    Ok(true)
-}
-
-/// A claimed try that may not run after all (`why`, in the owner's words).
-pub(super) async fn skip_claimed(state: &AppState, id: i32, why: String, r: &mut DebitReport) -> ApiResult<()> {
-    if move_debit(state, id, DebitStatus::Debiting, DebitStatus::Skipped, Some(why)).await? {
-        r.skipped += 1;
-    }
-    Ok(())
-}
-
-fn failed_message(d: &debit::Model, why: &str, next: Option<NaiveDate>) -> Message {
-    let amount = Fen(d.amount_fen).to_yuan_string();
-    let then = match next {
-        Some(day) => format!("将于{}再次扣款", day.format("%Y-%m-%d")),
-        None => "本期不再自动扣款，请在小程序内缴纳".into(),
-    };
-    let key = format!("autodebit:{}:failed:{}", d.id, d.attempts);
-    Message {
-        purpose: FAILED,
-        wechat_fields: vec![
-            ("thing1", "物业费自动扣款未成功".into()),
-            ("amount2", format!("{amount}元")),
-            ("thing3", why.chars().take(20).collect()),
-            ("thing4", then.clone()),
-        ],
-        page: "pages/autodebit/index".into(),
-        sms_params: vec![amount, why.to_string(), then],
-        context: key.clone(),
-        spent_for: SpentFor::Other(key),
-    }
-}
-
-/// A failed try: tried again on the next retry day, or given up (the bill back with the reminders)
-/// after the last, counting a failed cycle against the mandate and suspending it after
-/// `suspend_after_failed_cycles` in a row. The owner is told each time.
-pub(super) async fn fail(
-    state: &AppState,
-    d: &debit::Model,
-    m: &mandate::Model,
-    why: String,
-    r: &mut DebitReport,
-) -> ApiResult<()> {
-    let s = &state.settings.autodebit;
-    let next = next_try(d.debit_on, d.attempts, &s.retry_days);
-    let moved = debit::Entity::update_many()
-        .col_expr(
-            debit::Column::Status,
-            Expr::value(if next.is_some() {
-                DebitStatus::Failed
-            } else {
-                DebitStatus::GivenUp
-            }),
-        )
-        .col_expr(debit::Column::NextTryOn, Expr::value(next))
-        .col_expr(debit::Column::Reason, Expr::value(Some(why.clone())))
-        .col_expr(debit::Column::UpdatedAt, Expr::value(state.clock.now()))
-        .filter(debit::Column::Id.eq(d.id))
-        .filter(debit::Column::Status.eq(DebitStatus::Debiting))
-        .exec(&state.db)
-        .await?;
-    if moved.rows_affected != 1 {
-        return Ok(());
-    }
-    let told = tell(state, m, &failed_message(d, &why, next)).await?;
-    let result = if next.is_some() { "failed" } else { "given_up" };
-    record(
-        state,
-        d.unit_id,
-        told.as_ref().map_or("none", |(c, _)| *c),
-        format!(
-            "自动扣款第{}次未成功（{}元）：{why}；{}",
-            d.attempts,
-            Fen(d.amount_fen).to_yuan_string(),
-            match told {
-                Some((c, _)) => format!("已通过{c}告知业主"),
-                None => "未能告知业主".into(),
-            }
-        ),
-        result,
-    )
-    .await?;
-    if next.is_some() {
-        r.failed += 1;
-        return Ok(());
-    }
-    r.given_up += 1;
-    let txn = crate::db::begin_write(&state.db).await?;
-    let Some(locked) = mandate::Entity::find_by_id(m.id).lock_exclusive().one(&txn).await? else {
-        return Ok(());
-    };
-    let cycles = locked.failed_cycles + 1;
-    let suspend = cycles >= s.suspend_after_failed_cycles && locked.status == MandateStatus::Active;
-    let mut a: mandate::ActiveModel = locked.into();
-    a.failed_cycles = Set(cycles);
-    if suspend {
-        a.status = Set(MandateStatus::Suspended);
-    }
-    a.updated_at = Set(state.clock.now());
-    let locked = a.update(&txn).await?;
-    if suspend {
-        r.suspended += 1;
-        inbox::post(
-            &txn,
-            To::Community {
-                community_id: d.community_id,
-                roles: &[Role::Finance, Role::Service],
-            },
-            Item {
-                kind: "autodebit_suspended",
-                title: format!("自动扣款已暂停：连续{cycles}期扣款失败"),
-                body: format!("签约编号 {}，最近一次原因：{why}", locked.contract_code),
-                link: Some(format!("/console/units/{}", d.unit_id)),
-                event_key: format!("autodebit_suspended:{}:{cycles}", locked.id),
-            },
-            state.clock.now(),
-        )
-        .await?;
-    }
-    txn.commit().await?;
-    Ok(())
-}
-
 /// Ends the planned, noticed and failed debits of a mandate that ended (inside its transaction):
 /// none of them runs afterwards.
 pub(super) async fn end_pending<C: sea_orm::ConnectionTrait>(
@@ -947,6 +646,13 @@ pub(super) async fn end_pending<C: sea_orm::ConnectionTrait>(
         .rows_affected)
 }
 
+/// The day a debit runs next: its retry day once a try failed, else its due date.
+pub(super) fn next_day(d: &debit::Model) -> NaiveDate {
+    d.next_try_on
+        .filter(|_| d.status == DebitStatus::Failed)
+        .unwrap_or(d.debit_on)
+}
+
 /// The next debit of each mandate (date, amount), for the owner's view.
 pub(super) async fn next_of(state: &AppState, mandate_ids: &[i32]) -> ApiResult<BTreeMap<i32, (NaiveDate, i64)>> {
     let rows = debit::Entity::find()
@@ -956,10 +662,7 @@ pub(super) async fn next_of(state: &AppState, mandate_ids: &[i32]) -> ApiResult<
         .await?;
     let mut out: BTreeMap<i32, (NaiveDate, i64)> = BTreeMap::new();
     for d in rows {
-        let day = d
-            .next_try_on
-            .filter(|_| d.status == DebitStatus::Failed)
-            .unwrap_or(d.debit_on);
+        let day = next_day(&d);
         let e = out.entry(d.mandate_id).or_insert((day, d.amount_fen));
         if day < e.0 {
             *e = (day, d.amount_fen);

@@ -13,6 +13,7 @@ use crate::services::access::staff::StaffCtx;
 use crate::services::collection::evidence::{self, NewEvidence};
 use crate::services::payments::notifications::{record_mandate, MandateNotification, NotifyAnswer};
 use crate::services::setup::communities::Features;
+use crate::services::setup::units::{label, labels_of};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::states::{MandateChannel, MandateStatus};
@@ -119,12 +120,18 @@ pub struct NextDebit {
     pub amount: String,
 }
 
-fn channel_name(c: MandateChannel) -> &'static str {
+/// How a channel is named to people.
+pub fn channel_name(c: MandateChannel) -> &'static str {
     match c {
         MandateChannel::Wechat => "微信支付",
         MandateChannel::Alipay => "支付宝",
         MandateChannel::Bank => "银行托收",
     }
+}
+
+/// The name of a channel given by its stored spelling (`wechat`, `alipay`, `bank`), or `—`.
+pub fn channel_label(stored: &str) -> &'static str {
+    crate::domain::states::parse::<MandateChannel>(stored).map_or("—", channel_name)
 }
 
 /// `**** 1234`.
@@ -253,7 +260,7 @@ pub async fn create(state: &AppState, account_id: i32, body: NewMandate) -> ApiR
     let replaced = replaceable(state, account_id, &req.units).await?;
     let now = state.clock.now();
     let code = contract_code(now)?;
-    let labels: Vec<String> = units.iter().map(|u| format!("{} {}", u.building, u.code)).collect();
+    let labels: Vec<String> = units.iter().map(label).collect();
     let sign = match req.channel {
         MandateChannel::Wechat => {
             let wx = state
@@ -548,13 +555,7 @@ async fn views(state: &AppState, ms: Vec<mandate::Model>) -> ApiResult<Vec<Manda
         .order_by_asc(mandate_unit::Column::UnitId)
         .all(&state.db)
         .await?;
-    let labels: BTreeMap<i32, String> = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(links.iter().map(|l| l.unit_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
-        .collect();
+    let labels = labels_of(&state.db, links.iter().map(|l| l.unit_id)).await?;
     let ids: Vec<i32> = ms.iter().map(|m| m.id).collect();
     let mut next = super::debits::next_of(state, &ids).await?;
     let mut units: BTreeMap<i32, Vec<MandateUnit>> = BTreeMap::new();

@@ -4,5 +4,7 @@
 pub mod bank;
 pub mod debits;
 pub mod mandates;
+pub mod outcomes;
 pub mod overview;
+pub mod send;
 pub mod terminations;

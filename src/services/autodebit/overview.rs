@@ -5,6 +5,7 @@ use crate::domain::role::Action;
 use crate::domain::Fen;
 use crate::error::ApiResult;
 use crate::services::access::staff::StaffCtx;
+use crate::services::setup::units::labels_of;
 use crate::state::AppState;
 use chrono::{Duration, NaiveDate};
 use entity::states::DebitStatus;
@@ -91,20 +92,11 @@ pub async fn of_community(state: &AppState, ctx: &StaffCtx, community_id: i32) -
         .into_iter()
         .map(|m| (m.id, m.channel.as_str()))
         .collect();
-    let labels: HashMap<i32, String> = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(all.iter().map(|d| d.unit_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
-        .collect();
+    let labels = labels_of(&state.db, all.iter().map(|d| d.unit_id)).await?;
     let line = |d: &debit::Model| DebitLine {
         unit_id: d.unit_id,
         unit: labels.get(&d.unit_id).cloned().unwrap_or_default(),
-        day: d
-            .next_try_on
-            .filter(|_| d.status == DebitStatus::Failed)
-            .unwrap_or(d.debit_on),
+        day: super::debits::next_day(d),
         amount: Fen(d.amount_fen).to_yuan_string(),
         channel: channels.get(&d.mandate_id).copied().unwrap_or_default(),
         status: d.status,

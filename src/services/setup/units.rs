@@ -238,7 +238,26 @@ pub async fn labels(state: &AppState, ctx: &StaffCtx, ids: &[i32]) -> ApiResult<
         .await?
         .into_iter()
         .filter(|u| ctx.sees(u.community_id))
-        .map(|u| (u.id, format!("{} {}", u.building, u.code)))
+        .map(|u| (u.id, label(&u)))
+        .collect())
+}
+
+/// How a unit is named to people: building and code, e.g. `A A-1-101`.
+pub fn label(u: &unit::Model) -> String {
+    format!("{} {}", u.building, u.code)
+}
+
+/// Labels of units by id, for passes and views that have no staff member to scope them.
+pub async fn labels_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = i32>,
+) -> ApiResult<BTreeMap<i32, String>> {
+    Ok(unit::Entity::find()
+        .filter(unit::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .iter()
+        .map(|u| (u.id, label(u)))
         .collect())
 }
 
