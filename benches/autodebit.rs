@@ -1,17 +1,16 @@
 //! The auto-debit pass over many mandates on PostgreSQL (issue #16: 100,000 mandates ≤ 5 minutes,
 //! bounded memory): WUYE_BENCH_MANDATES (default 100,000) units, each with an owner account, an
 //! active WeChat Pay contract and one open bill due 2026-11-10. Against local fakes whose answers
-//! are computed once (a Tencent SMS success; WeChat Pay's signed 204 for a deduct), so only our side
-//! signs and verifies: times the planning pass, the notice day's pass (a notice per debit) and the
+//! are computed once (a Tencent SMS success; WeChat Pay's signed 204 for a deduct) and served by a
+//! plain actix-web server in the same process, so only our side signs and verifies: times the planning pass, the notice day's pass (a notice per debit) and the
 //! debit day's pass (an order and a signed deduct call per debit), each checked in SQL. Run by
 //! `scripts/bench-autodebit.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_arithmetic)]
+use actix_web::{web, App, HttpResponse, HttpServer};
 use chrono::{TimeZone, Utc};
 use sea_orm::{ConnectionTrait, Statement};
 use std::sync::Arc;
 use std::time::Instant;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 use wuye::clock::ManualClock;
 use wuye::config::Settings;
 use wuye::startup::{Application, Overrides};
@@ -43,30 +42,42 @@ async fn main() {
     let n = env_num("WUYE_BENCH_MANDATES", 100_000);
     let concurrency = env_num("WUYE_BENCH_CONCURRENCY", 8);
 
-    // The fakes, answering from memory without recording requests.
-    let fake = MockServer::builder().disable_request_recording().start().await;
+    // The fakes: answers computed once, served by a plain actix-web server. (wiremock keeps every
+    // request a mock matches, whatever its recording setting: 200,000 requests of its memory
+    // would be counted as ours.)
     let ts = Utc::now().timestamp().to_string();
     let nonce = "benchnonce";
     let signer = wuye::gateways::rsa_keys::Signer::from_file("tests/fixtures/wechatpay_platform_test_key.pem").unwrap();
     let signature = signer.sign_b64(format!("{ts}\n{nonce}\n\n").as_bytes()).unwrap();
-    Mock::given(method("POST"))
-        .and(path("/v3/papay/pay/transactions/apply"))
-        .respond_with(
-            ResponseTemplate::new(204)
-                .insert_header("Wechatpay-Timestamp", ts.as_str())
-                .insert_header("Wechatpay-Nonce", nonce)
-                .insert_header("Wechatpay-Serial", KEY_ID)
-                .insert_header("Wechatpay-Signature", signature.as_str()),
-        )
-        .mount(&fake)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(
-            r#"{"Response":{"SendStatusSet":[{"SerialNo":"2433:bench","PhoneNumber":"+8613800000000","Fee":1,"Code":"Ok","Message":"send success"}],"RequestId":"bench"}}"#,
-        ))
-        .mount(&fake)
-        .await;
+    let sms_answer = r#"{"Response":{"SendStatusSet":[{"SerialNo":"2433:bench","PhoneNumber":"+8613800000000","Fee":1,"Code":"Ok","Message":"send success"}],"RequestId":"bench"}}"#;
+    let fake = HttpServer::new(move || {
+        let (ts, signature) = (ts.clone(), signature.clone());
+        App::new()
+            .route(
+                "/v3/papay/pay/transactions/apply",
+                web::post().to(move || {
+                    let (ts, signature) = (ts.clone(), signature.clone());
+                    async move {
+                        HttpResponse::NoContent()
+                            .insert_header(("Wechatpay-Timestamp", ts))
+                            .insert_header(("Wechatpay-Nonce", nonce))
+                            .insert_header(("Wechatpay-Serial", KEY_ID))
+                            .insert_header(("Wechatpay-Signature", signature))
+                            .finish()
+                    }
+                }),
+            )
+            .route(
+                "/",
+                web::post()
+                    .to(move || async move { HttpResponse::Ok().content_type("application/json").body(sms_answer) }),
+            )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let fake_uri = format!("http://{}", fake.addrs()[0]);
+    tokio::spawn(fake.run());
 
     let settings = Settings::load(&[
         ("database.url", db_url),
@@ -80,7 +91,7 @@ async fn main() {
         ("wechat.appid", "wxbench".into()),
         ("wechat.secret", "bench".into()),
         ("scheduler.enabled", "false".into()),
-        ("wechatpay.api_base", fake.uri()),
+        ("wechatpay.api_base", fake_uri.clone()),
         ("wechatpay.mchid", "1900000001".into()),
         ("wechatpay.apiv3_key", "wuyeTestApiV3Key0123456789abcdef".into()),
         ("wechatpay.merchant_serial_no", "MERCHANT_SERIAL_TEST".into()),
@@ -98,7 +109,7 @@ async fn main() {
             "https://wuye.example/api/v1/notify/wechatpay".into(),
         ),
         ("wechatpay.papay_plan_id", "12535".into()),
-        ("sms.api_base", fake.uri()),
+        ("sms.api_base", fake_uri.clone()),
         ("sms.secret_id", "AKIDbench".into()),
         ("sms.secret_key", "bench-key".into()),
         ("sms.sdk_app_id", "1400000000".into()),

@@ -4,7 +4,7 @@
 //! imports the bank's result file: all rows checked before any is applied (422 naming rows), each
 //! success credited once through the order (a file imported twice credits nothing more), each
 //! failure into the retry schedule like a gateway's.
-use super::debits::{check, claim_try, mandates_of, Check, DebitReport};
+use super::debits::{claim_tries, mandates_of, Check, Checks, DebitReport};
 use super::outcomes::{fail, settle_paid, skip_claimed};
 use super::send::close_order;
 use crate::domain::role::Action;
@@ -140,15 +140,14 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewBatch) -> ApiResu
     let mut skipped = DebitReport::default();
     for page in due.chunks(500) {
         let mandates = mandates_of(state, page).await?;
-        for d in page {
-            let Some(d) = claim_try(state, d, Some(b.id)).await? else {
-                continue;
-            };
+        let claimed = claim_tries(state, page, Some(b.id)).await?;
+        let checks = Checks::load(state, &claimed).await?;
+        for d in claimed {
             let m = mandates.get(&d.mandate_id);
-            let why = match check(state, &d, m, today).await? {
-                Check::Go { due, bill } if due == d.amount_fen => {
+            let why = match checks.of(&d, m, today) {
+                Check::Go { due, priced } if due == d.amount_fen => {
                     let Some(m) = m else { continue };
-                    let (order, _) = orders::place_debit(state, m.account_id, Channel::BankDebit, bill).await?;
+                    let (order, _) = orders::place_debit(state, m.account_id, Channel::BankDebit, *priced).await?;
                     debit::Entity::update_many()
                         .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
                         .filter(debit::Column::Id.eq(d.id))

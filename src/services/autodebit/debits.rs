@@ -219,58 +219,100 @@ pub(super) async fn move_debit(
 
 /// Whether a debit of this bill may run now.
 pub(super) enum Check {
-    /// It may; what the bill owes today.
-    Go { due: i64, bill: bill::Model },
+    /// It may; what the bill owes today, and the bill priced as of today.
+    Go { due: i64, priced: Box<bills::Priced> },
     /// It may not, in the owner's words.
     Stop(String),
 }
 
-/// Checks a debit against its mandate (active), the bill (open, no clause stopping debits) and
-/// the owner's maximum.
-pub(super) async fn check(
-    state: &AppState,
-    d: &debit::Model,
-    m: Option<&mandate::Model>,
-    today: NaiveDate,
-) -> ApiResult<Check> {
-    if m.is_none_or(|m| m.status != MandateStatus::Active) {
-        return Ok(Check::Stop("自动扣款协议已解除或暂停".into()));
-    }
-    let Some(b) = bill::Entity::find_by_id(d.bill_id).one(&state.db).await? else {
-        return Ok(Check::Stop("账单不存在".into()));
-    };
-    let holds = suppressed::holds_on(&state.db, vec![b.unit_id]).await?;
-    let disputed = suppressed::disputed_on(&state.db, vec![b.unit_id]).await?;
-    // Its own running debit is no reason not to debit.
-    let facts = Facts {
-        today,
-        holds: &holds,
-        disputed: &disputed,
-        debiting: &[],
-    };
-    let subject = suppression::Subject::Bill(suppressed::bill_of(&b));
-    match suppression::stopping(Effect::Debits, &subject, &facts) {
-        Some("settled") => return Ok(Check::Stop("账单已缴清或已取消".into())),
-        Some("dispute") => return Ok(Check::Stop("账单有异议正在核实，核实期间不扣款".into())),
-        Some(_) => return Ok(Check::Stop("物业已暂缓该账单的催缴，本期不扣款".into())),
-        None => {}
-    }
-    let Some((bill, _, a)) = bills::with_amounts(state, vec![b]).await?.pop() else {
-        return Ok(Check::Stop("账单不存在".into()));
-    };
-    let due = a.due();
-    if m.and_then(|m| m.max_fen).is_some_and(|max| due > max) {
-        return Ok(Check::Stop(format!(
-            "本期应缴{}元，超过您设定的单次扣款上限",
-            Fen(due).to_yuan_string()
-        )));
-    }
-    Ok(Check::Go { due, bill })
+/// What the checks of a page of debits read together, in a handful of queries whatever the
+/// page's size: their bills priced as of today and the holds and disputes on their units. A try's
+/// checks are read after it is claimed, so it is checked on what holds when it is sent.
+pub(super) struct Checks {
+    bills: HashMap<i32, bills::Priced>,
+    holds: Vec<suppression::Hold>,
+    disputed: Vec<i32>,
 }
 
-/// The owner account a mandate belongs to.
-async fn account_of(state: &AppState, m: &mandate::Model) -> ApiResult<Option<owner_account::Model>> {
-    Ok(owner_account::Entity::find_by_id(m.account_id).one(&state.db).await?)
+impl Checks {
+    pub(super) async fn load(state: &AppState, rows: &[debit::Model]) -> ApiResult<Checks> {
+        if rows.is_empty() {
+            return Ok(Checks {
+                bills: HashMap::new(),
+                holds: Vec::new(),
+                disputed: Vec::new(),
+            });
+        }
+        let found = bill::Entity::find()
+            .filter(bill::Column::Id.is_in(rows.iter().map(|d| d.bill_id)))
+            .all(&state.db)
+            .await?;
+        let units: Vec<i32> = rows
+            .iter()
+            .map(|d| d.unit_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        Ok(Checks {
+            holds: suppressed::holds_on(&state.db, units.clone()).await?,
+            disputed: suppressed::disputed_on(&state.db, units).await?,
+            bills: bills::with_amounts(state, found)
+                .await?
+                .into_iter()
+                .map(|p| (p.0.id, p))
+                .collect(),
+        })
+    }
+
+    /// Checks a debit against its mandate (active), the bill (open, no clause stopping debits)
+    /// and the owner's maximum.
+    pub(super) fn of(&self, d: &debit::Model, m: Option<&mandate::Model>, today: NaiveDate) -> Check {
+        if m.is_none_or(|m| m.status != MandateStatus::Active) {
+            return Check::Stop("自动扣款协议已解除或暂停".into());
+        }
+        let Some(priced) = self.bills.get(&d.bill_id) else {
+            return Check::Stop("账单不存在".into());
+        };
+        // Its own running debit is no reason not to debit.
+        let facts = Facts {
+            today,
+            holds: &self.holds,
+            disputed: &self.disputed,
+            debiting: &[],
+        };
+        let subject = suppression::Subject::Bill(suppressed::bill_of(&priced.0));
+        match suppression::stopping(Effect::Debits, &subject, &facts) {
+            Some("settled") => return Check::Stop("账单已缴清或已取消".into()),
+            Some("dispute") => return Check::Stop("账单有异议正在核实，核实期间不扣款".into()),
+            Some(_) => return Check::Stop("物业已暂缓该账单的催缴，本期不扣款".into()),
+            None => {}
+        }
+        let due = priced.2.due();
+        if m.and_then(|m| m.max_fen).is_some_and(|max| due > max) {
+            return Check::Stop(format!(
+                "本期应缴{}元，超过您设定的单次扣款上限",
+                Fen(due).to_yuan_string()
+            ));
+        }
+        Check::Go {
+            due,
+            priced: Box::new(priced.clone()),
+        }
+    }
+}
+
+/// Owner accounts by id.
+async fn accounts_of(
+    state: &AppState,
+    ids: impl IntoIterator<Item = i32>,
+) -> ApiResult<HashMap<i32, owner_account::Model>> {
+    Ok(owner_account::Entity::find()
+        .filter(owner_account::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect())
 }
 
 /// Mandates by id.
@@ -291,10 +333,20 @@ pub(super) async fn tell(
     m: &mandate::Model,
     msg: &Message,
 ) -> ApiResult<Option<(&'static str, String)>> {
-    let Some(a) = account_of(state, m).await? else {
+    let accounts = accounts_of(state, [m.account_id]).await?;
+    deliver(state, accounts.get(&m.account_id), msg).await
+}
+
+/// Tells an account (None: no account, nothing delivered).
+async fn deliver(
+    state: &AppState,
+    account: Option<&owner_account::Model>,
+    msg: &Message,
+) -> ApiResult<Option<(&'static str, String)>> {
+    let Some(a) = account else {
         return Ok(None);
     };
-    let d = messaging::send(state, std::slice::from_ref(&a), a.phone_enc.as_deref(), msg).await?;
+    let d = messaging::send(state, std::slice::from_ref(a), a.phone_enc.as_deref(), msg).await?;
     Ok(d.channel.map(|c| (c, d.transmitted.unwrap_or_default())))
 }
 
@@ -307,8 +359,22 @@ pub(super) async fn record(
     result: &str,
 ) -> ApiResult<()> {
     let txn = crate::db::begin_write(&state.db).await?;
+    record_in(&txn, state, unit_id, channel, content, result).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Appends a debit event to the unit's evidence chain inside the caller's transaction.
+async fn record_in(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    unit_id: i32,
+    channel: &str,
+    content: String,
+    result: &str,
+) -> ApiResult<()> {
     evidence::append(
-        &txn,
+        txn,
         unit_id,
         state.clock.now(),
         NewEvidence {
@@ -320,7 +386,6 @@ pub(super) async fn record(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }
 
@@ -343,38 +408,19 @@ fn notice_message(d: &debit::Model, label: &str, due: i64) -> Message {
     }
 }
 
-/// What one page of a step shares: each community's clock, the mandates and unit labels of its rows.
-struct Page {
-    clocks: Clocks,
-    mandates: HashMap<i32, mandate::Model>,
-    labels: BTreeMap<i32, String>,
-}
-
-impl Page {
-    async fn load(state: &AppState, rows: &[debit::Model]) -> ApiResult<Page> {
-        Ok(Page {
-            clocks: Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await?,
-            mandates: mandates_of(state, rows).await?,
-            labels: labels_of(&state.db, rows.iter().map(|d| d.unit_id)).await?,
-        })
-    }
-}
-
-/// Runs `one` over the debits `find` lists, a page at a time in id order (each row visited once
-/// per pass), `autodebit.concurrency` rows at once: the rows are independent (each is claimed by
-/// a conditional update), and most of a row's time is a gateway's or SMS provider's answer.
-async fn each<'a, F, Fut>(
-    state: &'a AppState,
+/// Runs `step` over the debits `find` lists, a page at a time in id order: each row is visited
+/// once per pass, and a page's shared reads (clocks, mandates, checks) and claims are made once
+/// for all its rows.
+async fn pages<F, Fut>(
+    state: &AppState,
     find: impl Fn(i32) -> sea_orm::Select<debit::Entity>,
-    one: F,
+    mut step: F,
     r: &mut DebitReport,
 ) -> ApiResult<()>
 where
-    F: Fn(&'a AppState, std::sync::Arc<Page>, debit::Model) -> Fut,
+    F: FnMut(Vec<debit::Model>) -> Fut,
     Fut: std::future::Future<Output = ApiResult<DebitReport>>,
 {
-    use futures_util::stream::{self, StreamExt};
-    let width = state.settings.autodebit.concurrency.max(1);
     let mut after = 0;
     loop {
         let rows = find(after)
@@ -387,20 +433,34 @@ where
         };
         after = last.id;
         let full = rows.len() as u64 == BATCH;
-        let page = std::sync::Arc::new(Page::load(state, &rows).await?);
-        let done: Vec<ApiResult<DebitReport>> = stream::iter(rows)
-            .map(|d| one(state, page.clone(), d))
-            .buffer_unordered(width)
-            .collect()
-            .await;
-        for d in done {
-            r.add(d?);
-        }
+        r.add(step(rows).await?);
         if !full {
             break;
         }
     }
     Ok(())
+}
+
+/// Runs `one` over `rows`, `autodebit.concurrency` at once: the rows are independent (each was
+/// claimed for this caller), and most of a row's time is a gateway's or SMS provider's answer.
+async fn at_once<T, F, Fut>(state: &AppState, rows: Vec<T>, one: F) -> ApiResult<DebitReport>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<DebitReport>>,
+{
+    use futures_util::stream::{self, StreamExt};
+    let width = state.settings.autodebit.concurrency.max(1);
+    let mut r = DebitReport::default();
+    let mut done = stream::iter(rows).map(one).buffer_unordered(width);
+    while let Some(d) = done.next().await {
+        r.add(d?);
+    }
+    Ok(r)
+}
+
+/// Each community's clock, for the rows of a page.
+async fn clocks_of(state: &AppState, rows: &[debit::Model]) -> ApiResult<Clocks> {
+    Clocks::load(state, rows.iter().map(|d| d.community_id).collect()).await
 }
 
 /// Sends the notices due today, inside the window; a debit whose notice day has passed without
@@ -415,95 +475,127 @@ async fn notices(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiR
             // Anywhere on earth, nothing further than `lead` days and one more is due.
             .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(lead + 1)))
     };
-    each(state, find, |state, page, d| notice_one(state, *window, page, d), r).await
+    pages(state, find, |rows| notice_page(state, *window, rows), r).await
 }
 
-/// One planned debit's notice, if due now.
-async fn notice_one(
-    state: &AppState,
-    window: Window,
-    page: std::sync::Arc<Page>,
-    d: debit::Model,
-) -> ApiResult<DebitReport> {
+/// One page of planned debits: those whose notice is due now are checked, claimed and noticed.
+async fn notice_page(state: &AppState, window: Window, rows: Vec<debit::Model>) -> ApiResult<DebitReport> {
     let lead = state.settings.autodebit.notice_lead_days;
     let now = state.clock.now();
     let mut r = DebitReport::default();
-    let skip = |why: String| move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why));
-    let local = page.clocks.local(d.community_id);
-    match notice_timing(d.debit_on, lead, local.date()) {
-        NoticeTiming::Early => return Ok(r),
-        NoticeTiming::Missed => {
-            if skip(format!("未能在扣款日前{lead}天通知您，本期不自动扣款，请自行缴纳")).await?
-            {
-                r.skipped += 1;
-            }
-            return Ok(r);
+    let clocks = clocks_of(state, &rows).await?;
+    let mut due = Vec::new();
+    for d in rows {
+        let local = clocks.local(d.community_id);
+        let why = match notice_timing(d.debit_on, lead, local.date()) {
+            NoticeTiming::Early => continue,
+            NoticeTiming::Missed => format!("未能在扣款日前{lead}天通知您，本期不自动扣款，请自行缴纳"),
+            NoticeTiming::Due if !window.contains(local.time()) => continue,
+            // Claimed by a pass that never recorded a result: not known to be delivered.
+            NoticeTiming::Due => match d.noticed_at {
+                None => {
+                    due.push(d);
+                    continue;
+                }
+                Some(at) if at < now - Duration::minutes(NOTICE_LEASE_MINUTES) => {
+                    "未能确认扣款通知已送达，本期不自动扣款，请自行缴纳".into()
+                }
+                Some(_) => continue,
+            },
+        };
+        if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
+            r.skipped += 1;
         }
-        NoticeTiming::Due => {}
     }
-    if !window.contains(local.time()) {
+    if due.is_empty() {
         return Ok(r);
     }
-    if let Some(at) = d.noticed_at {
-        // Claimed by a pass that never recorded a result: not known to be delivered.
-        if at < now - Duration::minutes(NOTICE_LEASE_MINUTES)
-            && skip("未能确认扣款通知已送达，本期不自动扣款，请自行缴纳".into()).await?
+    let mandates = mandates_of(state, &due).await?;
+    let checks = Checks::load(state, &due).await?;
+    let mut go = Vec::new();
+    for d in due {
+        match checks.of(&d, mandates.get(&d.mandate_id), clocks.today(d.community_id)) {
+            Check::Stop(why) => {
+                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
+                    r.skipped += 1;
+                }
+            }
+            Check::Go { due, .. } => go.push((d, due)),
+        }
+    }
+    // Claimed by recording when the notice went out: one replica notices each debit.
+    let claimed: BTreeSet<i32> = debit::Entity::update_many()
+        .col_expr(debit::Column::NoticedAt, Expr::value(Some(now)))
+        .filter(debit::Column::Id.is_in(go.iter().map(|(d, _)| d.id)))
+        .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
+        .filter(debit::Column::NoticedAt.is_null())
+        .exec_with_returning(&state.db)
+        .await?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    go.retain(|(d, _)| claimed.contains(&d.id));
+    let accounts = accounts_of(state, mandates.values().map(|m| m.account_id)).await?;
+    let labels = labels_of(&state.db, go.iter().map(|(d, _)| d.unit_id)).await?;
+    let (mandates, accounts, labels) = (&mandates, &accounts, &labels);
+    let sent = at_once(state, go, |(d, due)| async move {
+        let account = mandates.get(&d.mandate_id).and_then(|m| accounts.get(&m.account_id));
+        let label = labels.get(&d.unit_id).cloned().unwrap_or_default();
+        notice_one(state, account, d, &label, due).await
+    })
+    .await?;
+    r.add(sent);
+    Ok(r)
+}
+
+/// Tells the owner of one claimed debit; noticed (with the evidence), or skipped when nothing was
+/// delivered.
+async fn notice_one(
+    state: &AppState,
+    account: Option<&owner_account::Model>,
+    d: debit::Model,
+    label: &str,
+    due: i64,
+) -> ApiResult<DebitReport> {
+    let mut r = DebitReport::default();
+    let Some((channel, transmitted)) = deliver(state, account, &notice_message(&d, label, due)).await? else {
+        if move_debit(
+            state,
+            d.id,
+            DebitStatus::Scheduled,
+            DebitStatus::Skipped,
+            Some("扣款通知未能送达（未订阅消息且无法发送短信），本期不自动扣款，请自行缴纳".into()),
+        )
+        .await?
         {
             r.skipped += 1;
         }
         return Ok(r);
-    }
-    let due = match check(state, &d, page.mandates.get(&d.mandate_id), local.date()).await? {
-        Check::Stop(why) => {
-            if skip(why).await? {
-                r.skipped += 1;
-            }
-            return Ok(r);
-        }
-        Check::Go { due, .. } => due,
     };
-    let claimed = debit::Entity::update_many()
-        .col_expr(debit::Column::NoticedAt, Expr::value(Some(now)))
+    let txn = crate::db::begin_write(&state.db).await?;
+    debit::Entity::update_many()
+        .col_expr(debit::Column::Status, Expr::value(DebitStatus::Noticed))
+        .col_expr(debit::Column::AmountFen, Expr::value(due))
+        .col_expr(debit::Column::NoticeChannel, Expr::value(Some(channel)))
+        .col_expr(debit::Column::UpdatedAt, Expr::value(state.clock.now()))
         .filter(debit::Column::Id.eq(d.id))
-        .filter(debit::Column::Status.eq(DebitStatus::Scheduled))
-        .filter(debit::Column::NoticedAt.is_null())
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    let Some(m) = page.mandates.get(&d.mandate_id).filter(|_| claimed.rows_affected == 1) else {
-        return Ok(r);
-    };
-    let label = page.labels.get(&d.unit_id).cloned().unwrap_or_default();
-    match tell(state, m, &notice_message(&d, &label, due)).await? {
-        Some((channel, transmitted)) => {
-            debit::Entity::update_many()
-                .col_expr(debit::Column::Status, Expr::value(DebitStatus::Noticed))
-                .col_expr(debit::Column::AmountFen, Expr::value(due))
-                .col_expr(debit::Column::NoticeChannel, Expr::value(Some(channel)))
-                .col_expr(debit::Column::UpdatedAt, Expr::value(now))
-                .filter(debit::Column::Id.eq(d.id))
-                .exec(&state.db)
-                .await?;
-            record(
-                state,
-                d.unit_id,
-                channel,
-                format!(
-                    "自动扣款预通知（{}元，{}扣款）\n{transmitted}",
-                    Fen(due).to_yuan_string(),
-                    d.debit_on
-                ),
-                "noticed",
-            )
-            .await?;
-            r.noticed += 1;
-        }
-        None => {
-            if skip("扣款通知未能送达（未订阅消息且无法发送短信），本期不自动扣款，请自行缴纳".into()).await?
-            {
-                r.skipped += 1;
-            }
-        }
-    }
+    record_in(
+        &txn,
+        state,
+        d.unit_id,
+        channel,
+        format!(
+            "自动扣款预通知（{}元，{}扣款）\n{transmitted}",
+            Fen(due).to_yuan_string(),
+            d.debit_on
+        ),
+        "noticed",
+    )
+    .await?;
+    txn.commit().await?;
+    r.noticed += 1;
     Ok(r)
 }
 
@@ -518,74 +610,79 @@ async fn tries(state: &AppState, window: &Window, r: &mut DebitReport) -> ApiRes
             .filter(debit::Column::Status.is_in([DebitStatus::Noticed, DebitStatus::Failed]))
             .filter(debit::Column::DebitOn.lte(now.date_naive() + Duration::days(1)))
     };
-    each(state, find, |state, page, d| try_one(state, *window, page, d), r).await
+    pages(state, find, |rows| try_page(state, *window, rows), r).await
 }
 
-/// One debit's try, if due now.
+/// One page of noticed and failed debits: those due now are claimed, checked and sent.
+async fn try_page(state: &AppState, window: Window, rows: Vec<debit::Model>) -> ApiResult<DebitReport> {
+    let clocks = clocks_of(state, &rows).await?;
+    let mandates = mandates_of(state, &rows).await?;
+    let due: Vec<debit::Model> = rows
+        .into_iter()
+        .filter(|d| {
+            let local = clocks.local(d.community_id);
+            let day = match d.status {
+                DebitStatus::Failed => d.next_try_on,
+                _ => Some(d.debit_on),
+            };
+            day.is_some_and(|day| day <= local.date()) && window.contains(local.time())
+        })
+        // Bank debits go out in the bank's batch files.
+        .filter(|d| {
+            mandates
+                .get(&d.mandate_id)
+                .is_some_and(|m| m.channel != MandateChannel::Bank)
+        })
+        .collect();
+    let claimed = claim_tries(state, &due, None).await?;
+    let checks = Checks::load(state, &claimed).await?;
+    let (clocks, mandates, checks) = (&clocks, &mandates, &checks);
+    at_once(state, claimed, |d| async move {
+        let mut r = DebitReport::default();
+        let Some(m) = mandates.get(&d.mandate_id) else {
+            return Ok(r);
+        };
+        match checks.of(&d, Some(m), clocks.today(d.community_id)) {
+            Check::Stop(why) => skip_claimed(state, d.id, why, &mut r).await?,
+            Check::Go { due, .. } if due != d.amount_fen => {
+                skip_claimed(state, d.id, changed(due, d.amount_fen), &mut r).await?
+            }
+            Check::Go { priced, .. } => try_one(state, m, d, *priced, &mut r).await?,
+        }
+        Ok(r)
+    })
+    .await
+}
+
+/// One claimed, checked debit's try: its order, the gateway's answer, and what that answer does.
 async fn try_one(
     state: &AppState,
-    window: Window,
-    page: std::sync::Arc<Page>,
+    m: &mandate::Model,
     d: debit::Model,
-) -> ApiResult<DebitReport> {
-    let mut r = DebitReport::default();
-    let local = page.clocks.local(d.community_id);
-    let today = local.date();
-    let day = match d.status {
-        DebitStatus::Failed => d.next_try_on,
-        _ => Some(d.debit_on),
-    };
-    if day.is_none_or(|day| day > today) || !window.contains(local.time()) {
-        return Ok(r);
-    }
-    // Bank debits go out in the bank's batch file.
-    let Some(m) = page
-        .mandates
-        .get(&d.mandate_id)
-        .filter(|m| m.channel != MandateChannel::Bank)
-    else {
-        return Ok(r);
-    };
-    let Some(d) = claim_try(state, &d, None).await? else {
-        return Ok(r);
-    };
-    let bill = match check(state, &d, Some(m), today).await? {
-        Check::Stop(why) => {
-            skip_claimed(state, d.id, why, &mut r).await?;
-            return Ok(r);
-        }
-        Check::Go { due, .. } if due != d.amount_fen => {
-            skip_claimed(state, d.id, changed(due, d.amount_fen), &mut r).await?;
-            return Ok(r);
-        }
-        Check::Go { bill, .. } => bill,
-    };
+    priced: bills::Priced,
+    r: &mut DebitReport,
+) -> ApiResult<()> {
     let channel = match m.channel {
         MandateChannel::Wechat => Channel::Wechat,
         _ => Channel::Alipay,
     };
-    let (order, description) = orders::place_debit(state, m.account_id, channel, bill).await?;
-    debit::Entity::update_many()
-        .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
-        .filter(debit::Column::Id.eq(d.id))
-        .exec(&state.db)
-        .await?;
+    let (order, description) = orders::place_debit(state, m.account_id, channel, priced).await?;
     r.tried += 1;
-    match send(state, m.id, &order, &description).await? {
+    match send(state, m.id, d.id, &order, &description).await? {
         Sent::Accepted => {}
         Sent::Paid(transaction_id) => {
             crediting::credit(state, order.id, &transaction_id).await?;
         }
         Sent::Refused(why) => {
             close_order(state, order.id).await?;
-            fail(state, &d, m, why, &mut r).await?;
+            fail(state, &d, m, why, r).await?;
         }
         Sent::Ended => {
             close_order(state, order.id).await?;
-            skip_claimed(state, d.id, "自动扣款协议已解除或暂停".into(), &mut r).await?;
+            skip_claimed(state, d.id, "自动扣款协议已解除或暂停".into(), r).await?;
         }
     }
-    Ok(r)
+    Ok(())
 }
 
 /// Why a debit does not run when the bill now owes another amount than the notice said.
@@ -597,32 +694,37 @@ pub(super) fn changed(due: i64, noticed: i64) -> String {
     )
 }
 
-/// Claims the next try of a debit (noticed, or failed and due again) for this caller — by moving it
-/// to `debiting` only if it is still as read, so one replica (or one bank batch) gets it — and
-/// counts the try. The claimed debit, or None when another got it.
-pub(super) async fn claim_try(
+/// Claims the next try of debits (noticed, or failed and due again) for this caller — by moving
+/// each to `debiting` only if it is still as read, so one replica (or one bank batch) gets it —
+/// and counts the try. The debits claimed, as claimed; the others went to another caller.
+pub(super) async fn claim_tries(
     state: &AppState,
-    d: &debit::Model,
+    rows: &[debit::Model],
     batch: Option<i32>,
-) -> ApiResult<Option<debit::Model>> {
-    let mut claim = debit::Entity::update_many()
-        .col_expr(debit::Column::Status, Expr::value(DebitStatus::Debiting))
-        .col_expr(debit::Column::Attempts, Expr::col(debit::Column::Attempts).add(1))
-        .col_expr(debit::Column::UpdatedAt, Expr::value(state.clock.now()));
-    if batch.is_some() {
-        claim = claim.col_expr(debit::Column::BatchId, Expr::value(batch));
+) -> ApiResult<Vec<debit::Model>> {
+    let mut claimed = Vec::new();
+    for from in [DebitStatus::Noticed, DebitStatus::Failed] {
+        let ids: Vec<i32> = rows.iter().filter(|d| d.status == from).map(|d| d.id).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let mut claim = debit::Entity::update_many()
+            .col_expr(debit::Column::Status, Expr::value(DebitStatus::Debiting))
+            .col_expr(debit::Column::Attempts, Expr::col(debit::Column::Attempts).add(1))
+            .col_expr(debit::Column::UpdatedAt, Expr::value(state.clock.now()));
+        if batch.is_some() {
+            claim = claim.col_expr(debit::Column::BatchId, Expr::value(batch));
+        }
+        claimed.extend(
+            claim
+                .filter(debit::Column::Id.is_in(ids))
+                .filter(debit::Column::Status.eq(from))
+                .exec_with_returning(&state.db)
+                .await?,
+        );
     }
-    let done = claim
-        .filter(debit::Column::Id.eq(d.id))
-        .filter(debit::Column::Status.eq(d.status))
-        .exec(&state.db)
-        .await?;
-    Ok((done.rows_affected == 1).then(|| debit::Model {
-        status: DebitStatus::Debiting,
-        attempts: d.attempts + 1,
-        batch_id: batch.or(d.batch_id),
-        ..d.clone()
-    }))
+    claimed.sort_by_key(|d| d.id);
+    Ok(claimed)
 }
 
 /// Ends the planned, noticed and failed debits of a mandate that ended (inside its transaction):

@@ -20,15 +20,29 @@ use std::collections::HashMap;
 /// Settles tries whose orders have an outcome: paid (the mandate's run of failed cycles ends) or
 /// closed unpaid (a failed try).
 pub(super) async fn follow(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
-    let rows = debit::Entity::find()
-        .filter(debit::Column::Status.eq(DebitStatus::Debiting))
-        .order_by_asc(debit::Column::Id)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    if rows.is_empty() {
-        return Ok(());
+    // Every running try, a page at a time: those still waiting must not hide the ones behind them.
+    let mut after = 0;
+    loop {
+        let rows = debit::Entity::find()
+            .filter(debit::Column::Id.gt(after))
+            .filter(debit::Column::Status.eq(DebitStatus::Debiting))
+            .order_by_asc(debit::Column::Id)
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        let full = rows.len() as u64 == BATCH;
+        follow_page(state, &rows, r).await?;
+        if !full {
+            return Ok(());
+        }
     }
+}
+
+async fn follow_page(state: &AppState, rows: &[debit::Model], r: &mut DebitReport) -> ApiResult<()> {
     let orders: HashMap<i32, payment::Model> = payment::Entity::find()
         .filter(payment::Column::Id.is_in(rows.iter().filter_map(|d| d.payment_id)))
         .all(&state.db)
@@ -36,9 +50,9 @@ pub(super) async fn follow(state: &AppState, r: &mut DebitReport) -> ApiResult<(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let mandates = mandates_of(state, &rows).await?;
+    let mandates = mandates_of(state, rows).await?;
     let now = state.clock.now();
-    for d in &rows {
+    for d in rows {
         let Some(m) = mandates.get(&d.mandate_id) else {
             continue;
         };

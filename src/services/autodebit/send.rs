@@ -7,9 +7,9 @@ use crate::gateways::alipay::AlipayError;
 use crate::gateways::events::PaymentEvent;
 use crate::gateways::wechatpay::WxPayError;
 use crate::state::AppState;
-use entity::autodebit_mandate as mandate;
 use entity::payment;
 use entity::states::{MandateChannel, MandateStatus};
+use entity::{autodebit_debit as debit, autodebit_mandate as mandate};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -25,10 +25,12 @@ pub(super) enum Sent {
     Ended,
 }
 
-/// Sends one try to the gateway while holding the mandate's row lock.
+/// Sends one try to the gateway while holding the mandate's row lock, recording the try's order
+/// on the debit in the same transaction.
 pub(super) async fn send(
     state: &AppState,
     mandate_id: i32,
+    debit_id: i32,
     order: &payment::Model,
     description: &str,
 ) -> ApiResult<Sent> {
@@ -36,6 +38,11 @@ pub(super) async fn send(
     let m = mandate::Entity::find_by_id(mandate_id)
         .lock_exclusive()
         .one(&txn)
+        .await?;
+    debit::Entity::update_many()
+        .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
+        .filter(debit::Column::Id.eq(debit_id))
+        .exec(&txn)
         .await?;
     let Some(m) = m.filter(|m| m.status == MandateStatus::Active) else {
         txn.commit().await?;

@@ -446,11 +446,11 @@ pub async fn detail_of(state: &AppState, b: &bill::Model) -> ApiResult<BillDetai
     detail(&lookup, state, b)
 }
 
+/// A bill with how it reads and what it owes today.
+pub type Priced = (bill::Model, BillView, Amounts);
+
 /// Bills with their views and amounts as of each community's today.
-pub async fn with_amounts(
-    state: &AppState,
-    bills: Vec<bill::Model>,
-) -> ApiResult<Vec<(bill::Model, BillView, Amounts)>> {
+pub async fn with_amounts(state: &AppState, bills: Vec<bill::Model>) -> ApiResult<Vec<Priced>> {
     let lookup = Lookup::load(state, &bills).await?;
     let mut out = Vec::with_capacity(bills.len());
     for b in bills {

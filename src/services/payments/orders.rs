@@ -172,7 +172,14 @@ pub(super) async fn plan_bills(state: &AppState, bills_in_reach: Vec<bill::Model
     if chosen.len() != wanted.len() {
         return Err(ApiError::field("bill_ids", "包含不存在的账单"));
     }
-    let priced = bills::with_amounts(state, chosen).await?;
+    plan_priced(bills::with_amounts(state, chosen).await?)
+}
+
+/// The plan of bills priced as of today (at most 120, checked by the caller).
+fn plan_priced(priced: Vec<bills::Priced>) -> ApiResult<Plan> {
+    if priced.is_empty() {
+        return Err(ApiError::field("bill_ids", "请选择1到120张账单"));
+    }
     let communities: BTreeSet<i32> = priced.iter().map(|(b, _, _)| b.community_id).collect();
     if communities.len() != 1 {
         return Err(ApiError::field("bill_ids", "一次只能缴纳同一小区的账单"));
@@ -380,17 +387,17 @@ async fn place(
     Ok(created(&p))
 }
 
-/// An auto-debit's order: one open bill of `account_id`'s mandate, planned and held like an
-/// owner's order (same lines, amount as of today, older orders for the bill closed). The caller
-/// asks the gateway to debit it; the result is credited like any payment. With its description.
+/// An auto-debit's order: one open bill of `account_id`'s mandate, priced as of today by the
+/// caller's check, planned and held like an owner's order (same lines, older orders for the bill
+/// closed). The caller asks the gateway to debit it; the result is credited like any payment.
+/// With its description.
 pub async fn place_debit(
     state: &AppState,
     account_id: i32,
     channel: Channel,
-    bill: bill::Model,
+    priced: bills::Priced,
 ) -> ApiResult<(payment::Model, String)> {
-    let id = bill.id;
-    let plan = plan_bills(state, vec![bill], &[id]).await?;
+    let plan = plan_priced(vec![priced])?;
     let description = plan.description.clone();
     let p = insert(state, Some(account_id), None, channel, plan).await?;
     tracing::info!(payment_id = p.id, channel = %p.channel, amount_fen = p.amount_fen, "auto-debit order created");
