@@ -74,6 +74,11 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/staff/payments/summary", payments::summary),
         route!(post, "/api/v1/staff/payments/{id}/refunds", payments::refund),
         route!(get, "/api/v1/staff/payments/{id}/refunds", payments::refunds_of),
+        route!(
+            post,
+            "/api/v1/staff/refunds/{id}/transferred",
+            payments::refund_transferred
+        ),
         route!(get, "/api/v1/staff/payment-exceptions", payments::exceptions),
         route!(post, "/api/v1/notify/wechatpay", payments::wechatpay),
         route!(post, "/api/v1/notify/alipay", payments::alipay),
@@ -350,7 +355,7 @@ impl utoipa::Modify for StandardErrors {
         access::me::me, access::me::bind_phone, access::me::my_units, access::me::my_unit, access::me::consent,
         billing::owner::list, billing::owner::get, billing::owner::arrears, billing::owner::prepay_quote,
         payments::create, payments::get, payments::mine, payments::counter, payments::exceptions,
-        payments::wechatpay, payments::alipay, payments::refund, payments::refunds_of, payments::summary,
+        payments::wechatpay, payments::alipay, payments::refund, payments::refunds_of, payments::refund_transferred, payments::summary,
         payments::receipt, payments::receipt_html, payments::sandbox,
         billing::staff::create_item, billing::staff::list_items, billing::staff::get_item, billing::staff::update_item,
         billing::staff::add_price, billing::staff::run, billing::staff::list_bills, billing::staff::get_bill,

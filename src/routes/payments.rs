@@ -6,7 +6,7 @@ use crate::services::payments::counter::{self, CounterPayment};
 use crate::services::payments::notifications::{self, NotifyAnswer};
 use crate::services::payments::orders::{self, NewPayment, PaymentCreated};
 use crate::services::payments::receipts::{self, Receipt};
-use crate::services::payments::refunds::{self, RefundRequest, RefundView};
+use crate::services::payments::refunds::{self, RefundRequest, RefundView, TransferredRequest};
 use crate::services::payments::views::{self, ChannelDay, ExceptionQuery, ExceptionView, PaymentView, SummaryQuery};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -155,6 +155,19 @@ pub async fn refunds_of(
     id: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(refunds::list(&state, &ctx, id.into_inner()).await?))
+}
+
+/// Confirms that a refund no gateway could make (a bank collection's double debit) was transferred
+/// back to the owner (finance), with the bank's reference; it completes once.
+#[utoipa::path(post, path = "/api/v1/staff/refunds/{id}/transferred", tag = "payments", params(("id" = i32, Path)), request_body = TransferredRequest,
+    responses((status = 200, body = RefundView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn refund_transferred(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<TransferredRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(refunds::confirm_transferred(&state, &ctx, id.into_inner(), body.0).await?))
 }
 
 /// The day per channel: orders, paid, amount, refunds, exceptions.

@@ -466,3 +466,190 @@ async fn a_bank_failure_is_told_and_goes_out_again_in_the_next_days_batch() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_bank_double_debit_is_refunded_by_a_transfer_finance_confirms_never_as_done_at_once() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let (id, rows) = bank_batch(&d).await;
+    // Signed in after the clock moved to the batch day (staff sessions last 12 hours).
+    let admin = s.app.admin_token().await;
+    let (_, finance) = s.app.staff_member(&admin, "cashier", "finance", &[s.community]).await;
+    // The owner pays at the counter while the bank is collecting the same bill.
+    let r = s
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&admin),
+            &json!({"bill_ids": [d.nov], "method": "cash", "reference": "收据0001"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    // The bank collected it too: the bank's money paid nothing and must go back.
+    let ok = format!("debit_id,result,reason\n{},success,\n", rows[1][0]);
+    assert_eq!(results(s, id, ok).await.status(), 200);
+    let paid = s
+        .app
+        .count("payments WHERE status = 'paid' AND channel = 'bank_debit'")
+        .await;
+    assert_eq!(paid, 1);
+    let pid = sea_orm::ConnectionTrait::query_one_raw(
+        &s.app.db,
+        sea_orm::Statement::from_string(
+            s.app.db.get_database_backend(),
+            "SELECT id FROM payments WHERE channel = 'bank_debit'",
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get::<i32>("", "id")
+    .unwrap();
+    let list = |token: String| {
+        let app = &s.app;
+        async move {
+            let r = app
+                .get(&format!("/api/v1/staff/payments/{pid}/refunds"), Some(&token))
+                .await;
+            assert_eq!(r.status(), 200);
+            r.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let refunds = list(finance.clone()).await;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    let refund = &refunds[0];
+    // No gateway returns bank money and nobody handed it back: under way, not done.
+    assert_eq!(
+        (
+            refund["status"].as_str(),
+            refund["automatic"].as_bool(),
+            refund["by_transfer"].as_bool(),
+            refund["amount"].as_str()
+        ),
+        (Some("processing"), Some(true), Some(true), Some("223.75"))
+    );
+    assert_eq!(s.app.count("payments WHERE status = 'refunded'").await, 0);
+    // Finance is asked to transfer it, with the way to its receipt page.
+    let inbox: Value = s
+        .app
+        .get("/api/v1/staff/inbox", Some(&finance))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let item = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "refund_to_transfer")
+        .cloned()
+        .unwrap_or_else(|| panic!("no transfer task: {inbox}"));
+    assert_eq!(item["link"], format!("/console/payments/{pid}/receipt"));
+    assert!(item["title"].as_str().unwrap().contains("223.75"), "{item}");
+    let rid = refund["id"].as_i64().unwrap();
+    let confirm = |token: String, body: Value| {
+        let app = &s.app;
+        async move {
+            app.post(&format!("/api/v1/staff/refunds/{rid}/transferred"), Some(&token), &body)
+                .await
+        }
+    };
+    // A blank reference is refused and changes nothing.
+    assert_error(
+        confirm(finance.clone(), json!({"reference": "  "})).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(list(finance.clone()).await[0]["status"], "processing");
+    // The receipt page asks for the transfer's reference; confirmed there, done once, the bill
+    // still paid by the counter.
+    let session = crate::console::sign_in(&s.app, "cashier", "long-enough-pw").await;
+    let (status, html) = crate::console::page(&s.app, &format!("/console/payments/{pid}/receipt"), &session).await;
+    assert_eq!(status, 200);
+    let action = format!("/console/refunds/{rid}/transferred");
+    assert!(html.contains(&format!("action=\"{action}\"")), "{html}");
+    let csrf = crate::console::hidden_csrf(&html);
+    let r = s
+        .app
+        .http
+        .post(s.app.url(&action))
+        .header(reqwest::header::COOKIE, &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&reference=BOC20261110-0001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let done = list(finance.clone()).await;
+    assert_eq!(
+        (done[0]["status"].as_str(), done[0]["reference"].as_str()),
+        (Some("success"), Some("BOC20261110-0001"))
+    );
+    assert_eq!(
+        s.app
+            .count("payments WHERE status = 'refunded' AND channel = 'bank_debit'")
+            .await,
+        1
+    );
+    assert_eq!(bill_status(s, d.nov).await, "paid");
+    assert_error(
+        confirm(finance.clone(), json!({"reference": "BOC20261110-0001"})).await,
+        409,
+        "REFUND_NOT_PROCESSING",
+    )
+    .await;
+    assert_eq!(s.app.count("audit_log WHERE action = 'refund.transferred'").await, 1);
+    let (_, html) = crate::console::page(&s.app, &format!("/console/payments/{pid}/receipt"), &session).await;
+    assert!(!html.contains(&action), "a done refund asks for nothing more");
+}
+
+#[tokio::test]
+async fn refunds_a_gateway_or_the_counter_makes_cannot_be_confirmed_as_transfers() {
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let admin = s.app.admin_token().await;
+    let r = s
+        .app
+        .post(
+            "/api/v1/staff/payments/counter",
+            Some(&admin),
+            &json!({"bill_ids": [d.nov], "method": "cash", "reference": "收据0002"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let pid = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    // Cash is handed back by whoever records the refund: done at once.
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/staff/payments/{pid}/refunds"),
+            Some(&admin),
+            &json!({"amount": "10.00", "reason": "多收"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let refund: Value = r.json().await.unwrap();
+    assert_eq!(
+        (refund["status"].as_str(), refund["by_transfer"].as_bool()),
+        (Some("success"), Some(false))
+    );
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/staff/refunds/{}/transferred", refund["id"]),
+            Some(&admin),
+            &json!({"reference": "X1"}),
+        )
+        .await;
+    assert_error(r, 409, "REFUND_NOT_BY_TRANSFER").await;
+    let r = s
+        .app
+        .post(
+            "/api/v1/staff/refunds/999999/transferred",
+            Some(&admin),
+            &json!({"reference": "X1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+}

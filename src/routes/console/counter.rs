@@ -10,7 +10,7 @@ use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::payments::counter::{counter, CounterPayment};
 use crate::services::payments::receipts::staff_receipt_html;
-use crate::services::payments::refunds::{self, RefundRequest, RefundView};
+use crate::services::payments::refunds::{self, RefundRequest, RefundView, TransferredRequest};
 use crate::services::payments::views::{daily_summary, ChannelDay, SummaryQuery};
 use crate::services::setup::units::get_unit;
 use crate::state::AppState;
@@ -201,13 +201,27 @@ fn refund_section(payment_id: i32, csrf: &str, done: &[RefundView]) -> String {
             ));
         }
         out.push_str("</tbody></table>");
+        for r in done.iter().filter(|r| r.by_transfer && r.status == "processing") {
+            // No gateway returns it: finance transfers it and says so here.
+            out.push_str(&format!(
+                "<form class=\"transferred\" method=\"post\" action=\"/console/refunds/{id}/transferred\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <span>退款 {no}（{amount}元）需转账退还业主：</span>\
+                 <label for=\"transfer-ref-{id}\">转账的银行流水号<input id=\"transfer-ref-{id}\" name=\"reference\" required maxlength=\"64\"></label>\
+                 <button type=\"submit\">确认已转账</button></form>",
+                id = r.id,
+                csrf = esc(csrf),
+                no = esc(&r.out_refund_no),
+                amount = esc(&r.amount),
+            ));
+        }
     }
     out.push_str(&format!(
         "<h2>退款</h2><form method=\"post\" action=\"/console/payments/{payment_id}/refunds\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <label for=\"refund-amount\">退款金额（元）<input id=\"refund-amount\" name=\"amount\" required inputmode=\"decimal\" maxlength=\"12\"></label>\
          <label for=\"refund-reason\">退款原因<input id=\"refund-reason\" name=\"reason\" required maxlength=\"80\"></label>\
-         <button type=\"submit\">退款</button></form><p>现金、POS和转账的退款在柜台当场退还；线上支付原路退回。退款后所缴账单重新变为待缴。</p></section>",
+         <button type=\"submit\">退款</button></form><p>现金、POS和转账的退款在柜台当场退还；线上支付原路退回；银行托收的重复扣款由财务转账退还，转账后在上方确认。退款后所缴账单重新变为待缴（重复缴费的退款不影响账单）。</p></section>",
         esc(csrf)
     ));
     out
@@ -242,6 +256,35 @@ pub(super) async fn refund(
         reason: form.reason,
     };
     match refunds::staff_refund(&state, &s.ctx, *id, body).await {
+        Ok(r) => see_other(&format!("/console/payments/{}/receipt", r.payment_id)),
+        Err(e) => error_page(&e, Some(&s.viewer())),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct TransferredForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reference: String,
+}
+
+/// `POST /console/refunds/{id}/transferred`: finance confirms a refund it transferred by hand,
+/// then back to the payment's receipt page.
+pub(super) async fn transferred(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i32>,
+    form: web::Form<TransferredForm>,
+) -> HttpResponse {
+    let s = match require_form(&state, &req, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = TransferredRequest {
+        reference: form.into_inner().reference,
+    };
+    match refunds::confirm_transferred(&state, &s.ctx, *id, body).await {
         Ok(r) => see_other(&format!("/console/payments/{}/receipt", r.payment_id)),
         Err(e) => error_page(&e, Some(&s.viewer())),
     }

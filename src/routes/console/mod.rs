@@ -101,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // 收费: refunds and each channel's day (counter.rs).
                 .route("/counter/day", web::get().to(counter::day))
                 .route("/payments/{id}/refunds", web::post().to(counter::refund))
+                .route("/refunds/{id}/transferred", web::post().to(counter::transferred))
                 .route("/bills", web::get().to(bills::list))
                 .route("/holds", web::get().to(holds::list))
                 // 自动扣款 (autodebit.rs): debits coming up and failing, bank collection batches.

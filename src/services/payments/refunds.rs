@@ -2,13 +2,14 @@
 //! double payment is refunded automatically. A refund that succeeds reopens the bills it paid
 //! (latest line first, principal before late fee), so late fees accrue again from that day.
 use crate::domain::money::{add_fen, sum_fen};
-use crate::domain::role::Action;
-use crate::domain::states::PaymentStatus;
+use crate::domain::role::{Action, Role};
+use crate::domain::states::{Channel, PaymentStatus};
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::services::billing::ledger::{Ledger, Refunding};
+use crate::services::inbox::{self, Item, To};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{payment, payment_line, refund};
@@ -40,12 +41,25 @@ pub struct RefundView {
     /// `processing`, `success` or `failed`.
     pub status: String,
     pub automatic: bool,
+    /// True when no gateway returns this refund: finance transfers it back to the owner and
+    /// confirms it with the bank's reference (`POST /staff/refunds/{id}/transferred`).
+    pub by_transfer: bool,
+    /// The gateway's refund id, or the bank's reference of a transfer confirmed by finance.
+    pub reference: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-fn view(r: refund::Model) -> RefundView {
+/// Whether a payment's refunds are made by transfer, not by its gateway: an automatic refund
+/// of a bank collection's double debit (staff refunds of counter money are handed back at once).
+fn by_transfer(channel: Channel, r: &refund::Model) -> bool {
+    r.automatic && !matches!(channel, Channel::Wechat | Channel::Alipay | Channel::Sandbox)
+}
+
+fn view(r: refund::Model, channel: Channel) -> RefundView {
     RefundView {
+        by_transfer: by_transfer(channel, &r),
+        reference: r.gateway_refund_id.clone(),
         id: r.id,
         payment_id: r.payment_id,
         out_refund_no: r.out_refund_no,
@@ -114,7 +128,7 @@ pub async fn staff_refund(
         state.clock.now(),
     )
     .await?;
-    Ok(view(r))
+    Ok(view(r, p.channel))
 }
 
 /// Refunds the part of a payment that paid bills already paid through another channel (the first
@@ -186,7 +200,14 @@ async fn start(
                 .map_err(|e| e.to_string()),
             None => Err("alipay not configured".into()),
         },
-        // Cash, POS and transfers are handed back at the counter.
+        // Nobody hands back an automatic refund of money no gateway can return (a bank
+        // collection's double debit): finance transfers it and confirms it with the bank's
+        // reference, so until then it reads as under way, never as done.
+        _ if by_transfer(p.channel, &r) => {
+            ask_finance_to_transfer(state, p, &r).await?;
+            Ok(("PROCESSING".to_string(), None))
+        }
+        // Cash, POS and transfers are handed back at the counter by whoever records the refund.
         _ => Ok(("SUCCESS".to_string(), None)),
     };
     match result {
@@ -202,6 +223,90 @@ async fn start(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)
+}
+
+/// Posts a refund that finance must transfer by hand to the community's finance staff.
+async fn ask_finance_to_transfer(state: &AppState, p: &payment::Model, r: &refund::Model) -> ApiResult<()> {
+    inbox::post(
+        &state.db,
+        To::Community {
+            community_id: p.community_id,
+            roles: &[Role::Finance],
+        },
+        Item {
+            kind: "refund_to_transfer",
+            title: format!("待退款：{}元（{}）", Fen(r.amount_fen).to_yuan_string(), r.reason),
+            body: format!(
+                "收款 {}（{}）无法由支付渠道原路退回，请转账退还业主后在收据页填写银行流水号确认。退款单号 {}",
+                p.out_trade_no,
+                crate::domain::states::channel_name(p.channel),
+                r.out_refund_no
+            ),
+            link: Some(format!("/console/payments/{}/receipt", p.id)),
+            event_key: format!("refund_to_transfer:{}", r.id),
+        },
+        state.clock.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// `POST /staff/refunds/{id}/transferred` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferredRequest {
+    /// The bank's reference of the transfer back to the owner (流水号).
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 64
+    )]
+    pub reference: String,
+}
+
+/// Finance confirms that a refund no gateway could make was transferred back to the owner: the
+/// refund completes once (the payment and its bills as for any refund), with the bank's reference.
+pub async fn confirm_transferred(
+    state: &AppState,
+    ctx: &StaffCtx,
+    refund_id: i32,
+    req: TransferredRequest,
+) -> ApiResult<RefundView> {
+    ctx.require(Action::ManageBilling)?;
+    let r = refund::Entity::find_by_id(refund_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let p = payment::Entity::find_by_id(r.payment_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.require_community(p.community_id)?;
+    let reference = text::name(&req.reference, 64).map_err(|m| ApiError::field("reference", format!("流水号{m}")))?;
+    if !by_transfer(p.channel, &r) {
+        return Err(ApiError::Conflict(
+            "REFUND_NOT_BY_TRANSFER",
+            "该退款不需要人工转账确认（线上支付原路退回，柜台退款当场退还）".into(),
+        ));
+    }
+    if r.status != "processing" || complete(state, r.id, Some(reference.clone())).await? != "refunded" {
+        return Err(ApiError::Conflict("REFUND_NOT_PROCESSING", "该退款不在处理中".into()));
+    }
+    audit::record(
+        &state.db,
+        &ctx.actor(),
+        "refund.transferred",
+        "refund",
+        r.id,
+        serde_json::json!({"payment_id": p.id, "amount_fen": r.amount_fen, "reference": reference}),
+        state.clock.now(),
+    )
+    .await?;
+    let done = refund::Entity::find_by_id(r.id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(view(done, p.channel))
 }
 
 /// Applies a gateway's refund status (answer or notification); `SUCCESS` completes the refund
@@ -314,6 +419,6 @@ pub async fn list(state: &AppState, ctx: &StaffCtx, payment_id: i32) -> ApiResul
         .all(&state.db)
         .await?
         .into_iter()
-        .map(view)
+        .map(|r| view(r, p.channel))
         .collect())
 }
