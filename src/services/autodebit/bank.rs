@@ -142,25 +142,35 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewBatch) -> ApiResu
         let mandates = mandates_of(state, page).await?;
         let claimed = claim_tries(state, page, Some(b.id)).await?;
         let checks = Checks::load(state, &claimed).await?;
+        let mut go = Vec::new();
+        let mut wanted = Vec::new();
         for d in claimed {
-            let m = mandates.get(&d.mandate_id);
-            let why = match checks.of(&d, m, today) {
+            let Some(m) = mandates.get(&d.mandate_id) else {
+                continue;
+            };
+            let why = match checks.of(&d, Some(m), today) {
                 Check::Go { due, priced } if due == d.amount_fen => {
-                    let Some(m) = m else { continue };
-                    let (order, _) = orders::place_debit(state, m.account_id, Channel::BankDebit, *priced).await?;
-                    debit::Entity::update_many()
-                        .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
-                        .filter(debit::Column::Id.eq(d.id))
-                        .exec(&state.db)
-                        .await?;
-                    rows += 1;
-                    total += order.amount_fen;
+                    wanted.push(orders::DebitOrder {
+                        account_id: m.account_id,
+                        channel: Channel::BankDebit,
+                        priced: *priced,
+                    });
+                    go.push(d);
                     continue;
                 }
                 Check::Go { due, .. } => super::debits::changed(due, d.amount_fen),
                 Check::Stop(why) => why,
             };
             skip_claimed(state, d.id, why, &mut skipped).await?;
+        }
+        for (d, (order, _)) in go.into_iter().zip(orders::place_debits(state, wanted).await?) {
+            debit::Entity::update_many()
+                .col_expr(debit::Column::PaymentId, Expr::value(Some(order.id)))
+                .filter(debit::Column::Id.eq(d.id))
+                .exec(&state.db)
+                .await?;
+            rows += 1;
+            total += order.amount_fen;
         }
     }
     let mut a: batch::ActiveModel = b.into();

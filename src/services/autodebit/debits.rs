@@ -636,38 +636,54 @@ async fn try_page(state: &AppState, window: Window, rows: Vec<debit::Model>) -> 
         .collect();
     let claimed = claim_tries(state, &due, None).await?;
     let checks = Checks::load(state, &claimed).await?;
-    let (clocks, mandates, checks) = (&clocks, &mandates, &checks);
-    at_once(state, claimed, |d| async move {
-        let mut r = DebitReport::default();
+    let mut r = DebitReport::default();
+    let mut go = Vec::new();
+    let mut wanted = Vec::new();
+    for d in claimed {
         let Some(m) = mandates.get(&d.mandate_id) else {
-            return Ok(r);
+            continue;
         };
         match checks.of(&d, Some(m), clocks.today(d.community_id)) {
             Check::Stop(why) => skip_claimed(state, d.id, why, &mut r).await?,
             Check::Go { due, .. } if due != d.amount_fen => {
                 skip_claimed(state, d.id, changed(due, d.amount_fen), &mut r).await?
             }
-            Check::Go { priced, .. } => try_one(state, m, d, *priced, &mut r).await?,
+            Check::Go { priced, .. } => {
+                wanted.push(orders::DebitOrder {
+                    account_id: m.account_id,
+                    channel: match m.channel {
+                        MandateChannel::Wechat => Channel::Wechat,
+                        _ => Channel::Alipay,
+                    },
+                    priced: *priced,
+                });
+                go.push((d, m.clone()));
+            }
         }
-        Ok(r)
+    }
+    // The page's orders in one transaction, then each sent on its own.
+    let placed = orders::place_debits(state, wanted).await?;
+    let tries: Vec<_> = go.into_iter().zip(placed).collect();
+    let sent = at_once(state, tries, |((d, m), (order, description))| {
+        try_one(state, m, d, order, description)
     })
-    .await
+    .await?;
+    r.add(sent);
+    Ok(r)
 }
 
-/// One claimed, checked debit's try: its order, the gateway's answer, and what that answer does.
+/// One claimed, checked debit's try with its order: the gateway's answer, and what it does.
 async fn try_one(
     state: &AppState,
-    m: &mandate::Model,
+    m: mandate::Model,
     d: debit::Model,
-    priced: bills::Priced,
-    r: &mut DebitReport,
-) -> ApiResult<()> {
-    let channel = match m.channel {
-        MandateChannel::Wechat => Channel::Wechat,
-        _ => Channel::Alipay,
+    order: entity::payment::Model,
+    description: String,
+) -> ApiResult<DebitReport> {
+    let mut r = DebitReport {
+        tried: 1,
+        ..Default::default()
     };
-    let (order, description) = orders::place_debit(state, m.account_id, channel, priced).await?;
-    r.tried += 1;
     match send(state, m.id, d.id, &order, &description).await? {
         Sent::Accepted => {}
         Sent::Paid(transaction_id) => {
@@ -675,14 +691,14 @@ async fn try_one(
         }
         Sent::Refused(why) => {
             close_order(state, order.id).await?;
-            fail(state, &d, m, why, r).await?;
+            fail(state, &d, &m, why, &mut r).await?;
         }
         Sent::Ended => {
             close_order(state, order.id).await?;
-            skip_claimed(state, d.id, "自动扣款协议已解除或暂停".into(), r).await?;
+            skip_claimed(state, d.id, "自动扣款协议已解除或暂停".into(), &mut r).await?;
         }
     }
-    Ok(())
+    Ok(r)
 }
 
 /// Why a debit does not run when the bill now owes another amount than the notice said.

@@ -88,7 +88,7 @@ pub async fn counter(state: &AppState, ctx: &StaffCtx, body: CounterPayment) -> 
     }
     .insert(&txn)
     .await?;
-    let replaced = close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
+    let replaced = close_orders_holding(&txn, &plan.bill_ids, &[p.id]).await?;
     for mut l in plan.lines {
         l.payment_id = Set(p.id);
         l.insert(&txn).await?;

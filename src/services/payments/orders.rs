@@ -387,21 +387,90 @@ async fn place(
     Ok(created(&p))
 }
 
-/// An auto-debit's order: one open bill of `account_id`'s mandate, priced as of today by the
-/// caller's check, planned and held like an owner's order (same lines, older orders for the bill
-/// closed). The caller asks the gateway to debit it; the result is credited like any payment.
-/// With its description.
-pub async fn place_debit(
-    state: &AppState,
-    account_id: i32,
-    channel: Channel,
-    priced: bills::Priced,
-) -> ApiResult<(payment::Model, String)> {
-    let plan = plan_priced(vec![priced])?;
-    let description = plan.description.clone();
-    let p = insert(state, Some(account_id), None, channel, plan).await?;
-    tracing::info!(payment_id = p.id, channel = %p.channel, amount_fen = p.amount_fen, "auto-debit order created");
-    Ok((p, description))
+/// One auto-debit's order to place: the mandate's account, the channel, and the bill priced as of
+/// today by the caller's check.
+pub struct DebitOrder {
+    pub account_id: i32,
+    pub channel: Channel,
+    pub priced: bills::Priced,
+}
+
+/// Auto-debits' orders, one per checked bill, planned and held like an owner's order (same lines,
+/// older orders for the bill closed) and inserted in one transaction — a page of a debit pass, or
+/// a bank batch's, at once. The caller asks the gateway (or the bank) to debit each; the result is
+/// credited like any payment. In the order given, each with its description.
+pub async fn place_debits(state: &AppState, wanted: Vec<DebitOrder>) -> ApiResult<Vec<(payment::Model, String)>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = state.clock.now();
+    let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);
+    let mut planned = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let plan = plan_priced(vec![w.priced])?;
+        planned.push((out_trade_no(now)?, w.account_id, w.channel, plan));
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    let mut by_no: std::collections::HashMap<String, payment::Model> = std::collections::HashMap::new();
+    for chunk in planned.chunks(200) {
+        let rows: Vec<payment::ActiveModel> = chunk
+            .iter()
+            .map(|(no, account_id, channel, plan)| payment::ActiveModel {
+                out_trade_no: Set(no.clone()),
+                community_id: Set(plan.community_id),
+                account_id: Set(Some(*account_id)),
+                staff_id: Set(None),
+                channel: Set(*channel),
+                kind: Set("bills".into()),
+                amount_fen: Set(plan.amount),
+                refunded_fen: Set(0),
+                status: Set(PaymentStatus::Pending),
+                pay_params: Set(None),
+                idempotency_key: Set(None),
+                transaction_id: Set(None),
+                receipt_no: Set(None),
+                reference: Set(None),
+                prepay: Set(None),
+                expires_at: Set(expires_at),
+                paid_at: Set(None),
+                created_at: Set(now),
+                points_used: Set(None),
+                points_fen: Set(None),
+                ..Default::default()
+            })
+            .collect();
+        // Matched back by order number: RETURNING's row order is not promised on SQLite.
+        for p in payment::Entity::insert_many(rows).exec_with_returning(&txn).await? {
+            by_no.insert(p.out_trade_no.clone(), p);
+        }
+    }
+    let new_ids: Vec<i32> = by_no.values().map(|p| p.id).collect();
+    let bill_ids: Vec<i32> = planned
+        .iter()
+        .flat_map(|(_, _, _, plan)| plan.bill_ids.clone())
+        .collect();
+    let replaced = close_orders_holding(&txn, &bill_ids, &new_ids).await?;
+    let mut out = Vec::with_capacity(planned.len());
+    let mut lines = Vec::new();
+    for (no, _, _, plan) in planned {
+        let p = by_no
+            .remove(&no)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("order {no} not returned by its insert")))?;
+        for mut l in plan.lines {
+            l.payment_id = Set(p.id);
+            lines.push(l);
+        }
+        out.push((p, plan.description));
+    }
+    for chunk in lines.chunks(200) {
+        payment_line::Entity::insert_many(chunk.iter().cloned())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    close_at_gateways(state, replaced).await;
+    tracing::info!(orders = out.len(), "auto-debit orders created");
+    Ok(out)
 }
 
 /// Inserts a pending order and its lines, holding its bills (closing older orders for them).
@@ -444,7 +513,7 @@ async fn insert(
         let today = state.today_in(state.community_tz(plan.community_id).await?);
         crate::services::points::fees::hold(&txn, plan.community_id, account, p.id, n, today, now).await?;
     }
-    let replaced = close_orders_holding(&txn, &plan.bill_ids, p.id).await?;
+    let replaced = close_orders_holding(&txn, &plan.bill_ids, &[p.id]).await?;
     for mut l in plan.lines {
         l.payment_id = Set(p.id);
         l.insert(&txn).await?;
@@ -467,7 +536,7 @@ async fn by_idempotency(state: &AppState, account_id: i32, key: &str) -> ApiResu
 pub(super) async fn close_orders_holding(
     txn: &DatabaseTransaction,
     bill_ids: &[i32],
-    except: i32,
+    except: &[i32],
 ) -> ApiResult<Vec<payment::Model>> {
     if bill_ids.is_empty() {
         return Ok(Vec::new());
@@ -478,7 +547,7 @@ pub(super) async fn close_orders_holding(
         .await?
         .into_iter()
         .map(|l| l.payment_id)
-        .filter(|id| *id != except)
+        .filter(|id| !except.contains(id))
         .collect();
     if holders.is_empty() {
         return Ok(Vec::new());
