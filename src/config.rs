@@ -31,6 +31,8 @@ pub struct Settings {
     pub reminders: ReminderSettings,
     #[serde(default)]
     pub autodebit: AutodebitSettings,
+    #[serde(default)]
+    pub installments: InstallmentSettings,
     /// Set by `serve --demo`, never from files.
     #[serde(skip)]
     pub demo: bool,
@@ -254,6 +256,20 @@ impl Default for AutodebitSettings {
     }
 }
 
+/// Installment plans.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InstallmentSettings {
+    /// Days an instalment may be late before the plan defaults.
+    pub default_after_days: i64,
+}
+
+impl Default for InstallmentSettings {
+    fn default() -> Self {
+        Self { default_after_days: 15 }
+    }
+}
+
 /// Alipay open platform (RSA2). The channel is off until every key below but `seller_id` is set.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlipaySettings {
@@ -379,6 +395,10 @@ impl Settings {
         }
         let mut settings: Settings = builder.build().map_err(invalid)?.try_deserialize().map_err(invalid)?;
         settings.server.trusted = parse_proxies(&settings.server.trusted_proxies)?;
+        // An empty template id (a variable set to nothing) means no template, not one named "".
+        for ids in [&mut settings.wechat.templates, &mut settings.sms.templates] {
+            ids.retain(|_, id| !id.trim().is_empty());
+        }
         settings.check_values()?;
         Ok(settings)
     }
@@ -434,6 +454,11 @@ impl Settings {
         if a.suspend_after_failed_cycles < 1 {
             return Err(SettingsError::Invalid(
                 "autodebit.suspend_after_failed_cycles must be at least 1".into(),
+            ));
+        }
+        if !(1..=60).contains(&self.installments.default_after_days) {
+            return Err(SettingsError::Invalid(
+                "installments.default_after_days must be between 1 and 60".into(),
             ));
         }
         if self.app.timezone.parse::<chrono_tz::Tz>().is_err() {

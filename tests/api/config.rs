@@ -36,3 +36,19 @@ fn env_variables_override_files() {
     assert_eq!(s.wechat.api_base, "http://wechat.from-env.test");
     assert_eq!(s.sessions.owner_ttl_days, 30);
 }
+
+#[test]
+fn an_empty_template_id_is_no_template() {
+    let s = Settings::load(&[
+        ("sms.templates.autodebit_notice", "".into()),
+        ("sms.templates.overdue_friendly", "100002".into()),
+        ("wechat.templates.autodebit_notice", "  ".into()),
+    ])
+    .unwrap();
+    assert!(!s.sms.templates.contains_key("autodebit_notice"));
+    assert!(!s.wechat.templates.contains_key("autodebit_notice"));
+    assert_eq!(
+        s.sms.templates.get("overdue_friendly").map(String::as_str),
+        Some("100002")
+    );
+}
