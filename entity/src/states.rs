@@ -235,3 +235,30 @@ stored_strings! {
         Skipped = "skipped",
     }
 }
+
+stored_strings! {
+    /// `installment_plans.status`.
+    PlanStatus {
+        /// Asked for by the owner; waiting for staff.
+        Requested = "requested",
+        /// Approved by staff; waiting for the owner to accept the agreement.
+        Approved = "approved",
+        /// Refused by staff, with the reason: final.
+        Rejected = "rejected",
+        /// Withdrawn by the owner before it took effect: final.
+        Withdrawn = "withdrawn",
+        /// Accepted: the covered bills are rescheduled into instalments.
+        Active = "active",
+        /// Every instalment paid: the frozen late fee is waived. Final.
+        Completed = "completed",
+        /// An instalment went unpaid too long: the covered bills reopened. Final.
+        Defaulted = "defaulted",
+    }
+}
+
+impl PlanStatus {
+    /// Requested, approved or active: its bills are in no other plan.
+    pub fn is_live(self) -> bool {
+        matches!(self, PlanStatus::Requested | PlanStatus::Approved | PlanStatus::Active)
+    }
+}

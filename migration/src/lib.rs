@@ -25,6 +25,7 @@ mod m20261201_000018_rewards;
 mod m20261201_000019_points_fees;
 mod m20261201_000020_autodebit_mandates;
 mod m20261201_000021_autodebit_debits;
+mod m20261201_000022_installment_plans;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_points_fees::Migration),
             Box::new(m20261201_000020_autodebit_mandates::Migration),
             Box::new(m20261201_000021_autodebit_debits::Migration),
+            Box::new(m20261201_000022_installment_plans::Migration),
         ]
     }
 }

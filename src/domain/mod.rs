@@ -4,6 +4,7 @@ pub mod billing;
 pub mod dated;
 pub mod debits;
 pub mod images;
+pub mod installments;
 pub mod late_fee;
 pub mod money;
 pub mod period;

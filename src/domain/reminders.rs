@@ -329,8 +329,9 @@ impl WayOut {
 pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Points, WayOut::Disputes, WayOut::AutoDebit];
 
 /// Ways out whose route is served while the rest of the capability is still being built, so the
-/// promise is not kept yet and notices do not make it (none now; auto-debit was, until debits ran).
-pub const BUILDING: &[WayOut] = &[];
+/// promise is not kept yet and notices do not make it: installments can be asked for and decided
+/// (#17), but an approved plan cannot yet be accepted and take effect.
+pub const BUILDING: &[WayOut] = &[WayOut::Installments];
 
 /// What a notice may offer: the live ways the community has switched on.
 pub fn offered(features_on: impl Fn(&str) -> bool) -> Vec<WayOut> {

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod inbox;
 pub mod payments;
+pub mod plans;
 pub mod points;
 pub mod reports;
 pub mod sandbox;
@@ -196,6 +197,12 @@ pub fn table(demo: bool) -> Vec<Route> {
             "/api/v1/staff/autodebit/bank-batches/{id}/results",
             autodebit::batch_results
         ),
+        route!(post, "/api/v1/me/installment-requests", plans::request),
+        route!(get, "/api/v1/me/installment-plans", plans::mine),
+        route!(delete, "/api/v1/me/installment-plans/{id}", plans::withdraw),
+        route!(get, "/api/v1/staff/installment-plans", plans::list),
+        route!(post, "/api/v1/staff/installment-plans/{id}/approve", plans::approve),
+        route!(post, "/api/v1/staff/installment-plans/{id}/reject", plans::reject),
         route!(post, "/api/v1/me/tickets", tickets::open),
         route!(get, "/api/v1/me/tickets", tickets::mine),
         route!(get, "/api/v1/me/tickets/{id}", tickets::my_ticket),
@@ -383,6 +390,7 @@ impl utoipa::Modify for StandardErrors {
         points::get_settings, points::put_settings,
         autodebit::create, autodebit::mine, autodebit::cancel, autodebit::of_unit, autodebit::create_batch,
         autodebit::batch_file, autodebit::batch_results,
+        plans::request, plans::mine, plans::withdraw, plans::list, plans::approve, plans::reject,
         tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))

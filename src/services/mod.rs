@@ -1,6 +1,6 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← uploads ← setup ← inbox ← messaging ← billing ← points ← collection ← payments ← autodebit ← tickets ← reports ← jobs, and `demo` on top — and no module
+//! then access ← uploads ← setup ← inbox ← messaging ← billing ← points ← collection ← plans ← payments ← autodebit ← tickets ← reports ← jobs, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod messaging;
 pub mod payments;
+pub mod plans;
 pub mod points;
 pub mod reports;
 pub mod setup;
@@ -25,7 +26,7 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 16] = [
+    const LAYERS: [&str; 17] = [
         "audit",
         "cache",
         "access",
@@ -36,6 +37,7 @@ mod tests {
         "billing",
         "points",
         "collection",
+        "plans",
         "payments",
         "autodebit",
         "tickets",
