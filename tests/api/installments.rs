@@ -129,6 +129,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
         (json!({"bill_ids": [], "months": 3}), "bill_ids"),
         (json!({"bill_ids": [ids[0], ids[0]], "months": 3}), "bill_ids"),
         (json!({"bill_ids": [999_999], "months": 3}), "bill_ids"),
+        (json!({"bill_ids": ids, "months": 3, "reason": "  "}), "reason"),
     ] {
         let v = assert_error(ask(&e, body.clone()).await, 422, "VALIDATION_FAILED").await;
         assert!(v["details"]["fields"][field].is_string(), "{body} → {v}");

@@ -49,7 +49,11 @@ pub struct NewRequest {
     #[schema(minimum = 3, maximum = 12)]
     pub months: u32,
     /// Why the owner asks (optional, up to 200 characters).
-    #[schema(max_length = 200)]
+    #[schema(
+        pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: Option<String>,
 }
 
@@ -290,7 +294,7 @@ pub async fn request(state: &AppState, account_id: i32, body: NewRequest) -> Api
             format!("请选择1到{MAX_BILLS}张账单，且不要重复"),
         ));
     }
-    let reason = match body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+    let reason = match body.reason.as_deref() {
         None => None,
         Some(r) => Some(text::name(r, 200).map_err(|m| ApiError::field("reason", format!("申请原因{m}")))?),
     };
