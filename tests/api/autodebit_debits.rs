@@ -653,3 +653,90 @@ async fn refunds_a_gateway_or_the_counter_makes_cannot_be_confirmed_as_transfers
         .await;
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn every_running_try_is_followed_not_only_the_first_page() {
+    use entity::states::{Channel, DebitStatus, MandateChannel, MandateStatus, PaymentStatus};
+    use entity::{autodebit_debit, autodebit_mandate, payment};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let d = debits_with(Vec::new()).await;
+    let s = &d.s;
+    let db = &s.app.db;
+    let now = s.app.state.clock.now();
+    let m = autodebit_mandate::ActiveModel {
+        account_id: Set(1),
+        channel: Set(MandateChannel::Wechat),
+        status: Set(MandateStatus::Active),
+        contract_code: Set("ADFOLLOW".into()),
+        failed_cycles: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    // 501 tries still waiting for their gateway (more than a page), then one whose order is paid.
+    let n = 502;
+    let orders: Vec<payment::ActiveModel> = (0..n)
+        .map(|i| payment::ActiveModel {
+            out_trade_no: Set(format!("WYFOLLOW{i:04}")),
+            community_id: Set(s.community as i32),
+            channel: Set(Channel::Wechat),
+            kind: Set("bills".into()),
+            amount_fen: Set(100),
+            refunded_fen: Set(0),
+            status: Set(if i == n - 1 {
+                PaymentStatus::Paid
+            } else {
+                PaymentStatus::Pending
+            }),
+            expires_at: Set(now + chrono::Duration::hours(1)),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in orders.chunks(100) {
+        payment::Entity::insert_many(chunk.iter().cloned())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    let ids: std::collections::BTreeMap<String, i32> = payment::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.out_trade_no, p.id))
+        .collect();
+    let tries: Vec<autodebit_debit::ActiveModel> = (0..n)
+        .map(|i| autodebit_debit::ActiveModel {
+            mandate_id: Set(m.id),
+            bill_id: Set(1_000_000 + i),
+            unit_id: Set(s.unit as i32),
+            community_id: Set(s.community as i32),
+            amount_fen: Set(100),
+            debit_on: Set(now.date_naive()),
+            status: Set(DebitStatus::Debiting),
+            attempts: Set(1),
+            payment_id: Set(Some(ids[&format!("WYFOLLOW{i:04}")])),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in tries.chunks(100) {
+        autodebit_debit::Entity::insert_many(chunk.iter().cloned())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(pass(s).await.paid, 1);
+    assert_eq!(
+        s.app
+            .count("autodebit_debits WHERE status = 'paid' AND bill_id = 1000501")
+            .await,
+        1
+    );
+    assert_eq!(s.app.count("autodebit_debits WHERE status = 'debiting'").await, 501);
+}

@@ -204,6 +204,7 @@ async fn finance_approves_with_an_agreement_fixed_then_and_decides_once() {
         "首期149.18元",
         "其余每期149.16元",
         "逾期超过15日",
+        "截至2026-10-20",
         p["late_fee"].as_str().unwrap(),
     ] {
         assert!(text.contains(part), "{part} missing from {text}");

@@ -511,8 +511,9 @@ async fn visible(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<plan::M
         .ok_or(ApiError::NotFound)
 }
 
-/// The agreement the owner is asked to accept: who, which bills, the instalments, the frozen late
-/// fee and what keeping or breaking the plan does — only what the plan's rows hold.
+/// The agreement the owner is asked to accept: who, which bills (as of `on`, the day they were
+/// asked for), the instalments, the frozen late fee and what keeping or breaking the plan does —
+/// only what the plan's rows hold.
 fn agreement(
     p: &plan::Model,
     unit: &str,
@@ -588,12 +589,16 @@ pub async fn approve(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<Pla
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let today = today_of(state, p.community_id).await?;
+    // The amounts the request recorded are as of the day it was made, and the text says so.
+    let asked_on = p
+        .created_at
+        .with_timezone(&state.community_tz(p.community_id).await?)
+        .date_naive();
     let text = agreement(
         &p,
         &label(&u),
         &covered,
-        today,
+        asked_on,
         state.settings.installments.default_after_days,
     )?;
     let sha = agreement_sha256(&text);
