@@ -312,3 +312,83 @@ async fn a_request_whose_bills_changed_cannot_be_approved() {
     let mine: Vec<Value> = e.app.get_json("/api/v1/me/installment-plans", Some(&e.owner)).await;
     assert_eq!(mine[0]["status"], "requested");
 }
+
+#[tokio::test]
+async fn finance_decides_requests_on_the_console_page() {
+    let (e, ids) = billed().await;
+    let first = asked(&e, &[ids[0]], 3).await["id"].as_i64().unwrap();
+    let second = asked(&e, &[ids[1]], 3).await["id"].as_i64().unwrap();
+    e.app.staff_member(&e.admin, "fin", "finance", &[e.community]).await;
+    e.app
+        .staff_member(&e.admin, "collector1", "collector", &[e.community])
+        .await;
+    let fin = crate::console::sign_in(&e.app, "fin", "long-enough-pw").await;
+    let path = format!("/console/installments?community_id={}", e.community);
+    let (status, html) = crate::console::page(&e.app, &path, &fin).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"installments-link\""),
+        "finance is pointed at the page"
+    );
+    assert!(
+        html.contains(&format!("action=\"/console/installments/{first}/approve\"")),
+        "{html}"
+    );
+    // 223.75 over 3: 74.59 and twice 74.58.
+    assert!(html.contains("第1期 ¥74.59") && html.contains("第3期 ¥74.58"), "{html}");
+    assert!(html.contains("近期失业，收入暂时中断"));
+    let csrf = crate::console::hidden_csrf(&html);
+    let post = |action: String, body: String| {
+        let (app, fin) = (&e.app, &fin);
+        async move {
+            app.http
+                .post(app.url(&action))
+                .header(reqwest::header::COOKIE, fin)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let approve = format!("/console/installments/{first}/approve");
+    let reject = format!("/console/installments/{second}/reject");
+    assert_eq!(post(approve.clone(), "csrf=forged".into()).await.status(), 403);
+    let r = post(approve, format!("csrf={csrf}&community_id={}", e.community)).await;
+    assert_eq!(r.status(), 303);
+    // Not approving needs a reason, shown on the page; nothing changes.
+    let r = post(
+        reject.clone(),
+        format!("csrf={csrf}&community_id={}&reason=", e.community),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("原因不能为空"));
+    let r = post(
+        reject,
+        format!(
+            "csrf={csrf}&community_id={}&reason=%E8%AF%B7%E5%85%88%E7%BC%B4%E6%B8%85",
+            e.community
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let plans: Vec<Value> = e
+        .app
+        .get_json(
+            &format!("/api/v1/staff/installment-plans?community_id={}", e.community),
+            Some(&e.admin),
+        )
+        .await;
+    let status_of = |id: i64| plans.iter().find(|p| p["id"] == id).unwrap()["status"].clone();
+    assert_eq!(
+        (status_of(first), status_of(second)),
+        (json!("approved"), json!("rejected"))
+    );
+    let (_, html) = crate::console::page(&e.app, &path, &fin).await;
+    assert!(html.contains("请先缴清") && !html.contains(&format!("/console/installments/{first}/approve")));
+    // A collector does not decide plans.
+    let collector = crate::console::sign_in(&e.app, "collector1", "long-enough-pw").await;
+    let (status, _) = crate::console::page(&e.app, &path, &collector).await;
+    assert_eq!(status, 403);
+}

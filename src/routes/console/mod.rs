@@ -14,6 +14,7 @@ mod dashboard;
 mod evidence;
 mod holds;
 mod inbox;
+mod installments;
 mod jobs;
 mod page;
 mod people;
@@ -134,6 +135,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // 账单调整 (adjustments.rs): a dispute's request from its thread, finance's queue and decisions.
                 .route("/tickets/{id}/adjustments", web::post().to(adjustments::request))
                 .route("/adjustments", web::get().to(adjustments::queue))
+                // 分期申请 (installments.rs): finance's list of installment requests and plans, and decisions.
+                .route("/installments", web::get().to(installments::show))
+                .route("/installments/{id}/approve", web::post().to(installments::approve))
+                .route("/installments/{id}/reject", web::post().to(installments::reject))
                 .route("/adjustments/{id}/approve", web::post().to(adjustments::approve))
                 .route("/adjustments/{id}/reject", web::post().to(adjustments::reject))
                 // 积分 (rewards.rs, points.rs): the catalog, handing over redemptions, a community's
