@@ -106,6 +106,7 @@ async fn a_debit_is_noticed_lead_days_ahead_and_runs_once_on_the_due_date_inside
     assert_eq!(pass(s).await.planned, 0);
     let m = status_of(s, id).await;
     assert_eq!(m["next_debit"], json!({"date": "2026-11-10", "amount": "223.75"}));
+    assert_eq!(m["history"], json!([]), "a debit not yet noticed is no history");
     // Four days ahead nothing; three days ahead, only inside the window.
     at(s, "2026-11-06 10:00");
     assert_eq!(pass(s).await.noticed, 0);
@@ -297,6 +298,12 @@ async fn failed_tries_are_told_and_retried_then_given_up_and_the_mandate_suspend
     // One failed cycle suspends here (configured): staff are told, no more debits.
     let m = status_of(s, id).await;
     assert_eq!(m["status"], "suspended");
+    // The owner's history says what became of the debit and why, in their words.
+    assert_eq!(
+        m["history"],
+        json!([{"bill_id": d.nov, "date": "2026-11-10", "amount": "223.75", "status": "given_up",
+                "status_label": "未成功，本期请自行缴纳", "reason": "微信零钱或银行卡余额不足", "attempts": 4}])
+    );
     assert!(s.app.count("staff_inbox WHERE kind = 'autodebit_suspended'").await > 0);
     let reasons = s.app.count("autodebit_debits WHERE reason LIKE '%余额不足%'").await;
     assert_eq!(reasons, 1);

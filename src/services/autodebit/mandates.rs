@@ -16,8 +16,11 @@ use crate::services::setup::communities::Features;
 use crate::services::setup::units::{label, labels_of};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use entity::states::{MandateChannel, MandateStatus};
-use entity::{autodebit_mandate as mandate, autodebit_mandate_unit as mandate_unit, community, owner_account, unit};
+use entity::states::{DebitStatus, MandateChannel, MandateStatus};
+use entity::{
+    autodebit_debit as debit, autodebit_mandate as mandate, autodebit_mandate_unit as mandate_unit, community,
+    owner_account, unit,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
@@ -106,6 +109,8 @@ pub struct MandateView {
     pub ended_by: Option<String>,
     /// The next debit planned (date and amount), while there is one.
     pub next_debit: Option<NextDebit>,
+    /// The debits the owner was told of, newest first (at most 24): what happened to each.
+    pub history: Vec<PastDebit>,
     /// Only in the answer to `POST` for a mandate still to be signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign: Option<SignStep>,
@@ -118,6 +123,65 @@ pub struct NextDebit {
     pub date: chrono::NaiveDate,
     /// Yuan, e.g. `"223.75"`.
     pub amount: String,
+}
+
+/// A debit the owner was told of, and what became of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PastDebit {
+    pub bill_id: i32,
+    /// The bill's due date, the day it was (to be) debited (community local date).
+    pub date: chrono::NaiveDate,
+    /// Yuan, as the notice said.
+    pub amount: String,
+    /// `noticed`, `debiting`, `paid`, `failed` (to be tried again), `given_up` or `skipped`.
+    pub status: String,
+    /// The status in the owner's words.
+    pub status_label: String,
+    /// Why it did not go through, as the owner was told.
+    pub reason: Option<String>,
+    /// Tries so far.
+    pub attempts: i32,
+}
+
+/// A debit's status in the owner's words.
+pub fn debit_label(s: DebitStatus) -> &'static str {
+    match s {
+        DebitStatus::Scheduled => "待通知",
+        DebitStatus::Noticed => "已通知，将于扣款日扣款",
+        DebitStatus::Debiting => "扣款中",
+        DebitStatus::Paid => "已扣款",
+        DebitStatus::Failed => "未成功，将再次扣款",
+        DebitStatus::GivenUp => "未成功，本期请自行缴纳",
+        DebitStatus::Skipped => "本期未自动扣款",
+    }
+}
+
+/// Each mandate's debits the owner was told of (planned ones not yet noticed are left out), newest
+/// first, at most 24 each.
+async fn history_of(state: &AppState, mandate_ids: &[i32]) -> ApiResult<BTreeMap<i32, Vec<PastDebit>>> {
+    let rows = debit::Entity::find()
+        .filter(debit::Column::MandateId.is_in(mandate_ids.iter().copied()))
+        .filter(debit::Column::Status.ne(DebitStatus::Scheduled))
+        .order_by_desc(debit::Column::DebitOn)
+        .order_by_desc(debit::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut out: BTreeMap<i32, Vec<PastDebit>> = BTreeMap::new();
+    for d in rows {
+        let list = out.entry(d.mandate_id).or_default();
+        if list.len() < 24 {
+            list.push(PastDebit {
+                bill_id: d.bill_id,
+                date: d.debit_on,
+                amount: Fen(d.amount_fen).to_yuan_string(),
+                status: d.status.as_str().into(),
+                status_label: debit_label(d.status).into(),
+                reason: d.reason,
+                attempts: d.attempts,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// How a channel is named to people.
@@ -558,6 +622,7 @@ async fn views(state: &AppState, ms: Vec<mandate::Model>) -> ApiResult<Vec<Manda
     let labels = labels_of(&state.db, links.iter().map(|l| l.unit_id)).await?;
     let ids: Vec<i32> = ms.iter().map(|m| m.id).collect();
     let mut next = super::debits::next_of(state, &ids).await?;
+    let mut history = history_of(state, &ids).await?;
     let mut units: BTreeMap<i32, Vec<MandateUnit>> = BTreeMap::new();
     for l in links {
         units.entry(l.mandate_id).or_default().push(MandateUnit {
@@ -586,6 +651,7 @@ async fn views(state: &AppState, ms: Vec<mandate::Model>) -> ApiResult<Vec<Manda
                 date,
                 amount: Fen(fen).to_yuan_string(),
             }),
+            history: history.remove(&m.id).unwrap_or_default(),
             sign: None,
         })
         .collect())
