@@ -4,7 +4,7 @@
 //! imports the bank's result file: all rows checked before any is applied (422 naming rows), each
 //! success credited once through the order (a file imported twice credits nothing more), each
 //! failure into the retry schedule like a gateway's.
-use super::debits::{claim_tries, mandates_of, Check, Checks, DebitReport};
+use super::debits::{claim_tries, mandates_of, Checks, DebitReport};
 use super::outcomes::{fail, settle_paid, skip_claimed};
 use super::send::close_order;
 use crate::domain::role::Action;
@@ -148,20 +148,17 @@ pub async fn create(state: &AppState, ctx: &StaffCtx, body: NewBatch) -> ApiResu
             let Some(m) = mandates.get(&d.mandate_id) else {
                 continue;
             };
-            let why = match checks.of(&d, Some(m), today) {
-                Check::Go { due, priced } if due == d.amount_fen => {
+            match checks.for_try(&d, m, today) {
+                Err(why) => skip_claimed(state, d.id, why, &mut skipped).await?,
+                Ok(priced) => {
                     wanted.push(orders::DebitOrder {
                         account_id: m.account_id,
                         channel: Channel::BankDebit,
-                        priced: *priced,
+                        priced,
                     });
                     go.push(d);
-                    continue;
                 }
-                Check::Go { due, .. } => super::debits::changed(due, d.amount_fen),
-                Check::Stop(why) => why,
-            };
-            skip_claimed(state, d.id, why, &mut skipped).await?;
+            }
         }
         for (d, (order, _)) in go.into_iter().zip(orders::place_debits(state, wanted).await?) {
             debit::Entity::update_many()

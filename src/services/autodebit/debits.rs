@@ -6,7 +6,7 @@
 //! days; after the last the bill is back with the ordinary reminders, and a mandate failing
 //! `suspend_after_failed_cycles` cycles running is suspended and staff are told. Bank mandates are
 //! planned and noticed the same way; their debits go out in the bank's batch files.
-use super::outcomes::{fail, follow, skip_claimed};
+use super::outcomes::{fail, follow, skip_claimed, skip_planned};
 use super::send::{close_order, send, Sent};
 use crate::domain::debits::{notice_timing, NoticeTiming, Window};
 use crate::domain::states::{BillStatus, Channel};
@@ -219,8 +219,8 @@ pub(super) async fn move_debit(
 
 /// Whether a debit of this bill may run now.
 pub(super) enum Check {
-    /// It may; what the bill owes today, and the bill priced as of today.
-    Go { due: i64, priced: Box<bills::Priced> },
+    /// It may: the bill priced as of today (what it owes: `.2.due()`).
+    Go(Box<bills::Priced>),
     /// It may not, in the owner's words.
     Stop(String),
 }
@@ -294,9 +294,21 @@ impl Checks {
                 Fen(due).to_yuan_string()
             ));
         }
-        Check::Go {
-            due,
-            priced: Box::new(priced.clone()),
+        Check::Go(Box::new(priced.clone()))
+    }
+
+    /// Checks a claimed try: as `of`, and the bill must still owe what the notice said. The bill
+    /// priced as of today, or why the try does not run.
+    pub(super) fn for_try(
+        &self,
+        d: &debit::Model,
+        m: &mandate::Model,
+        today: NaiveDate,
+    ) -> Result<bills::Priced, String> {
+        match self.of(d, Some(m), today) {
+            Check::Stop(why) => Err(why),
+            Check::Go(priced) if priced.2.due() != d.amount_fen => Err(changed(priced.2.due(), d.amount_fen)),
+            Check::Go(priced) => Ok(*priced),
         }
     }
 }
@@ -346,7 +358,7 @@ async fn deliver(
     let Some(a) = account else {
         return Ok(None);
     };
-    let d = messaging::send(state, std::slice::from_ref(a), a.phone_enc.as_deref(), msg).await?;
+    let d = messaging::send_to(state, a, msg).await?;
     Ok(d.channel.map(|c| (c, d.transmitted.unwrap_or_default())))
 }
 
@@ -411,7 +423,7 @@ fn notice_message(d: &debit::Model, label: &str, due: i64) -> Message {
 /// Runs `step` over the debits `find` lists, a page at a time in id order: each row is visited
 /// once per pass, and a page's shared reads (clocks, mandates, checks) and claims are made once
 /// for all its rows.
-async fn pages<F, Fut>(
+pub(super) async fn pages<F, Fut>(
     state: &AppState,
     find: impl Fn(i32) -> sea_orm::Select<debit::Entity>,
     mut step: F,
@@ -503,9 +515,7 @@ async fn notice_page(state: &AppState, window: Window, rows: Vec<debit::Model>) 
                 Some(_) => continue,
             },
         };
-        if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
-            r.skipped += 1;
-        }
+        skip_planned(state, d.id, why, &mut r).await?;
     }
     if due.is_empty() {
         return Ok(r);
@@ -515,12 +525,8 @@ async fn notice_page(state: &AppState, window: Window, rows: Vec<debit::Model>) 
     let mut go = Vec::new();
     for d in due {
         match checks.of(&d, mandates.get(&d.mandate_id), clocks.today(d.community_id)) {
-            Check::Stop(why) => {
-                if move_debit(state, d.id, DebitStatus::Scheduled, DebitStatus::Skipped, Some(why)).await? {
-                    r.skipped += 1;
-                }
-            }
-            Check::Go { due, .. } => go.push((d, due)),
+            Check::Stop(why) => skip_planned(state, d.id, why, &mut r).await?,
+            Check::Go(priced) => go.push((d, priced.2.due())),
         }
     }
     // Claimed by recording when the notice went out: one replica notices each debit.
@@ -559,17 +565,8 @@ async fn notice_one(
 ) -> ApiResult<DebitReport> {
     let mut r = DebitReport::default();
     let Some((channel, transmitted)) = deliver(state, account, &notice_message(&d, label, due)).await? else {
-        if move_debit(
-            state,
-            d.id,
-            DebitStatus::Scheduled,
-            DebitStatus::Skipped,
-            Some("扣款通知未能送达（未订阅消息且无法发送短信），本期不自动扣款，请自行缴纳".into()),
-        )
-        .await?
-        {
-            r.skipped += 1;
-        }
+        let why = "扣款通知未能送达（未订阅消息且无法发送短信），本期不自动扣款，请自行缴纳";
+        skip_planned(state, d.id, why.into(), &mut r).await?;
         return Ok(r);
     };
     let txn = crate::db::begin_write(&state.db).await?;
@@ -643,19 +640,16 @@ async fn try_page(state: &AppState, window: Window, rows: Vec<debit::Model>) -> 
         let Some(m) = mandates.get(&d.mandate_id) else {
             continue;
         };
-        match checks.of(&d, Some(m), clocks.today(d.community_id)) {
-            Check::Stop(why) => skip_claimed(state, d.id, why, &mut r).await?,
-            Check::Go { due, .. } if due != d.amount_fen => {
-                skip_claimed(state, d.id, changed(due, d.amount_fen), &mut r).await?
-            }
-            Check::Go { priced, .. } => {
+        match checks.for_try(&d, m, clocks.today(d.community_id)) {
+            Err(why) => skip_claimed(state, d.id, why, &mut r).await?,
+            Ok(priced) => {
                 wanted.push(orders::DebitOrder {
                     account_id: m.account_id,
                     channel: match m.channel {
                         MandateChannel::Wechat => Channel::Wechat,
                         _ => Channel::Alipay,
                     },
-                    priced: *priced,
+                    priced,
                 });
                 go.push((d, m.clone()));
             }
@@ -702,7 +696,7 @@ async fn try_one(
 }
 
 /// Why a debit does not run when the bill now owes another amount than the notice said.
-pub(super) fn changed(due: i64, noticed: i64) -> String {
+fn changed(due: i64, noticed: i64) -> String {
     format!(
         "应缴金额已变为{}元，与通知的{}元不同，本期不自动扣款",
         Fen(due).to_yuan_string(),

@@ -1,7 +1,7 @@
 //! What a try's result does: a paid debit ends the mandate's run of failed cycles; a failed one is
 //! told to the owner and retried, or given up and counted, suspending the mandate after too many
 //! cycles in a row; a claimed try that may not run is skipped with the reason.
-use super::debits::{mandates_of, move_debit, record, tell, DebitReport, BATCH, FAILED, NOTICE_LEASE_MINUTES};
+use super::debits::{mandates_of, move_debit, pages, record, tell, DebitReport, FAILED, NOTICE_LEASE_MINUTES};
 use crate::domain::debits::next_try;
 use crate::domain::role::Role;
 use crate::domain::states::PaymentStatus;
@@ -14,35 +14,23 @@ use chrono::{Duration, NaiveDate};
 use entity::states::{DebitStatus, MandateStatus};
 use entity::{autodebit_debit as debit, autodebit_mandate as mandate, payment};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use std::collections::HashMap;
 
 /// Settles tries whose orders have an outcome: paid (the mandate's run of failed cycles ends) or
 /// closed unpaid (a failed try).
 pub(super) async fn follow(state: &AppState, r: &mut DebitReport) -> ApiResult<()> {
     // Every running try, a page at a time: those still waiting must not hide the ones behind them.
-    let mut after = 0;
-    loop {
-        let rows = debit::Entity::find()
+    let find = |after: i32| {
+        debit::Entity::find()
             .filter(debit::Column::Id.gt(after))
             .filter(debit::Column::Status.eq(DebitStatus::Debiting))
-            .order_by_asc(debit::Column::Id)
-            .limit(BATCH)
-            .all(&state.db)
-            .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.id;
-        let full = rows.len() as u64 == BATCH;
-        follow_page(state, &rows, r).await?;
-        if !full {
-            return Ok(());
-        }
-    }
+    };
+    pages(state, find, |rows| follow_page(state, rows), r).await
 }
 
-async fn follow_page(state: &AppState, rows: &[debit::Model], r: &mut DebitReport) -> ApiResult<()> {
+async fn follow_page(state: &AppState, rows: Vec<debit::Model>) -> ApiResult<DebitReport> {
+    let mut r = DebitReport::default();
     let orders: HashMap<i32, payment::Model> = payment::Entity::find()
         .filter(payment::Column::Id.is_in(rows.iter().filter_map(|d| d.payment_id)))
         .all(&state.db)
@@ -50,9 +38,9 @@ async fn follow_page(state: &AppState, rows: &[debit::Model], r: &mut DebitRepor
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let mandates = mandates_of(state, rows).await?;
+    let mandates = mandates_of(state, &rows).await?;
     let now = state.clock.now();
-    for d in rows {
+    for d in &rows {
         let Some(m) = mandates.get(&d.mandate_id) else {
             continue;
         };
@@ -63,7 +51,14 @@ async fn follow_page(state: &AppState, rows: &[debit::Model], r: &mut DebitRepor
                 r.paid += 1;
             }
             Some(PaymentStatus::Closed) => {
-                fail(state, d, m, "支付渠道未完成扣款（可能余额不足或协议已失效）".into(), r).await?;
+                fail(
+                    state,
+                    d,
+                    m,
+                    "支付渠道未完成扣款（可能余额不足或协议已失效）".into(),
+                    &mut r,
+                )
+                .await?;
             }
             Some(_) => {}
             // Claimed but no order placed (the pass stopped in between): the try did not happen.
@@ -84,7 +79,7 @@ async fn follow_page(state: &AppState, rows: &[debit::Model], r: &mut DebitRepor
             None => {}
         }
     }
-    Ok(())
+    Ok(r)
 }
 
 /// A try that paid: the debit is paid and the mandate's run of failed cycles ends. True when this
@@ -103,7 +98,16 @@ pub(super) async fn settle_paid(state: &AppState, d: &debit::Model, m: &mandate:
 
 /// A claimed try that may not run after all (`why`, in the owner's words).
 pub(super) async fn skip_claimed(state: &AppState, id: i32, why: String, r: &mut DebitReport) -> ApiResult<()> {
-    if move_debit(state, id, DebitStatus::Debiting, DebitStatus::Skipped, Some(why)).await? {
+    skip(state, id, DebitStatus::Debiting, why, r).await
+}
+
+/// A planned debit that will not run (`why`, in the owner's words).
+pub(super) async fn skip_planned(state: &AppState, id: i32, why: String, r: &mut DebitReport) -> ApiResult<()> {
+    skip(state, id, DebitStatus::Scheduled, why, r).await
+}
+
+async fn skip(state: &AppState, id: i32, from: DebitStatus, why: String, r: &mut DebitReport) -> ApiResult<()> {
+    if move_debit(state, id, from, DebitStatus::Skipped, Some(why)).await? {
         r.skipped += 1;
     }
     Ok(())

@@ -44,6 +44,11 @@ pub struct Delivery {
     pub provider_ref: Option<String>,
 }
 
+/// Sends `msg` to one owner account: by WeChat, else by SMS to the account's own verified phone.
+pub async fn send_to(state: &AppState, account: &owner_account::Model, msg: &Message) -> ApiResult<Delivery> {
+    send(state, std::slice::from_ref(account), account.phone_enc.as_deref(), msg).await
+}
+
 /// Sends `msg` to one of `accounts` by WeChat, else by SMS to the sealed `phone_enc`; None as the
 /// channel when neither accepted it (the caller decides what that means).
 pub async fn send(

@@ -88,6 +88,41 @@ pub(super) struct Plan {
 }
 
 impl Plan {
+    /// The pending order that pays this plan, made `now` and expiring with the configured expiry.
+    fn pending_order(
+        &self,
+        state: &AppState,
+        out_trade_no: String,
+        account_id: Option<i32>,
+        idempotency_key: Option<String>,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> payment::ActiveModel {
+        payment::ActiveModel {
+            out_trade_no: Set(out_trade_no),
+            community_id: Set(self.community_id),
+            account_id: Set(account_id),
+            staff_id: Set(None),
+            channel: Set(channel),
+            kind: Set(if self.prepay.is_some() { "prepay" } else { "bills" }.into()),
+            amount_fen: Set(self.amount),
+            refunded_fen: Set(0),
+            status: Set(PaymentStatus::Pending),
+            pay_params: Set(None),
+            idempotency_key: Set(idempotency_key),
+            transaction_id: Set(None),
+            receipt_no: Set(None),
+            reference: Set(None),
+            prepay: Set(self.prepay.as_ref().map(|p| serde_json::json!(p).to_string())),
+            expires_at: Set(now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes)),
+            paid_at: Set(None),
+            created_at: Set(now),
+            points_used: Set(self.points.map(|(n, _)| n)),
+            points_fen: Set(self.points.map(|(_, fen)| fen)),
+            ..Default::default()
+        }
+    }
+
     /// The lines as (principal, late fee), in order.
     fn dues(&self) -> Vec<(i64, i64)> {
         self.lines
@@ -404,7 +439,6 @@ pub async fn place_debits(state: &AppState, wanted: Vec<DebitOrder>) -> ApiResul
         return Ok(Vec::new());
     }
     let now = state.clock.now();
-    let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);
     let mut planned = Vec::with_capacity(wanted.len());
     for w in wanted {
         let plan = plan_priced(vec![w.priced])?;
@@ -415,28 +449,8 @@ pub async fn place_debits(state: &AppState, wanted: Vec<DebitOrder>) -> ApiResul
     for chunk in planned.chunks(200) {
         let rows: Vec<payment::ActiveModel> = chunk
             .iter()
-            .map(|(no, account_id, channel, plan)| payment::ActiveModel {
-                out_trade_no: Set(no.clone()),
-                community_id: Set(plan.community_id),
-                account_id: Set(Some(*account_id)),
-                staff_id: Set(None),
-                channel: Set(*channel),
-                kind: Set("bills".into()),
-                amount_fen: Set(plan.amount),
-                refunded_fen: Set(0),
-                status: Set(PaymentStatus::Pending),
-                pay_params: Set(None),
-                idempotency_key: Set(None),
-                transaction_id: Set(None),
-                receipt_no: Set(None),
-                reference: Set(None),
-                prepay: Set(None),
-                expires_at: Set(expires_at),
-                paid_at: Set(None),
-                created_at: Set(now),
-                points_used: Set(None),
-                points_fen: Set(None),
-                ..Default::default()
+            .map(|(no, account_id, channel, plan)| {
+                plan.pending_order(state, no.clone(), Some(*account_id), None, *channel, now)
             })
             .collect();
         // Matched back by order number: RETURNING's row order is not promised on SQLite.
@@ -482,31 +496,8 @@ async fn insert(
     plan: Plan,
 ) -> ApiResult<payment::Model> {
     let now = state.clock.now();
-    let expires_at = now + chrono::Duration::minutes(state.settings.payments.order_expiry_minutes);
     let txn = crate::db::begin_write(&state.db).await?;
-    let p = payment::ActiveModel {
-        out_trade_no: Set(out_trade_no(now)?),
-        community_id: Set(plan.community_id),
-        account_id: Set(account_id),
-        staff_id: Set(None),
-        channel: Set(channel),
-        kind: Set(if plan.prepay.is_some() { "prepay" } else { "bills" }.into()),
-        amount_fen: Set(plan.amount),
-        refunded_fen: Set(0),
-        status: Set(PaymentStatus::Pending),
-        pay_params: Set(None),
-        idempotency_key: Set(idempotency_key.clone()),
-        transaction_id: Set(None),
-        receipt_no: Set(None),
-        reference: Set(None),
-        prepay: Set(plan.prepay.as_ref().map(|p| serde_json::json!(p).to_string())),
-        expires_at: Set(expires_at),
-        paid_at: Set(None),
-        created_at: Set(now),
-        points_used: Set(plan.points.map(|(n, _)| n)),
-        points_fen: Set(plan.points.map(|(_, fen)| fen)),
-        ..Default::default()
-    };
+    let p = plan.pending_order(state, out_trade_no(now)?, account_id, idempotency_key, channel, now);
     let p = p.insert(&txn).await?;
     if let (Some((n, _)), Some(account)) = (plan.points, account_id) {
         // The points are held in the order's own transaction: no balance, no order.

@@ -227,14 +227,8 @@ async fn views(state: &AppState, plans: Vec<plan::Model>) -> ApiResult<Vec<PlanV
             bills: covered
                 .remove(&p.id)
                 .unwrap_or_default()
-                .into_iter()
-                .map(|b| CoveredBill {
-                    bill_id: b.bill_id,
-                    period: shown.get(&b.bill_id).map(|v| v.period.clone()).unwrap_or_default(),
-                    fee_item: shown.get(&b.bill_id).map(|v| v.fee_item.clone()).unwrap_or_default(),
-                    principal: yuan(b.principal_fen),
-                    late_fee: yuan(b.late_fee_fen),
-                })
+                .iter()
+                .map(|b| covered_bill(b, shown.get(&b.bill_id)))
                 .collect(),
             reason: p.owner_reason,
             decision_reason: p.decision_reason,
@@ -246,6 +240,17 @@ async fn views(state: &AppState, plans: Vec<plan::Model>) -> ApiResult<Vec<PlanV
         });
     }
     Ok(out)
+}
+
+/// A covered bill as recorded by the request, named as the bill reads.
+fn covered_bill(b: &plan_bill::Model, shown: Option<&bills::BillView>) -> CoveredBill {
+    CoveredBill {
+        bill_id: b.bill_id,
+        period: shown.map(|v| v.period.clone()).unwrap_or_default(),
+        fee_item: shown.map(|v| v.fee_item.clone()).unwrap_or_default(),
+        principal: yuan(b.principal_fen),
+        late_fee: yuan(b.late_fee_fen),
+    }
 }
 
 async fn view(state: &AppState, p: plan::Model) -> ApiResult<PlanView> {
@@ -557,29 +562,25 @@ pub async fn approve(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<Pla
     if p.status != PlanStatus::Requested {
         return Err(not_requested());
     }
-    let covered = views(state, vec![p.clone()])
-        .await?
-        .pop()
-        .map(|v| v.bills)
-        .unwrap_or_default();
     // The bills must still owe what the request covers: a payment since changes the plan.
     let rows = plan_bill::Entity::find()
         .filter(plan_bill::Column::PlanId.eq(p.id))
+        .order_by_asc(plan_bill::Column::Id)
         .all(&state.db)
         .await?;
     let found = entity::bill::Entity::find()
         .filter(entity::bill::Column::Id.is_in(rows.iter().map(|r| r.bill_id)))
         .all(&state.db)
         .await?;
-    let now_owed: BTreeMap<i32, (BillStatus, i64)> = bills::with_amounts(state, found)
+    let owed: BTreeMap<i32, bills::Priced> = bills::with_amounts(state, found)
         .await?
         .into_iter()
-        .map(|(b, _, a)| (b.id, (b.status, a.outstanding_principal)))
+        .map(|p| (p.0.id, p))
         .collect();
-    if rows
-        .iter()
-        .any(|r| now_owed.get(&r.bill_id) != Some(&(BillStatus::Unpaid, r.principal_fen)))
-    {
+    if rows.iter().any(|r| {
+        owed.get(&r.bill_id)
+            .is_none_or(|(b, _, a)| b.status != BillStatus::Unpaid || a.outstanding_principal != r.principal_fen)
+    }) {
         return Err(ApiError::Conflict(
             "PLAN_STALE",
             "申请后账单已有缴费或调整，请业主重新申请分期".into(),
@@ -594,6 +595,10 @@ pub async fn approve(state: &AppState, ctx: &StaffCtx, id: i32) -> ApiResult<Pla
         .created_at
         .with_timezone(&state.community_tz(p.community_id).await?)
         .date_naive();
+    let covered: Vec<CoveredBill> = rows
+        .iter()
+        .map(|r| covered_bill(r, owed.get(&r.bill_id).map(|(_, v, _)| v)))
+        .collect();
     let text = agreement(
         &p,
         &label(&u),
@@ -710,7 +715,7 @@ async fn tell(state: &AppState, p: &plan::Model, verdict: &str, next: &str) -> A
         context: key.clone(),
         spent_for: SpentFor::Other(key),
     };
-    let d = messaging::send(state, std::slice::from_ref(&a), a.phone_enc.as_deref(), &msg).await?;
+    let d = messaging::send_to(state, &a, &msg).await?;
     if let Some(channel) = d.channel {
         let txn = crate::db::begin_write(&state.db).await?;
         record(

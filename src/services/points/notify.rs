@@ -108,13 +108,7 @@ pub async fn pass(state: &AppState) -> ApiResult<NotifyReport> {
         };
         let result = match owner {
             Some(o) => {
-                let d = messaging::send(
-                    state,
-                    std::slice::from_ref(&o),
-                    o.phone_enc.as_deref(),
-                    &message(held, points, last_day),
-                )
-                .await?;
+                let d = messaging::send_to(state, &o, &message(held, points, last_day)).await?;
                 match d.channel {
                     Some(ch) => {
                         report.sent += 1;

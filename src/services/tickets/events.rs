@@ -140,13 +140,7 @@ async fn try_tell(state: &AppState, t: &ticket::Model, why: Tell, excerpt: &str,
         context: format!("ticket:{}:{}", t.id, message_ref),
         spent_for: SpentFor::Other(format!("ticket:{}:{}:{}", t.id, why.purpose(), message_ref)),
     };
-    let d = messaging::send(
-        state,
-        std::slice::from_ref(&account),
-        account.phone_enc.as_deref(),
-        &msg,
-    )
-    .await?;
+    let d = messaging::send_to(state, &account, &msg).await?;
     // Evidence keeps exactly what was transmitted: nothing, when nothing was.
     if let (Some(ch), Some(payload)) = (d.channel, d.transmitted) {
         let txn = state.db.begin().await?;
