@@ -26,6 +26,10 @@ pub struct Model {
     pub issued_on: Option<Date>,
     /// The fee item's due date when `billing.min_notice_days` moved the due date later; else None.
     pub nominal_due_date: Option<Date>,
+    /// The installment plan this bill is an instalment of; 0 for an ordinary bill.
+    pub installment_plan_id: i32,
+    /// Its place in the plan (1 for the first); None for an ordinary bill.
+    pub installment_seq: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,9 @@ pub struct Model {
     pub actor: String,
     pub reference: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The day the entry moved principal for late-fee purposes when not `on_date` (an instalment's
+    /// payment credited back to the bill when its plan defaulted counts from the day it was paid).
+    pub effective_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

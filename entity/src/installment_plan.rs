@@ -35,6 +35,9 @@ pub struct Model {
     pub end_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The community's local day the owner accepted: instalments are due from it, and the
+    /// covered bills' late fee stops growing on it.
+    pub accepted_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -39,6 +39,10 @@ stored_strings! {
         Paid = "paid",
         /// Withdrawn by staff before anything was paid.
         Cancelled = "cancelled",
+        /// Its outstanding principal moved into an installment plan's instalment bills (late fee
+        /// frozen on it until the plan ends); an instalment whose payment moved back into the
+        /// covered bills when its plan defaulted.
+        Rescheduled = "rescheduled",
     }
 }
 
@@ -79,6 +83,13 @@ stored_strings! {
         LateFeeWaiver = "late_fee_waiver",
         Adjustment = "adjustment",
         Cancel = "cancel",
+        /// Principal moved out of the bill into other bills (positive: into a plan's instalments,
+        /// or an instalment's back into the covered bills) or back into it (negative: the plan
+        /// defaulted); the late fee column holds what was frozen, for the record.
+        Reschedule = "reschedule",
+        /// What a defaulted plan's instalments paid, credited to a covered bill (its late fee
+        /// counts from `effective_on`, the day the instalment was paid).
+        InstalmentCredit = "instalment_credit",
     }
 }
 

@@ -26,6 +26,7 @@ mod m20261201_000019_points_fees;
 mod m20261201_000020_autodebit_mandates;
 mod m20261201_000021_autodebit_debits;
 mod m20261201_000022_installment_plans;
+mod m20261201_000023_rescheduled_bills;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_autodebit_mandates::Migration),
             Box::new(m20261201_000021_autodebit_debits::Migration),
             Box::new(m20261201_000022_installment_plans::Migration),
+            Box::new(m20261201_000023_rescheduled_bills::Migration),
         ]
     }
 }

@@ -324,14 +324,20 @@ impl WayOut {
 }
 
 /// The ways out whose capability exists in this build; a test checks each one's route is served.
-/// Installments and hardship help join as their issue lands (disputes: #14; points: #15, whose
-/// sentence promises both redemption and paying fees with points; auto-debit: #16).
-pub const LIVE: &[WayOut] = &[WayOut::Pay, WayOut::Points, WayOut::Disputes, WayOut::AutoDebit];
+/// Hardship help joins as its part of #17 lands (disputes: #14; points: #15, whose sentence
+/// promises both redemption and paying fees with points; auto-debit: #16; installments: #17, now
+/// that an approved plan can be accepted, take effect and end).
+pub const LIVE: &[WayOut] = &[
+    WayOut::Pay,
+    WayOut::Points,
+    WayOut::Installments,
+    WayOut::Disputes,
+    WayOut::AutoDebit,
+];
 
 /// Ways out whose route is served while the rest of the capability is still being built, so the
-/// promise is not kept yet and notices do not make it: installments can be asked for and decided
-/// (#17), but an approved plan cannot yet be accepted and take effect.
-pub const BUILDING: &[WayOut] = &[WayOut::Installments];
+/// promise is not kept yet and notices do not make it.
+pub const BUILDING: &[WayOut] = &[];
 
 /// What a notice may offer: the live ways the community has switched on.
 pub fn offered(features_on: impl Fn(&str) -> bool) -> Vec<WayOut> {
@@ -589,17 +595,25 @@ mod tests {
             for w in WayOut::ALL.into_iter().filter(|w| !LIVE.contains(w)) {
                 assert!(!text.contains(w.sentence()), "{s:?} offers {w:?}");
             }
-            for word in ["分期", "困难"] {
-                assert!(!text.contains(word), "{s:?} promises {word}: {text}");
-            }
-            // Disputes (#14), points (#15) and auto-debit (#16) are live: offered where the
-            // community has them on.
+            assert!(!text.contains("减免"), "{s:?} promises hardship relief: {text}");
+            assert_eq!(
+                text.contains("分期"),
+                facts().ways.contains(&WayOut::Installments),
+                "{s:?}"
+            );
+            // Disputes (#14), points (#15), auto-debit (#16) and installments (#17) are live:
+            // offered where the community has them on.
             assert_eq!(
                 text.contains("代扣"),
                 facts().ways.contains(&WayOut::AutoDebit),
                 "{s:?}"
             );
-            for w in [WayOut::Disputes, WayOut::Points, WayOut::AutoDebit] {
+            for w in [
+                WayOut::Disputes,
+                WayOut::Points,
+                WayOut::AutoDebit,
+                WayOut::Installments,
+            ] {
                 assert_eq!(text.contains(w.sentence()), facts().ways.contains(&w), "{s:?} {w:?}");
             }
             assert_eq!(text.contains("积分"), facts().ways.contains(&WayOut::Points), "{s:?}");

@@ -2,8 +2,9 @@
 //! reported beside, never in a rate), every figure as the books stood at the end of `as_of`.
 //!
 //! A bill belongs to the month containing its due date. Its receivable is its principal as billed,
-//! less adjustments, prepayment discounts and (wholly) a cancellation dated by then; collected is
-//! what its payments brought, less refunds dated by then.
+//! less adjustments, prepayment discounts, principal rescheduled into an installment plan and
+//! (wholly) a cancellation dated by then; collected is what its payments brought (and, when a plan
+//! defaulted, what its instalments had paid), less refunds dated by then.
 use crate::domain::period::Period;
 use crate::domain::states::EntryKind;
 use chrono::{Datelike, NaiveDate};
@@ -49,18 +50,25 @@ impl BillFacts {
             .filter(|m| m.kind == EntryKind::Adjustment && m.on > as_of)
             .map(|m| m.principal_fen)
             .sum();
-        let discounts: i64 = self
+        // Discounts, and principal rescheduled into other bills (they count it in their own
+        // periods; a negative reschedule brings it back when a plan defaults).
+        let moved_out: i64 = self
             .dated(as_of)
-            .filter(|m| m.kind == EntryKind::PrepayDiscount)
+            .filter(|m| matches!(m.kind, EntryKind::PrepayDiscount | EntryKind::Reschedule))
             .map(|m| m.principal_fen)
             .sum();
-        self.principal_fen + later_adjustments - discounts
+        self.principal_fen + later_adjustments - moved_out
     }
 
     /// Principal collected by the end of `as_of`, net of refunds.
     pub fn collected(&self, as_of: NaiveDate) -> i64 {
         self.dated(as_of)
-            .filter(|m| matches!(m.kind, EntryKind::Payment | EntryKind::Refund))
+            .filter(|m| {
+                matches!(
+                    m.kind,
+                    EntryKind::Payment | EntryKind::Refund | EntryKind::InstalmentCredit
+                )
+            })
             .map(|m| m.principal_fen)
             .sum()
     }

@@ -466,6 +466,8 @@ mod tests {
             Just(EntryKind::PrepayDiscount),
             Just(EntryKind::Cancel),
             Just(EntryKind::LateFeeWaiver),
+            Just(EntryKind::Reschedule),
+            Just(EntryKind::InstalmentCredit),
         ]
     }
 

@@ -39,7 +39,10 @@ mod tests {
 
     #[test]
     fn typed_states_store_the_strings_the_database_already_holds() {
-        assert_eq!(spellings::<BillStatus>(), ["unpaid", "paid", "cancelled"]);
+        assert_eq!(
+            spellings::<BillStatus>(),
+            ["unpaid", "paid", "cancelled", "rescheduled"]
+        );
         assert_eq!(
             spellings::<PaymentStatus>(),
             ["pending", "paid", "closed", "refunded", "partially_refunded"]
@@ -64,7 +67,9 @@ mod tests {
                 "refund",
                 "late_fee_waiver",
                 "adjustment",
-                "cancel"
+                "cancel",
+                "reschedule",
+                "instalment_credit"
             ]
         );
         assert_eq!(

@@ -68,6 +68,9 @@ pub struct Facts<'a> {
     /// Bills whose auto-debit the owner has been told of and which is still running (`noticed`,
     /// `debiting`, or `failed` and to be tried again).
     pub debiting: &'a [i32],
+    /// Bills in an installment request awaiting finance's decision or the owner's acceptance
+    /// (`requested` or `approved`).
+    pub planned: &'a [i32],
 }
 
 /// One reason to stop collecting a bill.
@@ -140,6 +143,19 @@ pub const CLAUSES: &[Clause] = &[
                 .into()
         },
     },
+    Clause {
+        name: "plan",
+        // Issue #17: an owner who asked to pay bills in instalments is not chased for them — or
+        // debited the whole sum — while finance decides and the owner reads the agreement; once
+        // accepted the bills are rescheduled (settled here), once refused or withdrawn collection
+        // resumes.
+        effects: &Effect::ALL,
+        applies: |s, f| matches!(s, Subject::Bill(b) if f.planned.contains(&b.id)),
+        sql: |_| {
+            "EXISTS (SELECT 1 FROM installment_plan_bills pb JOIN installment_plans p ON p.id = pb.plan_id              WHERE pb.live_bill_id = b.id AND p.status IN ('requested', 'approved'))"
+                .into()
+        },
+    },
 ];
 
 fn with(effect: Effect) -> impl Iterator<Item = &'static Clause> {
@@ -195,6 +211,7 @@ mod tests {
             holds: &holds,
             disputed: &[],
             debiting: &[],
+            planned: &[],
         };
         for e in [
             Effect::Reminders,
@@ -238,6 +255,7 @@ mod tests {
             holds: &[],
             disputed: &[7],
             debiting: &[],
+            planned: &[],
         };
         for e in Effect::ALL {
             assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("dispute"), "{e:?}");
@@ -264,6 +282,7 @@ mod tests {
             holds: &[],
             disputed: &[],
             debiting: &[7],
+            planned: &[],
         };
         for e in [Effect::Reminders, Effect::StaffTasks, Effect::PrintedNotices] {
             assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("autodebit"), "{e:?}");
@@ -277,5 +296,30 @@ mod tests {
             stopping(Effect::Reminders, &Subject::Bill(Bill { id: 8, ..b }), &f),
             None
         );
+    }
+
+    #[test]
+    fn an_installment_request_stops_everything_on_its_bills_until_decided() {
+        let b = Bill {
+            id: 7,
+            unit_id: 3,
+            open: true,
+        };
+        let f = Facts {
+            today: d("2026-11-30"),
+            holds: &[],
+            disputed: &[],
+            debiting: &[],
+            planned: &[7],
+        };
+        for e in Effect::ALL {
+            assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("plan"), "{e:?}");
+            assert!(sql(e, "$1").contains("installment_plan_bills"));
+        }
+        assert_eq!(
+            stopping(Effect::Reminders, &Subject::Bill(Bill { id: 8, ..b }), &f),
+            None
+        );
+        assert!(!stops_any(Effect::StaffTasks, 3, &[Bill { id: 8, ..b }], &f));
     }
 }

@@ -200,6 +200,7 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(post, "/api/v1/me/installment-requests", plans::request),
         route!(get, "/api/v1/me/installment-plans", plans::mine),
         route!(delete, "/api/v1/me/installment-plans/{id}", plans::withdraw),
+        route!(post, "/api/v1/me/installment-plans/{id}/accept", plans::accept),
         route!(get, "/api/v1/staff/installment-plans", plans::list),
         route!(post, "/api/v1/staff/installment-plans/{id}/approve", plans::approve),
         route!(post, "/api/v1/staff/installment-plans/{id}/reject", plans::reject),
@@ -390,7 +391,7 @@ impl utoipa::Modify for StandardErrors {
         points::get_settings, points::put_settings,
         autodebit::create, autodebit::mine, autodebit::cancel, autodebit::of_unit, autodebit::create_batch,
         autodebit::batch_file, autodebit::batch_results,
-        plans::request, plans::mine, plans::withdraw, plans::list, plans::approve, plans::reject,
+        plans::request, plans::mine, plans::withdraw, plans::accept, plans::list, plans::approve, plans::reject,
         tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))

@@ -1,9 +1,10 @@
 //! Installment plans: an owner's requests and plans, and finance's decisions.
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, OwnerAuth, StaffAuth};
-use crate::services::plans::installments::{self, NewRequest, PlanQuery, PlanView, Rejection};
+use crate::services::plans::installments::{self, Acceptance, NewRequest, PlanQuery, PlanView, Rejection};
+use crate::services::plans::keeping;
 use crate::state::AppState;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 /// Asks for an installment plan for unpaid bills of one of the owner's units: the answer shows the
 /// schedule (equal instalments, the remainder on the first); finance decides.
@@ -27,6 +28,30 @@ pub async fn mine(state: web::Data<AppState>, who: OwnerAuth) -> ApiResult<HttpR
     security(("bearer" = [])))]
 pub async fn withdraw(state: web::Data<AppState>, who: OwnerAuth, id: web::Path<i32>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(installments::withdraw(&state, who.account_id, id.into_inner()).await?))
+}
+
+/// Accepts an approved plan's agreement, naming the SHA-256 of the text read: the covered bills
+/// become `rescheduled` (late fee frozen), one instalment bill a month is issued, limitation
+/// restarts; the acceptance (time, client, text hash) goes on the evidence chain.
+#[utoipa::path(post, path = "/api/v1/me/installment-plans/{id}/accept", tag = "installments", params(("id" = i32, Path)),
+    request_body = Acceptance,
+    responses((status = 200, body = PlanView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn accept(
+    state: web::Data<AppState>,
+    who: OwnerAuth,
+    id: web::Path<i32>,
+    req: HttpRequest,
+    body: Json<Acceptance>,
+) -> ApiResult<HttpResponse> {
+    // The client as it names itself (the mini-program's WebView reports WeChat and its version).
+    let client = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("未知客户端");
+    let plan = keeping::accept(&state, who.account_id, id.into_inner(), body.0, client).await?;
+    Ok(HttpResponse::Ok().json(plan))
 }
 
 /// A community's installment requests and plans (finance and admins).

@@ -48,6 +48,12 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::services::autodebit::terminations::pass(&state).await {
                 tracing::warn!(error = %e, "auto-debit termination pass failed");
             }
+            // Installment plans in force: completed when kept, defaulted when an instalment is late.
+            match crate::services::plans::keeping::tick(&state).await {
+                Ok(r) if r != Default::default() => tracing::info!(?r, "installment pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "installment pass failed"),
+            }
             // Ticket SLA clocks: near-breach warnings and breaches, once per event.
             if let Err(e) = crate::services::tickets::clock::tick(&state).await {
                 tracing::warn!(error = %e, "ticket SLA tick failed");

@@ -335,7 +335,10 @@ async fn finance_decides_requests_on_the_console_page() {
         "{html}"
     );
     // 223.75 over 3: 74.59 and twice 74.58.
-    assert!(html.contains("第1期 ¥74.59") && html.contains("第3期 ¥74.58"), "{html}");
+    assert!(
+        html.contains("第1期 2026-11-20 ¥74.59") && html.contains("第3期 2027-01-20 ¥74.58"),
+        "{html}"
+    );
     assert!(html.contains("近期失业，收入暂时中断"));
     let csrf = crate::console::hidden_csrf(&html);
     let post = |action: String, body: String| {

@@ -24,6 +24,7 @@ mod helpers;
 mod identity;
 mod imports;
 mod inbox;
+mod installment_keeping;
 mod installments;
 mod jobs;
 mod newcomer;

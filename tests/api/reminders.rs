@@ -1239,6 +1239,28 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
     let page = notice_page(&e, unit).await;
     assert!(!page.contains("积分"), "points are off here");
     assert!(page.contains(WayOut::Disputes.sentence()));
+    // Installments switched back on: the notice offers them.
+    let r = e
+        .app
+        .patch(
+            &format!("/api/v1/staff/communities/{}", e.community),
+            Some(&e.admin),
+            &json!({"features": {"installments": true}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (unit, _) = e.household("14-3", "13800001403").await;
+    e.bill_due(unit, 40).await;
+    e.run().await;
+    let page = notice_page(&e, unit).await;
+    assert!(
+        page.contains(WayOut::Installments.sentence()),
+        "installments are live and on"
+    );
+    assert!(
+        !page.contains(WayOut::Hardship.sentence()),
+        "hardship help is not live yet"
+    );
 }
 
 /// The table rows of a printed notice: each row's cells as text.
@@ -1558,6 +1580,24 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         ))
         .await;
     }
+    // Installment plans: asked for (bill 9), approved awaiting acceptance (bill 2, held anyway),
+    // and refused (bill 5: its bill is free again).
+    for (unit, bill, status, live) in [
+        (units[4], bills[9].1, "requested", true),
+        (units[1], bills[2].1, "approved", true),
+        (units[2], bills[5].1, "rejected", false),
+    ] {
+        e.exec(&format!(
+            "INSERT INTO installment_plans (community_id, unit_id, account_id, months, principal_fen, late_fee_fen,              status, created_at, updated_at) VALUES ({}, {unit}, 1, 3, 30000, 0, '{status}',              '2026-10-20 02:00:00+00:00', '2026-10-20 02:00:00+00:00')",
+            e.community
+        ))
+        .await;
+        let live = if live { bill.to_string() } else { "NULL".into() };
+        e.exec(&format!(
+            "INSERT INTO installment_plan_bills (plan_id, bill_id, live_bill_id, principal_fen, late_fee_fen)              VALUES ((SELECT MAX(id) FROM installment_plans), {bill}, {live}, 30000, 0)"
+        ))
+        .await;
+    }
     // In id order, as the SQL lists them (PostgreSQL returns updated rows in another order).
     let mut stored_bills = bill::Entity::find().all(&e.app.db).await.unwrap();
     stored_bills.sort_by_key(|b| b.id);
@@ -1567,6 +1607,10 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
             .unwrap();
     let disputed =
         wuye::services::collection::suppressed::disputed_on(&e.app.db, units.iter().map(|u| *u as i32).collect())
+            .await
+            .unwrap();
+    let planned =
+        wuye::services::collection::suppressed::planned_on(&e.app.db, units.iter().map(|u| *u as i32).collect())
             .await
             .unwrap();
     let stored_holds: Vec<suppression::Hold> = collection_hold::Entity::find()
@@ -1581,6 +1625,7 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         holds: &stored_holds,
         disputed: &disputed,
         debiting: &debiting,
+        planned: &planned,
     };
     let db = &e.app.db;
     let backend = db.get_database_backend();
@@ -1615,8 +1660,9 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
     }
     // The fixture exercises the clauses: reminders stop on unit 0 (both bills), the bill held
     // until today, the bills of the two disputes still worked on, the settled and cancelled
-    // bills, and the bill whose announced debit runs; nothing else (not a resolved dispute's, not
-    // a complaint's, not one whose debit was skipped, given up, paid or not yet announced).
+    // bills, the bill whose announced debit runs and the bill in an installment request; nothing
+    // else (not a resolved dispute's, not a complaint's, not one whose debit was skipped, given
+    // up, paid or not yet announced, not a refused plan's).
     let reminded_stop: Vec<i32> = stored_bills
         .iter()
         .filter(|b| {
@@ -1627,12 +1673,13 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         .collect();
     assert_eq!(
         reminded_stop,
-        [0, 1, 2, 3, 4, 6, 7, 8, 10, 11].map(|i| bills[i].1).to_vec()
+        [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11].map(|i| bills[i].1).to_vec()
     );
     // The public notice is stopped by a dispute alone (holds leave it): exactly the open disputes'
     // bills that are not settled anyway.
     assert!(disputed.contains(&bills[3].1) && disputed.contains(&bills[4].1));
     assert!(!disputed.contains(&bills[1].1) && !disputed.contains(&bills[5].1));
+    assert_eq!(planned.len(), 2, "the refused plan's bill is free: {planned:?}");
     assert!(stopped_somewhere > reminded_stop.len());
 }
 

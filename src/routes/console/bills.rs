@@ -35,6 +35,7 @@ fn status_name(s: &str) -> &str {
         "paid" => "已缴清",
         "waived" => "已减免",
         "cancelled" => "已取消",
+        "rescheduled" => "已转入分期",
         other => other,
     }
 }
@@ -71,7 +72,7 @@ pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest, q: web::Q
             },
         )
         .await?;
-        let statuses: String = ["unpaid", "paid", "waived", "cancelled"]
+        let statuses: String = ["unpaid", "paid", "waived", "cancelled", "rescheduled"]
             .iter()
             .map(|v| {
                 let sel = if status.as_deref() == Some(*v) { " selected" } else { "" };

@@ -22,7 +22,16 @@ fn row(p: &PlanView, csrf: &str) -> String {
     let schedule: Vec<String> = p
         .schedule
         .iter()
-        .map(|i| format!("第{}期 ¥{}", i.seq, esc(&i.amount)))
+        .map(|i| {
+            let paid = match i.bill_status.as_deref() {
+                Some("paid") => "（已缴）",
+                Some("unpaid") => "（待缴）",
+                Some("cancelled") => "（已取消）",
+                Some("rescheduled") => "（已转回原账单）",
+                _ => "",
+            };
+            format!("第{}期 {} ¥{}{paid}", i.seq, i.due_date, esc(&i.amount))
+        })
         .collect();
     let bills: Vec<String> = p
         .bills
@@ -44,7 +53,7 @@ fn row(p: &PlanView, csrf: &str) -> String {
             id = p.id
         )
     } else {
-        esc(p.decision_reason.as_deref().unwrap_or(""))
+        esc(p.end_reason.as_deref().or(p.decision_reason.as_deref()).unwrap_or(""))
     };
     format!(
         "<tr id=\"plan-{pid}\" data-plan-id=\"{pid}\"><td><a href=\"/console/units/{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td>\
@@ -88,7 +97,8 @@ async fn body(
          <label for=\"community_id\">小区<select id=\"community_id\" name=\"community_id\">{}</select></label>\
          <button type=\"submit\">查看</button></form>\
          <p class=\"muted\">业主在小程序申请的分期缴费。批准时生成分期协议文本，由业主在小程序确认；不批准须写明原因，业主会看到。\
-         申请后账单如有缴费或调整，须由业主重新申请。</p>",
+         申请后账单如有缴费或调整，须由业主重新申请。业主确认后原账单转入分期（滞纳金冻结），每月一期分期账单；\
+         全部按期缴清则免除冻结的滞纳金，任一期逾期超过宽限日则协议终止、原账单恢复。</p>",
         community_options(&names, Some(community), None)
     );
     if let Some(e) = refused {
@@ -99,7 +109,7 @@ async fn body(
     } else {
         out.push_str(
             "<table id=\"plans\"><tr><th>房屋</th><th>账单</th><th class=\"num\">本金(元)</th><th class=\"num\">滞纳金(元)</th>\
-             <th>分期</th><th>业主说明</th><th>申请时间</th><th>状态</th><th>审批</th></tr>",
+             <th>分期</th><th>业主说明</th><th>申请时间</th><th>状态</th><th>审批或结果</th></tr>",
         );
         for p in &plans {
             out.push_str(&row(p, &s.csrf));

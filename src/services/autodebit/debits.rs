@@ -226,12 +226,14 @@ pub(super) enum Check {
 }
 
 /// What the checks of a page of debits read together, in a handful of queries whatever the
-/// page's size: their bills priced as of today and the holds and disputes on their units. A try's
+/// page's size: their bills priced as of today and the holds, disputes and installment requests on
+/// their units. A try's
 /// checks are read after it is claimed, so it is checked on what holds when it is sent.
 pub(super) struct Checks {
     bills: HashMap<i32, bills::Priced>,
     holds: Vec<suppression::Hold>,
     disputed: Vec<i32>,
+    planned: Vec<i32>,
 }
 
 impl Checks {
@@ -241,6 +243,7 @@ impl Checks {
                 bills: HashMap::new(),
                 holds: Vec::new(),
                 disputed: Vec::new(),
+                planned: Vec::new(),
             });
         }
         let found = bill::Entity::find()
@@ -255,7 +258,8 @@ impl Checks {
             .collect();
         Ok(Checks {
             holds: suppressed::holds_on(&state.db, units.clone()).await?,
-            disputed: suppressed::disputed_on(&state.db, units).await?,
+            disputed: suppressed::disputed_on(&state.db, units.clone()).await?,
+            planned: suppressed::planned_on(&state.db, units).await?,
             bills: bills::with_amounts(state, found)
                 .await?
                 .into_iter()
@@ -279,11 +283,13 @@ impl Checks {
             holds: &self.holds,
             disputed: &self.disputed,
             debiting: &[],
+            planned: &self.planned,
         };
         let subject = suppression::Subject::Bill(suppressed::bill_of(&priced.0));
         match suppression::stopping(Effect::Debits, &subject, &facts) {
             Some("settled") => return Check::Stop("账单已缴清或已取消".into()),
             Some("dispute") => return Check::Stop("账单有异议正在核实，核实期间不扣款".into()),
+            Some("plan") => return Check::Stop("账单的分期申请正在办理，办理期间不扣款".into()),
             Some(_) => return Check::Stop("物业已暂缓该账单的催缴，本期不扣款".into()),
             None => {}
         }

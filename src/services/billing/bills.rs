@@ -40,7 +40,8 @@ pub struct BillView {
     pub late_fee_waived: String,
     /// Outstanding principal plus outstanding late fee.
     pub amount_due: String,
-    /// `unpaid`, `paid`, `waived` or `cancelled`.
+    /// `unpaid`, `paid`, `cancelled` or `rescheduled` (moved into an installment plan's instalment
+    /// bills; for an instalment, moved back when its plan defaulted).
     pub status: String,
     pub days_overdue: i64,
     pub late_fee_explanation: String,
@@ -92,21 +93,45 @@ impl Amounts {
 }
 
 /// Ledger kinds that move outstanding principal over time (adjustments correct the principal
-/// itself, from the start).
+/// itself, from the start; a reschedule stops the late fee by freezing it, not by moving principal),
+/// each on the day it moved it.
 fn principal_moves(entries: &[&bill_entry::Model]) -> Vec<PrincipalMove> {
     entries
         .iter()
-        .filter(|e| matches!(e.kind, EntryKind::Payment | EntryKind::Refund) && e.principal_fen != 0)
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EntryKind::Payment | EntryKind::Refund | EntryKind::InstalmentCredit
+            ) && e.principal_fen != 0
+        })
         .map(|e| PrincipalMove {
-            on: e.on_date,
+            on: e.effective_on.unwrap_or(e.on_date),
             paid_fen: e.principal_fen,
         })
         .collect()
 }
 
+/// The day a rescheduled bill went into its plan: its late fee stopped growing then.
+fn rescheduled_on(entries: &[&bill_entry::Model]) -> Option<NaiveDate> {
+    entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Reschedule && e.principal_fen > 0)
+        .map(|e| e.on_date)
+        .max()
+}
+
 /// API.md's arithmetic for one bill: outstanding late fee = accrued − paid − waived, never below 0.
+/// An instalment bill accrues none (the covered bills' late fee is frozen instead); a rescheduled
+/// bill owes nothing now and its late fee is what had accrued by the day before it went into its
+/// plan.
 pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFeeSchedule, today: NaiveDate) -> Amounts {
-    let late = policy.late_fee(b.principal_fen, b.due_date, &principal_moves(entries), today);
+    let rescheduled = b.status == BillStatus::Rescheduled;
+    let as_of = match rescheduled_on(entries).filter(|_| rescheduled) {
+        Some(on) => today.min(on.pred_opt().unwrap_or(on)),
+        None => today,
+    };
+    let accruing = if b.installment_plan_id == 0 { b.principal_fen } else { 0 };
+    let late = policy.late_fee(accruing, b.due_date, &principal_moves(entries), as_of);
     if b.status == BillStatus::Cancelled {
         return Amounts {
             late,
@@ -118,6 +143,14 @@ pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFee
     // Late fee already paid is never recomputed (terms from today on, say, cannot shrink it): it is
     // the floor of what the bill shows as charged.
     let charged = (late.accrued.0 - b.late_fee_waived_fen).max(0).max(b.late_fee_paid_fen);
+    if rescheduled {
+        return Amounts {
+            outstanding_principal: 0,
+            outstanding_late_fee: 0,
+            charged_late_fee: charged,
+            late,
+        };
+    }
     Amounts {
         outstanding_principal: (b.principal_fen - b.paid_principal_fen).max(0),
         outstanding_late_fee: (charged - b.late_fee_paid_fen).max(0),
@@ -126,7 +159,8 @@ pub fn amounts(b: &bill::Model, entries: &[&bill_entry::Model], policy: &LateFee
     }
 }
 
-/// The day a bill stopped being owed (paid, waived or cancelled), in community time; None while unpaid.
+/// The day a bill stopped being owed (paid, waived, cancelled or rescheduled), in community
+/// time; None while unpaid.
 pub fn settled_on(b: &bill::Model, entries: &[&bill_entry::Model], tz: chrono_tz::Tz) -> Option<NaiveDate> {
     match b.status {
         BillStatus::Unpaid => None,
@@ -135,6 +169,7 @@ pub fn settled_on(b: &bill::Model, entries: &[&bill_entry::Model], tz: chrono_tz
             .map(|t| t.with_timezone(&tz).date_naive())
             .or_else(|| entries.iter().map(|e| e.on_date).max()),
         BillStatus::Cancelled => entries.iter().map(|e| e.on_date).max(),
+        BillStatus::Rescheduled => rescheduled_on(entries).or_else(|| entries.iter().map(|e| e.on_date).max()),
     }
 }
 
@@ -142,6 +177,31 @@ pub fn settled_on(b: &bill::Model, entries: &[&bill_entry::Model], tz: chrono_tz
 /// settled if it was.
 pub fn days_overdue(due: NaiveDate, settled: Option<NaiveDate>, today: NaiveDate) -> i64 {
     (settled.map_or(today, |s| s.min(today)) - due).num_days().max(0)
+}
+
+/// What a bill that went into an installment plan says of its late fee: frozen while the plan
+/// runs, waived once it was kept (the ledger's waiver entry after the reschedule says so).
+fn rescheduled_explanation(b: &bill::Model, entries: &[&bill_entry::Model], a: &Amounts, grace: i64) -> String {
+    let on = rescheduled_on(entries).map(|d| d.to_string()).unwrap_or_default();
+    let kept = entries
+        .iter()
+        .skip_while(|e| e.kind != EntryKind::Reschedule)
+        .any(|e| e.kind == EntryKind::LateFeeWaiver);
+    let frozen = a.charged_late_fee - b.late_fee_paid_fen;
+    match (kept, frozen > 0) {
+        (true, _) if b.late_fee_waived_fen > 0 => format!(
+            "未缴本金已于{on}转入分期协议；分期已按期缴清，滞纳金{}元已免除",
+            Fen(b.late_fee_waived_fen).to_yuan_string()
+        ),
+        (true, _) => format!("未缴本金已于{on}转入分期协议；分期已按期缴清"),
+        (false, true) => format!(
+            "未缴本金已于{on}转入分期协议，按分期账单缴纳；滞纳金{}元自{on}起冻结，全部分期按期缴清后免除；任一期逾期超过{grace}日未缴的，本账单恢复，滞纳金按原规则计算",
+            Fen(frozen).to_yuan_string()
+        ),
+        (false, false) => format!(
+            "未缴本金已于{on}转入分期协议，按分期账单缴纳，分期期间不计滞纳金；任一期逾期超过{grace}日未缴的，本账单恢复，滞纳金按原规则计算"
+        ),
+    }
 }
 
 /// What a `Lookup` is assembled from when it was read in one statement with the bills.
@@ -236,9 +296,20 @@ impl Lookup {
         let today = state.today_in(*tz);
         let entries: Vec<&bill_entry::Model> = self.entries.get(&b.id).map(|v| v.iter().collect()).unwrap_or_default();
         let a = amounts(b, &entries, policy, today);
-        let explanation = match b.status {
-            BillStatus::Cancelled => "账单已取消，无需缴纳".to_string(),
-            BillStatus::Unpaid | BillStatus::Paid => policy.explain(&a.late, b.due_date, today),
+        let grace = state.settings.installments.default_after_days;
+        let explanation = match (b.status, b.installment_seq) {
+            (BillStatus::Cancelled, _) => "账单已取消，无需缴纳".to_string(),
+            (BillStatus::Rescheduled, Some(_)) => "分期协议已终止，本期已缴款项已转回原账单抵扣本金".to_string(),
+            (BillStatus::Rescheduled, None) => rescheduled_explanation(b, &entries, &a, grace),
+            (_, Some(seq)) => format!(
+                "分期协议第{seq}期，不计滞纳金；逾期超过{grace}日未缴的，分期协议终止，原账单恢复并按原规则计算滞纳金"
+            ),
+            (BillStatus::Unpaid | BillStatus::Paid, None) => policy.explain(&a.late, b.due_date, today),
+        };
+        let fee_item = self.items.get(&b.fee_item_id).cloned().unwrap_or_default();
+        let fee_item = match b.installment_seq {
+            Some(seq) => format!("{fee_item}·分期第{seq}期"),
+            None => fee_item,
         };
         let settled = settled_on(b, &entries, *tz);
         let view = BillView {
@@ -246,7 +317,7 @@ impl Lookup {
             unit_id: b.unit_id,
             unit_code: self.units.get(&b.unit_id).cloned().unwrap_or_default(),
             fee_item_id: b.fee_item_id,
-            fee_item: self.items.get(&b.fee_item_id).cloned().unwrap_or_default(),
+            fee_item,
             period: b.period.clone(),
             due_date: b.due_date,
             nominal_due_date: b.nominal_due_date,
@@ -404,7 +475,12 @@ pub(super) fn detail(lookup: &Lookup, state: &AppState, b: &bill::Model) -> ApiR
         .get(&b.id)
         .map(|v| {
             v.iter()
-                .filter(|e| matches!(e.kind, EntryKind::Payment | EntryKind::Refund))
+                .filter(|e| {
+                    matches!(
+                        e.kind,
+                        EntryKind::Payment | EntryKind::Refund | EntryKind::InstalmentCredit
+                    )
+                })
                 .map(entry_view)
                 .collect()
         })

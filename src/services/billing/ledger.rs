@@ -5,6 +5,7 @@
 //! A `Ledger` owns the write transaction. Each money movement is one entry beside the bill's new
 //! totals, and after the commit the ledger bumps the cache versions of exactly what it touched —
 //! the units a payment, refund or correction changed, the communities a billing run filled — once.
+use crate::domain::late_fee::LateFeeSchedule;
 use crate::domain::money::Fen;
 use crate::domain::period::Period;
 use crate::domain::states::{BillStatus, EntryKind};
@@ -114,6 +115,33 @@ struct Entry<'a> {
     reason: &'a str,
     actor: &'a str,
     reference: Option<String>,
+    /// When the entry moves principal for late-fee purposes on another day than `on`.
+    effective_on: Option<NaiveDate>,
+}
+
+/// An installment plan's instalment, as the ledger issues it: an ordinary new bill that names
+/// its plan and place (and so accrues no late fee of its own).
+pub struct NewInstalment {
+    pub bill: NewBill,
+    pub plan_id: i32,
+    pub seq: i32,
+}
+
+/// How much of a bill's principal a reschedule moves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moving {
+    /// What is still owed (a covered bill going into a plan).
+    Outstanding,
+    /// All of it, paid or not (a defaulted plan's instalment: its payments go back to the covered
+    /// bills, the rest is owed there again).
+    Whole,
+}
+
+/// One credit to a reopened bill: what a defaulted plan's instalments paid, and the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstalmentPaid {
+    pub on: NaiveDate,
+    pub fen: i64,
 }
 
 /// A write transaction over bills, and what it touched.
@@ -176,6 +204,7 @@ impl Ledger {
             actor: Set(e.actor.to_string()),
             reference: Set(e.reference),
             created_at: Set(e.at),
+            effective_on: Set(e.effective_on),
             ..Default::default()
         }
         .insert(&self.txn)
@@ -195,9 +224,14 @@ impl Ledger {
         self.rollup.reread(bills.iter().map(|b| (b.unit_id, b.due_date)));
         let created = bill::Entity::insert_many(bills.into_iter().map(NewBill::row))
             .on_conflict(
-                OnConflict::columns([bill::Column::UnitId, bill::Column::FeeItemId, bill::Column::Period])
-                    .do_nothing()
-                    .to_owned(),
+                OnConflict::columns([
+                    bill::Column::UnitId,
+                    bill::Column::FeeItemId,
+                    bill::Column::Period,
+                    bill::Column::InstallmentPlanId,
+                ])
+                .do_nothing()
+                .to_owned(),
             )
             .exec_without_returning(&self.txn)
             .await?;
@@ -273,6 +307,7 @@ impl Ledger {
             reason,
             actor: p.actor,
             reference: p.reference.clone(),
+            effective_on: None,
         };
         if p.discount_fen > 0 {
             self.record(&b, entry(EntryKind::PrepayDiscount, p.discount_fen, 0, "预缴折扣"))
@@ -312,6 +347,7 @@ impl Ledger {
             reason,
             actor,
             reference: Some(reference),
+            effective_on: None,
         };
         self.record(&b, back).await?;
         let mut bm: bill::ActiveModel = b.clone().into();
@@ -426,6 +462,7 @@ impl Ledger {
             reason: by.reason,
             actor: by.actor,
             reference: None,
+            effective_on: None,
         };
         let e = self.record(b, correction).await?;
         if let Correction::Adjust(new) = c {
@@ -443,6 +480,177 @@ impl Ledger {
         }
         self.touched.unit(b.unit_id);
         Ok(e)
+    }
+
+    /// A bill's late-fee terms, its community's date at `at`, and its entries so far.
+    async fn terms_of(
+        &self,
+        b: &bill::Model,
+        at: DateTime<Utc>,
+    ) -> ApiResult<(LateFeeSchedule, NaiveDate, Vec<bill_entry::Model>)> {
+        let (policy, tz) = schedules(&self.txn, [b.community_id])
+            .await?
+            .remove(&b.community_id)
+            .ok_or(ApiError::NotFound)?;
+        let entries = bill_entry::Entity::find()
+            .filter(bill_entry::Column::BillId.eq(b.id))
+            .all(&self.txn)
+            .await?;
+        Ok((policy, at.with_timezone(&tz).date_naive(), entries))
+    }
+
+    /// Issues one instalment bill of an accepted plan.
+    pub async fn issue_instalment(&mut self, i: NewInstalment) -> ApiResult<bill::Model> {
+        self.rollup.note(&self.txn, [(i.bill.unit_id, i.bill.due_date)]).await?;
+        let mut row = i.bill.row();
+        row.installment_plan_id = Set(i.plan_id);
+        row.installment_seq = Set(Some(i.seq));
+        let b = row.insert(&self.txn).await?;
+        self.rollup.issued(&b);
+        self.touched.unit(b.unit_id);
+        Ok(b)
+    }
+
+    /// Moves principal out of a bill the caller locked into other bills and marks it
+    /// `rescheduled`: a covered bill going into an accepted plan (its late fee stops growing from
+    /// `on`, the day of acceptance), or a defaulted plan's instalment (its payments go back to the
+    /// covered bills). The principal moved and the late fee frozen on the bill.
+    pub async fn reschedule(&mut self, b: &bill::Model, moving: Moving, by: By<'_>) -> ApiResult<(i64, i64)> {
+        if b.status == BillStatus::Cancelled || b.status == BillStatus::Rescheduled {
+            return Err(ApiError::Conflict(
+                "BILL_NOT_OPEN",
+                "该账单不是待缴状态，不能修改".into(),
+            ));
+        }
+        let (policy, on, entries) = self.terms_of(b, by.at).await?;
+        // The late fee as it stood at the end of the day before: from `on` it no longer grows.
+        let eve = on.pred_opt().unwrap_or(on);
+        let a = amounts(b, &entries.iter().collect::<Vec<_>>(), &policy, eve);
+        let moved = match moving {
+            Moving::Outstanding => a.outstanding_principal,
+            Moving::Whole => b.principal_fen,
+        };
+        let frozen = a.outstanding_late_fee;
+        let entry = Entry {
+            kind: EntryKind::Reschedule,
+            principal_fen: moved,
+            late_fee_fen: frozen,
+            on,
+            at: by.at,
+            reason: by.reason,
+            actor: by.actor,
+            reference: None,
+            effective_on: None,
+        };
+        self.record(b, entry).await?;
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.status = Set(BillStatus::Rescheduled);
+        am.update(&self.txn).await?;
+        self.touched.unit(b.unit_id);
+        Ok((moved, frozen))
+    }
+
+    /// Reopens a rescheduled bill the caller locked (its plan defaulted): the principal that
+    /// moved out comes back, what the plan's instalments paid is credited from the days they
+    /// were paid (so the late fee is what it would have been without the plan), and the bill is
+    /// unpaid again — or paid, when the credits cover it all. What was credited.
+    pub async fn reopen(&mut self, b: &bill::Model, credits: &[InstalmentPaid], by: By<'_>) -> ApiResult<i64> {
+        if b.status != BillStatus::Rescheduled {
+            return Err(ApiError::Conflict("BILL_NOT_RESCHEDULED", "该账单不在分期中".into()));
+        }
+        let (policy, on, entries) = self.terms_of(b, by.at).await?;
+        let moved: i64 = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Reschedule)
+            .map(|e| e.principal_fen)
+            .sum();
+        let mut written = Vec::new();
+        written.push(
+            self.record(
+                b,
+                Entry {
+                    kind: EntryKind::Reschedule,
+                    principal_fen: -moved,
+                    late_fee_fen: 0,
+                    on,
+                    at: by.at,
+                    reason: by.reason,
+                    actor: by.actor,
+                    reference: None,
+                    effective_on: None,
+                },
+            )
+            .await?,
+        );
+        let mut left = std::cmp::max(b.principal_fen - b.paid_principal_fen, 0);
+        let mut credited = 0;
+        for c in credits {
+            let fen = std::cmp::min(c.fen, left);
+            if fen <= 0 {
+                continue;
+            }
+            left -= fen;
+            credited += fen;
+            let reason = format!("分期协议终止：{}已缴分期款抵扣本金", c.on);
+            written.push(
+                self.record(
+                    b,
+                    Entry {
+                        kind: EntryKind::InstalmentCredit,
+                        principal_fen: fen,
+                        late_fee_fen: 0,
+                        on,
+                        at: by.at,
+                        reason: &reason,
+                        actor: by.actor,
+                        reference: None,
+                        effective_on: Some(c.on),
+                    },
+                )
+                .await?,
+            );
+        }
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.paid_principal_fen = Set(b.paid_principal_fen + credited);
+        am.status = Set(BillStatus::Unpaid);
+        let reopened = am.clone().update(&self.txn).await?;
+        let all: Vec<_> = entries.iter().chain(written.iter()).collect();
+        if amounts(&reopened, &all, &policy, on).due() == 0 {
+            am.status = Set(BillStatus::Paid);
+            am.paid_at = Set(Some(by.at));
+            am.update(&self.txn).await?;
+        }
+        self.touched.unit(b.unit_id);
+        Ok(credited)
+    }
+
+    /// Waives the late fee frozen on a rescheduled bill the caller locked (its plan was kept to
+    /// the end). The entry is written even when nothing was frozen: the bill's own history then
+    /// says its plan was kept. What was waived.
+    pub async fn waive_frozen(&mut self, b: &bill::Model, by: By<'_>) -> ApiResult<i64> {
+        if b.status != BillStatus::Rescheduled {
+            return Err(ApiError::Conflict("BILL_NOT_RESCHEDULED", "该账单不在分期中".into()));
+        }
+        let (policy, on, entries) = self.terms_of(b, by.at).await?;
+        let a = amounts(b, &entries.iter().collect::<Vec<_>>(), &policy, on);
+        let waive = std::cmp::max(a.charged_late_fee - b.late_fee_paid_fen, 0);
+        let entry = Entry {
+            kind: EntryKind::LateFeeWaiver,
+            principal_fen: 0,
+            late_fee_fen: waive,
+            on,
+            at: by.at,
+            reason: by.reason,
+            actor: by.actor,
+            reference: None,
+            effective_on: None,
+        };
+        self.record(b, entry).await?;
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.late_fee_waived_fen = Set(b.late_fee_waived_fen + waive);
+        am.update(&self.txn).await?;
+        self.touched.unit(b.unit_id);
+        Ok(waive)
     }
 }
 

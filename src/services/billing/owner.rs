@@ -341,6 +341,7 @@ pub async fn prepay_quote(state: &AppState, account_id: i32, q: PrepayQuery) -> 
         .column(bill::Column::Period)
         .filter(bill::Column::UnitId.eq(u.id))
         .filter(bill::Column::FeeItemId.eq(rule.item.id))
+        .filter(bill::Column::InstallmentPlanId.eq(0))
         .into_tuple::<String>()
         .all(&state.db)
         .await?

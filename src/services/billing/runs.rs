@@ -193,6 +193,8 @@ pub async fn run(
         .column(bill::Column::FeeItemId)
         .filter(bill::Column::CommunityId.eq(community_id))
         .filter(bill::Column::Period.eq(period.to_string()))
+        // Instalments share fee items and months with ordinary bills; they are not these.
+        .filter(bill::Column::InstallmentPlanId.eq(0))
         .into_tuple::<(i32, i32)>()
         .all(&state.db)
         .await?

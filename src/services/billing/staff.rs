@@ -21,7 +21,7 @@ pub struct StaffBillQuery {
     pub community_id: i32,
     /// One unit's bills only.
     pub unit_id: Option<i32>,
-    #[param(pattern = r#"^(unpaid|paid|waived|cancelled)$"#)]
+    #[param(pattern = r#"^(unpaid|paid|waived|cancelled|rescheduled)$"#)]
     pub status: Option<String>,
     #[param(
         pattern = r#"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"#,
@@ -77,8 +77,11 @@ pub async fn staff_bills(
     let today = state.today_in(tz);
     let mut cond = Condition::all().add(bill::Column::CommunityId.eq(q.community_id));
     if let Some(s) = &q.status {
-        if !matches!(s.as_str(), "unpaid" | "paid" | "waived" | "cancelled") {
-            return Err(ApiError::field("status", "状态应为unpaid、paid、waived或cancelled"));
+        if !matches!(s.as_str(), "unpaid" | "paid" | "waived" | "cancelled" | "rescheduled") {
+            return Err(ApiError::field(
+                "status",
+                "状态应为unpaid、paid、waived、cancelled或rescheduled",
+            ));
         }
         cond = cond.add(bill::Column::Status.eq(s.as_str()));
     }

@@ -288,6 +288,7 @@ pub fn label(code: &str) -> &str {
         "paid" => "已缴清",
         "waived" => "已减免",
         "cancelled" => "已取消",
+        "rescheduled" => "已转入分期",
         "ticket" => "工单",
         "ticket_opened" => "业主提交工单",
         "ticket_answered" => "智能客服即时答复",

@@ -5,8 +5,8 @@ use crate::domain::suppression::{self, Effect, Facts};
 use crate::domain::tickets::{TicketCategory, TicketStatus};
 use crate::error::ApiResult;
 use chrono::NaiveDate;
-use entity::states::DebitStatus;
-use entity::{autodebit_debit, bill, collection_hold, ticket, ticket_bill};
+use entity::states::{DebitStatus, PlanStatus};
+use entity::{autodebit_debit, bill, collection_hold, installment_plan, installment_plan_bill, ticket, ticket_bill};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 pub fn hold_of(h: &collection_hold::Model) -> suppression::Hold {
@@ -78,6 +78,29 @@ pub async fn debiting_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiR
         .collect())
 }
 
+/// Bills of these units in an installment request awaiting a decision or acceptance (the `plan`
+/// clause's facts).
+pub async fn planned_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiResult<Vec<i32>> {
+    let plans: Vec<i32> = installment_plan::Entity::find()
+        .filter(installment_plan::Column::UnitId.is_in(unit_ids))
+        .filter(installment_plan::Column::Status.is_in([PlanStatus::Requested, PlanStatus::Approved]))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(installment_plan_bill::Entity::find()
+        .filter(installment_plan_bill::Column::PlanId.is_in(plans))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|pb| pb.live_bill_id)
+        .collect())
+}
+
 /// Whether `effect` is stopped now on this unit as a whole or on any of these of its bills.
 pub async fn stops<C: ConnectionTrait>(
     db: &C,
@@ -89,6 +112,7 @@ pub async fn stops<C: ConnectionTrait>(
     let holds = holds_on(db, vec![unit_id]).await?;
     let disputed = disputed_on(db, vec![unit_id]).await?;
     let debiting = debiting_on(db, vec![unit_id]).await?;
+    let planned = planned_on(db, vec![unit_id]).await?;
     let bills: Vec<suppression::Bill> = bill::Entity::find()
         .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
         .all(db)
@@ -101,6 +125,7 @@ pub async fn stops<C: ConnectionTrait>(
         holds: &holds,
         disputed: &disputed,
         debiting: &debiting,
+        planned: &planned,
     };
     Ok(suppression::stops_any(effect, unit_id, &bills, &facts))
 }

@@ -96,6 +96,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
     let holds = suppressed::holds_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let disputed = suppressed::disputed_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let debiting = suppressed::debiting_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
+    let planned = suppressed::planned_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let mut held = std::collections::HashSet::new();
     for t in open {
         let tz = state.community_tz(t.community_id).await?;
@@ -104,6 +105,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
             holds: &holds,
             disputed: &disputed,
             debiting: &debiting,
+            planned: &planned,
         };
         let named: Vec<suppression::Bill> = t
             .reminder_id

@@ -373,6 +373,7 @@ async fn prepaid_bill(
         .filter(bill::Column::UnitId.eq(l.unit_id))
         .filter(bill::Column::FeeItemId.eq(l.fee_item_id))
         .filter(bill::Column::Period.eq(l.period.clone()))
+        .filter(bill::Column::InstallmentPlanId.eq(0))
         .one(ledger.txn())
         .await?;
     if existing.is_some() {

@@ -86,6 +86,21 @@ pub struct InstalmentView {
     pub due_date: NaiveDate,
     /// Yuan.
     pub amount: String,
+    /// Once the plan is accepted: the instalment's bill (paid like any bill, by every channel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_id: Option<i32>,
+    /// Once accepted: that bill's status (`unpaid`, `paid`, `cancelled`, `rescheduled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_status: Option<String>,
+}
+
+/// `POST /me/installment-plans/{id}/accept` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    /// SHA-256 (hex) of the agreement text the owner read: it must be the plan's.
+    #[schema(pattern = r"^[0-9a-fA-F]{64}$")]
+    pub agreement_sha256: String,
 }
 
 /// A covered bill as it stood when the plan was asked for.
@@ -130,6 +145,9 @@ pub struct PlanView {
     /// SHA-256 (hex) of `agreement_text`'s UTF-8 bytes.
     pub agreement_sha256: Option<String>,
     pub accepted_at: Option<DateTime<Utc>>,
+    /// When it ended (rejected, withdrawn, completed or defaulted), and why.
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -145,7 +163,7 @@ fn status_label(s: PlanStatus) -> &'static str {
     }
 }
 
-fn yuan(fen: i64) -> String {
+pub(super) fn yuan(fen: i64) -> String {
     Fen(fen).to_yuan_string()
 }
 
@@ -156,12 +174,14 @@ fn instalment_views(items: &[Instalment]) -> Vec<InstalmentView> {
             seq: i.seq,
             due_date: i.due_date,
             amount: yuan(i.amount_fen),
+            bill_id: None,
+            bill_status: None,
         })
         .collect()
 }
 
 /// Today in a community's time zone.
-async fn today_of(state: &AppState, community_id: i32) -> ApiResult<NaiveDate> {
+pub(super) async fn today_of(state: &AppState, community_id: i32) -> ApiResult<NaiveDate> {
     Ok(state.today_in(state.community_tz(community_id).await?))
 }
 
@@ -177,24 +197,26 @@ async fn views(state: &AppState, plans: Vec<plan::Model>) -> ApiResult<Vec<PlanV
     {
         covered.entry(b.plan_id).or_default().push(b);
     }
-    let mut fixed: BTreeMap<i32, Vec<Instalment>> = BTreeMap::new();
+    let mut fixed: BTreeMap<i32, Vec<instalment::Model>> = BTreeMap::new();
     for i in instalment::Entity::find()
         .filter(instalment::Column::PlanId.is_in(ids))
         .order_by_asc(instalment::Column::Seq)
         .all(&state.db)
         .await?
     {
-        fixed.entry(i.plan_id).or_default().push(Instalment {
-            seq: u32::try_from(i.seq).unwrap_or_default(),
-            due_date: i.due_date,
-            amount_fen: i.amount_fen,
-        });
+        fixed.entry(i.plan_id).or_default().push(i);
     }
-    let bill_ids: Vec<i32> = covered.values().flatten().map(|b| b.bill_id).collect();
+    let bill_ids: Vec<i32> = covered
+        .values()
+        .flatten()
+        .map(|b| b.bill_id)
+        .chain(fixed.values().flatten().filter_map(|i| i.bill_id))
+        .collect();
     let found = entity::bill::Entity::find()
         .filter(entity::bill::Column::Id.is_in(bill_ids))
         .all(&state.db)
         .await?;
+    let statuses: BTreeMap<i32, BillStatus> = found.iter().map(|b| (b.id, b.status)).collect();
     let shown: BTreeMap<i32, bills::BillView> = bills::with_amounts(state, found)
         .await?
         .into_iter()
@@ -204,14 +226,25 @@ async fn views(state: &AppState, plans: Vec<plan::Model>) -> ApiResult<Vec<PlanV
     let mut out = Vec::with_capacity(plans.len());
     for p in plans {
         let schedule = match fixed.remove(&p.id) {
-            Some(s) if p.accepted_at.is_some() => s,
+            Some(s) if p.accepted_at.is_some() => s
+                .iter()
+                .map(|i| InstalmentView {
+                    seq: u32::try_from(i.seq).unwrap_or_default(),
+                    due_date: i.due_date,
+                    amount: yuan(i.amount_fen),
+                    bill_id: i.bill_id,
+                    bill_status: i.bill_id.and_then(|b| statuses.get(&b)).map(|s| s.to_string()),
+                })
+                .collect(),
             // Not accepted yet: as if accepted today.
-            _ => schedule(
-                p.principal_fen,
-                u32::try_from(p.months).unwrap_or_default(),
-                today_of(state, p.community_id).await?,
-            )
-            .unwrap_or_default(),
+            _ => instalment_views(
+                &schedule(
+                    p.principal_fen,
+                    u32::try_from(p.months).unwrap_or_default(),
+                    today_of(state, p.community_id).await?,
+                )
+                .unwrap_or_default(),
+            ),
         };
         out.push(PlanView {
             id: p.id,
@@ -223,7 +256,7 @@ async fn views(state: &AppState, plans: Vec<plan::Model>) -> ApiResult<Vec<PlanV
             late_fee: yuan(p.late_fee_fen),
             status: p.status.to_string(),
             status_label: status_label(p.status).into(),
-            schedule: instalment_views(&schedule),
+            schedule,
             bills: covered
                 .remove(&p.id)
                 .unwrap_or_default()
@@ -236,6 +269,8 @@ async fn views(state: &AppState, plans: Vec<plan::Model>) -> ApiResult<Vec<PlanV
             agreement_text: p.agreement_text,
             agreement_sha256: p.agreement_sha256,
             accepted_at: p.accepted_at,
+            ended_at: p.ended_at,
+            end_reason: p.end_reason,
             created_at: p.created_at,
         });
     }
@@ -253,7 +288,7 @@ fn covered_bill(b: &plan_bill::Model, shown: Option<&bills::BillView>) -> Covere
     }
 }
 
-async fn view(state: &AppState, p: plan::Model) -> ApiResult<PlanView> {
+pub(super) async fn view(state: &AppState, p: plan::Model) -> ApiResult<PlanView> {
     views(state, vec![p])
         .await?
         .pop()
@@ -261,7 +296,7 @@ async fn view(state: &AppState, p: plan::Model) -> ApiResult<PlanView> {
 }
 
 /// Appends a plan event to the unit's evidence chain inside the caller's transaction.
-async fn record(
+pub(super) async fn record(
     txn: &DatabaseTransaction,
     p: &plan::Model,
     at: DateTime<Utc>,
@@ -433,7 +468,7 @@ pub async fn mine(state: &AppState, account_id: i32) -> ApiResult<Vec<PlanView>>
 
 /// Moves a plan from `from` to `to` only if it is still in `from`; the moved plan, or None when
 /// something else moved it first.
-async fn move_plan<C: ConnectionTrait>(
+pub(super) async fn move_plan<C: ConnectionTrait>(
     db: &C,
     id: i32,
     from: &[PlanStatus],
@@ -452,7 +487,7 @@ async fn move_plan<C: ConnectionTrait>(
 }
 
 /// Frees a plan's bills for another plan (it ended before taking effect).
-async fn release_bills<C: ConnectionTrait>(db: &C, plan_id: i32) -> ApiResult<()> {
+pub(super) async fn release_bills<C: ConnectionTrait>(db: &C, plan_id: i32) -> ApiResult<()> {
     plan_bill::Entity::update_many()
         .col_expr(plan_bill::Column::LiveBillId, Expr::value(Option::<i32>::None))
         .filter(plan_bill::Column::PlanId.eq(plan_id))
@@ -540,7 +575,7 @@ fn agreement(
         })
         .collect();
     Ok(format!(
-        "物业费分期缴纳协议\n房屋：{unit}\n分期账单（截至{on}）：\n{}\n分期本金合计{}元，分{}期按月缴纳：首期{}元，其余每期{}元；首期于接受本协议之日起一个月后到期，此后每月同日到期（该月无此日的，为该月最后一日）。\n上述账单的滞纳金（截至{on}合计{}元）自接受本协议之日起冻结、不再增加；全部分期按期缴清后予以免除。\n任一期逾期超过{grace_days}日未缴的，本协议终止：未到期的分期取消，上述账单按原到期日恢复，已缴分期款抵扣本金，滞纳金按原规则计算。\n接受本协议即确认上述欠费并同意按期缴纳。",
+        "物业费分期缴纳协议\n房屋：{unit}\n分期账单（截至{on}）：\n{}\n分期本金合计{}元，分{}期按月缴纳：首期{}元，其余每期{}元；首期于接受本协议之日起一个月后到期，此后每月同日到期（该月无此日的，为该月最后一日）。\n上述账单的滞纳金按原规则计至接受本协议的前一日（截至{on}合计{}元），自接受本协议之日起冻结、不再增加；全部分期缴清且无一期逾期超过{grace_days}日的，冻结的滞纳金予以免除。\n任一期逾期超过{grace_days}日未缴的，本协议终止：尚未缴纳的分期取消，上述账单按原到期日恢复待缴，已缴分期款抵扣其本金，滞纳金按原规则计算（如同未分期）。\n接受本协议即确认上述欠费并同意按期缴纳。",
         bills.join("\n"),
         yuan(p.principal_fen),
         p.months,
@@ -696,7 +731,7 @@ pub async fn reject(state: &AppState, ctx: &StaffCtx, id: i32, body: Rejection) 
 
 /// Tells the owner a decision (subscribe message or SMS where a template is configured); what
 /// went out is on the evidence chain with the decision's own record.
-async fn tell(state: &AppState, p: &plan::Model, verdict: &str, next: &str) -> ApiResult<()> {
+pub(super) async fn tell(state: &AppState, p: &plan::Model, verdict: &str, next: &str) -> ApiResult<()> {
     let Some(a) = owner_account::Entity::find_by_id(p.account_id).one(&state.db).await? else {
         return Ok(());
     };

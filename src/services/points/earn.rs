@@ -176,6 +176,7 @@ async fn award(
         .filter(bill::Column::UnitId.is_in(units))
         .filter(bill::Column::FeeItemId.is_in(fee_items.iter().copied()))
         .filter(bill::Column::Period.is_in(periods))
+        .filter(bill::Column::InstallmentPlanId.eq(0))
         .all(&state.db)
         .await?
         .into_iter()
