@@ -90,6 +90,9 @@ stored_strings! {
         /// What a defaulted plan's instalments paid, credited to a covered bill (its late fee
         /// counts from `effective_on`, the day the instalment was paid).
         InstalmentCredit = "instalment_credit",
+        /// The due date moved later (a hardship deferral); no money moves, the reason says from
+        /// and to which day.
+        Deferral = "deferral",
     }
 }
 
@@ -271,5 +274,58 @@ impl PlanStatus {
     /// Requested, approved or active: its bills are in no other plan.
     pub fn is_live(self) -> bool {
         matches!(self, PlanStatus::Requested | PlanStatus::Approved | PlanStatus::Active)
+    }
+}
+
+stored_strings! {
+    /// `hardship_cases.status`.
+    HardshipStatus {
+        /// Asked for by the owner, with evidence; waiting for finance.
+        Requested = "requested",
+        /// Relief granted for a window of due dates.
+        Approved = "approved",
+        /// Refused with a reason: final.
+        Rejected = "rejected",
+        /// Withdrawn by the owner before a decision: final.
+        Withdrawn = "withdrawn",
+        /// Its window is over; staff review it (renewal is a new request). Final.
+        Ended = "ended",
+    }
+}
+
+stored_strings! {
+    /// `hardship_cases.category`.
+    HardshipCategory {
+        /// 低保: a minimum-living-allowance household.
+        Dibao = "dibao",
+        Disability = "disability",
+        SeriousIllness = "serious_illness",
+        SuddenCrisis = "sudden_crisis",
+    }
+}
+
+stored_strings! {
+    /// `hardship_cases.relief`.
+    Relief {
+        /// A percentage off the principal of the bills due in the window.
+        Reduction = "reduction",
+        /// The bills due in the window fall due on a later day.
+        Deferral = "deferral",
+    }
+}
+
+stored_strings! {
+    /// `vacancy_applications.status`.
+    VacancyStatus {
+        /// Asked for by the owner; waiting for an inspection and a decision.
+        Requested = "requested",
+        /// Granted: the community's policy discounts the unit's bills until it ends.
+        Approved = "approved",
+        /// Refused with a reason: final.
+        Rejected = "rejected",
+        /// Withdrawn by the owner before a decision: final.
+        Withdrawn = "withdrawn",
+        /// Over: the year's months used, the year out, or the owner moved in. Final.
+        Ended = "ended",
     }
 }

@@ -27,6 +27,8 @@ mod m20261201_000020_autodebit_mandates;
 mod m20261201_000021_autodebit_debits;
 mod m20261201_000022_installment_plans;
 mod m20261201_000023_rescheduled_bills;
+mod m20261201_000024_hardship_cases;
+mod m20261201_000025_vacancy;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -76,6 +78,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000021_autodebit_debits::Migration),
             Box::new(m20261201_000022_installment_plans::Migration),
             Box::new(m20261201_000023_rescheduled_bills::Migration),
+            Box::new(m20261201_000024_hardship_cases::Migration),
+            Box::new(m20261201_000025_vacancy::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@ pub mod answers;
 pub mod billing;
 pub mod dated;
 pub mod debits;
+pub mod hardship;
 pub mod images;
 pub mod installments;
 pub mod late_fee;
@@ -19,6 +20,7 @@ pub mod states;
 pub mod suppression;
 pub mod text;
 pub mod tickets;
+pub mod vacancy;
 
 pub use money::{Area, Fen};
 pub use phone::Phone;

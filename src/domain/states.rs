@@ -69,7 +69,8 @@ mod tests {
                 "adjustment",
                 "cancel",
                 "reschedule",
-                "instalment_credit"
+                "instalment_credit",
+                "deferral"
             ]
         );
         assert_eq!(

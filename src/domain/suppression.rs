@@ -71,6 +71,28 @@ pub struct Facts<'a> {
     /// Bills in an installment request awaiting finance's decision or the owner's acceptance
     /// (`requested` or `approved`).
     pub planned: &'a [i32],
+    /// Hardship cases on the bills' units, requested or approved.
+    pub relieved: &'a [Relieved],
+}
+
+/// A hardship case as the clauses see it: while it is being decided, and through its window once
+/// approved, the unit is not chased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relieved {
+    pub unit_id: i32,
+    /// Requested, not yet decided.
+    pub pending: bool,
+    /// An approved case's window.
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+}
+
+impl Relieved {
+    fn covers(&self, unit_id: i32, today: NaiveDate) -> bool {
+        self.unit_id == unit_id
+            && (self.pending
+                || (self.starts_on.is_some_and(|d| d <= today) && self.ends_on.is_some_and(|d| d >= today)))
+    }
 }
 
 /// One reason to stop collecting a bill.
@@ -156,6 +178,31 @@ pub const CLAUSES: &[Clause] = &[
                 .into()
         },
     },
+    Clause {
+        name: "hardship",
+        // PRODUCT.md: an approved hardship case pauses reminders — on the whole unit, through the
+        // case's window; also while the request is being decided. Debits are the owner's own
+        // choice and go on (a deferral moves the due dates they follow).
+        effects: &[
+            Effect::Reminders,
+            Effect::StaffTasks,
+            Effect::PrintedNotices,
+            Effect::PublicNotice,
+        ],
+        applies: |s, f| {
+            let unit = match s {
+                Subject::Bill(b) => b.unit_id,
+                Subject::Unit(u) => *u,
+            };
+            f.relieved.iter().any(|r| r.covers(unit, f.today))
+        },
+        sql: |today| {
+            format!(
+                "EXISTS (SELECT 1 FROM hardship_cases h WHERE h.unit_id = b.unit_id AND (h.status = 'requested' \
+                 OR (h.status = 'approved' AND h.starts_on <= {today} AND h.ends_on >= {today})))"
+            )
+        },
+    },
 ];
 
 fn with(effect: Effect) -> impl Iterator<Item = &'static Clause> {
@@ -212,6 +259,7 @@ mod tests {
             disputed: &[],
             debiting: &[],
             planned: &[],
+            relieved: &[],
         };
         for e in [
             Effect::Reminders,
@@ -256,6 +304,7 @@ mod tests {
             disputed: &[7],
             debiting: &[],
             planned: &[],
+            relieved: &[],
         };
         for e in Effect::ALL {
             assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("dispute"), "{e:?}");
@@ -283,6 +332,7 @@ mod tests {
             disputed: &[],
             debiting: &[7],
             planned: &[],
+            relieved: &[],
         };
         for e in [Effect::Reminders, Effect::StaffTasks, Effect::PrintedNotices] {
             assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("autodebit"), "{e:?}");
@@ -299,6 +349,54 @@ mod tests {
     }
 
     #[test]
+    fn a_hardship_case_pauses_chasing_the_unit_while_decided_and_through_its_window() {
+        let b = Bill {
+            id: 7,
+            unit_id: 3,
+            open: true,
+        };
+        let case = |pending, window: Option<(&str, &str)>| Relieved {
+            unit_id: 3,
+            pending,
+            starts_on: window.map(|w| d(w.0)),
+            ends_on: window.map(|w| d(w.1)),
+        };
+        let at = |today: &str, cases: &[Relieved], e: Effect| {
+            let f = Facts {
+                today: d(today),
+                holds: &[],
+                disputed: &[],
+                debiting: &[],
+                planned: &[],
+                relieved: cases,
+            };
+            (stopping(e, &Subject::Bill(b), &f), stops_any(e, 3, &[], &f))
+        };
+        let pending = [case(true, None)];
+        assert_eq!(at("2026-11-30", &pending, Effect::Reminders), (Some("hardship"), true));
+        let approved = [case(false, Some(("2026-11-01", "2026-12-31")))];
+        for e in [
+            Effect::Reminders,
+            Effect::StaffTasks,
+            Effect::PrintedNotices,
+            Effect::PublicNotice,
+        ] {
+            assert_eq!(at("2026-12-31", &approved, e), (Some("hardship"), true), "{e:?}");
+        }
+        assert_eq!(at("2026-12-31", &approved, Effect::Debits).0, None);
+        // Before and after the window, and on another unit, collection goes on.
+        assert_eq!(at("2026-10-31", &approved, Effect::Reminders).0, None);
+        assert_eq!(at("2027-01-01", &approved, Effect::Reminders).0, None);
+        let elsewhere = [Relieved {
+            unit_id: 4,
+            ..approved[0]
+        }];
+        assert_eq!(at("2026-12-01", &elsewhere, Effect::Reminders).0, None);
+        assert!(sql(Effect::Reminders, "$1").contains("hardship_cases"));
+        assert!(!sql(Effect::Debits, "$1").contains("hardship_cases"));
+    }
+
+    #[test]
     fn an_installment_request_stops_everything_on_its_bills_until_decided() {
         let b = Bill {
             id: 7,
@@ -311,6 +409,7 @@ mod tests {
             disputed: &[],
             debiting: &[],
             planned: &[7],
+            relieved: &[],
         };
         for e in Effect::ALL {
             assert_eq!(stopping(e, &Subject::Bill(b), &f), Some("plan"), "{e:?}");

@@ -204,6 +204,66 @@ pub fn table(demo: bool) -> Vec<Route> {
         route!(get, "/api/v1/staff/installment-plans", plans::list),
         route!(post, "/api/v1/staff/installment-plans/{id}/approve", plans::approve),
         route!(post, "/api/v1/staff/installment-plans/{id}/reject", plans::reject),
+        route!(post, "/api/v1/me/hardship-requests", plans::hardship_request),
+        route!(get, "/api/v1/me/hardship-cases", plans::my_hardship),
+        route!(delete, "/api/v1/me/hardship-cases/{id}", plans::withdraw_hardship),
+        route!(
+            post,
+            "/api/v1/me/hardship-cases/{id}/acknowledge",
+            plans::acknowledge_hardship
+        ),
+        route!(
+            get,
+            "/api/v1/me/hardship-cases/{id}/photos/{upload_id}",
+            plans::my_hardship_photo
+        ),
+        route!(get, "/api/v1/staff/hardship-cases", plans::hardship_cases),
+        route!(
+            get,
+            "/api/v1/staff/hardship-cases/{id}/photos/{upload_id}",
+            plans::hardship_photo
+        ),
+        route!(
+            post,
+            "/api/v1/staff/hardship-cases/{id}/approve",
+            plans::approve_hardship
+        ),
+        route!(post, "/api/v1/staff/hardship-cases/{id}/reject", plans::reject_hardship),
+        route!(post, "/api/v1/staff/hardship-cases/{id}/review", plans::review_hardship),
+        route!(
+            get,
+            "/api/v1/staff/communities/{id}/vacancy-policy",
+            plans::vacancy_policy
+        ),
+        route!(
+            put,
+            "/api/v1/staff/communities/{id}/vacancy-policy",
+            plans::put_vacancy_policy
+        ),
+        route!(post, "/api/v1/me/vacancy-requests", plans::vacancy_request),
+        route!(get, "/api/v1/me/vacancy-applications", plans::my_vacancy),
+        route!(delete, "/api/v1/me/vacancy-applications/{id}", plans::withdraw_vacancy),
+        route!(get, "/api/v1/staff/vacancy-applications", plans::vacancy_applications),
+        route!(
+            get,
+            "/api/v1/staff/vacancy-applications/{id}/photos/{upload_id}",
+            plans::vacancy_photo
+        ),
+        route!(
+            post,
+            "/api/v1/staff/vacancy-applications/{id}/inspection",
+            plans::inspect_vacancy
+        ),
+        route!(
+            post,
+            "/api/v1/staff/vacancy-applications/{id}/approve",
+            plans::approve_vacancy
+        ),
+        route!(
+            post,
+            "/api/v1/staff/vacancy-applications/{id}/reject",
+            plans::reject_vacancy
+        ),
         route!(post, "/api/v1/me/tickets", tickets::open),
         route!(get, "/api/v1/me/tickets", tickets::mine),
         route!(get, "/api/v1/me/tickets/{id}", tickets::my_ticket),
@@ -392,6 +452,11 @@ impl utoipa::Modify for StandardErrors {
         autodebit::create, autodebit::mine, autodebit::cancel, autodebit::of_unit, autodebit::create_batch,
         autodebit::batch_file, autodebit::batch_results,
         plans::request, plans::mine, plans::withdraw, plans::accept, plans::list, plans::approve, plans::reject,
+        plans::hardship_request, plans::my_hardship, plans::withdraw_hardship, plans::acknowledge_hardship,
+        plans::my_hardship_photo, plans::hardship_cases, plans::hardship_photo, plans::approve_hardship,
+        plans::reject_hardship, plans::review_hardship, plans::vacancy_policy, plans::put_vacancy_policy,
+        plans::vacancy_request, plans::my_vacancy, plans::withdraw_vacancy, plans::vacancy_applications,
+        plans::vacancy_photo, plans::inspect_vacancy, plans::approve_vacancy, plans::reject_vacancy,
         tickets::adjustment_queue, tickets::adjustment, tickets::approve_adjustment, tickets::reject_adjustment,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ImportRowError, crate::services::billing::owner::StatusFilter))

@@ -54,6 +54,18 @@ pub fn spawn(state: AppState) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "installment pass failed"),
             }
+            // Hardship relief for bills issued since the decision; windows that ended, for review.
+            match crate::services::plans::hardship::tick(&state).await {
+                Ok(r) if r != Default::default() => tracing::info!(?r, "hardship pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "hardship pass failed"),
+            }
+            // Vacancy discounts for bills issued since approval; applications whose year or months ran out.
+            match crate::services::plans::vacancy::tick(&state).await {
+                Ok(r) if r != Default::default() => tracing::info!(?r, "vacancy pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "vacancy pass failed"),
+            }
             // Ticket SLA clocks: near-breach warnings and breaches, once per event.
             if let Err(e) = crate::services::tickets::clock::tick(&state).await {
                 tracing::warn!(error = %e, "ticket SLA tick failed");

@@ -1210,12 +1210,13 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
         .patch(
             &format!("/api/v1/staff/communities/{}", e.community),
             Some(&e.admin),
-            &json!({"features": {"installments": false}}),
+            &json!({"features": {"installments": false, "hardship": false}}),
         )
         .await;
     assert_eq!(r.status(), 200);
     let c: Value = r.json().await.unwrap();
     assert_eq!(c["features"]["installments"], false);
+    assert_eq!(c["features"]["hardship"], false);
     assert_eq!(c["features"]["points"], true);
     let (unit, _) = e.household("14-1", "13800001401").await;
     e.bill_due(unit, 40).await;
@@ -1239,13 +1240,13 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
     let page = notice_page(&e, unit).await;
     assert!(!page.contains("积分"), "points are off here");
     assert!(page.contains(WayOut::Disputes.sentence()));
-    // Installments switched back on: the notice offers them.
+    // Installments and hardship help switched back on: the notice offers them.
     let r = e
         .app
         .patch(
             &format!("/api/v1/staff/communities/{}", e.community),
             Some(&e.admin),
-            &json!({"features": {"installments": true}}),
+            &json!({"features": {"installments": true, "hardship": true}}),
         )
         .await;
     assert_eq!(r.status(), 200);
@@ -1258,8 +1259,8 @@ async fn only_live_ways_out_are_offered_and_each_has_its_route() {
         "installments are live and on"
     );
     assert!(
-        !page.contains(WayOut::Hardship.sentence()),
-        "hardship help is not live yet"
+        page.contains(WayOut::Hardship.sentence()),
+        "hardship help is live and on"
     );
 }
 
@@ -1598,6 +1599,26 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         ))
         .await;
     }
+    // Hardship cases: one being decided (unit 5), one approved whose window includes today (unit
+    // 2), one approved whose window is over (unit 0) and one refused (unit 4).
+    for (unit, status, window) in [
+        (units[5], "requested", None),
+        (units[2], "approved", Some((day(-10), day(10)))),
+        (units[0], "approved", Some((day(-40), day(-1)))),
+        (units[4], "rejected", None),
+    ] {
+        let (starts, ends) = match window {
+            Some((s, e)) => (format!("'{s}'"), format!("'{e}'")),
+            None => ("NULL".into(), "NULL".into()),
+        };
+        e.exec(&format!(
+            "INSERT INTO hardship_cases (community_id, unit_id, account_id, category, reason, status, starts_on, \
+             ends_on, created_at, updated_at) VALUES ({}, {unit}, 1, 'dibao', '低保', '{status}', {starts}, {ends}, \
+             '2026-10-20 02:00:00+00:00', '2026-10-20 02:00:00+00:00')",
+            e.community
+        ))
+        .await;
+    }
     // In id order, as the SQL lists them (PostgreSQL returns updated rows in another order).
     let mut stored_bills = bill::Entity::find().all(&e.app.db).await.unwrap();
     stored_bills.sort_by_key(|b| b.id);
@@ -1613,6 +1634,10 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         wuye::services::collection::suppressed::planned_on(&e.app.db, units.iter().map(|u| *u as i32).collect())
             .await
             .unwrap();
+    let relieved =
+        wuye::services::collection::suppressed::relieved_on(&e.app.db, units.iter().map(|u| *u as i32).collect())
+            .await
+            .unwrap();
     let stored_holds: Vec<suppression::Hold> = collection_hold::Entity::find()
         .all(&e.app.db)
         .await
@@ -1626,6 +1651,7 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         disputed: &disputed,
         debiting: &debiting,
         planned: &planned,
+        relieved: &relieved,
     };
     let db = &e.app.db;
     let backend = db.get_database_backend();
@@ -1660,9 +1686,9 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
     }
     // The fixture exercises the clauses: reminders stop on unit 0 (both bills), the bill held
     // until today, the bills of the two disputes still worked on, the settled and cancelled
-    // bills, the bill whose announced debit runs and the bill in an installment request; nothing
-    // else (not a resolved dispute's, not a complaint's, not one whose debit was skipped, given
-    // up, paid or not yet announced, not a refused plan's).
+    // bills, the bill whose announced debit runs, the bill in an installment request, and the
+    // bills of units with a hardship case being decided or in its window — which alone stops
+    // unit 2's second bill (a complaint names it, its debit was skipped, its plan was refused).
     let reminded_stop: Vec<i32> = stored_bills
         .iter()
         .filter(|b| {
@@ -1671,15 +1697,23 @@ async fn suppression_clauses_agree_in_rust_and_in_sql() {
         })
         .map(|b| b.id)
         .collect();
-    assert_eq!(
-        reminded_stop,
-        [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11].map(|i| bills[i].1).to_vec()
-    );
+    assert_eq!(reminded_stop, (0..12).map(|i| bills[i].1).collect::<Vec<_>>());
     // The public notice is stopped by a dispute alone (holds leave it): exactly the open disputes'
     // bills that are not settled anyway.
     assert!(disputed.contains(&bills[3].1) && disputed.contains(&bills[4].1));
     assert!(!disputed.contains(&bills[1].1) && !disputed.contains(&bills[5].1));
     assert_eq!(planned.len(), 2, "the refused plan's bill is free: {planned:?}");
+    // The public notice: settled, disputed, in an installment request, or the unit relieved
+    // (holds, debits and an expired or refused case leave it).
+    let public: Vec<i32> = stored_bills
+        .iter()
+        .filter(|b| {
+            let s = Subject::Bill(wuye::services::collection::suppressed::bill_of(b));
+            suppression::stopping(Effect::PublicNotice, &s, &facts).is_some()
+        })
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(public, [2, 3, 4, 5, 6, 7, 9, 10, 11].map(|i| bills[i].1).to_vec());
     assert!(stopped_somewhere > reminded_stop.len());
 }
 

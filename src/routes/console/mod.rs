@@ -12,6 +12,7 @@ mod collection;
 mod counter;
 mod dashboard;
 mod evidence;
+mod hardship;
 mod holds;
 mod inbox;
 mod installments;
@@ -28,6 +29,7 @@ mod ticket_sla;
 mod tickets;
 mod unit_setup;
 mod units;
+mod vacancy;
 
 use crate::error::ApiError;
 use crate::routes::extract::client_ip;
@@ -139,6 +141,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/installments", web::get().to(installments::show))
                 .route("/installments/{id}/approve", web::post().to(installments::approve))
                 .route("/installments/{id}/reject", web::post().to(installments::reject))
+                .route("/hardship", web::get().to(hardship::show))
+                .route("/hardship/{id}/photos/{upload_id}", web::get().to(hardship::photo))
+                .route("/hardship/{id}/approve", web::post().to(hardship::approve))
+                .route("/hardship/{id}/reject", web::post().to(hardship::reject))
+                .route("/hardship/{id}/review", web::post().to(hardship::review))
+                .route("/vacancy", web::get().to(vacancy::show))
+                .route("/vacancy/policy", web::post().to(vacancy::set_policy))
+                .route("/vacancy/{id}/photos/{upload_id}", web::get().to(vacancy::photo))
+                .route("/vacancy/{id}/approve", web::post().to(vacancy::approve))
+                .route("/vacancy/{id}/reject", web::post().to(vacancy::reject))
                 .route("/adjustments/{id}/approve", web::post().to(adjustments::approve))
                 .route("/adjustments/{id}/reject", web::post().to(adjustments::reject))
                 // 积分 (rewards.rs, points.rs): the catalog, handing over redemptions, a community's

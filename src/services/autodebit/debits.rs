@@ -284,6 +284,8 @@ impl Checks {
             disputed: &self.disputed,
             debiting: &[],
             planned: &self.planned,
+            // Hardship relief does not stop debits (the clause does not declare them).
+            relieved: &[],
         };
         let subject = suppression::Subject::Bill(suppressed::bill_of(&priced.0));
         match suppression::stopping(Effect::Debits, &subject, &facts) {

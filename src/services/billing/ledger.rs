@@ -624,6 +624,43 @@ impl Ledger {
         Ok(credited)
     }
 
+    /// Moves the due date of an open bill the caller locked to `to` (a hardship deferral): late
+    /// fees, reminders, aging and grades follow the new date; limitation does not — it keeps
+    /// running from the old due date (or the day it last restarted) unless the owner
+    /// acknowledges the debt. The bill moves to the report month of its new due date.
+    pub async fn defer(&mut self, b: &bill::Model, to: NaiveDate, by: By<'_>) -> ApiResult<()> {
+        if b.status != BillStatus::Unpaid {
+            return Err(ApiError::Conflict(
+                "BILL_NOT_OPEN",
+                "该账单不是待缴状态，不能修改".into(),
+            ));
+        }
+        let (_, on, _) = self.terms_of(b, by.at).await?;
+        self.rollup
+            .note(&self.txn, [(b.unit_id, b.due_date), (b.unit_id, to)])
+            .await?;
+        let reason = format!("{}：到期日由{}延至{to}", by.reason, b.due_date);
+        let entry = Entry {
+            kind: EntryKind::Deferral,
+            principal_fen: 0,
+            late_fee_fen: 0,
+            on,
+            at: by.at,
+            reason: &reason,
+            actor: by.actor,
+            reference: None,
+            effective_on: None,
+        };
+        self.record(b, entry).await?;
+        let mut am: bill::ActiveModel = b.clone().into();
+        am.due_date = Set(to);
+        am.limitation_from = Set(Some(b.limitation_from.unwrap_or(b.due_date)));
+        am.update(&self.txn).await?;
+        self.rollup.reread([(b.unit_id, b.due_date), (b.unit_id, to)]);
+        self.touched.unit(b.unit_id);
+        Ok(())
+    }
+
     /// Waives the late fee frozen on a rescheduled bill the caller locked (its plan was kept to
     /// the end). The entry is written even when nothing was frozen: the bill's own history then
     /// says its plan was kept. What was waived.

@@ -5,8 +5,10 @@ use crate::domain::suppression::{self, Effect, Facts};
 use crate::domain::tickets::{TicketCategory, TicketStatus};
 use crate::error::ApiResult;
 use chrono::NaiveDate;
-use entity::states::{DebitStatus, PlanStatus};
-use entity::{autodebit_debit, bill, collection_hold, installment_plan, installment_plan_bill, ticket, ticket_bill};
+use entity::states::{DebitStatus, HardshipStatus, PlanStatus};
+use entity::{
+    autodebit_debit, bill, collection_hold, hardship_case, installment_plan, installment_plan_bill, ticket, ticket_bill,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 pub fn hold_of(h: &collection_hold::Model) -> suppression::Hold {
@@ -101,6 +103,23 @@ pub async fn planned_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiRe
         .collect())
 }
 
+/// Hardship cases on these units being decided or approved (the `hardship` clause's facts).
+pub async fn relieved_on<C: ConnectionTrait>(db: &C, unit_ids: Vec<i32>) -> ApiResult<Vec<suppression::Relieved>> {
+    Ok(hardship_case::Entity::find()
+        .filter(hardship_case::Column::UnitId.is_in(unit_ids))
+        .filter(hardship_case::Column::Status.is_in([HardshipStatus::Requested, HardshipStatus::Approved]))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| suppression::Relieved {
+            unit_id: h.unit_id,
+            pending: h.status == HardshipStatus::Requested,
+            starts_on: h.starts_on,
+            ends_on: h.ends_on,
+        })
+        .collect())
+}
+
 /// Whether `effect` is stopped now on this unit as a whole or on any of these of its bills.
 pub async fn stops<C: ConnectionTrait>(
     db: &C,
@@ -113,6 +132,7 @@ pub async fn stops<C: ConnectionTrait>(
     let disputed = disputed_on(db, vec![unit_id]).await?;
     let debiting = debiting_on(db, vec![unit_id]).await?;
     let planned = planned_on(db, vec![unit_id]).await?;
+    let relieved = relieved_on(db, vec![unit_id]).await?;
     let bills: Vec<suppression::Bill> = bill::Entity::find()
         .filter(bill::Column::Id.is_in(bill_ids.to_vec()))
         .all(db)
@@ -126,6 +146,7 @@ pub async fn stops<C: ConnectionTrait>(
         disputed: &disputed,
         debiting: &debiting,
         planned: &planned,
+        relieved: &relieved,
     };
     Ok(suppression::stops_any(effect, unit_id, &bills, &facts))
 }

@@ -97,6 +97,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
     let disputed = suppressed::disputed_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let debiting = suppressed::debiting_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let planned = suppressed::planned_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
+    let relieved = suppressed::relieved_on(&state.db, open.iter().map(|t| t.unit_id).collect()).await?;
     let mut held = std::collections::HashSet::new();
     for t in open {
         let tz = state.community_tz(t.community_id).await?;
@@ -106,6 +107,7 @@ async fn held_tasks(state: &AppState, tasks: &[staff_task::Model]) -> ApiResult<
             disputed: &disputed,
             debiting: &debiting,
             planned: &planned,
+            relieved: &relieved,
         };
         let named: Vec<suppression::Bill> = t
             .reminder_id
