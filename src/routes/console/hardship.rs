@@ -2,14 +2,14 @@
 //! the approve (reduction or deferral, window, reason) and reject forms; approved cases with the
 //! bills they relieved; ended cases with the review form. All through `services::plans::hardship`,
 //! which checks roles, scopes and terms; a refusal is shown on the page.
-use super::page::{error_page, html, page};
-use super::{community_names, community_options, require_form, require_signed, see_other, Signed};
+use super::page::error_page;
+use super::{community_names, community_options, require_form, require_signed, Signed};
 use crate::domain::role::Action;
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::plans::hardship::{self, CaseQuery, CaseView, Decision, Note};
 use crate::state::AppState;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -100,7 +100,7 @@ async fn body(
     state: &AppState,
     s: &Signed,
     community_id: Option<i32>,
-    refused: Option<&ApiError>,
+    refused: Option<String>,
 ) -> Result<String, ApiError> {
     s.ctx.require(Action::ManageBilling)?;
     let names = community_names(state, &s.ctx).await?;
@@ -124,8 +124,8 @@ async fn body(
          范围内已出和之后出的账单都会按此处理，期间暂停对该房屋的催缴；缓缴不中断诉讼时效，除非业主在小程序签署确认书。到期后进入复核。</p>",
         community_options(&names, Some(community), None)
     );
-    if let Some(e) = refused {
-        out.push_str(&super::tickets::refusal_text(e));
+    if let Some(r) = refused {
+        out.push_str(&r);
     }
     if cases.is_empty() {
         out.push_str("<p id=\"no-cases\">该小区还没有困难减免申请。</p>");
@@ -169,28 +169,6 @@ pub(super) struct CaseForm {
     starts_on: String,
     #[serde(default)]
     ends_on: String,
-}
-
-/// After a decision: back to the list, or the list with the refusal shown.
-async fn after(
-    state: &AppState,
-    s: &Signed,
-    community_id: Option<i32>,
-    done: Result<CaseView, ApiError>,
-) -> HttpResponse {
-    match done {
-        Ok(c) => see_other(&format!(
-            "/console/hardship?community_id={}#case-{}",
-            c.community_id, c.id
-        )),
-        Err(e) if matches!(e, ApiError::Validation(_) | ApiError::Conflict(..)) => {
-            match body(state, s, community_id, Some(&e)).await {
-                Ok(b) => html(e.status_code()).body(page(TITLE, Some(&s.viewer()), &b)),
-                Err(e) => error_page(&e, Some(&s.viewer())),
-            }
-        }
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
 }
 
 /// A date field of the form: empty is absent; anything else must be a date.
@@ -245,7 +223,9 @@ pub(super) async fn approve(
         Ok(d) => hardship::approve(&state, &s.ctx, *id, d).await,
         Err(e) => Err(e),
     };
-    after(&state, &s, community_id, done).await
+    let back = |c: &CaseView| format!("/console/hardship?community_id={}#case-{}", c.community_id, c.id);
+    let again = |r| body(&state, &s, community_id, Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }
 
 /// `POST /console/hardship/{id}/reject`.
@@ -262,7 +242,9 @@ pub(super) async fn reject(
     let form = form.into_inner();
     let community_id = form.community_id.trim().parse().ok();
     let done = hardship::reject(&state, &s.ctx, *id, Note { reason: form.reason }).await;
-    after(&state, &s, community_id, done).await
+    let back = |c: &CaseView| format!("/console/hardship?community_id={}#case-{}", c.community_id, c.id);
+    let again = |r| body(&state, &s, community_id, Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }
 
 /// `POST /console/hardship/{id}/review`.
@@ -279,5 +261,7 @@ pub(super) async fn review(
     let form = form.into_inner();
     let community_id = form.community_id.trim().parse().ok();
     let done = hardship::review(&state, &s.ctx, *id, Note { reason: form.reason }).await;
-    after(&state, &s, community_id, done).await
+    let back = |c: &CaseView| format!("/console/hardship?community_id={}#case-{}", c.community_id, c.id);
+    let again = |r| body(&state, &s, community_id, Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }

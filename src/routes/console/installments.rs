@@ -1,14 +1,13 @@
 //! 分期申请: a community's installment requests and plans for finance, with the approve and reject
 //! forms of each request. All through `services::plans::installments`, which checks roles, scopes
 //! and that the bills still owe what the request covers; a refusal is shown on the page.
-use super::page::{error_page, html, page};
-use super::{community_names, community_options, require_form, require_signed, see_other, Signed};
+use super::{community_names, community_options, require_form, require_signed, Signed};
 use crate::domain::role::Action;
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::plans::installments::{self, PlanQuery, PlanView, Rejection};
 use crate::state::AppState;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 const TITLE: &str = "分期申请";
@@ -76,7 +75,7 @@ async fn body(
     state: &AppState,
     s: &Signed,
     community_id: Option<i32>,
-    refused: Option<&ApiError>,
+    refused: Option<String>,
 ) -> Result<String, ApiError> {
     s.ctx.require(Action::ManageBilling)?;
     let names = community_names(state, &s.ctx).await?;
@@ -101,8 +100,8 @@ async fn body(
          全部按期缴清则免除冻结的滞纳金，任一期逾期超过宽限日则协议终止、原账单恢复。</p>",
         community_options(&names, Some(community), None)
     );
-    if let Some(e) = refused {
-        out.push_str(&super::tickets::refusal_text(e));
+    if let Some(r) = refused {
+        out.push_str(&r);
     }
     if plans.is_empty() {
         out.push_str("<p id=\"no-plans\">该小区还没有分期申请。</p>");
@@ -138,28 +137,6 @@ pub(super) struct DecideForm {
     reason: String,
 }
 
-/// After a decision: back to the list, or the list with the refusal shown.
-async fn after(
-    state: &AppState,
-    s: &Signed,
-    community_id: Option<i32>,
-    done: Result<PlanView, ApiError>,
-) -> HttpResponse {
-    match done {
-        Ok(p) => see_other(&format!(
-            "/console/installments?community_id={}#plan-{}",
-            p.community_id, p.id
-        )),
-        Err(e) if matches!(e, ApiError::Validation(_) | ApiError::Conflict(..)) => {
-            match body(state, s, community_id, Some(&e)).await {
-                Ok(b) => html(e.status_code()).body(page(TITLE, Some(&s.viewer()), &b)),
-                Err(e) => error_page(&e, Some(&s.viewer())),
-            }
-        }
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
-}
-
 /// `POST /console/installments/{id}/approve`.
 pub(super) async fn approve(
     state: web::Data<AppState>,
@@ -173,7 +150,9 @@ pub(super) async fn approve(
     };
     let community_id = form.community_id.trim().parse().ok();
     let done = installments::approve(&state, &s.ctx, *id).await;
-    after(&state, &s, community_id, done).await
+    let back = |p: &PlanView| format!("/console/installments?community_id={}#plan-{}", p.community_id, p.id);
+    let again = |r| body(&state, &s, community_id, Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }
 
 /// `POST /console/installments/{id}/reject`.
@@ -190,5 +169,7 @@ pub(super) async fn reject(
     let form = form.into_inner();
     let community_id = form.community_id.trim().parse().ok();
     let done = installments::reject(&state, &s.ctx, *id, Rejection { reason: form.reason }).await;
-    after(&state, &s, community_id, done).await
+    let back = |p: &PlanView| format!("/console/installments?community_id={}#plan-{}", p.community_id, p.id);
+    let again = |r| body(&state, &s, community_id, Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }

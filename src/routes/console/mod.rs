@@ -511,3 +511,30 @@ async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
 pub(super) fn given(s: &str) -> Option<String> {
     Some(s.trim()).filter(|v| !v.is_empty()).map(str::to_string)
 }
+
+/// After a decision form: on to `back` when it was done; the page again (`again`, given the
+/// refusal to show) when it was refused (422, 409); the error page otherwise.
+pub(super) async fn after_form<T, F, Fut>(
+    s: &Signed,
+    title: &str,
+    done: Result<T, ApiError>,
+    back: impl FnOnce(&T) -> String,
+    again: F,
+) -> HttpResponse
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<String, ApiError>>,
+{
+    match done {
+        Ok(v) => see_other(&back(&v)),
+        Err(e) if matches!(e, ApiError::Validation(_) | ApiError::Conflict(..)) => {
+            match again(tickets::refusal_text(&e)).await {
+                Ok(b) => {
+                    page::html(actix_web::ResponseError::status_code(&e)).body(page::page(title, Some(&s.viewer()), &b))
+                }
+                Err(e) => page::error_page(&e, Some(&s.viewer())),
+            }
+        }
+        Err(e) => page::error_page(&e, Some(&s.viewer())),
+    }
+}

@@ -3,14 +3,14 @@
 //! discounted and why an application ended. Inspections themselves are recorded with photos from
 //! the staff app (`POST /staff/vacancy-applications/{id}/inspection`). All through
 //! `services::plans::vacancy`; a refusal is shown on the page.
-use super::page::{error_page, html, page};
-use super::{community_names, community_options, require_form, require_signed, see_other, Signed};
+use super::page::error_page;
+use super::{community_names, community_options, require_form, require_signed, Signed};
 use crate::domain::role::Action;
 use crate::domain::text::esc;
 use crate::error::ApiError;
 use crate::services::plans::vacancy::{self, ApplicationQuery, ApplicationView, PolicyBody, Reasoned};
 use crate::state::AppState;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 const TITLE: &str = "空置房优惠";
@@ -85,7 +85,7 @@ async fn body(
     state: &AppState,
     s: &Signed,
     community_id: Option<i32>,
-    refused: Option<&ApiError>,
+    refused: Option<String>,
 ) -> Result<String, ApiError> {
     s.ctx.require(Action::ManageBilling)?;
     let names = community_names(state, &s.ctx).await?;
@@ -130,8 +130,8 @@ async fn body(
         esc(&percent),
         esc(&months),
     );
-    if let Some(e) = refused {
-        out.push_str(&super::tickets::refusal_text(e));
+    if let Some(r) = refused {
+        out.push_str(&r);
     }
     if apps.is_empty() {
         out.push_str("<p id=\"no-applications\">该小区还没有空置房优惠申请。</p>");
@@ -171,29 +171,6 @@ pub(super) struct VacancyForm {
     max_months_per_year: String,
 }
 
-/// After a change: back to the page, or the page with the refusal shown.
-async fn after<T>(
-    state: &AppState,
-    s: &Signed,
-    community_id: Option<i32>,
-    done: Result<T, ApiError>,
-    anchor: &str,
-) -> HttpResponse {
-    match done {
-        Ok(_) => see_other(&format!(
-            "/console/vacancy?community_id={}{anchor}",
-            community_id.unwrap_or_default()
-        )),
-        Err(e) if matches!(e, ApiError::Validation(_) | ApiError::Conflict(..)) => {
-            match body(state, s, community_id, Some(&e)).await {
-                Ok(b) => html(e.status_code()).body(page(TITLE, Some(&s.viewer()), &b)),
-                Err(e) => error_page(&e, Some(&s.viewer())),
-            }
-        }
-        Err(e) => error_page(&e, Some(&s.viewer())),
-    }
-}
-
 /// `POST /console/vacancy/policy`.
 pub(super) async fn set_policy(
     state: web::Data<AppState>,
@@ -217,7 +194,9 @@ pub(super) async fn set_policy(
         }
         Err(_) => Err(ApiError::field("max_months_per_year", "每年优惠月数应为1到12")),
     };
-    after(&state, &s, Some(community_id), done, "#policy").await
+    let back = |_: &PolicyBody| format!("/console/vacancy?community_id={community_id}#policy");
+    let again = |r| body(&state, &s, Some(community_id), Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }
 
 /// `GET /console/vacancy/{id}/photos/{upload_id}`.
@@ -247,7 +226,9 @@ pub(super) async fn approve(
     let form = form.into_inner();
     let community_id = form.community_id.trim().parse().ok();
     let done = vacancy::approve(&state, &s.ctx, *id, Reasoned { reason: form.reason }).await;
-    after(&state, &s, community_id, done, &format!("#application-{id}")).await
+    let back = |a: &ApplicationView| format!("/console/vacancy?community_id={}#application-{}", a.community_id, a.id);
+    let again = |r| body(&state, &s, community_id, Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }
 
 /// `POST /console/vacancy/{id}/reject`.
@@ -264,5 +245,7 @@ pub(super) async fn reject(
     let form = form.into_inner();
     let community_id = form.community_id.trim().parse().ok();
     let done = vacancy::reject(&state, &s.ctx, *id, Reasoned { reason: form.reason }).await;
-    after(&state, &s, community_id, done, &format!("#application-{id}")).await
+    let back = |a: &ApplicationView| format!("/console/vacancy?community_id={}#application-{}", a.community_id, a.id);
+    let again = |r| body(&state, &s, community_id, Some(r));
+    super::after_form(&s, TITLE, done, back, again).await
 }

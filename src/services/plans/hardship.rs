@@ -11,19 +11,16 @@ use crate::domain::role::{Action, Role};
 use crate::domain::states::BillStatus;
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
-use crate::services::access::me;
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::services::billing::ledger::{self, By, Correction, Ledger};
-use crate::services::collection::evidence::{self, NewEvidence};
 use crate::services::inbox::{self, Item, To};
-use crate::services::messaging::{self, Message, SpentFor};
 use crate::services::setup::communities::Features;
 use crate::services::uploads::{self, Uploader};
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::states::{HardshipCategory, HardshipStatus, Relief};
-use entity::{bill, community, hardship_case as case, hardship_case_bill as case_bill, owner_account, unit, upload};
+use entity::{bill, community, hardship_case as case, hardship_case_bill as case_bill, unit};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -224,22 +221,7 @@ async fn views(state: &AppState, cases: Vec<case::Model>) -> ApiResult<Vec<CaseV
         .into_iter()
         .map(|b| (b.id, b))
         .collect();
-    let mut photos: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-    for (id, attached) in upload::Entity::find()
-        .select_only()
-        .column(upload::Column::Id)
-        .column(upload::Column::AttachedId)
-        .filter(upload::Column::AttachedKind.eq(UPLOAD_KIND))
-        .filter(upload::Column::AttachedId.is_in(ids))
-        .order_by_asc(upload::Column::Id)
-        .into_tuple::<(i32, Option<i32>)>()
-        .all(&state.db)
-        .await?
-    {
-        if let Some(c) = attached {
-            photos.entry(c).or_default().push(id);
-        }
-    }
+    let mut photos = uploads::attached_to(&state.db, UPLOAD_KIND, ids).await?;
     let labels = crate::services::setup::units::labels_of(&state.db, cases.iter().map(|c| c.unit_id)).await?;
     Ok(cases
         .into_iter()
@@ -303,20 +285,7 @@ async fn record(
     content: String,
     result: &str,
 ) -> ApiResult<()> {
-    evidence::append(
-        txn,
-        c.unit_id,
-        at,
-        NewEvidence {
-            kind: "hardship",
-            stage: None,
-            channel: "app".into(),
-            content,
-            result: result.into(),
-        },
-    )
-    .await?;
-    Ok(())
+    super::note(txn, "hardship", c.unit_id, at, content, result).await
 }
 
 /// Moves a case from one of `from` to what `set` says, only if it is still there; the moved case,
@@ -327,13 +296,7 @@ async fn move_case<C: ConnectionTrait>(
     from: &[HardshipStatus],
     set: case::ActiveModel,
 ) -> ApiResult<Option<case::Model>> {
-    let moved = case::Entity::update_many()
-        .set(set)
-        .filter(case::Column::Id.eq(id))
-        .filter(case::Column::Status.is_in(from.iter().copied()))
-        .exec(db)
-        .await?;
-    if moved.rows_affected != 1 {
+    if !super::moved(db, set, (case::Column::Id, id), case::Column::Status, from).await? {
         return Ok(None);
     }
     Ok(case::Entity::find_by_id(id).one(db).await?)
@@ -361,22 +324,7 @@ pub async fn request(state: &AppState, account_id: i32, body: NewCase) -> ApiRes
             format!("请上传1到{MAX_PHOTOS}张证明材料照片，且不要重复"),
         ));
     }
-    let account = owner_account::Entity::find_by_id(account_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let units = me::unit_ids_of_account(state, &account).await?;
-    let unit_id = match (body.unit_id, units.len()) {
-        (Some(u), _) if units.contains(&u) => u,
-        (Some(_), _) => return Err(ApiError::field("unit_id", "只能为您名下的房屋申请")),
-        (None, 1) => units.iter().next().copied().ok_or(ApiError::NotFound)?,
-        (None, 0) => return Err(ApiError::field("unit_id", "您名下还没有房屋")),
-        (None, _) => return Err(ApiError::field("unit_id", "您名下有多套房屋，请选择申请的房屋")),
-    };
-    let u = unit::Entity::find_by_id(unit_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let u = super::owners_unit(state, account_id, body.unit_id).await?;
     let c = community::Entity::find_by_id(u.community_id)
         .one(&state.db)
         .await?
@@ -989,41 +937,21 @@ async fn end(state: &AppState, c: &case::Model) -> ApiResult<bool> {
     Ok(true)
 }
 
-/// Tells the owner a decision where a channel is configured; what went out is on the evidence
-/// chain.
+/// Tells the owner a decision about their case.
 async fn tell(state: &AppState, c: &case::Model, verdict: &str, what: &str) -> ApiResult<()> {
-    let Some(a) = owner_account::Entity::find_by_id(c.account_id).one(&state.db).await? else {
-        return Ok(());
-    };
-    let unit = crate::services::setup::units::labels_of(&state.db, [c.unit_id])
-        .await?
-        .remove(&c.unit_id)
-        .unwrap_or_default();
-    let key = format!("hardship:{}:{}", c.id, c.status);
-    let msg = Message {
-        purpose: DECIDED,
-        wechat_fields: vec![
-            ("thing1", format!("{unit} 困难减免申请")),
-            ("phrase2", verdict.to_string()),
-            ("thing3", what.chars().take(20).collect()),
-        ],
-        page: "pages/hardship/index".into(),
-        sms_params: vec![unit, verdict.to_string(), what.to_string()],
-        context: key.clone(),
-        spent_for: SpentFor::Other(key),
-    };
-    let d = messaging::send_to(state, &a, &msg).await?;
-    if let Some(channel) = d.channel {
-        let txn = crate::db::begin_write(&state.db).await?;
-        record(
-            &txn,
-            c,
-            state.clock.now(),
-            d.transmitted.unwrap_or_default(),
-            &format!("told_{channel}"),
-        )
-        .await?;
-        txn.commit().await?;
-    }
-    Ok(())
+    super::tell(
+        state,
+        super::Told {
+            purpose: DECIDED,
+            kind: "hardship",
+            account_id: c.account_id,
+            unit_id: c.unit_id,
+            subject: "困难减免申请",
+            verdict,
+            next: what,
+            page: "pages/hardship/index",
+            key: format!("hardship:{}:{}", c.id, c.status),
+        },
+    )
+    .await
 }

@@ -12,9 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::services::billing::{bills, owner};
-use crate::services::collection::evidence::{self, NewEvidence};
 use crate::services::inbox::{self, Item, To};
-use crate::services::messaging::{self, Message, SpentFor};
 use crate::services::setup::communities::Features;
 use crate::services::setup::units::label;
 use crate::state::AppState;
@@ -22,7 +20,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::states::PlanStatus;
 use entity::{
     community, installment_plan as plan, installment_plan_bill as plan_bill, installment_plan_instalment as instalment,
-    owner_account, unit,
+    unit,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -303,20 +301,7 @@ pub(super) async fn record(
     content: String,
     result: &str,
 ) -> ApiResult<()> {
-    evidence::append(
-        txn,
-        p.unit_id,
-        at,
-        NewEvidence {
-            kind: "installment",
-            stage: None,
-            channel: "app".into(),
-            content,
-            result: result.into(),
-        },
-    )
-    .await?;
-    Ok(())
+    super::note(txn, "installment", p.unit_id, at, content, result).await
 }
 
 fn plan_exists() -> ApiError {
@@ -466,21 +451,15 @@ pub async fn mine(state: &AppState, account_id: i32) -> ApiResult<Vec<PlanView>>
     views(state, plans).await
 }
 
-/// Moves a plan from `from` to `to` only if it is still in `from`; the moved plan, or None when
-/// something else moved it first.
+/// Moves a plan from one of `from` to what `set` says, only if it is still there; the moved plan,
+/// or None when something else moved it first.
 pub(super) async fn move_plan<C: ConnectionTrait>(
     db: &C,
     id: i32,
     from: &[PlanStatus],
     set: plan::ActiveModel,
 ) -> ApiResult<Option<plan::Model>> {
-    let moved = plan::Entity::update_many()
-        .set(set)
-        .filter(plan::Column::Id.eq(id))
-        .filter(plan::Column::Status.is_in(from.iter().copied()))
-        .exec(db)
-        .await?;
-    if moved.rows_affected != 1 {
+    if !super::moved(db, set, (plan::Column::Id, id), plan::Column::Status, from).await? {
         return Ok(None);
     }
     Ok(plan::Entity::find_by_id(id).one(db).await?)
@@ -729,39 +708,21 @@ pub async fn reject(state: &AppState, ctx: &StaffCtx, id: i32, body: Rejection) 
     view(state, p).await
 }
 
-/// Tells the owner a decision (subscribe message or SMS where a template is configured); what
-/// went out is on the evidence chain with the decision's own record.
+/// Tells the owner a decision about their plan.
 pub(super) async fn tell(state: &AppState, p: &plan::Model, verdict: &str, next: &str) -> ApiResult<()> {
-    let Some(a) = owner_account::Entity::find_by_id(p.account_id).one(&state.db).await? else {
-        return Ok(());
-    };
-    let labels = crate::services::setup::units::labels_of(&state.db, [p.unit_id]).await?;
-    let unit = labels.get(&p.unit_id).cloned().unwrap_or_default();
-    let key = format!("installment:{}:{}", p.id, p.status);
-    let msg = Message {
-        purpose: DECIDED,
-        wechat_fields: vec![
-            ("thing1", format!("{unit} 物业费分期申请")),
-            ("phrase2", verdict.to_string()),
-            ("thing3", next.chars().take(20).collect()),
-        ],
-        page: "pages/installments/index".into(),
-        sms_params: vec![unit, verdict.to_string(), next.to_string()],
-        context: key.clone(),
-        spent_for: SpentFor::Other(key),
-    };
-    let d = messaging::send_to(state, &a, &msg).await?;
-    if let Some(channel) = d.channel {
-        let txn = crate::db::begin_write(&state.db).await?;
-        record(
-            &txn,
-            p,
-            state.clock.now(),
-            d.transmitted.unwrap_or_default(),
-            &format!("told_{channel}"),
-        )
-        .await?;
-        txn.commit().await?;
-    }
-    Ok(())
+    super::tell(
+        state,
+        super::Told {
+            purpose: DECIDED,
+            kind: "installment",
+            account_id: p.account_id,
+            unit_id: p.unit_id,
+            subject: "物业费分期申请",
+            verdict,
+            next,
+            page: "pages/installments/index",
+            key: format!("installment:{}:{}", p.id, p.status),
+        },
+    )
+    .await
 }

@@ -13,19 +13,16 @@ use crate::domain::states::BillStatus;
 use crate::domain::vacancy::{check_cap, discount_fen, months_allowed};
 use crate::domain::{text, Fen};
 use crate::error::{ApiError, ApiResult};
-use crate::services::access::me;
 use crate::services::access::staff::StaffCtx;
 use crate::services::audit;
 use crate::services::billing::ledger::{By, Correction, Ledger};
-use crate::services::collection::evidence::{self, NewEvidence};
 use crate::services::inbox::{self, Item, To};
 use crate::services::uploads::{self, Uploader};
 use crate::state::AppState;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::states::VacancyStatus;
 use entity::{
-    bill, fee_item, owner_account, unit, upload, vacancy_application as application, vacancy_discount as discount,
-    vacancy_policy as policy,
+    bill, fee_item, vacancy_application as application, vacancy_discount as discount, vacancy_policy as policy,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -177,22 +174,7 @@ async fn views(state: &AppState, apps: Vec<application::Model>) -> ApiResult<Vec
         .into_iter()
         .map(|b| (b.id, b.period))
         .collect();
-    let mut photos: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-    for (id, attached) in upload::Entity::find()
-        .select_only()
-        .column(upload::Column::Id)
-        .column(upload::Column::AttachedId)
-        .filter(upload::Column::AttachedKind.eq(UPLOAD_KIND))
-        .filter(upload::Column::AttachedId.is_in(ids))
-        .order_by_asc(upload::Column::Id)
-        .into_tuple::<(i32, Option<i32>)>()
-        .all(&state.db)
-        .await?
-    {
-        if let Some(a) = attached {
-            photos.entry(a).or_default().push(id);
-        }
-    }
+    let mut photos = uploads::attached_to(&state.db, UPLOAD_KIND, ids).await?;
     let labels = crate::services::setup::units::labels_of(&state.db, apps.iter().map(|a| a.unit_id)).await?;
     Ok(apps
         .into_iter()
@@ -241,6 +223,7 @@ async fn view(state: &AppState, a: application::Model) -> ApiResult<ApplicationV
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application view lost")))
 }
 
+/// Appends an application event to the unit's evidence chain inside the caller's transaction.
 async fn record(
     txn: &DatabaseTransaction,
     a: &application::Model,
@@ -248,35 +231,25 @@ async fn record(
     content: String,
     result: &str,
 ) -> ApiResult<()> {
-    evidence::append(
-        txn,
-        a.unit_id,
-        at,
-        NewEvidence {
-            kind: "vacancy",
-            stage: None,
-            channel: "app".into(),
-            content,
-            result: result.into(),
-        },
-    )
-    .await?;
-    Ok(())
+    super::note(txn, "vacancy", a.unit_id, at, content, result).await
 }
 
+/// Moves an application from one of `from` to what `set` says, only if it is still there.
 async fn move_application<C: ConnectionTrait>(
     db: &C,
     id: i32,
     from: &[VacancyStatus],
     set: application::ActiveModel,
 ) -> ApiResult<Option<application::Model>> {
-    let moved = application::Entity::update_many()
-        .set(set)
-        .filter(application::Column::Id.eq(id))
-        .filter(application::Column::Status.is_in(from.iter().copied()))
-        .exec(db)
-        .await?;
-    if moved.rows_affected != 1 {
+    if !super::moved(
+        db,
+        set,
+        (application::Column::Id, id),
+        application::Column::Status,
+        from,
+    )
+    .await?
+    {
         return Ok(None);
     }
     Ok(application::Entity::find_by_id(id).one(db).await?)
@@ -356,22 +329,7 @@ pub async fn request(state: &AppState, account_id: i32, body: NewApplication) ->
         None => None,
         Some(r) => Some(text::name(r, 200).map_err(|m| ApiError::field("reason", format!("说明{m}")))?),
     };
-    let account = owner_account::Entity::find_by_id(account_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let units = me::unit_ids_of_account(state, &account).await?;
-    let unit_id = match (body.unit_id, units.len()) {
-        (Some(u), _) if units.contains(&u) => u,
-        (Some(_), _) => return Err(ApiError::field("unit_id", "只能为您名下的房屋申请")),
-        (None, 1) => units.iter().next().copied().ok_or(ApiError::NotFound)?,
-        (None, 0) => return Err(ApiError::field("unit_id", "您名下还没有房屋")),
-        (None, _) => return Err(ApiError::field("unit_id", "您名下有多套房屋，请选择申请的房屋")),
-    };
-    let u = unit::Entity::find_by_id(unit_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let u = super::owners_unit(state, account_id, body.unit_id).await?;
     let today = state.today_in(state.community_tz(u.community_id).await?);
     if from.start() < Period::month_of(today).start() {
         return Err(ApiError::field("from", "起始月份不能早于本月"));

@@ -9,7 +9,7 @@ use crate::services::access::staff::StaffCtx;
 use crate::state::AppState;
 use entity::upload;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -123,6 +123,31 @@ pub async fn attach<C: ConnectionTrait>(
         });
     }
     Ok(cited)
+}
+
+/// The ids of the photos attached to each of these records of `kind`, in upload order.
+pub async fn attached_to<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    record_ids: Vec<i32>,
+) -> ApiResult<std::collections::BTreeMap<i32, Vec<i32>>> {
+    let mut out: std::collections::BTreeMap<i32, Vec<i32>> = std::collections::BTreeMap::new();
+    for (id, attached) in upload::Entity::find()
+        .select_only()
+        .column(upload::Column::Id)
+        .column(upload::Column::AttachedId)
+        .filter(upload::Column::AttachedKind.eq(kind))
+        .filter(upload::Column::AttachedId.is_in(record_ids))
+        .order_by_asc(upload::Column::Id)
+        .into_tuple::<(i32, Option<i32>)>()
+        .all(db)
+        .await?
+    {
+        if let Some(r) = attached {
+            out.entry(r).or_default().push(id);
+        }
+    }
+    Ok(out)
 }
 
 /// What a contact record's photos are attached as.
