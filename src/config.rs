@@ -262,11 +262,16 @@ impl Default for AutodebitSettings {
 pub struct InstallmentSettings {
     /// Days an instalment may be late before the plan defaults.
     pub default_after_days: i64,
+    /// Days an owner has to accept an approved plan before it lapses (its bills are chased again).
+    pub accept_within_days: i64,
 }
 
 impl Default for InstallmentSettings {
     fn default() -> Self {
-        Self { default_after_days: 15 }
+        Self {
+            default_after_days: 15,
+            accept_within_days: 15,
+        }
     }
 }
 
@@ -459,6 +464,11 @@ impl Settings {
         if !(1..=60).contains(&self.installments.default_after_days) {
             return Err(SettingsError::Invalid(
                 "installments.default_after_days must be between 1 and 60".into(),
+            ));
+        }
+        if !(1..=60).contains(&self.installments.accept_within_days) {
+            return Err(SettingsError::Invalid(
+                "installments.accept_within_days must be between 1 and 60".into(),
             ));
         }
         if self.app.timezone.parse::<chrono_tz::Tz>().is_err() {

@@ -267,6 +267,8 @@ stored_strings! {
         Completed = "completed",
         /// An instalment went unpaid too long: the covered bills reopened. Final.
         Defaulted = "defaulted",
+        /// Approved but not accepted in time (`installments.accept_within_days`): final.
+        Expired = "expired",
     }
 }
 

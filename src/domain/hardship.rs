@@ -9,8 +9,16 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// The longest window one decision covers; longer relief is a new case after review.
 pub const MAX_WINDOW_MONTHS: u32 = 12;
 
+/// What `parse_percent` accepts, as the OpenAPI pattern of every percentage field says it.
+pub const PERCENT_PATTERN: &str = r"^(100(\.0{1,2})?|[1-9]\d?(\.\d{1,2})?|0\.(0[1-9]|[1-9]\d?))$";
+
 /// A reduction's percentage, 0.01–100 with at most two decimals.
 pub fn parse_percent(s: &str) -> Result<Decimal, &'static str> {
+    // Written plainly, as the OpenAPI pattern says: no leading zero but in "0.x".
+    let s = s.trim();
+    if s.starts_with('0') && !s.starts_with("0.") {
+        return Err("减免比例应为0.01到100之间的数，最多两位小数");
+    }
     parse_decimal(s, 2)
         .filter(|p| *p > Decimal::ZERO && *p <= Decimal::ONE_HUNDRED)
         .ok_or("减免比例应为0.01到100之间的数，最多两位小数")
@@ -73,7 +81,7 @@ mod tests {
         assert_eq!(reduction_fen(22_375, p("100")), 22_375);
         assert_eq!(reduction_fen(1, p("49.99")), 0);
         assert_eq!(reduction_fen(1, p("50")), 1);
-        for bad in ["0", "100.01", "-5", "12.345", "abc", ""] {
+        for bad in ["0", "05", "0.00", "100.01", "-5", "12.345", "abc", ""] {
             assert!(parse_percent(bad).is_err(), "{bad}");
         }
     }
@@ -107,6 +115,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_pattern_and_the_parser_accept_the_same_percentages(s in "[0-9]{0,4}(\\.[0-9]{0,3})?|-?[0-9.]{1,6}") {
+            let pattern = regex::Regex::new(PERCENT_PATTERN).unwrap();
+            prop_assert_eq!(pattern.is_match(&s), parse_percent(&s).is_ok(), "{}", s);
+        }
+
         #[test]
         fn a_reduction_never_exceeds_the_principal_and_is_within_half_a_fen(
             principal in 0i64..100_000_000,

@@ -3,6 +3,7 @@
 //! ends a hold, records a notice delivered in person with its photo, prints the case file to PDF,
 //! and signs out; works a ticket from the queue (a reply asking the owner, then its resolution);
 //! a dispute's late-fee waiver asked by service staff and approved by finance before resolving;
+//! finance granting hardship relief from a case's evidence (困难减免);
 //! screenshots of each page at desktop and
 //! tablet widths go to `target/screenshots/` (CI keeps them). `WUYE_REQUIRE_BROWSER=1` (CI) turns
 //! a missing browser into a failure instead of a skip. The driver, the browser, screenshots and
@@ -585,5 +586,87 @@ async fn service_asks_finance_to_waive_a_late_fee_and_resolves_once_it_is_approv
     let mine: serde_json::Value = e.app.get_json(&format!("/api/v1/me/tickets/{id}"), Some(&owner)).await;
     assert_eq!(mine["status"], "resolved");
     assert!(mine["messages"].to_string().contains("经财务审核"), "{mine}");
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn finance_grants_hardship_relief_from_the_evidence_in_chromium() {
+    if !browser_present() {
+        return;
+    }
+    let e = estate().await;
+    run(&e.app, &e.admin, e.community, "2026-09").await;
+    run(&e.app, &e.admin, e.community, "2026-10").await;
+    let photo = crate::tickets::upload(&e.app, "/api/v1/me/uploads", &e.owner).await;
+    let r = e
+        .app
+        .post(
+            "/api/v1/me/hardship-requests",
+            Some(&e.owner),
+            &json!({"category": "dibao", "reason": "低保家庭，持有低保证", "upload_ids": [photo]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    e.app.staff_member(&e.admin, "caiwu", "finance", &[e.community]).await;
+
+    let d = driver().await;
+    let c = browser(&d, 1280, 900).await;
+    sign_in_as(&c, &e.app, "caiwu", "long-enough-pw").await;
+    click(&c, Locator::LinkText("困难减免")).await;
+    let row = c
+        .wait()
+        .for_element(Locator::Css(&format!("#case-{id}")))
+        .await
+        .unwrap();
+    let text = row.text().await.unwrap();
+    assert!(text.contains("低保家庭") && text.contains("待审核"), "{text}");
+    shoot(&c, "console-hardship-1280").await;
+    // Reduction is the form's first choice; the window's dates are set as a date picker would.
+    c.find(Locator::Id(&format!("percent-{id}")))
+        .await
+        .unwrap()
+        .send_keys("30")
+        .await
+        .unwrap();
+    for (field, day) in [("starts-on", "2026-10-01"), ("ends-on", "2027-03-31")] {
+        c.execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![json!(format!("{field}-{id}")), json!(day)],
+        )
+        .await
+        .unwrap();
+    }
+    c.find(Locator::Id(&format!("approve-reason-{id}")))
+        .await
+        .unwrap()
+        .send_keys("低保证核验属实")
+        .await
+        .unwrap();
+    click(&c, Locator::Css(&format!("#case-{id} form.approve button"))).await;
+    until_shown(&c, "2026-10 减¥67.13").await;
+    let text = c
+        .find(Locator::Css(&format!("#case-{id}")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("2026-10-01至2027-03-31到期的物业费减免30%") && text.contains("已批准"),
+        "{text}"
+    );
+    shoot(&c, "console-hardship-approved-1280").await;
+    let bill: serde_json::Value = e
+        .app
+        .get_json(
+            &format!(
+                "/api/v1/staff/bills/{}",
+                e.app.bill_of(&e.admin, e.community, e.unit, "2026-10").await
+            ),
+            Some(&e.admin),
+        )
+        .await;
+    assert_eq!(bill["principal"], "156.62", "{bill}");
     c.close().await.unwrap();
 }

@@ -247,6 +247,7 @@ async fn a_reduction_takes_its_percentage_off_the_window_s_bills_now_and_as_they
         resumed["sent"].as_i64().unwrap() + resumed["tasks"].as_i64().unwrap() >= 1,
         "{resumed}"
     );
+    crate::rollup::assert_rollup_is_recomputation(&e.app, e.community).await;
 }
 
 #[tokio::test]
@@ -319,6 +320,8 @@ async fn a_deferral_moves_due_dates_and_limitation_restarts_only_when_the_owner_
     assert!(evidence
         .iter()
         .any(|r| r["kind"] == "hardship" && r["result"] == "applied"));
+    // Deferred bills moved report months; the rollup kept up.
+    crate::rollup::assert_rollup_is_recomputation(&e.app, e.community).await;
 }
 
 #[tokio::test]

@@ -263,6 +263,8 @@ async fn acceptance_reschedules_the_bills_freezes_their_late_fee_and_issues_inst
     assert_eq!(sep["receivable"], "0.00", "{sep}");
     let nov: Value = s.app.get_json(&report("2026-11"), Some(&admin)).await;
     assert_eq!(nov["receivable"], "149.18", "{nov}");
+    // The rollup kept up with every ledger step.
+    crate::rollup::assert_rollup_is_recomputation(&s.app, s.community).await;
 }
 
 #[tokio::test]
@@ -346,6 +348,7 @@ async fn a_kept_plan_completes_once_and_waives_exactly_the_frozen_late_fee() {
             .await,
         0
     );
+    crate::rollup::assert_rollup_is_recomputation(&s.app, s.community).await;
 }
 
 #[tokio::test]
@@ -453,6 +456,76 @@ async fn a_late_instalment_defaults_the_plan_and_the_late_fee_comes_back_exactly
         "{run}"
     );
     // The bills are free for a new request.
+    let r = s
+        .app
+        .post(
+            "/api/v1/me/installment-requests",
+            Some(&s.owner),
+            &json!({"bill_ids": [s.sep, s.oct], "months": 3}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    crate::rollup::assert_rollup_is_recomputation(&s.app, s.community).await;
+}
+
+#[tokio::test]
+async fn an_approved_plan_nobody_accepts_lapses_and_its_bills_are_chased_again() {
+    let mut s = shop().await;
+    let p = approved(&s, 3).await;
+    // While it waits for the owner, reminders leave its bills alone.
+    at(&s, "2026-10-30 10:00");
+    let admin = s.app.admin_token().await;
+    let run: Value = s
+        .app
+        .post(
+            "/api/v1/staff/reminder-runs",
+            Some(&admin),
+            &json!({"community_id": s.community}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (run["sent"].as_i64(), run["tasks"].as_i64()),
+        (Some(0), Some(0)),
+        "{run}"
+    );
+    // Fifteen days after approval it still stands; the sixteenth it lapses, once.
+    at(&s, "2026-11-04 09:00");
+    assert_eq!(tick(&s.app.state).await.unwrap(), Pass::default());
+    later(&mut s, "2026-11-05 11:00").await;
+    let replica = s.app.replica().await;
+    let (a, b) = tokio::join!(tick(&s.app.state), tick(&replica.state));
+    assert_eq!(a.unwrap().expired + b.unwrap().expired, 1);
+    let gone = plan_of(&s, &p["id"]).await;
+    assert_eq!(
+        (gone["status"].as_str(), gone["status_label"].as_str()),
+        (Some("expired"), Some("未按时确认，已失效"))
+    );
+    assert_error(
+        accept(&s, &p, p["agreement_sha256"].as_str().unwrap()).await,
+        409,
+        "PLAN_NOT_APPROVED",
+    )
+    .await;
+    // Chased again; and free for a new request.
+    let admin = s.app.admin_token().await;
+    let run: Value = s
+        .app
+        .post(
+            "/api/v1/staff/reminder-runs",
+            Some(&admin),
+            &json!({"community_id": s.community}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        run["sent"].as_i64().unwrap() + run["tasks"].as_i64().unwrap() >= 1,
+        "{run}"
+    );
     let r = s
         .app
         .post(

@@ -83,7 +83,7 @@ async fn unit_id(app: &TestApp, admin: &str, community: i64, code: &str) -> i64 
         .unwrap()
 }
 
-async fn assert_rollup_is_recomputation(app: &TestApp, community: i64) {
+pub(crate) async fn assert_rollup_is_recomputation(app: &TestApp, community: i64) {
     let c = i32::try_from(community).unwrap();
     let stored = rollup::stored(&app.db, c).await.unwrap();
     let recomputed = rollup::recomputed(&app.db, c).await.unwrap();

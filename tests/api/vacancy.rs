@@ -198,6 +198,7 @@ async fn an_inspected_vacant_unit_gets_the_policy_on_its_bills_within_the_yearly
             "no {result} evidence"
         );
     }
+    crate::rollup::assert_rollup_is_recomputation(&e.app, e.community).await;
 }
 
 #[tokio::test]

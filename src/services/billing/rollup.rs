@@ -215,6 +215,11 @@ impl Tracker {
         let reread = std::mem::take(&mut self.reread);
         let mut now = std::mem::take(&mut self.now);
         if !reread.is_empty() {
+            // What is read again replaces what was told: a unit-month a bill left (a deferral
+            // moved its due date) reads as having no bills, not as it was.
+            for k in &reread {
+                now.remove(k);
+            }
             now.extend(split(facts_of(db, &reread, &self.buildings).await?));
             for k in &reread {
                 now.entry(*k).or_default();

@@ -67,7 +67,7 @@ pub struct Decision {
     #[schema(pattern = r"^(reduction|deferral)$")]
     pub relief: String,
     /// For a reduction: 0.01–100, at most two decimals.
-    #[schema(pattern = r"^\d{1,3}(\.\d{1,2})?$")]
+    #[schema(pattern = r"^(100(\.0{1,2})?|[1-9]\d?(\.\d{1,2})?|0\.(0[1-9]|[1-9]\d?))$")]
     pub percent: Option<String>,
     /// For a deferral: the new due date, after `ends_on` and within a year of it.
     pub defer_to: Option<NaiveDate>,

@@ -72,8 +72,8 @@ pub struct Rejection {
 pub struct PlanQuery {
     pub community_id: i32,
     /// One status (`requested`, `approved`, `rejected`, `withdrawn`, `active`, `completed`,
-    /// `defaulted`); all when absent.
-    #[param(pattern = r"^(requested|approved|rejected|withdrawn|active|completed|defaulted)$")]
+    /// `defaulted`, `expired`); all when absent.
+    #[param(pattern = r"^(requested|approved|rejected|withdrawn|active|completed|defaulted|expired)$")]
     pub status: Option<String>,
 }
 
@@ -127,7 +127,8 @@ pub struct PlanView {
     /// Their outstanding late fee when asked (yuan): frozen while the plan is kept, waived when
     /// the last instalment is paid.
     pub late_fee: String,
-    /// `requested`, `approved`, `rejected`, `withdrawn`, `active`, `completed`, `defaulted`.
+    /// `requested`, `approved`, `rejected`, `withdrawn`, `active`, `completed`, `defaulted`,
+    /// `expired` (approved but not accepted in time).
     pub status: String,
     /// The status in Chinese.
     pub status_label: String,
@@ -158,6 +159,7 @@ fn status_label(s: PlanStatus) -> &'static str {
         PlanStatus::Active => "分期中",
         PlanStatus::Completed => "已按期还清",
         PlanStatus::Defaulted => "已违约终止",
+        PlanStatus::Expired => "未按时确认，已失效",
     }
 }
 

@@ -183,17 +183,32 @@ fn stale() -> ApiError {
 pub struct Pass {
     pub completed: u64,
     pub defaulted: u64,
+    /// Approved plans not accepted in time.
+    pub expired: u64,
 }
 
-/// One pass: every active plan whose instalments are all paid is completed, and every one with an
-/// instalment more than `default_after_days` late is defaulted.
+/// One pass: an approved plan not accepted within `accept_within_days` lapses (an approval
+/// nobody takes up must not keep its bills from being chased for ever); every active plan whose
+/// instalments are all paid is completed, and every one with an instalment more than
+/// `default_after_days` late is defaulted.
 pub async fn tick(state: &AppState) -> ApiResult<Pass> {
+    let mut pass = Pass::default();
+    let within = chrono::Duration::days(state.settings.installments.accept_within_days);
+    let waiting = plan::Entity::find()
+        .filter(plan::Column::Status.eq(PlanStatus::Approved))
+        .filter(plan::Column::DecidedAt.lt(state.clock.now() - within))
+        .all(&state.db)
+        .await?;
+    for p in waiting {
+        if lapse(state, p).await? {
+            pass.expired += 1;
+        }
+    }
     let active = plan::Entity::find()
         .filter(plan::Column::Status.eq(PlanStatus::Active))
         .order_by_asc(plan::Column::Id)
         .all(&state.db)
         .await?;
-    let mut pass = Pass::default();
     for p in active {
         let owed = instalment_bills(state, p.id).await?;
         let today = plans::today_of(state, p.community_id).await?;
@@ -206,6 +221,31 @@ pub async fn tick(state: &AppState) -> ApiResult<Pass> {
         }
     }
     Ok(pass)
+}
+
+/// Lets an approved plan nobody accepted lapse: its bills are free and chased again. False when
+/// the owner accepted (or another replica moved it) first.
+async fn lapse(state: &AppState, p: plan::Model) -> ApiResult<bool> {
+    let now = state.clock.now();
+    let days = state.settings.installments.accept_within_days;
+    let why = format!("批准后{days}日内未确认分期协议，申请失效");
+    let txn = crate::db::begin_write(&state.db).await?;
+    let set = plan::ActiveModel {
+        status: Set(PlanStatus::Expired),
+        ended_at: Set(Some(now)),
+        end_reason: Set(Some(why.clone())),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let Some(p) = plans::move_plan(&txn, p.id, &[PlanStatus::Approved], set).await? else {
+        txn.rollback().await?;
+        return Ok(false);
+    };
+    release_bills(&txn, p.id).await?;
+    record(&txn, &p, now, why.clone(), "expired").await?;
+    txn.commit().await?;
+    tell(state, &p, "已失效", "如仍需分期，请重新申请").await?;
+    Ok(true)
 }
 
 async fn instalment_bills(state: &AppState, plan_id: i32) -> ApiResult<Vec<bill::Model>> {

@@ -42,7 +42,7 @@ const SYSTEM: &str = "system:vacancy";
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
     /// Percentage off the area-based property fee, 0.01–100 with two decimals.
-    #[schema(pattern = r"^\d{1,3}(\.\d{1,2})?$")]
+    #[schema(pattern = r"^(100(\.0{1,2})?|[1-9]\d?(\.\d{1,2})?|0\.(0[1-9]|[1-9]\d?))$")]
     pub percent: String,
     /// Months a calendar year one unit may be discounted (1–12).
     #[schema(minimum = 1, maximum = 12)]
@@ -853,8 +853,22 @@ async fn end(state: &AppState, a: &application::Model, why: &str) -> ApiResult<b
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::hardship::PERCENT_PATTERN;
+
     #[test]
     fn the_policy_terms_read_as_the_owner_sees_them() {
         assert_eq!(super::terms("50", 6), "物业服务费减免50%，每年最多6个月");
+    }
+
+    /// The percentage fields' OpenAPI patterns are the parser's own.
+    #[test]
+    fn percentage_fields_publish_the_pattern_the_parser_keeps() {
+        use utoipa::PartialSchema;
+        for schema in [
+            serde_json::to_value(super::PolicyBody::schema()).unwrap(),
+            serde_json::to_value(crate::services::plans::hardship::Decision::schema()).unwrap(),
+        ] {
+            assert_eq!(schema["properties"]["percent"]["pattern"], PERCENT_PATTERN, "{schema}");
+        }
     }
 }
