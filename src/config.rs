@@ -33,6 +33,8 @@ pub struct Settings {
     pub autodebit: AutodebitSettings,
     #[serde(default)]
     pub installments: InstallmentSettings,
+    #[serde(default)]
+    pub arrears_notice: ArrearsNoticeSettings,
     /// Set by `serve --demo`, never from files.
     #[serde(skip)]
     pub demo: bool,
@@ -275,6 +277,20 @@ impl Default for InstallmentSettings {
     }
 }
 
+/// The public arrears notice (欠费公示).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ArrearsNoticeSettings {
+    /// Only arrears due more than this many days ago are listed.
+    pub min_days: i64,
+}
+
+impl Default for ArrearsNoticeSettings {
+    fn default() -> Self {
+        Self { min_days: 90 }
+    }
+}
+
 /// Alipay open platform (RSA2). The channel is off until every key below but `seller_id` is set.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlipaySettings {
@@ -464,6 +480,11 @@ impl Settings {
         if !(1..=60).contains(&self.installments.default_after_days) {
             return Err(SettingsError::Invalid(
                 "installments.default_after_days must be between 1 and 60".into(),
+            ));
+        }
+        if !(30..=1095).contains(&self.arrears_notice.min_days) {
+            return Err(SettingsError::Invalid(
+                "arrears_notice.min_days must be between 30 and 1095".into(),
             ));
         }
         if !(1..=60).contains(&self.installments.accept_within_days) {

@@ -74,3 +74,13 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
+
+/// A raw statement with `$n` placeholders, rewritten to `?n` for SQLite (both are positional).
+pub fn positional<C: sea_orm::ConnectionTrait>(db: &C, sql: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_string(),
+    };
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}

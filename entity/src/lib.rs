@@ -1,5 +1,7 @@
 //! sea-orm entities: the shape of wuye's tables, no business logic.
 //! Money columns are integer fen, areas hundredths of m², rates decimal strings.
+pub mod arrears_notice_print;
+pub mod arrears_notice_review;
 pub mod audit_log;
 pub mod autodebit_bank_batch;
 pub mod autodebit_debit;

@@ -29,6 +29,7 @@ mod m20261201_000022_installment_plans;
 mod m20261201_000023_rescheduled_bills;
 mod m20261201_000024_hardship_cases;
 mod m20261201_000025_vacancy;
+mod m20261201_000026_arrears_notice;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000023_rescheduled_bills::Migration),
             Box::new(m20261201_000024_hardship_cases::Migration),
             Box::new(m20261201_000025_vacancy::Migration),
+            Box::new(m20261201_000026_arrears_notice::Migration),
         ]
     }
 }

@@ -44,6 +44,9 @@ pub struct Bill {
     pub unit_id: i32,
     /// Still something to pay (`status = 'unpaid'`).
     pub open: bool,
+    /// An instalment of an accepted installment plan (`installment_plan_id <> 0`): while one is
+    /// open, its plan is in force.
+    pub instalment: bool,
 }
 
 /// A staff collection hold as the clauses see it.
@@ -203,6 +206,14 @@ pub const CLAUSES: &[Clause] = &[
             )
         },
     },
+    Clause {
+        name: "instalment",
+        // Issue #18: an owner keeping an installment plan is never named on the public arrears
+        // notice; an instalment's own lateness is the plan's default rule's business.
+        effects: &[Effect::PublicNotice],
+        applies: |s, _| matches!(s, Subject::Bill(b) if b.instalment),
+        sql: |_| "b.installment_plan_id <> 0".into(),
+    },
 ];
 
 fn with(effect: Effect) -> impl Iterator<Item = &'static Clause> {
@@ -245,6 +256,7 @@ mod tests {
             id: 7,
             unit_id: 3,
             open: true,
+            instalment: false,
         };
         let hold = |bill_id, until, ended| Hold {
             unit_id: Some(3),
@@ -297,6 +309,7 @@ mod tests {
             id: 7,
             unit_id: 3,
             open: true,
+            instalment: false,
         };
         let f = Facts {
             today: d("2026-11-30"),
@@ -325,6 +338,7 @@ mod tests {
             id: 7,
             unit_id: 3,
             open: true,
+            instalment: false,
         };
         let f = Facts {
             today: d("2026-11-30"),
@@ -354,6 +368,7 @@ mod tests {
             id: 7,
             unit_id: 3,
             open: true,
+            instalment: false,
         };
         let case = |pending, window: Option<(&str, &str)>| Relieved {
             unit_id: 3,
@@ -397,11 +412,43 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_kept_keeps_its_owner_off_the_public_notice_only() {
+        let b = Bill {
+            id: 7,
+            unit_id: 3,
+            open: true,
+            instalment: true,
+        };
+        let f = Facts {
+            today: d("2026-11-30"),
+            holds: &[],
+            disputed: &[],
+            debiting: &[],
+            planned: &[],
+            relieved: &[],
+        };
+        assert_eq!(
+            stopping(Effect::PublicNotice, &Subject::Bill(b), &f),
+            Some("instalment")
+        );
+        for e in [
+            Effect::Reminders,
+            Effect::StaffTasks,
+            Effect::PrintedNotices,
+            Effect::Debits,
+        ] {
+            assert_eq!(stopping(e, &Subject::Bill(b), &f), None, "{e:?}");
+        }
+        assert!(sql(Effect::PublicNotice, "$1").contains("installment_plan_id"));
+    }
+
+    #[test]
     fn an_installment_request_stops_everything_on_its_bills_until_decided() {
         let b = Bill {
             id: 7,
             unit_id: 3,
             open: true,
+            instalment: false,
         };
         let f = Facts {
             today: d("2026-11-30"),

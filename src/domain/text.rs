@@ -25,6 +25,14 @@ pub fn code(raw: &str) -> Result<String, String> {
     Ok(t.to_string())
 }
 
+/// A unit code as a public notice may print it: its last two characters masked (`A-3-1201` →
+/// `A-3-12**`), so neighbours see that arrears exist in a building without learning whose.
+pub fn mask_code(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    let keep = chars.len().saturating_sub(2);
+    chars[..keep].iter().collect::<String>() + "**"
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -44,6 +52,14 @@ pub fn esc(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_unit_code_hides_its_last_two_characters() {
+        assert_eq!(mask_code("A-3-1201"), "A-3-12**");
+        assert_eq!(mask_code("A-1-101"), "A-1-1**");
+        assert_eq!(mask_code("7"), "**");
+        assert_eq!(mask_code("甲-12"), "甲-**");
+    }
 
     #[test]
     fn names_and_codes() {

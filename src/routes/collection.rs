@@ -2,6 +2,7 @@
 use crate::domain::reminders::Policy;
 use crate::error::{ApiResult, ErrorBody};
 use crate::routes::extract::{Json, Query, StaffAuth};
+use crate::services::collection::arrears_notice;
 use crate::services::collection::casefile::{self, AlertQuery, CaseFile, LimitationAlert};
 use crate::services::collection::evidence::{self, EvidenceView, Verification};
 use crate::services::collection::holds::{self, EndHold, HoldQuery, HoldView, NewHold};
@@ -182,4 +183,56 @@ pub async fn list_reminders(
     q: Query<reminders::ReminderQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(reminders::list(&state, &ctx, q.into_inner()).await?))
+}
+
+/// The public arrears notice as it stands today: masked unit codes and amounts of old arrears
+/// only, units kept off by a clause (dispute, plan, hardship) left out; with its legal review.
+#[utoipa::path(get, path = "/api/v1/staff/reports/arrears-notice", tag = "staff-reminders", params(arrears_notice::NoticeQuery),
+    responses((status = 200, body = arrears_notice::ArrearsNotice), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn arrears_notice(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: Query<arrears_notice::NoticeQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(arrears_notice::notice(&state, &ctx, q.into_inner()).await?))
+}
+
+/// The notice as a printable page: only once an admin recorded its legal review (409 otherwise);
+/// each print is recorded.
+#[utoipa::path(get, path = "/api/v1/staff/reports/arrears-notice.html", tag = "staff-reminders", params(arrears_notice::NoticeQuery),
+    responses((status = 200, content_type = "text/html"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn arrears_notice_html(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: Query<arrears_notice::NoticeQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = arrears_notice::print_html(&state, &ctx, q.into_inner()).await?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
+}
+
+/// Records the legal review of a community's arrears notice (admins).
+#[utoipa::path(put, path = "/api/v1/staff/communities/{id}/arrears-notice-review", tag = "staff-reminders", params(("id" = i32, Path)),
+    request_body = arrears_notice::ReviewBody,
+    responses((status = 200, body = arrears_notice::ReviewView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_arrears_notice_review(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+    body: Json<arrears_notice::ReviewBody>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(arrears_notice::set_review(&state, &ctx, id.into_inner(), body.0).await?))
+}
+
+/// Withdraws the legal review (admins): nothing can be printed until it is given again.
+#[utoipa::path(delete, path = "/api/v1/staff/communities/{id}/arrears-notice-review", tag = "staff-reminders", params(("id" = i32, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn withdraw_arrears_notice_review(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    id: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    arrears_notice::withdraw_review(&state, &ctx, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -157,6 +157,22 @@ pub fn table(demo: bool) -> Vec<Route> {
             collection::case_file_html
         ),
         route!(get, "/api/v1/staff/limitation-alerts", collection::limitation_alerts),
+        route!(get, "/api/v1/staff/reports/arrears-notice", collection::arrears_notice),
+        route!(
+            get,
+            "/api/v1/staff/reports/arrears-notice.html",
+            collection::arrears_notice_html
+        ),
+        route!(
+            put,
+            "/api/v1/staff/communities/{id}/arrears-notice-review",
+            collection::set_arrears_notice_review
+        ),
+        route!(
+            delete,
+            "/api/v1/staff/communities/{id}/arrears-notice-review",
+            collection::withdraw_arrears_notice_review
+        ),
         route!(get, "/api/v1/staff/reports/collection", reports::collection),
         route!(get, "/api/v1/staff/reports/service", reports::service),
         route!(get, "/api/v1/staff/reports/points", reports::points_report),
@@ -440,6 +456,8 @@ impl utoipa::Modify for StandardErrors {
         collection::create_hold, collection::list_holds, collection::end_hold, access::me::notice, collection::list_tasks, collection::notice_html,
         collection::contact, collection::evidence_list, collection::evidence_verify,
         collection::case_file, collection::case_file_html, collection::limitation_alerts,
+        collection::arrears_notice, collection::arrears_notice_html, collection::set_arrears_notice_review,
+        collection::withdraw_arrears_notice_review,
         reports::collection, reports::service, reports::points_report,
         uploads::owner_upload, uploads::owner_get, uploads::staff_upload, uploads::staff_get,
         inbox::list, inbox::read, inbox::read_all,

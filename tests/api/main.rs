@@ -1,5 +1,6 @@
 //! The one integration-test binary: the real app over HTTP, per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod arrears_notice;
 mod attacks;
 mod autodebit;
 mod autodebit_debits;

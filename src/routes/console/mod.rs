@@ -4,6 +4,7 @@
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it one derived from the
 //! session).
 mod adjustments;
+mod arrears_notice;
 mod autodebit;
 mod bills;
 mod catalog;
@@ -146,6 +147,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/hardship/{id}/approve", web::post().to(hardship::approve))
                 .route("/hardship/{id}/reject", web::post().to(hardship::reject))
                 .route("/hardship/{id}/review", web::post().to(hardship::review))
+                .route("/arrears-notice", web::get().to(arrears_notice::show))
+                .route("/arrears-notice/print", web::get().to(arrears_notice::print))
+                .route("/arrears-notice/review", web::post().to(arrears_notice::review))
+                .route("/arrears-notice/withdraw", web::post().to(arrears_notice::withdraw))
                 .route("/vacancy", web::get().to(vacancy::show))
                 .route("/vacancy/policy", web::post().to(vacancy::set_policy))
                 .route("/vacancy/{id}/photos/{upload_id}", web::get().to(vacancy::photo))

@@ -25,6 +25,7 @@ pub fn bill_of(b: &bill::Model) -> suppression::Bill {
         id: b.id,
         unit_id: b.unit_id,
         open: b.status == BillStatus::Unpaid,
+        instalment: b.installment_plan_id != 0,
     }
 }
 

@@ -7,16 +7,11 @@ use crate::services::collection::reminders::policy::policy_of;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::community;
-use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement, Value};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement, Value};
 
 /// A statement with `$n` placeholders, rewritten to `?n` for SQLite (both are positional).
 pub(super) fn stmt<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Sqlite => sql.replace('$', "?"),
-        _ => sql.to_string(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+    crate::db::positional(db, sql, values)
 }
 
 /// Where a community stands right now: its policy, local date and whether it may be messaged.
