@@ -19,6 +19,8 @@ pub mod evidence;
 pub mod evidence_head;
 pub mod fee_item;
 pub mod fee_item_price;
+pub mod finance_report;
+pub mod finance_report_line;
 pub mod gateway_notification;
 pub mod hardship_case;
 pub mod hardship_case_bill;

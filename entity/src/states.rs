@@ -331,3 +331,11 @@ stored_strings! {
         Ended = "ended",
     }
 }
+
+stored_strings! {
+    /// `finance_report_lines.kind`.
+    LineKind {
+        Income = "income",
+        Expense = "expense",
+    }
+}

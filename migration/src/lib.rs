@@ -30,6 +30,7 @@ mod m20261201_000023_rescheduled_bills;
 mod m20261201_000024_hardship_cases;
 mod m20261201_000025_vacancy;
 mod m20261201_000026_arrears_notice;
+mod m20261201_000027_finance_reports;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000024_hardship_cases::Migration),
             Box::new(m20261201_000025_vacancy::Migration),
             Box::new(m20261201_000026_arrears_notice::Migration),
+            Box::new(m20261201_000027_finance_reports::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ pub mod states;
 pub mod suppression;
 pub mod text;
 pub mod tickets;
+pub mod transparency;
 pub mod vacancy;
 
 pub use money::{Area, Fen};

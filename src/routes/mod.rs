@@ -15,6 +15,7 @@ pub mod reports;
 pub mod sandbox;
 pub mod setup;
 pub mod tickets;
+pub mod transparency;
 pub mod uploads;
 
 use crate::error::ApiError;
@@ -157,6 +158,27 @@ pub fn table(demo: bool) -> Vec<Route> {
             collection::case_file_html
         ),
         route!(get, "/api/v1/staff/limitation-alerts", collection::limitation_alerts),
+        route!(
+            post,
+            "/api/v1/staff/communities/{id}/finance-reports",
+            transparency::publish
+        ),
+        route!(
+            get,
+            "/api/v1/staff/communities/{id}/finance-reports",
+            transparency::publication
+        ),
+        route!(
+            get,
+            "/api/v1/staff/finance-reports/{id}/attachments/{upload_id}",
+            transparency::staff_attachment
+        ),
+        route!(get, "/api/v1/me/community/finance-reports", transparency::for_owner),
+        route!(
+            get,
+            "/api/v1/me/community/finance-reports/{id}/attachments/{upload_id}",
+            transparency::owner_attachment
+        ),
         route!(get, "/api/v1/staff/reports/arrears-notice", collection::arrears_notice),
         route!(
             get,
@@ -457,7 +479,8 @@ impl utoipa::Modify for StandardErrors {
         collection::contact, collection::evidence_list, collection::evidence_verify,
         collection::case_file, collection::case_file_html, collection::limitation_alerts,
         collection::arrears_notice, collection::arrears_notice_html, collection::set_arrears_notice_review,
-        collection::withdraw_arrears_notice_review,
+        collection::withdraw_arrears_notice_review, transparency::publish, transparency::publication,
+        transparency::staff_attachment, transparency::for_owner, transparency::owner_attachment,
         reports::collection, reports::service, reports::points_report,
         uploads::owner_upload, uploads::owner_get, uploads::staff_upload, uploads::staff_get,
         inbox::list, inbox::read, inbox::read_all,

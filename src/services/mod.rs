@@ -1,6 +1,6 @@
 //! Use cases, grouped by the context that owns them. Database transactions live here; routes stay
 //! thin and domain stays pure. Contexts depend downwards only — `audit` and `cache` at the bottom,
-//! then access ← uploads ← setup ← inbox ← messaging ← billing ← points ← collection ← plans ← payments ← autodebit ← tickets ← reports ← jobs, and `demo` on top — and no module
+//! then access ← uploads ← setup ← transparency ← inbox ← messaging ← billing ← points ← collection ← plans ← payments ← autodebit ← tickets ← reports ← jobs, and `demo` on top — and no module
 //! imports one that imports it back (`tests` below keeps both true).
 pub mod access;
 pub mod audit;
@@ -18,6 +18,7 @@ pub mod points;
 pub mod reports;
 pub mod setup;
 pub mod tickets;
+pub mod transparency;
 pub mod uploads;
 
 #[cfg(test)]
@@ -26,12 +27,13 @@ mod tests {
     use std::path::Path;
 
     /// Contexts from the bottom up: each may use those before it, never one after it.
-    const LAYERS: [&str; 17] = [
+    const LAYERS: [&str; 18] = [
         "audit",
         "cache",
         "access",
         "uploads",
         "setup",
+        "transparency",
         "inbox",
         "messaging",
         "billing",

@@ -48,6 +48,7 @@ mod staff_users;
 mod ticket_adjustments;
 mod ticket_answers;
 mod tickets;
+mod transparency;
 mod truthful;
 mod uploads;
 mod vacancy;

@@ -331,6 +331,24 @@ fn autodebit_share(s: &crate::services::autodebit::overview::Share, community_id
 }
 
 /// `GET /console/`.
+/// The publication status of a community's monthly finance reports.
+fn publication(p: &crate::services::transparency::Publication, community_id: i32) -> String {
+    let latest = p
+        .reports
+        .first()
+        .map(|r| format!("最近公布：{}（第{}版）", esc(&r.period), r.version))
+        .unwrap_or_else(|| "尚未公布任何月份".into());
+    let missing = if p.missing.is_empty() {
+        "近12个月均已公布".to_string()
+    } else {
+        format!("近12个月未公布{}个月：{}", p.missing.len(), esc(&p.missing.join("、")))
+    };
+    format!(
+        "<h2>财务公开 <a class=\"behind\" href=\"/console/finance-reports?community_id={community_id}\">公布</a></h2>\
+         <p id=\"publication\">{latest}；{missing}</p>"
+    )
+}
+
 pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Query<DashQuery>) -> HttpResponse {
     let signed = match require_signed(&state, &req).await {
         Ok(s) => s,
@@ -379,6 +397,11 @@ pub(super) async fn show(state: web::Data<AppState>, req: HttpRequest, q: web::Q
         .await;
         match day {
             Ok(day) => body.push_str(&today_by_channel(&day, community_id)),
+            Err(e) => return error_page(&e, Some(&signed.viewer())),
+        }
+        // Fee transparency: what was published, and the months owners are still waiting for.
+        match crate::services::transparency::publication(&state, &signed.ctx, community_id).await {
+            Ok(p) => body.push_str(&publication(&p, community_id)),
             Err(e) => return error_page(&e, Some(&signed.viewer())),
         }
     }

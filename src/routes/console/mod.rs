@@ -13,6 +13,7 @@ mod collection;
 mod counter;
 mod dashboard;
 mod evidence;
+mod finance_reports;
 mod hardship;
 mod holds;
 mod inbox;
@@ -147,6 +148,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/hardship/{id}/approve", web::post().to(hardship::approve))
                 .route("/hardship/{id}/reject", web::post().to(hardship::reject))
                 .route("/hardship/{id}/review", web::post().to(hardship::review))
+                .route("/finance-reports", web::get().to(finance_reports::show))
+                .route("/finance-reports/publish", web::post().to(finance_reports::publish))
                 .route("/arrears-notice", web::get().to(arrears_notice::show))
                 .route("/arrears-notice/print", web::get().to(arrears_notice::print))
                 .route("/arrears-notice/review", web::post().to(arrears_notice::review))

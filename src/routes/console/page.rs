@@ -45,7 +45,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
              <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button class=\"link\" type=\"submit\">退出</button></form></header>",
             // Only those who decide bill corrections are pointed at the queue of them.
             if Role::parse(v.role).is_some_and(|r| r.may(Action::ManageBilling)) {
-                "<a href=\"/console/adjustments\">调整审批</a> <a id=\"installments-link\" href=\"/console/installments\">分期申请</a> <a id=\"hardship-link\" href=\"/console/hardship\">困难减免</a> <a id=\"vacancy-link\" href=\"/console/vacancy\">空置房</a> "
+                "<a href=\"/console/adjustments\">调整审批</a> <a id=\"installments-link\" href=\"/console/installments\">分期申请</a> <a id=\"hardship-link\" href=\"/console/hardship\">困难减免</a> <a id=\"vacancy-link\" href=\"/console/vacancy\">空置房</a> <a id=\"finance-reports-link\" href=\"/console/finance-reports\">财务公开</a> "
             } else {
                 ""
             },
