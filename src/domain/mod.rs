@@ -13,6 +13,7 @@ pub mod phone;
 pub mod points;
 pub mod reminders;
 pub mod reports;
+pub mod risk;
 pub mod role;
 pub mod rollup;
 pub mod sla;

@@ -62,3 +62,16 @@ pub async fn points_report(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(points::points(&state, &ctx, &q).await?))
 }
+
+/// The risk watch list: owners whose own history signals trouble ahead, each with the reasons (and
+/// their points) and a suggested action, highest score first. Staff only; it changes nothing.
+#[utoipa::path(get, path = "/api/v1/staff/reports/watch-list", tag = "reports", params(crate::services::reports::watch_list::WatchQuery),
+    responses((status = 200, body = Vec<crate::services::reports::watch_list::WatchEntry>), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn watch_list(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: crate::routes::extract::Query<crate::services::reports::watch_list::WatchQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(crate::services::reports::watch_list::watch_list(&state, &ctx, q.0).await?))
+}

@@ -52,3 +52,4 @@ mod transparency;
 mod truthful;
 mod uploads;
 mod vacancy;
+mod watch_list;

@@ -3,3 +3,4 @@
 pub mod collection;
 pub mod points;
 pub mod service;
+pub mod watch_list;
