@@ -100,4 +100,21 @@ async fn owners_whose_history_signals_trouble_are_listed_with_reasons_and_an_act
         e.app.get(&path, Some(&owner)).await.status().as_u16(),
         401 | 403
     ));
+    // Staff read it on the console, reasons and all.
+    let cookie = crate::console::sign_in(&e.app, ADMIN_USER, ADMIN_PASSWORD).await;
+    let (status, html) = crate::console::page(
+        &e.app,
+        &format!("/console/watch-list?community_id={}", e.community),
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"watch-list-link\"") && html.contains("张三"),
+        "{html}"
+    );
+    assert!(
+        html.contains("（30分）") && html.contains("联系业主，提供分期缴费方案"),
+        "{html}"
+    );
 }

@@ -32,6 +32,7 @@ mod tickets;
 mod unit_setup;
 mod units;
 mod vacancy;
+mod watch_list;
 
 use crate::error::ApiError;
 use crate::routes::extract::client_ip;
@@ -148,6 +149,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/hardship/{id}/approve", web::post().to(hardship::approve))
                 .route("/hardship/{id}/reject", web::post().to(hardship::reject))
                 .route("/hardship/{id}/review", web::post().to(hardship::review))
+                .route("/watch-list", web::get().to(watch_list::show))
                 .route("/finance-reports", web::get().to(finance_reports::show))
                 .route("/finance-reports/publish", web::post().to(finance_reports::publish))
                 .route("/arrears-notice", web::get().to(arrears_notice::show))

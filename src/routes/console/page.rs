@@ -57,7 +57,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
             },
             // The points report: for the roles that read reports.
             if Role::parse(v.role).is_some_and(|r| r.may(Action::ReadReports)) {
-                "<a id=\"points-report-link\" href=\"/console/reports/points\">积分报表</a> <a id=\"arrears-notice-link\" href=\"/console/arrears-notice\">欠费公示</a> "
+                "<a id=\"points-report-link\" href=\"/console/reports/points\">积分报表</a> <a id=\"arrears-notice-link\" href=\"/console/arrears-notice\">欠费公示</a> <a id=\"watch-list-link\" href=\"/console/watch-list\">风险预警</a> "
             } else {
                 ""
             },
