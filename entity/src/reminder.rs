@@ -22,6 +22,8 @@ pub struct Model {
     pub provider_ref: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// The owner's learned hour this reminder was queued for (local); None: sent when due.
+    pub best_hour: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -31,6 +31,7 @@ mod m20261201_000024_hardship_cases;
 mod m20261201_000025_vacancy;
 mod m20261201_000026_arrears_notice;
 mod m20261201_000027_finance_reports;
+mod m20261201_000028_reminder_hours;
 
 /// An index on `table(cols…)`, shared by the migrations.
 pub(crate) fn idx(
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000025_vacancy::Migration),
             Box::new(m20261201_000026_arrears_notice::Migration),
             Box::new(m20261201_000027_finance_reports::Migration),
+            Box::new(m20261201_000028_reminder_hours::Migration),
         ]
     }
 }

@@ -243,6 +243,37 @@ pub fn next_send_time(at: NaiveDateTime, quiet: Option<QuietHours>, no_send: &[N
     t
 }
 
+/// Payments an owner must have made before their own hour is used: fewer say nothing of habit.
+pub const BEST_HOUR_MIN_PAYMENTS: usize = 5;
+
+/// The local hour an owner most often pays in (ties: the earliest), among the hours a reminder may
+/// go out at (`hh:00` not in quiet hours); None without `BEST_HOUR_MIN_PAYMENTS` payments, or when
+/// every hour they pay in is quiet.
+pub fn best_hour(paid_hours: &[u32], quiet: Option<QuietHours>) -> Option<u32> {
+    if paid_hours.len() < BEST_HOUR_MIN_PAYMENTS {
+        return None;
+    }
+    let mut counts = [0usize; 24];
+    for h in paid_hours.iter().filter(|h| **h < 24) {
+        counts[*h as usize] += 1;
+    }
+    let allowed = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).is_some_and(|t| quiet.is_none_or(|q| !q.contains(t)));
+    (0..24u32)
+        .filter(|h| counts[*h as usize] > 0 && allowed(*h))
+        .max_by_key(|h| (counts[*h as usize], std::cmp::Reverse(*h)))
+}
+
+/// When a reminder decided at `now` goes out for an owner whose hour is `hour`: that hour today if
+/// it is still ahead, else tomorrow — never more than a day later.
+pub fn at_hour(now: NaiveDateTime, hour: u32) -> NaiveDateTime {
+    let today = now.date().and_hms_opt(hour, 0, 0).unwrap_or(now);
+    if today >= now {
+        today
+    } else {
+        today + Duration::days(1)
+    }
+}
+
 /// Words a reminder must never contain: threats of cutting utilities or access (art. 944 para. 3)
 /// and of shaming owners in public.
 pub const BANNED_WORDS: [&str; 10] = [
@@ -571,6 +602,25 @@ mod tests {
             assert!(!text.contains('{'), "unfilled placeholder in {s:?}: {text}");
         }
         assert_eq!(banned_word("逾期将停水"), Some("停水"));
+    }
+
+    #[test]
+    fn an_owners_hour_is_learned_from_enough_payments_and_never_a_quiet_one() {
+        let quiet = QuietHours::parse("21:00-08:00");
+        assert_eq!(
+            best_hour(&[20, 20, 20, 20], quiet),
+            None,
+            "four payments are not a habit"
+        );
+        assert_eq!(best_hour(&[20, 20, 20, 12, 9], quiet), Some(20));
+        // Ties go to the earlier hour; quiet hours are never chosen, however popular.
+        assert_eq!(best_hour(&[9, 9, 19, 19, 23, 23, 23], quiet), Some(9));
+        assert_eq!(best_hour(&[22, 22, 23, 6, 7], quiet), None);
+        assert_eq!(best_hour(&[22, 22, 23, 6, 7], None), Some(22));
+        let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(at_hour(t("2026-10-20 10:00"), 20), t("2026-10-20 20:00"));
+        assert_eq!(at_hour(t("2026-10-20 10:00"), 9), t("2026-10-21 09:00"));
+        assert_eq!(at_hour(t("2026-10-20 10:00"), 10), t("2026-10-20 10:00"));
     }
 
     #[test]

@@ -75,3 +75,16 @@ pub async fn watch_list(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(crate::services::reports::watch_list::watch_list(&state, &ctx, q.0).await?))
 }
+
+/// Whether reminding owners at their own hour moves payment: sent reminders in a window, timed
+/// (at the owner's learned hour) against the rest, each with the share paid within 3 days.
+#[utoipa::path(get, path = "/api/v1/staff/reports/reminder-timing", tag = "reports", params(crate::services::reports::reminder_timing::TimingQuery),
+    responses((status = 200, body = crate::services::reports::reminder_timing::TimingReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reminder_timing(
+    state: web::Data<AppState>,
+    StaffAuth(ctx): StaffAuth,
+    q: crate::routes::extract::Query<crate::services::reports::reminder_timing::TimingQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(crate::services::reports::reminder_timing::timing(&state, &ctx, q.0).await?))
+}

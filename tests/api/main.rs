@@ -37,6 +37,7 @@ mod pii;
 mod points;
 mod points_fees;
 mod print;
+mod reminder_timing;
 mod reminders;
 mod reports;
 mod rewards;

@@ -2,5 +2,6 @@
 //! service quality). Nothing here writes.
 pub mod collection;
 pub mod points;
+pub mod reminder_timing;
 pub mod service;
 pub mod watch_list;

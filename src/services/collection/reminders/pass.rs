@@ -4,7 +4,7 @@
 
 // Joins each bill (`b`) to the owner records it belongs to (`uo`): the one ownership rule.
 use crate::domain::billing::ownership::BILL_OWNER_JOIN;
-use crate::domain::reminders::Stage;
+use crate::domain::reminders::{self as rules, Stage};
 use crate::domain::role::Action;
 use crate::domain::states::ReminderStatus;
 use crate::domain::suppression::{self, Effect};
@@ -17,7 +17,7 @@ use crate::services::collection::reminders::moment::Moment;
 use crate::services::collection::reminders::moment::Outcome;
 use crate::services::setup::community_in_scope;
 use crate::state::AppState;
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use entity::{community, reminder};
 use futures_util::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
@@ -272,13 +272,71 @@ async fn decide(state: &AppState, m: &Moment, report: &mut RunReport) -> ApiResu
     Ok(())
 }
 
+#[derive(Debug, FromQueryResult)]
+struct PaidAt {
+    owner_id: i32,
+    paid_at: DateTime<Utc>,
+}
+
+/// The learned hour of each of these owners who has one (`rules::best_hour` over the local hours
+/// their bills here were paid in).
+async fn learned_hours(
+    state: &AppState,
+    m: &Moment,
+    owners: impl Iterator<Item = i32>,
+) -> ApiResult<std::collections::BTreeMap<i32, u32>> {
+    let ids: Vec<String> = owners
+        .collect::<std::collections::BTreeSet<i32>>()
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut paid: std::collections::BTreeMap<i32, Vec<u32>> = Default::default();
+    for row in PaidAt::find_by_statement(stmt(
+        &state.db,
+        &format!(
+            "SELECT uo.owner_id, b.paid_at FROM bills b {BILL_OWNER_JOIN} \
+             WHERE b.community_id = $1 AND b.status = 'paid' AND b.paid_at IS NOT NULL AND uo.owner_id IN ({})",
+            ids.join(",")
+        ),
+        vec![m.community.id.into()],
+    ))
+    .all(&state.db)
+    .await?
+    {
+        paid.entry(row.owner_id)
+            .or_default()
+            .push(row.paid_at.with_timezone(&m.tz).hour());
+    }
+    Ok(paid
+        .into_iter()
+        .filter_map(|(o, hours)| rules::best_hour(&hours, m.quiet).map(|h| (o, h)))
+        .collect())
+}
+
 /// Inserts reminder rows (a repeat of an existing key is dropped) and raises episodes' top stage.
 async fn queue(state: &AppState, m: &Moment, due: Vec<Due>) -> ApiResult<()> {
     if due.is_empty() {
         return Ok(());
     }
     let now = state.clock.now();
-    let not_before = m.next_send(now);
+    let hours = learned_hours(state, m, due.iter().map(|d| d.owner_id)).await?;
+    // An owner with a paying habit is reminded at their own hour (within a day); others when due.
+    let local_now = now.with_timezone(&m.tz).naive_local();
+    let when = |owner: i32| -> (DateTime<Utc>, Option<i32>) {
+        match hours.get(&owner) {
+            Some(h) => {
+                let at = rules::at_hour(local_now, *h)
+                    .and_local_timezone(m.tz)
+                    .earliest()
+                    .map_or(now, |t| t.with_timezone(&Utc));
+                (m.next_send(at), i32::try_from(*h).ok())
+            }
+            None => (m.next_send(now), None),
+        }
+    };
     let txn = state.db.begin().await?;
     let rows = due.iter().map(|d| reminder::ActiveModel {
         owner_id: Set(d.owner_id),
@@ -286,7 +344,8 @@ async fn queue(state: &AppState, m: &Moment, due: Vec<Due>) -> ApiResult<()> {
         stage: Set(d.stage.as_str().into()),
         episode_key: Set(d.episode_key.clone()),
         status: Set(ReminderStatus::Pending),
-        not_before: Set(not_before),
+        not_before: Set(when(d.owner_id).0),
+        best_hour: Set(when(d.owner_id).1),
         lease_until: Set(None),
         attempts: Set(0),
         bill_ids: Set("[]".into()),
