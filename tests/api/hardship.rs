@@ -26,12 +26,16 @@ fn at(e: &Estate, local: &str) {
 }
 
 async fn ask(e: &Estate, category: &str) -> Value {
-    let photo = upload(&e.app, "/api/v1/me/uploads", &e.owner).await;
+    ask_as(e, &e.owner, category).await
+}
+
+async fn ask_as(e: &Estate, owner: &str, category: &str) -> Value {
+    let photo = upload(&e.app, "/api/v1/me/uploads", owner).await;
     let r = e
         .app
         .post(
             "/api/v1/me/hardship-requests",
-            Some(&e.owner),
+            Some(owner),
             &json!({"category": category, "reason": "家庭收入骤减，持有相关证明", "upload_ids": [photo]}),
         )
         .await;
@@ -247,6 +251,23 @@ async fn a_reduction_takes_its_percentage_off_the_window_s_bills_now_and_as_they
         resumed["sent"].as_i64().unwrap() + resumed["tasks"].as_i64().unwrap() >= 1,
         "{resumed}"
     );
+    // A new case whose window overlaps the old one's relieves no bill twice: December, reduced
+    // by the first case and still unpaid, stays as it was.
+    let again = ask_as(&e, &owner, "dibao").await;
+    let r = e
+        .app
+        .post(
+            &format!("/api/v1/staff/hardship-cases/{}/approve", again["id"]),
+            Some(&admin),
+            &json!({"relief": "reduction", "percent": "50", "starts_on": "2026-12-01", "ends_on": "2027-06-30", "reason": "仍为低保户"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        bill(&my_bills(&e.app, &owner, "all").await, "2026-12")["principal"],
+        "156.62"
+    );
+    assert_eq!(e.app.count("hardship_case_bills").await, 3);
     crate::rollup::assert_rollup_is_recomputation(&e.app, e.community).await;
 }
 

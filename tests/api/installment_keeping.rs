@@ -236,6 +236,27 @@ async fn acceptance_reschedules_the_bills_freezes_their_late_fee_and_issues_inst
         "PLAN_NOT_APPROVED",
     )
     .await;
+    // Staff cannot cancel an instalment or waive a rescheduled bill's frozen late fee on their
+    // own: a plan's bills change only as the plan says.
+    let admin = s.app.admin_token().await;
+    let cancel = s
+        .app
+        .post(
+            &format!("/api/v1/staff/bills/{}/cancel", ids[0]),
+            Some(&admin),
+            &json!({"reason": "误开"}),
+        )
+        .await;
+    assert_error(cancel, 409, "BILL_IN_PLAN").await;
+    let waive = s
+        .app
+        .post(
+            &format!("/api/v1/staff/bills/{}/waive-late-fee", s.sep),
+            Some(&admin),
+            &json!({"reason": "减免"}),
+        )
+        .await;
+    assert_error(waive, 409, "BILL_IN_PLAN").await;
 
     // Forty days on: the frozen late fee has not grown; the instalment accrues none.
     later(&mut s, "2026-11-29 10:00").await;
@@ -495,6 +516,13 @@ async fn an_approved_plan_nobody_accepts_lapses_and_its_bills_are_chased_again()
     at(&s, "2026-11-04 09:00");
     assert_eq!(tick(&s.app.state).await.unwrap(), Pass::default());
     later(&mut s, "2026-11-05 11:00").await;
+    // Past the deadline it cannot be accepted, even before the pass has run.
+    assert_error(
+        accept(&s, &p, p["agreement_sha256"].as_str().unwrap()).await,
+        409,
+        "PLAN_NOT_APPROVED",
+    )
+    .await;
     let replica = s.app.replica().await;
     let (a, b) = tokio::join!(tick(&s.app.state), tick(&replica.state));
     assert_eq!(a.unwrap().expired + b.unwrap().expired, 1);

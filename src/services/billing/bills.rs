@@ -183,10 +183,13 @@ pub fn days_overdue(due: NaiveDate, settled: Option<NaiveDate>, today: NaiveDate
 /// runs, waived once it was kept (the ledger's waiver entry after the reschedule says so).
 fn rescheduled_explanation(b: &bill::Model, entries: &[&bill_entry::Model], a: &Amounts, grace: i64) -> String {
     let on = rescheduled_on(entries).map(|d| d.to_string()).unwrap_or_default();
-    let kept = entries
+    // Kept: a waiver after the reschedule into the plan now running (an earlier plan's history,
+    // and waivers before it, say nothing of this one).
+    let last = entries
         .iter()
-        .skip_while(|e| e.kind != EntryKind::Reschedule)
-        .any(|e| e.kind == EntryKind::LateFeeWaiver);
+        .rposition(|e| e.kind == EntryKind::Reschedule && e.principal_fen > 0)
+        .unwrap_or(entries.len());
+    let kept = entries[last..].iter().any(|e| e.kind == EntryKind::LateFeeWaiver);
     let frozen = a.charged_late_fee - b.late_fee_paid_fen;
     match (kept, frozen > 0) {
         (true, _) if b.late_fee_waived_fen > 0 => format!(

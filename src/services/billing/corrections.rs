@@ -70,6 +70,7 @@ async fn correct(
     let mut ledger = Ledger::begin(state).await?;
     let b = ledger.lock_bill(id).await?.ok_or(ApiError::NotFound)?;
     ctx.require_community(b.community_id)?;
+    crate::services::billing::ledger::not_in_a_plan(&b)?;
     let actor = ctx.actor();
     let e = ledger
         .correct(

@@ -336,6 +336,11 @@ impl Ledger {
         let Some(b) = self.lock_bill(bill_id).await? else {
             return Ok(0);
         };
+        // What was paid before a plan stays out of it: giving it back would reopen a bill whose
+        // remainder the instalments already bill.
+        if b.status == BillStatus::Rescheduled {
+            return Err(in_plan());
+        }
         let principal_back = std::cmp::min(take, b.paid_principal_fen);
         let late_back = std::cmp::min(take - principal_back, b.late_fee_paid_fen);
         let back = Entry {
@@ -689,6 +694,22 @@ impl Ledger {
         self.touched.unit(b.unit_id);
         Ok(waive)
     }
+}
+
+fn in_plan() -> ApiError {
+    ApiError::Conflict(
+        "BILL_IN_PLAN",
+        "该账单属于分期协议，只能按分期协议办理（如需调整，请先终止分期）".into(),
+    )
+}
+
+/// Staff corrections and refunds leave a plan's bills alone: an instalment, or a bill that went
+/// into a plan, changes only as its plan says (kept, defaulted).
+pub fn not_in_a_plan(b: &bill::Model) -> ApiResult<()> {
+    if b.installment_plan_id != 0 || b.status == BillStatus::Rescheduled {
+        return Err(in_plan());
+    }
+    Ok(())
 }
 
 /// A delivered demand interrupts the limitation period of the bills it names (art. 195). Inside the

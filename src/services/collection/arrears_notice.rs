@@ -213,7 +213,7 @@ fn html(n: &ArrearsNotice) -> String {
          td,th{{border:1px solid #555;padding:3px 8px}}.num{{text-align:right}}p{{line-height:1.8}}\
          </style></head><body><h1>物业费欠费公示</h1>\
          <p>根据物业服务合同，现将{}截至{}欠缴物业服务费超过{}日的房屋公示如下（房号已部分隐去，不含业主姓名及联系方式）。\
-         正在处理的账单异议、分期缴费及困难减免不在公示之列。</p>\
+         正在处理的账单异议、分期缴费申请或协议，以及审核中或在期限内的困难减免，不在公示之列。</p>\
          <table><thead><tr><th>房号</th><th>欠费金额（元）</th></tr></thead><tbody>{rows}</tbody>\
          <tfoot><tr><th>合计</th><th class=\"num\">{}</th></tr></tfoot></table>\
          <p>请相关业主尽快通过“物业缴费”小程序或到物业服务中心缴纳。如对账单有疑问，或确有经济困难，请在小程序中提出异议或申请分期、困难减免，我们将尽快联系您。</p>\

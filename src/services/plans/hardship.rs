@@ -749,8 +749,18 @@ async fn apply(state: &AppState, c: &case::Model) -> ApiResult<u64> {
     let (Some(relief), Some(from), Some(to)) = (c.relief, c.starts_on, c.ends_on) else {
         return Ok(0);
     };
+    // A bill is relieved once, by whichever case reached it first: a later case whose window
+    // overlaps an earlier one's does not reduce or defer it again.
     let done: BTreeSet<i32> = case_bill::Entity::find()
-        .filter(case_bill::Column::CaseId.eq(c.id))
+        .filter(
+            case_bill::Column::BillId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(bill::Column::Id)
+                    .from(bill::Entity)
+                    .and_where(bill::Column::UnitId.eq(c.unit_id))
+                    .to_owned(),
+            ),
+        )
         .all(&state.db)
         .await?
         .into_iter()
@@ -884,13 +894,22 @@ pub async fn tick(state: &AppState) -> ApiResult<Pass> {
         .await?;
     let mut pass = Pass::default();
     for c in approved {
-        pass.applied += apply(state, &c).await?;
-        let today = state.today_in(state.community_tz(c.community_id).await?);
-        if c.ends_on.is_some_and(|e| e < today) && end(state, &c).await? {
-            pass.ended += 1;
+        if let Err(e) = keep(state, &c, &mut pass).await {
+            // One case's trouble must not hold up every case after it.
+            tracing::warn!(case_id = c.id, error = %e, "hardship case pass failed");
         }
     }
     Ok(pass)
+}
+
+/// Relieves one case's new bills, and ends it when its window is over.
+async fn keep(state: &AppState, c: &case::Model, pass: &mut Pass) -> ApiResult<()> {
+    pass.applied += apply(state, c).await?;
+    let today = state.today_in(state.community_tz(c.community_id).await?);
+    if c.ends_on.is_some_and(|e| e < today) && end(state, c).await? {
+        pass.ended += 1;
+    }
+    Ok(())
 }
 
 /// Ends a case whose window is over: the unit is chased again as usual, and finance gets a review

@@ -46,7 +46,9 @@ pub async fn accept(
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::field("agreement_sha256", "协议摘要应为64位十六进制SHA-256"));
     }
-    if p.status != PlanStatus::Approved {
+    let within = chrono::Duration::days(state.settings.installments.accept_within_days);
+    let lapsed = p.decided_at.is_some_and(|d| d + within < state.clock.now());
+    if p.status != PlanStatus::Approved || lapsed {
         return Err(not_approved());
     }
     if p.agreement_sha256.as_deref() != Some(hash.as_str()) {
@@ -200,8 +202,12 @@ pub async fn tick(state: &AppState) -> ApiResult<Pass> {
         .all(&state.db)
         .await?;
     for p in waiting {
-        if lapse(state, p).await? {
-            pass.expired += 1;
+        let id = p.id;
+        match lapse(state, p).await {
+            Ok(true) => pass.expired += 1,
+            Ok(false) => {}
+            // One plan's trouble must not hold up every plan after it.
+            Err(e) => tracing::warn!(plan_id = id, error = %e, "installment plan could not lapse"),
         }
     }
     let active = plan::Entity::find()
@@ -210,17 +216,27 @@ pub async fn tick(state: &AppState) -> ApiResult<Pass> {
         .all(&state.db)
         .await?;
     for p in active {
-        let owed = instalment_bills(state, p.id).await?;
-        let today = plans::today_of(state, p.community_id).await?;
-        if let Some(late) = overdue(&owed, today, state.settings.installments.default_after_days) {
-            if default(state, p, late).await? {
-                pass.defaulted += 1;
-            }
-        } else if !owed.is_empty() && owed.iter().all(|b| b.status == BillStatus::Paid) && complete(state, p).await? {
-            pass.completed += 1;
+        let id = p.id;
+        if let Err(e) = keep(state, p, &mut pass).await {
+            // One plan's trouble must not hold up every plan after it.
+            tracing::warn!(plan_id = id, error = %e, "installment plan check failed");
         }
     }
     Ok(pass)
+}
+
+/// Completes or defaults one active plan when its instalments say so.
+async fn keep(state: &AppState, p: plan::Model, pass: &mut Pass) -> ApiResult<()> {
+    let owed = instalment_bills(state, p.id).await?;
+    let today = plans::today_of(state, p.community_id).await?;
+    if let Some(late) = overdue(&owed, today, state.settings.installments.default_after_days) {
+        if default(state, p, late).await? {
+            pass.defaulted += 1;
+        }
+    } else if !owed.is_empty() && owed.iter().all(|b| b.status == BillStatus::Paid) && complete(state, p).await? {
+        pass.completed += 1;
+    }
+    Ok(())
 }
 
 /// Lets an approved plan nobody accepted lapse: its bills are free and chased again. False when

@@ -712,7 +712,9 @@ async fn apply(state: &AppState, a: &application::Model) -> ApiResult<u64> {
     let mut lines = Vec::new();
     for id in fresh {
         let Some(b) = ledger.lock_bill(id).await? else { continue };
-        if b.status != BillStatus::Unpaid {
+        // A bill already partly paid is left as it is: a discount clipped at what was paid
+        // would spend the unit's months for little or nothing.
+        if b.status != BillStatus::Unpaid || b.paid_principal_fen > 0 {
             continue;
         }
         let year = b.period_start.year();
@@ -804,31 +806,40 @@ pub async fn tick(state: &AppState) -> ApiResult<Pass> {
         .await?;
     let mut pass = Pass::default();
     for a in approved {
-        pass.applied += apply(state, &a).await?;
-        let today = state.today_in(state.community_tz(a.community_id).await?);
-        let year = a.from_month.year();
-        let used: i64 = discount::Entity::find()
-            .filter(discount::Column::UnitId.eq(a.unit_id))
-            .filter(discount::Column::Year.eq(year))
-            .all(&state.db)
-            .await?
-            .iter()
-            .map(|d| i64::from(d.months))
-            .sum();
-        let why = if used >= i64::from(a.max_months_per_year.unwrap_or(0)) {
-            Some(format!("{year}年度空置房优惠月数已用完"))
-        } else if a.ends_on.is_some_and(|e| e < today) {
-            Some(format!("{year}年度已结束，次年如仍空置请重新申请"))
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            if end(state, &a, &why).await? {
-                pass.ended += 1;
-            }
+        if let Err(e) = keep(state, &a, &mut pass).await {
+            // One application's trouble must not hold up every one after it.
+            tracing::warn!(application_id = a.id, error = %e, "vacancy pass failed");
         }
     }
     Ok(pass)
+}
+
+/// Discounts one application's new bills, and ends it when its months or its year are used up.
+async fn keep(state: &AppState, a: &application::Model, pass: &mut Pass) -> ApiResult<()> {
+    pass.applied += apply(state, a).await?;
+    let today = state.today_in(state.community_tz(a.community_id).await?);
+    let year = a.from_month.year();
+    let used: i64 = discount::Entity::find()
+        .filter(discount::Column::UnitId.eq(a.unit_id))
+        .filter(discount::Column::Year.eq(year))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|d| i64::from(d.months))
+        .sum();
+    let why = if used >= i64::from(a.max_months_per_year.unwrap_or(0)) {
+        Some(format!("{year}年度空置房优惠月数已用完"))
+    } else if a.ends_on.is_some_and(|e| e < today) {
+        Some(format!("{year}年度已结束，次年如仍空置请重新申请"))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        if end(state, a, &why).await? {
+            pass.ended += 1;
+        }
+    }
+    Ok(())
 }
 
 async fn end(state: &AppState, a: &application::Model, why: &str) -> ApiResult<bool> {

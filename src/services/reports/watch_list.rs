@@ -128,8 +128,11 @@ pub async fn watch_list(state: &AppState, ctx: &StaffCtx, q: WatchQuery) -> ApiR
         .all(&state.db)
         .await?
     {
-        for o in owners_of(p.unit_id) {
-            histories.entry(o).or_default().broken_plan = true;
+        // The owners who were the unit's when the plan was asked for: a buyer answers for no
+        // seller's plan.
+        let asked = p.created_at.with_timezone(&tz).date_naive();
+        for l in current.iter().filter(|l| l.unit_id == p.unit_id && l.start <= asked) {
+            histories.entry(l.owner_id).or_default().broken_plan = true;
         }
     }
     let names: BTreeMap<i32, String> = owner::Entity::find()

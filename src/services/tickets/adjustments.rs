@@ -178,6 +178,7 @@ pub async fn request(
         .await?
         .ok_or(ApiError::NotFound)?;
     let (b, _, a) = with_amounts(state, vec![b]).await?.pop().ok_or(ApiError::NotFound)?;
+    crate::services::billing::ledger::not_in_a_plan(&b)?;
     if b.status != entity::states::BillStatus::Unpaid {
         return Err(ApiError::Conflict(
             "BILL_NOT_OPEN",
@@ -489,6 +490,7 @@ pub async fn approve(state: &AppState, ctx: &StaffCtx, id: i32, body: Approval) 
     let mut ledger = Ledger::begin(state).await?;
     settle(ledger.txn(), &r, AdjustmentStatus::Approved, ctx, note.clone(), now).await?;
     let b = ledger.lock_bill(r.bill_id).await?.ok_or(ApiError::NotFound)?;
+    crate::services::billing::ledger::not_in_a_plan(&b)?;
     if b.principal_fen != r.principal_before_fen {
         return Err(ApiError::Conflict(
             "BILL_CHANGED",

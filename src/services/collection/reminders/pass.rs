@@ -297,7 +297,8 @@ async fn learned_hours(
     for row in PaidAt::find_by_statement(stmt(
         &state.db,
         &format!(
-            "SELECT uo.owner_id, b.paid_at FROM bills b {BILL_OWNER_JOIN} \
+            // One payment settles several bills at one instant: it is one payment, not several.
+            "SELECT DISTINCT uo.owner_id, b.paid_at FROM bills b {BILL_OWNER_JOIN} \
              WHERE b.community_id = $1 AND b.status = 'paid' AND b.paid_at IS NOT NULL AND uo.owner_id IN ({})",
             ids.join(",")
         ),
