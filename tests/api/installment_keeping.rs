@@ -119,6 +119,20 @@ async fn plan_of(s: &Shop, id: &Value) -> Value {
     mine.into_iter().find(|p| p["id"] == *id).expect("the owner's plan")
 }
 
+/// One reminder pass for the community, as staff start it; its report.
+async fn remind(s: &Shop, admin: &str) -> Value {
+    s.app
+        .post(
+            "/api/v1/staff/reminder-runs",
+            Some(admin),
+            &json!({"community_id": s.community}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn evidence(s: &Shop) -> Vec<Value> {
     let admin = s.app.admin_token().await;
     s.app
@@ -384,17 +398,7 @@ async fn a_late_instalment_defaults_the_plan_and_the_late_fee_comes_back_exactly
     // While the plan is kept, no reminder chases September and October.
     at(&s, "2026-12-01 10:00");
     let admin = s.app.admin_token().await;
-    let run: Value = s
-        .app
-        .post(
-            "/api/v1/staff/reminder-runs",
-            Some(&admin),
-            &json!({"community_id": s.community}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let run = remind(&s, &admin).await;
     assert_eq!(
         (run["sent"].as_i64(), run["tasks"].as_i64()),
         (Some(0), Some(0)),
@@ -461,17 +465,7 @@ async fn a_late_instalment_defaults_the_plan_and_the_late_fee_comes_back_exactly
         .unwrap_or_else(|| panic!("{inbox}"));
     assert!(item["title"].as_str().unwrap().contains("第2期"), "{item}");
     assert!(evidence(&s).await.iter().any(|r| r["result"] == "defaulted"));
-    let run: Value = s
-        .app
-        .post(
-            "/api/v1/staff/reminder-runs",
-            Some(&admin),
-            &json!({"community_id": s.community}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let run = remind(&s, &admin).await;
     assert!(
         run["sent"].as_i64().unwrap() + run["tasks"].as_i64().unwrap() >= 1,
         "{run}"
@@ -496,17 +490,7 @@ async fn an_approved_plan_nobody_accepts_lapses_and_its_bills_are_chased_again()
     // While it waits for the owner, reminders leave its bills alone.
     at(&s, "2026-10-30 10:00");
     let admin = s.app.admin_token().await;
-    let run: Value = s
-        .app
-        .post(
-            "/api/v1/staff/reminder-runs",
-            Some(&admin),
-            &json!({"community_id": s.community}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let run = remind(&s, &admin).await;
     assert_eq!(
         (run["sent"].as_i64(), run["tasks"].as_i64()),
         (Some(0), Some(0)),
@@ -539,17 +523,7 @@ async fn an_approved_plan_nobody_accepts_lapses_and_its_bills_are_chased_again()
     .await;
     // Chased again; and free for a new request.
     let admin = s.app.admin_token().await;
-    let run: Value = s
-        .app
-        .post(
-            "/api/v1/staff/reminder-runs",
-            Some(&admin),
-            &json!({"community_id": s.community}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let run = remind(&s, &admin).await;
     assert!(
         run["sent"].as_i64().unwrap() + run["tasks"].as_i64().unwrap() >= 1,
         "{run}"

@@ -217,7 +217,9 @@ async fn views(state: &AppState, plans: Vec<plan::Model>) -> ApiResult<Vec<PlanV
         .all(&state.db)
         .await?;
     let statuses: BTreeMap<i32, BillStatus> = found.iter().map(|b| (b.id, b.status)).collect();
-    let shown: BTreeMap<i32, bills::BillView> = bills::with_amounts(state, found)
+    // Instalments show only their status; the covered bills are priced for their names.
+    let priced: Vec<entity::bill::Model> = found.into_iter().filter(|b| b.installment_plan_id == 0).collect();
+    let shown: BTreeMap<i32, bills::BillView> = bills::with_amounts(state, priced)
         .await?
         .into_iter()
         .map(|(b, v, _)| (b.id, v))

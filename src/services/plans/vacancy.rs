@@ -718,14 +718,7 @@ async fn apply(state: &AppState, a: &application::Model) -> ApiResult<u64> {
             continue;
         }
         let year = b.period_start.year();
-        let used: i64 = discount::Entity::find()
-            .filter(discount::Column::UnitId.eq(a.unit_id))
-            .filter(discount::Column::Year.eq(year))
-            .all(ledger.txn())
-            .await?
-            .iter()
-            .map(|d| i64::from(d.months))
-            .sum();
+        let used = months_used(ledger.txn(), a.unit_id, year).await?;
         let period_months = Period::parse(&b.period).map(Period::months).unwrap_or(1);
         let allowed = months_allowed(period_months, u32::try_from(used).unwrap_or(u32::MAX), cap);
         if allowed == 0 {
@@ -789,6 +782,18 @@ async fn apply(state: &AppState, a: &application::Model) -> ApiResult<u64> {
     Ok(u64::try_from(lines.len()).unwrap_or_default())
 }
 
+/// Months of `year` a unit's bills were discounted, over all its applications (the cap's count).
+async fn months_used<C: ConnectionTrait>(db: &C, unit_id: i32, year: i32) -> ApiResult<i64> {
+    Ok(discount::Entity::find()
+        .filter(discount::Column::UnitId.eq(unit_id))
+        .filter(discount::Column::Year.eq(year))
+        .all(db)
+        .await?
+        .iter()
+        .map(|d| i64::from(d.months))
+        .sum())
+}
+
 /// What one pass over vacancy applications did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
@@ -819,14 +824,7 @@ async fn keep(state: &AppState, a: &application::Model, pass: &mut Pass) -> ApiR
     pass.applied += apply(state, a).await?;
     let today = state.today_in(state.community_tz(a.community_id).await?);
     let year = a.from_month.year();
-    let used: i64 = discount::Entity::find()
-        .filter(discount::Column::UnitId.eq(a.unit_id))
-        .filter(discount::Column::Year.eq(year))
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(|d| i64::from(d.months))
-        .sum();
+    let used = months_used(&state.db, a.unit_id, year).await?;
     let why = if used >= i64::from(a.max_months_per_year.unwrap_or(0)) {
         Some(format!("{year}年度空置房优惠月数已用完"))
     } else if a.ends_on.is_some_and(|e| e < today) {

@@ -339,20 +339,23 @@ async fn queue(state: &AppState, m: &Moment, due: Vec<Due>) -> ApiResult<()> {
         }
     };
     let txn = state.db.begin().await?;
-    let rows = due.iter().map(|d| reminder::ActiveModel {
-        owner_id: Set(d.owner_id),
-        community_id: Set(m.community.id),
-        stage: Set(d.stage.as_str().into()),
-        episode_key: Set(d.episode_key.clone()),
-        status: Set(ReminderStatus::Pending),
-        not_before: Set(when(d.owner_id).0),
-        best_hour: Set(when(d.owner_id).1),
-        lease_until: Set(None),
-        attempts: Set(0),
-        bill_ids: Set("[]".into()),
-        amount_fen: Set(0),
-        created_at: Set(now),
-        ..Default::default()
+    let rows = due.iter().map(|d| {
+        let (not_before, best_hour) = when(d.owner_id);
+        reminder::ActiveModel {
+            owner_id: Set(d.owner_id),
+            community_id: Set(m.community.id),
+            stage: Set(d.stage.as_str().into()),
+            episode_key: Set(d.episode_key.clone()),
+            status: Set(ReminderStatus::Pending),
+            not_before: Set(not_before),
+            best_hour: Set(best_hour),
+            lease_until: Set(None),
+            attempts: Set(0),
+            bill_ids: Set("[]".into()),
+            amount_fen: Set(0),
+            created_at: Set(now),
+            ..Default::default()
+        }
     });
     reminder::Entity::insert_many(rows)
         .on_conflict(
